@@ -1,0 +1,86 @@
+/**
+ * The target description file: the one document that says where a system under test is and how faults
+ * reach its parts. `npm run stack -- up` writes it for the reference target; users write one by hand for a
+ * real deployment. The smoke, the drills and the chaos CLI read it. Parsed once, here, with zod.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** How a fault driver can reach one component. Every field is optional: a component may be reachable several ways. */
+export const FaultAccess = z
+  .object({
+    /** A local process: stop, kill, pause and resume by signal. */
+    pid: z.number().int().positive().optional(),
+    /** A Docker container, by name or id (docker driver). */
+    container: z.string().min(1).optional(),
+    /** A Toxiproxy proxy in front of the component (network faults). */
+    toxiproxy: z
+      .object({
+        apiUrl: z.url(),
+        proxy: z.string().min(1),
+      })
+      .optional(),
+  })
+  .strict();
+export type FaultAccess = z.infer<typeof FaultAccess>;
+
+export const Component = z
+  .object({
+    /** dbman-1, dbman-2, ... in the order of the app services' endpoint list; chat-1, chat-2; orghub. */
+    name: z.string().regex(/^[a-z][a-z0-9-]*$/),
+    /** Base URL of the component as the suite reaches it (health checks). */
+    url: z.url(),
+    faults: FaultAccess.default({}),
+  })
+  .strict();
+export type Component = z.infer<typeof Component>;
+
+export const TargetFile = z
+  .object({
+    version: z.literal(1),
+    /** Free text shown in reports, e.g. "reference (local)" or "staging". */
+    name: z.string().min(1),
+    /** chat REST base, without /api/v1 (CHAT_URL). */
+    chatUrl: z.url(),
+    /** orghub base, without /api/v1 (AUTH_URL). */
+    authUrl: z.url(),
+    /** The room WebSocket endpoint, e.g. ws://127.0.0.1:8080/ws (WS_URL). */
+    wsUrl: z.url(),
+    tenantId: z.string().min(1),
+    login: z.object({ email: z.string().min(1), password: z.string().min(1) }).strict(),
+    dbmanNodes: z.array(Component).default([]),
+    chatInstances: z.array(Component).default([]),
+    orghub: Component.optional(),
+    /** Set by the reference target's launcher only. */
+    reference: z
+      .object({
+        stateDir: z.string().min(1),
+        launcherPid: z.number().int().positive().optional(),
+        flaws: z.array(z.string()),
+        topology: z.string().default('client-side'),
+        postgres: z.object({ url: z.string(), pid: z.number().int().positive().optional() }).strict(),
+        redis: z.object({ url: z.string(), pid: z.number().int().positive().optional() }).strict(),
+      })
+      .passthrough()
+      .optional(),
+  })
+  .strict();
+export type TargetFile = z.infer<typeof TargetFile>;
+
+export class TargetFileError extends Error {}
+
+/** Reads and validates a target file; throws TargetFileError with a one-line message naming the path and field. */
+export function readTargetFile(path: string): TargetFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new TargetFileError(`target file ${path}: ${(err as Error).message}`);
+  }
+  const parsed = TargetFile.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new TargetFileError(`target file ${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
