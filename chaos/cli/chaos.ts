@@ -1,0 +1,92 @@
+/**
+ * `npm run chaos -- <command>`
+ *
+ *   status                         what the ledger says is injected now, and what each driver sees of it
+ *   heal                           heal every active fault in the ledger (SIGCONT, restart, remove toxics)
+ *   inject --fault F --node N      inject one fault now (no load, no schedule); heal it with `heal`
+ *
+ * Options: --ledger <file> (default $CHAOS_LEDGER or .state/chaos-ledger.jsonl),
+ *          --target <file> (default .state/target.json; inject reads it, heal updates restarted pids in it).
+ * Exit: 0 done, 1 something could not be healed / injected, 2 bad usage.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { readTargetFile, TargetFileError } from '../../harness/target-file.js';
+import { FAULT_KINDS, FaultStep } from '../faults.js';
+import { defaultLedgerPath, Ledger } from '../ledger.js';
+import { defaultDrivers, Nemesis } from '../nemesis.js';
+import { exitOnError, parseFlags, parseOrUsage, UsageError } from './args.js';
+
+const USAGE = `usage: chaos <status|heal|inject> [--ledger file] [--target file] [--fault ${FAULT_KINDS.join('|')} --node name]`;
+const stamp = () => new Date().toISOString();
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(argv, {
+    ledger: { type: 'string' },
+    target: { type: 'string' },
+    fault: { type: 'string' },
+    node: { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const cmd = positionals[0];
+  if (!cmd || !['status', 'heal', 'inject'].includes(cmd) || positionals.length > 1) {
+    throw new UsageError(`command: expected one of status, heal, inject (${USAGE})`);
+  }
+  const ledger = new Ledger((values.ledger as string | undefined) ?? defaultLedgerPath());
+  const targetPath = resolve((values.target as string | undefined) ?? '.state/target.json');
+  const nemesis = new Nemesis({
+    ledger,
+    drivers: defaultDrivers(join(dirname(ledger.path), 'chaos-logs')),
+    targetFilePath: existsSync(targetPath) ? targetPath : undefined,
+    log: (l) => console.log(`${stamp()} ${l}`),
+  });
+
+  if (cmd === 'status') {
+    const rows = await nemesis.status();
+    if (rows.length === 0) {
+      console.log(`nothing injected (ledger ${ledger.path})`);
+      return 0;
+    }
+    for (const { fault, state } of rows) {
+      const i = fault.inject;
+      const since = new Date(fault.injectedAt).toISOString();
+      const errs = fault.healErrors.length ? `; heal failed: ${fault.healErrors.at(-1)}` : '';
+      const notApplied = fault.applied ? '' : fault.injectError ? ` (inject failed: ${fault.injectError})` : ' (intent written, not confirmed applied)';
+      console.log(`${i.fault} on ${i.node} via ${i.driver} since ${since}${notApplied}${i.runId ? ` run ${i.runId}` : ''}: ${state}${errs}  [${i.id}]`);
+    }
+    return 0;
+  }
+
+  if (cmd === 'heal') {
+    const { healed, errors } = await nemesis.healAll();
+    if (healed.length === 0 && errors.length === 0) console.log(`${stamp()} nothing to heal (ledger ${ledger.path})`);
+    for (const e of errors) console.error(`${stamp()} could not heal ${e}`);
+    return errors.length ? 1 : 0;
+  }
+
+  // inject
+  const step = parseOrUsage(FaultStep, { fault: values.fault, node: values.node, at: 0, for: 0 });
+  let target;
+  try {
+    target = readTargetFile(targetPath);
+  } catch (err) {
+    if (err instanceof TargetFileError) throw new UsageError(`--target: ${err.message}`);
+    throw err;
+  }
+  const node = [...target.dbmanNodes, ...target.chatInstances, ...(target.orghub ? [target.orghub] : [])].find(
+    (n) => n.name === step.node,
+  );
+  if (!node) throw new UsageError(`--node: no node ${step.node} in ${targetPath}`);
+  const r = await nemesis.inject(step, node);
+  console.log(`${stamp()} injected ${step.fault} on ${step.node} at ${new Date(r.at).toISOString()}; undo with: npm run chaos -- heal`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => exitOnError(err, 'chaos'),
+);

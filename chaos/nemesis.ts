@@ -1,0 +1,161 @@
+/**
+ * The nemesis: applies and heals faults through the drivers, always via the ledger. It knows nothing of the load
+ * (the generator) or the judging (the checker).
+ *
+ *   inject(step, node)  prepare → ledger `inject` line (fsync) → driver.inject → ledger `applied` line
+ *   heal(id)            driver.heal → ledger `healed` line (or `heal-failed`, and the fault stays active)
+ *   healAll()           heals every active fault of the ledger, newest first (also those of dead drills)
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Component } from '../harness/target-file.js';
+import { pickDriver, type FaultDriver, type HealOutcome } from './drivers/driver.js';
+import { ProcessDriver } from './drivers/process.js';
+import { ToxiproxyDriver } from './drivers/toxiproxy.js';
+import type { FaultStep } from './faults.js';
+import { Ledger, newFaultId, type LedgerFault } from './ledger.js';
+
+export function defaultDrivers(logDir?: string): FaultDriver[] {
+  return [new ProcessDriver({ logDir }), new ToxiproxyDriver()];
+}
+
+export interface NemesisOptions {
+  ledger: Ledger;
+  drivers?: FaultDriver[];
+  runId?: string;
+  /** When set, a heal that restarts a node writes the new pid into this target file. */
+  targetFilePath?: string;
+  log?: (line: string) => void;
+}
+
+export interface Injected {
+  id: string;
+  driver: string;
+  /** ms epoch: the real inject time (taken right after the driver applied it). */
+  at: number;
+}
+
+export interface Healed {
+  id: string;
+  at: number;
+  outcome: HealOutcome;
+}
+
+export class Nemesis {
+  readonly ledger: Ledger;
+  private readonly drivers: FaultDriver[];
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly opts: NemesisOptions) {
+    this.ledger = opts.ledger;
+    this.drivers = opts.drivers ?? defaultDrivers();
+    this.log = opts.log ?? (() => {});
+  }
+
+  driverByName(name: string): FaultDriver {
+    const d = this.drivers.find((x) => x.name === name);
+    if (!d) throw new Error(`no ${name} driver loaded`);
+    return d;
+  }
+
+  async inject(step: FaultStep, node: Component): Promise<Injected> {
+    const driver = pickDriver(this.drivers, step.fault, node);
+    const handle = await driver.prepare(step, node);
+    const id = newFaultId(step.fault, node.name);
+    this.ledger.append({
+      type: 'inject',
+      id,
+      at: Date.now(),
+      runId: this.opts.runId,
+      fault: step.fault,
+      node: node.name,
+      driver: driver.name,
+      handle,
+      forS: step.for,
+    });
+    try {
+      await driver.inject(step.fault, handle);
+    } catch (err) {
+      this.ledger.append({ type: 'inject-failed', id, at: Date.now(), error: (err as Error).message });
+      throw err;
+    }
+    const at = Date.now();
+    this.ledger.append({ type: 'applied', id, at });
+    this.log(`injected ${step.fault} on ${node.name} via ${driver.name} (${id})`);
+    return { id, driver: driver.name, at };
+  }
+
+  async heal(id: string): Promise<Healed> {
+    const f = this.ledger.get(id);
+    if (!f) throw new Error(`no fault ${id} in ${this.ledger.path}`);
+    return this.healFault(f);
+  }
+
+  private async healFault(f: LedgerFault): Promise<Healed> {
+    const { inject } = f;
+    if (f.healed) return { id: inject.id, at: f.healed.at, outcome: { detail: 'already healed' } };
+    const driver = this.driverByName(inject.driver);
+    try {
+      const outcome = await driver.heal(inject.fault, inject.handle as never);
+      const at = Date.now();
+      this.ledger.append({ type: 'healed', id: inject.id, at, detail: outcome.detail, newPid: outcome.newPid });
+      if (outcome.newPid !== undefined && this.opts.targetFilePath) {
+        updateTargetPid(this.opts.targetFilePath, inject.node, outcome.newPid);
+      }
+      this.log(`healed ${inject.fault} on ${inject.node}: ${outcome.detail}`);
+      return { id: inject.id, at, outcome };
+    } catch (err) {
+      this.ledger.append({ type: 'heal-failed', id: inject.id, at: Date.now(), error: (err as Error).message });
+      throw err;
+    }
+  }
+
+  /** Heals every active fault (of any run), newest first; returns the errors of those that could not be healed. */
+  async healAll(filter: (f: LedgerFault) => boolean = () => true): Promise<{ healed: Healed[]; errors: string[] }> {
+    const healed: Healed[] = [];
+    const errors: string[] = [];
+    const active = this.ledger.active().filter(filter).reverse();
+    for (const f of active) {
+      try {
+        healed.push(await this.healFault(f));
+      } catch (err) {
+        errors.push(`${f.inject.fault} on ${f.inject.node} (${f.inject.id}): ${(err as Error).message}`);
+      }
+    }
+    return { healed, errors };
+  }
+
+  async status(): Promise<{ fault: LedgerFault; state: string }[]> {
+    const out: { fault: LedgerFault; state: string }[] = [];
+    for (const f of this.ledger.active()) {
+      let state: string;
+      try {
+        state = await this.driverByName(f.inject.driver).inspect(f.inject.fault, f.inject.handle as never);
+      } catch (err) {
+        state = `cannot inspect: ${(err as Error).message}`;
+      }
+      out.push({ fault: f, state });
+    }
+    return out;
+  }
+}
+
+/**
+ * Writes a restarted node's new pid into the target file (atomically, by rename), so that `stack down`, the
+ * next drill and `chaos` find the node that runs now. Only `faults.pid` of that node changes.
+ */
+export function updateTargetPid(path: string, node: string, pid: number): void {
+  try {
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    for (const key of ['dbmanNodes', 'chatInstances']) {
+      const list = doc[key] as { name: string; faults?: { pid?: number } }[] | undefined;
+      for (const c of list ?? []) if (c.name === node) c.faults = { ...(c.faults ?? {}), pid };
+    }
+    const orghub = doc.orghub as { name: string; faults?: { pid?: number } } | undefined;
+    if (orghub?.name === node) orghub.faults = { ...(orghub.faults ?? {}), pid };
+    const tmp = `${path}.chaos-tmp`;
+    writeFileSync(tmp, JSON.stringify(doc, null, 2) + '\n');
+    renameSync(tmp, path);
+  } catch {
+    /* the target file is informative here; a missing or foreign file is left alone */
+  }
+}

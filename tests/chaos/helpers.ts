@@ -1,0 +1,77 @@
+/** Real child processes for the chaos tests: small HTTP nodes, probes, and cleanup of everything spawned. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../chaos/toxiproxy/server.js';
+import { processTree, readStat } from '../../chaos/drivers/proc.js';
+
+export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+const started = new Set<number>();
+
+export function tempDir(prefix = 'chaos-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface HttpNode {
+  pid: number;
+  port: number;
+  url: string;
+  child: ChildProcess;
+}
+
+/** Starts fixtures/http-node.mjs on a free port; `wrapped` starts it under `sh -c` so the server is a child. */
+export async function startHttpNode(opts: { wrapped?: boolean; port?: number } = {}): Promise<HttpNode> {
+  const port = opts.port ?? (await freePort());
+  const script = join(FIXTURES, 'http-node.mjs');
+  const child = opts.wrapped
+    ? spawn('sh', ['-c', `${process.execPath} ${script}; echo exited`], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' })
+    : spawn(process.execPath, [script], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  track(child.pid!);
+  const deadline = Date.now() + 10_000;
+  while ((await probe(url, 300)) !== 'ok') {
+    if (Date.now() > deadline) throw new Error(`test node on ${port} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { pid: child.pid!, port, url, child };
+}
+
+export function track(pid: number): void {
+  started.add(pid);
+}
+
+/** 'ok' on any HTTP answer, 'timeout' when none within ms, 'refused' (or another error code) when the connect fails. */
+export async function probe(url: string, ms = 500): Promise<'ok' | 'timeout' | string> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(ms) });
+    await res.text();
+    return 'ok';
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    if (e.name === 'TimeoutError') return 'timeout';
+    return e.cause?.code ?? e.message;
+  }
+}
+
+export function procState(pid: number): string {
+  return readStat(pid)?.state ?? 'gone';
+}
+
+/** SIGCONT then SIGKILL everything the tests started (and any pid passed, e.g. restarted nodes). */
+export function killAll(extra: number[] = []): void {
+  const pids = [...started, ...extra].flatMap((p) => [p, ...processTree(p).map((s) => s.pid)]);
+  for (const pid of pids) {
+    for (const sig of ['SIGCONT', 'SIGKILL'] as const) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  started.clear();
+}
