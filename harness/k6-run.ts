@@ -1,0 +1,192 @@
+/**
+ * Runs k6 on a bundled scenario, asynchronously, so a drill can inject faults while it runs.
+ *
+ * - The target and the login go to k6 through its process environment (never on the command line, where `ps`
+ *   would show them); k6's output is saved to `<runDir>/k6.log` and echoed as progress lines, with every secret
+ *   value replaced by `***`.
+ * - Raw samples go to `<runDir>/k6-raw.json.gz` (`--out json=`; k6 gzips when the name ends in .gz), k6's
+ *   summary data to `<runDir>/k6-summary.json` (SUMMARY_PATH, written by the scenario's handleSummary).
+ * - Events: `spawn` ({pid, at}), `load-start` ({at}): the wall-clock zero of k6's test-run clock (the clock of
+ *   its `running (12.0s)` lines and of `exec.instance.currentTestRunDuration`, setup included), known from the
+ *   first progress line, which k6 prints once setup() is done; `line` (each redacted output line); `finish`
+ *   (the result).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { progress, type LogFn } from './log.js';
+
+/** Trend statistics k6 puts in the summary data: every percentile the profiles' thresholds use, and more. */
+export const SUMMARY_TREND_STATS = 'avg,min,med,max,p(50),p(90),p(95),p(99),p(99.9),count';
+
+export const RAW_FILE = 'k6-raw.json.gz';
+export const K6_LOG_FILE = 'k6.log';
+export const K6_SUMMARY_FILE = 'k6-summary.json';
+
+export interface K6RunOptions {
+  k6Path: string;
+  /** The bundled scenario, e.g. dist/smoke.js. */
+  script: string;
+  runDir: string;
+  /** The k6 environment (CHAT_URL, ..., PROFILE, RUN_ID, FAULT_WINDOWS); SUMMARY_PATH is set here. */
+  env: Record<string, string>;
+  /** Values never to show (default: the values of LOGIN_PASSWORD and LOGIN_EMAIL in env). */
+  secrets?: string[];
+  extraArgs?: string[];
+  /** Where progress lines go; default stderr with a timestamp. */
+  log?: LogFn;
+  /** Echo k6's own output lines through `log` (default true). */
+  echo?: boolean;
+  /** Stop k6 (SIGINT, then SIGKILL 10 s later) when it runs longer than this. */
+  timeoutMs?: number;
+}
+
+export interface K6RunResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when the timeout stopped k6. */
+  timedOut: boolean;
+  spawnedAt: Date;
+  loadStartedAt?: Date;
+  finishedAt: Date;
+  /** Spawn to exit. */
+  durationMs: number;
+  paths: { raw: string; log: string; summary: string };
+}
+
+/** Replaces every occurrence of each secret (and its URL-encoded form) with `***`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    if (s.length < 3) continue;
+    for (const form of new Set([s, encodeURIComponent(s)])) out = out.split(form).join('***');
+  }
+  return out;
+}
+
+/** `running (01m02.5s), 10/10 VUs, ...` → 62.5 seconds. */
+export function parseRunningClock(line: string): number | undefined {
+  const m = /^running \((?:(\d+)h)?(?:(\d+)m)?(\d+(?:\.\d+)?)s\)/.exec(line.trim());
+  if (!m) return undefined;
+  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3]);
+}
+
+export class K6Run extends EventEmitter {
+  readonly done: Promise<K6RunResult>;
+  /** Resolves at the first progress line (see the module doc); rejects if k6 ends before one. */
+  readonly loadStarted: Promise<Date>;
+  readonly paths: K6RunResult['paths'];
+  private child: ChildProcess | undefined;
+
+  constructor(private readonly opts: K6RunOptions) {
+    super();
+    this.paths = {
+      raw: join(opts.runDir, RAW_FILE),
+      log: join(opts.runDir, K6_LOG_FILE),
+      summary: join(opts.runDir, K6_SUMMARY_FILE),
+    };
+    let resolveStart!: (d: Date) => void;
+    let rejectStart!: (e: Error) => void;
+    this.loadStarted = new Promise<Date>((res, rej) => ((resolveStart = res), (rejectStart = rej)));
+    this.loadStarted.catch(() => {}); // callers that never await it must not see an unhandled rejection
+    this.done = this.start(resolveStart, rejectStart);
+    this.done.catch(() => {});
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Asks k6 to stop (SIGINT: it ends the test and still writes its summary). */
+  stop(signal: NodeJS.Signals = 'SIGINT'): void {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+
+  private async start(resolveStart: (d: Date) => void, rejectStart: (e: Error) => void): Promise<K6RunResult> {
+    const { opts, paths } = this;
+    const log = opts.log ?? progress('k6');
+    const secrets = opts.secrets ?? [opts.env.LOGIN_PASSWORD, opts.env.LOGIN_EMAIL].filter((s): s is string => !!s);
+    const args = [
+      'run',
+      '--no-usage-report',
+      '--summary-trend-stats', SUMMARY_TREND_STATS,
+      '--out', `json=${paths.raw}`,
+      ...(opts.extraArgs ?? []),
+      opts.script,
+    ];
+    const logFile = createWriteStream(paths.log);
+    logFile.write(`# k6 ${args.join(' ')}\n`);
+    const spawnedAt = new Date();
+    const child = spawn(opts.k6Path, args, {
+      env: { ...process.env, ...opts.env, SUMMARY_PATH: paths.summary, K6_NO_USAGE_REPORT: 'true', K6_NO_COLOR: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    let loadStartedAt: Date | undefined;
+    let bannerDone = false;
+    const onLine = (raw: string) => {
+      const line = redact(raw, secrets);
+      logFile.write(line + '\n');
+      if (!loadStartedAt) {
+        const clock = parseRunningClock(line);
+        if (clock !== undefined) {
+          loadStartedAt = new Date(Date.now() - clock * 1000);
+          resolveStart(loadStartedAt);
+          this.emit('load-start', { at: loadStartedAt });
+        }
+      }
+      this.emit('line', line);
+      if (/^\s*execution:/.test(line)) bannerDone = true; // k6's logo comes before this line
+      if ((opts.echo ?? true) && bannerDone && line.trim()) log(line.trimEnd());
+    };
+    createInterface({ input: child.stdout! }).on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', onLine);
+
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            log(`k6 ran longer than ${opts.timeoutMs} ms: stopping it`);
+            this.stop('SIGINT');
+            setTimeout(() => this.stop('SIGKILL'), 10_000).unref();
+          }, opts.timeoutMs);
+
+    const result = await new Promise<K6RunResult>((resolve, reject) => {
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        logFile.end();
+        rejectStart(err);
+        reject(err);
+      });
+      child.on('spawn', () => this.emit('spawn', { pid: child.pid, at: spawnedAt }));
+      child.on('close', (exitCode, signal) => {
+        clearTimeout(timer);
+        const finishedAt = new Date();
+        logFile.end(`# exit ${exitCode ?? signal}\n`);
+        if (!loadStartedAt) rejectStart(new Error(`k6 ended (exit ${exitCode ?? signal}) before the load started`));
+        resolve({ exitCode, signal, timedOut, spawnedAt, loadStartedAt, finishedAt, durationMs: finishedAt.getTime() - spawnedAt.getTime(), paths });
+      });
+    });
+    await new Promise<void>((r) => logFile.once('close', () => r()).once('error', () => r()));
+    this.emit('finish', result);
+    return result;
+  }
+}
+
+/** Starts k6; await `.done` for the result, listen for `load-start` / `finish`, `.stop()` to end it early. */
+export function startK6(opts: K6RunOptions): K6Run {
+  return new K6Run(opts);
+}
+
+export function runK6(opts: K6RunOptions): Promise<K6RunResult> {
+  return startK6(opts).done;
+}
+
+/** k6's exit codes that still mean "the test ran to its end and k6 judged it": 0 and 99 (thresholds crossed). */
+export function k6RanToVerdict(exitCode: number | null): boolean {
+  return exitCode === 0 || exitCode === 99;
+}
