@@ -1,0 +1,184 @@
+/**
+ * Readers of the files in a run directory, each parsed once with zod. Every schema is loose (extra fields are
+ * kept, most fields optional), so a report still renders when a part of the suite adds or drops a field; only
+ * k6's raw output is required.
+ *
+ * - summary.json: the harness's RunSummary (harness/summary.ts), read loosely;
+ * - drill.json: the drill's faults, figures and node readiness timelines (chaos/);
+ * - integrity.json: the message integrity check's counts and examples.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+const num = z.number().nullable().optional();
+const str = z.string().nullable().optional();
+
+/** An ISO date text or epoch milliseconds → epoch ms; null when absent or unreadable. */
+const Instant = z
+  .union([z.string(), z.number()])
+  .nullable()
+  .optional()
+  .transform((v) => {
+    if (v === null || v === undefined) return null;
+    const ms = typeof v === 'number' ? v : Date.parse(v);
+    return Number.isFinite(ms) ? ms : null;
+  });
+
+export const SummaryThreshold = z.looseObject({
+  name: z.string().optional(),
+  metric: z.string(),
+  baseMetric: z.string().optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+  expression: z.string(),
+  limit: num,
+  operator: str,
+  observed: num,
+  unit: str,
+  samples: num,
+  result: z.string(),
+});
+export type SummaryThreshold = z.infer<typeof SummaryThreshold>;
+
+export const RunSummaryLoose = z.looseObject({
+  runId: str,
+  kind: str,
+  profile: str,
+  verdict: str,
+  errors: z.array(z.string()).optional(),
+  startedAt: str,
+  finishedAt: str,
+  loadStartedAt: str,
+  k6Version: str,
+  k6ExitCode: num,
+  gitRevision: str,
+  target: z
+    .looseObject({
+      name: str,
+      chatUrl: str,
+      authUrl: str,
+      wsUrl: str,
+      tenantId: str,
+      reference: z.boolean().optional(),
+      flaws: z.array(z.string()).optional(),
+    })
+    .optional(),
+  thresholds: z.array(SummaryThreshold).optional(),
+  files: z.record(z.string(), z.string()).optional(),
+});
+export type RunSummaryLoose = z.infer<typeof RunSummaryLoose>;
+
+/** One fault of a drill with its measured figures. Several spellings are accepted for the times. */
+export const DrillFault = z
+  .looseObject({
+    fault: str,
+    kind: str,
+    node: str,
+    injectedAt: Instant,
+    healedAt: Instant,
+    injectAt: Instant,
+    healAt: Instant,
+    failoverS: num,
+    recoveryS: num,
+    failoverMs: num,
+    recoveryMs: num,
+  })
+  .transform((f) => ({
+    ...f,
+    label: [f.fault ?? f.kind ?? 'fault', f.node].filter(Boolean).join(' '),
+    inject: f.injectedAt ?? f.injectAt,
+    heal: f.healedAt ?? f.healAt,
+    failover: f.failoverS ?? (typeof f.failoverMs === 'number' ? f.failoverMs / 1000 : null),
+    recovery: f.recoveryS ?? (typeof f.recoveryMs === 'number' ? f.recoveryMs / 1000 : null),
+  }));
+export type DrillFault = z.infer<typeof DrillFault>;
+
+/** A readiness sample of one node: at `t`, ready or not. */
+export const ReadinessPoint = z
+  .looseObject({ t: Instant, at: Instant, ready: z.boolean() })
+  .transform((p) => ({ t: p.t ?? p.at, ready: p.ready }));
+
+export const DrillFile = z.looseObject({
+  faults: z.array(DrillFault).default([]),
+  /** Node name → readiness changes (or samples) over time. */
+  readiness: z.record(z.string(), z.array(ReadinessPoint)).optional(),
+});
+export type DrillFile = z.infer<typeof DrillFile>;
+
+const Count = z.number().int().nonnegative();
+export const IntegrityFile = z.looseObject({
+  ok: Count.optional(),
+  lost: Count.optional(),
+  duplicates: Count.optional(),
+  indeterminate: Count.optional(),
+  undelivered: Count.optional(),
+  reordered: Count.optional(),
+  counts: z
+    .looseObject({
+      ok: Count.optional(),
+      lost: Count.optional(),
+      duplicates: Count.optional(),
+      indeterminate: Count.optional(),
+      undelivered: Count.optional(),
+      reordered: Count.optional(),
+    })
+    .optional(),
+  verdict: str,
+  examples: z.unknown().optional(),
+});
+export type IntegrityFile = z.infer<typeof IntegrityFile>;
+
+export const INTEGRITY_KEYS = ['ok', 'lost', 'duplicates', 'indeterminate', 'undelivered', 'reordered'] as const;
+
+/** Integrity counts whether they sit at the top level or under `counts`. */
+export function integrityCounts(f: IntegrityFile): Record<(typeof INTEGRITY_KEYS)[number], number | null> {
+  const out = {} as Record<(typeof INTEGRITY_KEYS)[number], number | null>;
+  for (const k of INTEGRITY_KEYS) out[k] = f.counts?.[k] ?? f[k] ?? null;
+  return out;
+}
+
+/** A file the run directory may lack; a present but malformed file is an error naming the file. */
+function readOptional<T extends z.ZodType>(path: string, schema: T): z.infer<T> | null {
+  if (!existsSync(path)) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new InputError(`${path}: not JSON (${(err as Error).message})`);
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new InputError(`${path}: ${first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'invalid'}`);
+  }
+  return r.data;
+}
+
+export class InputError extends Error {}
+
+export const RAW_NAMES = ['k6-raw.json.gz', 'k6-raw.json', 'k6-raw.jsonl', 'raw.json'];
+
+export interface RunInputs {
+  dir: string;
+  rawPath: string;
+  summary: RunSummaryLoose | null;
+  drill: DrillFile | null;
+  integrity: IntegrityFile | null;
+}
+
+/** Finds and parses a run directory's files. Throws InputError when the raw output is missing or a file is malformed. */
+export function readRunInputs(dir: string): RunInputs {
+  if (!existsSync(dir)) throw new InputError(`run directory not found: ${dir}`);
+  const summary = readOptional(join(dir, 'summary.json'), RunSummaryLoose);
+  const named = summary?.files?.['raw'] ?? summary?.files?.['k6Raw'];
+  const candidates = [...(named ? [named] : []), ...RAW_NAMES];
+  const raw = candidates.map((n) => join(dir, n)).find((p) => existsSync(p));
+  if (!raw) throw new InputError(`${dir}: no k6 raw output (looked for ${candidates.join(', ')})`);
+  return {
+    dir,
+    rawPath: raw,
+    summary,
+    drill: readOptional(join(dir, 'drill.json'), DrillFile),
+    integrity: readOptional(join(dir, 'integrity.json'), IntegrityFile),
+  };
+}

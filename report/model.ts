@@ -1,0 +1,302 @@
+/**
+ * The report's data model: per-second series, totals, faults, readiness, thresholds and integrity, computed in
+ * Node from a run directory. It is saved as `report-data.json` beside the report, so the index and `compare`
+ * read figures without going through the raw output again.
+ */
+import { basename, resolve } from 'node:path';
+import { readRaw, type Histogram, type RateCount, type RawAggregate, type Totals } from './raw.js';
+import { integrityCounts, readRunInputs, INTEGRITY_KEYS, type RunInputs, type SummaryThreshold } from './inputs.js';
+
+export const MODEL_VERSION = 1;
+
+export interface ChartSeries {
+  label: string;
+  data: (number | null)[];
+}
+export interface ChartDef {
+  id: string;
+  title: string;
+  unit: string;
+  series: ChartSeries[];
+}
+export interface FaultBand {
+  label: string;
+  fault: string | null;
+  node: string | null;
+  /** Unix seconds (fractional). */
+  inject: number | null;
+  heal: number | null;
+  failoverS: number | null;
+  recoveryS: number | null;
+}
+export interface GroupStats {
+  count: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  errorRate: number | null;
+}
+export interface PhaseStats {
+  reqs: number;
+  errorRate: number | null;
+  p95: number | null;
+  groups: Record<string, GroupStats>;
+  rates: Record<string, number | null>;
+}
+export interface Headline {
+  reqs: number;
+  /** Percent of failed HTTP requests. */
+  errorRate: number | null;
+  p95: number | null;
+  p99: number | null;
+  durationS: number;
+  faults: number;
+  maxFailoverS: number | null;
+  maxRecoveryS: number | null;
+  lost: number | null;
+  duplicates: number | null;
+}
+export interface ReportModel {
+  version: number;
+  runId: string;
+  generatedAt: string;
+  header: {
+    verdict: string;
+    kind: string | null;
+    target: string;
+    profile: string;
+    k6Version: string;
+    gitRevision: string;
+    date: string;
+    errors: string[];
+  };
+  /** Unix seconds, one per second from the first to the last second with data. */
+  x: number[];
+  charts: ChartDef[];
+  faults: FaultBand[];
+  readiness: { x: number[]; nodes: { node: string; data: (number | null)[] }[] } | null;
+  thresholds: SummaryThreshold[];
+  integrity: Record<string, number | null> | null;
+  integrityVerdict: string | null;
+  totals: { all: PhaseStats; phases: Record<string, PhaseStats> };
+  headline: Headline;
+  raw: { file: string; lines: number; badLines: number; metrics: Record<string, string> };
+}
+
+const pct = (r: RateCount | undefined) => (r && r.n > 0 ? (100 * r.sum) / r.n : null);
+const q = (h: Histogram | undefined, p: number) => (h ? h.quantile(p) : null);
+const round = (v: number | null, d = 3) => (v === null ? null : Math.round(v * 10 ** d) / 10 ** d);
+
+function phaseStats(t: Totals): PhaseStats {
+  const groups: Record<string, GroupStats> = {};
+  const names = new Set([...t.durationByGroup.keys(), ...t.failedByGroup.keys()]);
+  for (const g of [...names].sort()) {
+    const h = t.durationByGroup.get(g);
+    groups[g] = {
+      count: h?.count ?? t.failedByGroup.get(g)?.n ?? 0,
+      p50: round(q(h, 0.5)),
+      p95: round(q(h, 0.95)),
+      p99: round(q(h, 0.99)),
+      errorRate: round(pct(t.failedByGroup.get(g)), 4),
+    };
+  }
+  const rates: Record<string, number | null> = {};
+  for (const [name, r] of [...t.rates].sort()) rates[name] = round(pct(r), 4);
+  return { reqs: t.reqs, errorRate: round(pct(t.failed), 4), p95: round(q(t.duration, 0.95)), groups, rates };
+}
+
+/** k6's own WebSocket metrics: connection set-up, not message delivery; left out of the WS charts. */
+const K6_WS_BUILTINS = new Set(['ws_connecting', 'ws_session_duration', 'ws_sessions', 'ws_msgs_sent', 'ws_msgs_received', 'ws_ping']);
+
+/** Builds the chart series from the per-second buckets. */
+function buildCharts(agg: RawAggregate, x: number[]): ChartDef[] {
+  const buckets = x.map((s) => agg.seconds.get(s));
+  const groups = [...agg.total.durationByGroup.keys(), ...agg.total.failedByGroup.keys()]
+    .filter((g, i, a) => a.indexOf(g) === i)
+    .sort();
+  const charts: ChartDef[] = [];
+  const sum = (m: Map<string, number> | undefined) => (m ? [...m.values()].reduce((a, b) => a + b, 0) : 0);
+
+  charts.push({
+    id: 'req-rate',
+    title: 'Request rate',
+    unit: 'req/s',
+    series: [
+      { label: 'all', data: buckets.map((b) => (b ? sum(b.reqs) : 0)) },
+      ...groups.map((g) => ({ label: g, data: buckets.map((b) => b?.reqs.get(g) ?? 0) })),
+    ],
+  });
+
+  const errSeries: ChartSeries[] = [
+    {
+      label: 'http all',
+      data: buckets.map((b) => {
+        if (!b || b.failed.size === 0) return null;
+        let n = 0;
+        let s = 0;
+        for (const r of b.failed.values()) {
+          n += r.n;
+          s += r.sum;
+        }
+        return round((100 * s) / n, 3);
+      }),
+    },
+    ...groups.map((g) => ({ label: `http ${g}`, data: buckets.map((b) => round(pct(b?.failed.get(g)), 3)) })),
+  ];
+  // Success-type rate metrics (message_store_success...) shown as their failure share.
+  for (const name of [...agg.total.rates.keys()].sort()) {
+    if (!/success|checks/.test(name)) continue;
+    errSeries.push({
+      label: `${name} failed`,
+      data: buckets.map((b) => {
+        const r = b?.rates.get(name);
+        return r && r.n > 0 ? round(100 - (100 * r.sum) / r.n, 3) : null;
+      }),
+    });
+  }
+  charts.push({ id: 'error-rate', title: 'Error rate', unit: '%', series: errSeries });
+
+  for (const g of groups) {
+    if (!agg.total.durationByGroup.has(g)) continue;
+    charts.push({
+      id: `latency-${g}`,
+      title: `Latency: ${g}`,
+      unit: 'ms',
+      series: [0.5, 0.95, 0.99].map((p) => ({
+        label: `p${Math.round(p * 100)}`,
+        data: buckets.map((b) => round(q(b?.duration.get(g), p))),
+      })),
+    });
+  }
+
+  const trendNames = [...agg.total.trends.keys()].filter((n) => n.startsWith('ws_') && !K6_WS_BUILTINS.has(n)).sort();
+  for (const name of trendNames) {
+    charts.push({
+      id: `trend-${name}`,
+      title: `WS: ${name}`,
+      unit: 'ms',
+      series: [0.5, 0.95, 0.99].map((p) => ({
+        label: `p${Math.round(p * 100)}`,
+        data: buckets.map((b) => round(q(b?.trends.get(name), p))),
+      })),
+    });
+  }
+
+  const fanout = [...agg.total.rates.keys()].filter((n) => n.startsWith('ws_') && !K6_WS_BUILTINS.has(n)).sort();
+  if (fanout.length > 0) {
+    charts.push({
+      id: 'ws-fanout',
+      title: 'WS fan-out ratio (delivered share)',
+      unit: '%',
+      series: fanout.map((name) => ({
+        label: name,
+        data: buckets.map((b) => round(pct(b?.rates.get(name)), 3)),
+      })),
+    });
+  }
+
+  // Active VUs: the gauge is sampled about once a second; carry the last value over seconds without a sample.
+  let last: number | null = null;
+  charts.push({
+    id: 'vus',
+    title: 'Active VUs',
+    unit: 'VUs',
+    series: [{ label: 'vus', data: buckets.map((b) => (b?.vus !== null && b?.vus !== undefined ? (last = b.vus) : last)) }],
+  });
+  return charts;
+}
+
+function buildReadiness(inputs: RunInputs): ReportModel['readiness'] {
+  const r = inputs.drill?.readiness;
+  if (!r || Object.keys(r).length === 0) return null;
+  const nodes = Object.keys(r).sort();
+  const times = new Set<number>();
+  for (const n of nodes) for (const p of r[n] ?? []) if (p.t !== null) times.add(p.t / 1000);
+  const x = [...times].sort((a, b) => a - b);
+  return {
+    x,
+    nodes: nodes.map((node) => {
+      const pts = (r[node] ?? []).filter((p) => p.t !== null).sort((a, b) => (a.t ?? 0) - (b.t ?? 0));
+      let i = 0;
+      let state: number | null = null;
+      return {
+        node,
+        data: x.map((t) => {
+          while (i < pts.length && (pts[i]!.t ?? 0) / 1000 <= t) state = pts[i++]!.ready ? 1 : 0;
+          return state;
+        }),
+      };
+    }),
+  };
+}
+
+/** Reads a run directory and computes the report model. */
+export async function buildModel(runDir: string): Promise<ReportModel> {
+  const dir = resolve(runDir);
+  const inputs = readRunInputs(dir);
+  const agg = await readRaw(inputs.rawPath);
+  const x: number[] = [];
+  if (agg.start !== null && agg.end !== null) for (let s = agg.start; s <= agg.end; s++) x.push(s);
+  const s = inputs.summary;
+  const faults: FaultBand[] = (inputs.drill?.faults ?? []).map((f) => ({
+    label: f.label,
+    fault: f.fault ?? f.kind ?? null,
+    node: f.node ?? null,
+    inject: f.inject === null ? null : f.inject / 1000,
+    heal: f.heal === null ? null : f.heal / 1000,
+    failoverS: f.failover ?? null,
+    recoveryS: f.recovery ?? null,
+  }));
+  const all = phaseStats(agg.total);
+  const phases: Record<string, PhaseStats> = {};
+  for (const [p, t] of [...agg.byPhase].sort()) phases[p] = phaseStats(t);
+  const integrity = inputs.integrity ? integrityCounts(inputs.integrity) : null;
+  const maxOf = (vals: (number | null)[]) => {
+    const v = vals.filter((n): n is number => typeof n === 'number');
+    return v.length ? Math.max(...v) : null;
+  };
+  const metrics: Record<string, string> = {};
+  for (const [k, v] of [...agg.metricTypes].sort()) metrics[k] = v;
+  const target = s?.target;
+  const anyThresholdFailed = (s?.thresholds ?? []).some((t) => t.result === 'fail');
+  return {
+    version: MODEL_VERSION,
+    runId: s?.runId ?? basename(dir),
+    generatedAt: new Date().toISOString(),
+    header: {
+      verdict: s?.verdict ?? (anyThresholdFailed ? 'fail' : 'unknown'),
+      kind: s?.kind ?? (inputs.drill ? 'drill' : null),
+      target: target
+        ? `${target.name ?? 'target'}${target.chatUrl ? ` (${target.chatUrl})` : ''}${target.flaws?.length ? ` flaws: ${target.flaws.join(', ')}` : ''}`
+        : 'unknown',
+      profile: s?.profile ?? 'unknown',
+      k6Version: s?.k6Version ?? 'unknown',
+      gitRevision: s?.gitRevision ?? 'unknown',
+      date: s?.startedAt ?? (agg.start !== null ? new Date(agg.start * 1000).toISOString() : 'unknown'),
+      errors: s?.errors ?? [],
+    },
+    x,
+    charts: buildCharts(agg, x),
+    faults,
+    readiness: buildReadiness(inputs),
+    thresholds: s?.thresholds ?? [],
+    integrity: integrity ? Object.fromEntries(INTEGRITY_KEYS.map((k) => [k, integrity[k]])) : null,
+    integrityVerdict: inputs.integrity?.verdict ?? null,
+    totals: { all, phases },
+    headline: {
+      reqs: agg.total.reqs,
+      errorRate: all.errorRate,
+      p95: all.p95,
+      p99: round(q(agg.total.duration, 0.99)),
+      durationS: x.length,
+      faults: faults.length,
+      maxFailoverS: maxOf(faults.map((f) => f.failoverS)),
+      maxRecoveryS: maxOf(faults.map((f) => f.recoveryS)),
+      lost: integrity?.lost ?? null,
+      duplicates: integrity?.duplicates ?? null,
+    },
+    raw: { file: basename(inputs.rawPath), lines: agg.lines, badLines: agg.badLines, metrics },
+  };
+}
+
+export { readRunInputs };
