@@ -4,9 +4,10 @@
  * services' DBMAN_ENDPOINTS at the returned proxy URLs, and write `faults.toxiproxy = {apiUrl, proxy}` per node.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname } from 'node:path';
+import { ensureToxiproxyServer } from '../../harness/provision.js';
 import { ToxiproxyClient } from './client.js';
 
 /** A free TCP port on 127.0.0.1 (bind to 0, read, close). */
@@ -22,28 +23,6 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-function executable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Where toxiproxy-server is: $TOXIPROXY_SERVER, then .tools/bin/toxiproxy-server (the harness provisions it
- * there), then PATH. Undefined when none is found.
- */
-export function findToxiproxyServer(root = process.cwd()): string | undefined {
-  const candidates = [
-    process.env.TOXIPROXY_SERVER,
-    join(root, '.tools/bin/toxiproxy-server'),
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'toxiproxy-server')),
-  ].filter((p): p is string => !!p);
-  return candidates.map((p) => resolve(p)).find(executable);
-}
-
 export interface ToxiproxyServer {
   apiUrl: string;
   pid: number;
@@ -52,7 +31,7 @@ export interface ToxiproxyServer {
 }
 
 export interface StartToxiproxyOptions {
-  /** The toxiproxy-server binary (default: findToxiproxyServer()). */
+  /** The toxiproxy-server binary (default: $TOXIPROXY_SERVER, else the harness's pinned one in .tools/bin). */
   binary?: string;
   host?: string;
   /** API port (default: a free one). */
@@ -64,8 +43,7 @@ export interface StartToxiproxyOptions {
 }
 
 export async function startToxiproxy(opts: StartToxiproxyOptions = {}): Promise<ToxiproxyServer> {
-  const binary = opts.binary ?? findToxiproxyServer();
-  if (!binary) throw new Error('toxiproxy-server not found (set TOXIPROXY_SERVER or provision .tools/bin/toxiproxy-server)');
+  const binary = opts.binary ?? process.env.TOXIPROXY_SERVER ?? (await ensureToxiproxyServer());
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await freePort(host));
   let out: number | 'ignore' = 'ignore';
