@@ -1,0 +1,17 @@
+/**
+ * `npm run k6 -- <args>`: provisions the pinned k6 into .tools/bin (building it when missing or of another
+ * version), then runs it with the given arguments, passing its exit code through.
+ */
+import { spawn } from 'node:child_process';
+import { ensureK6, ProvisionError } from '../provision.js';
+
+let k6: string;
+try {
+  k6 = await ensureK6();
+} catch (err) {
+  process.stderr.write(`k6: ${(err as Error).message}\n`);
+  process.exit(err instanceof ProvisionError ? 2 : 1);
+}
+const child = spawn(k6, process.argv.slice(2), { stdio: 'inherit' });
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
+child.on('close', (code, signal) => process.exit(code ?? (signal ? 128 + 2 : 1)));

@@ -1,0 +1,107 @@
+/**
+ * Finishing a run: the verdict from k6's summary data and raw output, `summary.json`, `junit.xml`,
+ * `reports/latest`, the HTML report, and the human summary. Shared by the smoke, the drills and split runs.
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { junitXml } from './junit.js';
+import { k6RanToVerdict, K6_LOG_FILE, K6_SUMMARY_FILE, RAW_FILE, type K6RunResult } from './k6-run.js';
+import { pointLatest, writeJson } from './run-dir.js';
+import { readK6SummaryData, RunSummary, type Durations, type RunKind, type ThresholdResult } from './summary.js';
+import type { TargetFile } from './target-file.js';
+import { formatSummary, judgeThresholds, verdictOf } from './verdict.js';
+
+export const SUMMARY_FILE = 'summary.json';
+export const JUNIT_FILE = 'junit.xml';
+
+export interface FinishRunInput {
+  runId: string;
+  runDir: string;
+  kind: RunKind;
+  profile: string;
+  startedAt: Date;
+  k6: K6RunResult;
+  k6Version: string;
+  gitRevision: string;
+  target: TargetFile;
+  durations: Durations;
+  /** Errors found before the verdict (they make it fail). */
+  errors?: string[];
+  /** Extra files the caller wrote into the run dir, by role (e.g. {drill: "drill.json"}). */
+  files?: Record<string, string>;
+  /** Point `reports/latest` at this run (default true) — the link lives beside the run dir. */
+  latest?: boolean;
+}
+
+/** Name and URLs of the target, for reports: never the login. */
+export function publicTarget(t: TargetFile): RunSummary['target'] {
+  return {
+    name: t.name,
+    chatUrl: t.chatUrl,
+    authUrl: t.authUrl,
+    wsUrl: t.wsUrl,
+    tenantId: t.tenantId,
+    reference: t.reference !== undefined,
+    ...(t.reference ? { flaws: t.reference.flaws } : {}),
+  };
+}
+
+/** Judges the run and writes summary.json, junit.xml and (by default) reports/latest. Returns the summary. */
+export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
+  const errors = [...(input.errors ?? [])];
+  const { k6 } = input;
+  if (k6.timedOut) errors.push('k6 ran past its time limit and was stopped');
+  if (!k6RanToVerdict(k6.exitCode)) errors.push(`k6 exited with ${k6.exitCode === null ? `signal ${k6.signal}` : `code ${k6.exitCode}`} (see ${K6_LOG_FILE})`);
+  let thresholds: ThresholdResult[] = [];
+  if (!existsSync(k6.paths.summary)) {
+    errors.push(`k6 wrote no summary data (${K6_SUMMARY_FILE}): the scenario's handleSummary did not run`);
+  } else if (!existsSync(k6.paths.raw)) {
+    errors.push(`k6 wrote no raw output (${RAW_FILE})`);
+  } else {
+    thresholds = await judgeThresholds(readK6SummaryData(k6.paths.summary), k6.paths.raw);
+    if (thresholds.length === 0) errors.push('the run defined no thresholds: nothing was judged');
+  }
+  const files: Record<string, string> = {
+    summary: SUMMARY_FILE,
+    junit: JUNIT_FILE,
+    k6Summary: K6_SUMMARY_FILE,
+    k6Raw: RAW_FILE,
+    k6Log: K6_LOG_FILE,
+    ...input.files,
+  };
+  const summary = RunSummary.parse({
+    runId: input.runId,
+    kind: input.kind,
+    profile: input.profile,
+    verdict: verdictOf(thresholds, errors),
+    errors,
+    startedAt: input.startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    ...(k6.loadStartedAt ? { loadStartedAt: k6.loadStartedAt.toISOString() } : {}),
+    durations: input.durations,
+    k6Version: input.k6Version,
+    k6ExitCode: k6.exitCode,
+    gitRevision: input.gitRevision,
+    target: publicTarget(input.target),
+    thresholds,
+    files,
+  });
+  await writeJson(join(input.runDir, SUMMARY_FILE), summary);
+  await writeFile(join(input.runDir, JUNIT_FILE), junitXml(summary));
+  if (input.latest ?? true) await pointLatest(input.runDir, dirname(input.runDir));
+  return summary;
+}
+
+/** Rewrites summary.json with later figures (e.g. the teardown time, known only after the target stopped). */
+export async function updateSummary(runDir: string, summary: RunSummary): Promise<void> {
+  await writeJson(join(runDir, SUMMARY_FILE), RunSummary.parse(summary));
+}
+
+/** The human summary printed at the end of a run. */
+export function humanSummary(summary: RunSummary, runDir: string): string {
+  return [
+    formatSummary(summary.verdict, summary.thresholds, summary.errors),
+    `run: ${summary.runId} (reports/${basename(runDir)}, also reports/latest)`,
+  ].join('\n');
+}
