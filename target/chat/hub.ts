@@ -1,0 +1,83 @@
+/**
+ * Fan-out between chat instances: Redis pub/sub channel `tenant:{t}:room:{r}`. Each instance subscribes to the
+ * channels of the rooms it has sockets in and forwards every published frame to those sockets.
+ */
+import { Redis } from 'ioredis';
+import type { WebSocket } from 'ws';
+
+export function roomChannel(tenantId: string, roomId: string): string {
+  return `tenant:${tenantId}:room:${roomId}`;
+}
+
+export interface Member {
+  ws: WebSocket;
+  userId: string;
+}
+
+export class RoomHub {
+  private readonly rooms = new Map<string, Set<Member>>();
+  private readonly subscribing = new Map<string, Promise<unknown>>();
+  readonly pub: Redis;
+  private readonly sub: Redis;
+
+  constructor(redisUrl: string) {
+    const opts = { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: false } as const;
+    this.pub = new Redis(redisUrl, opts);
+    this.sub = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+    for (const r of [this.pub, this.sub]) r.on('error', (err: Error) => process.stderr.write(`redis: ${err.message}\n`));
+    this.sub.on('message', (channel: string, message: string) => this.deliver(channel, message));
+  }
+
+  /** Adds a socket to a room; resolves once this instance is subscribed to the room's channel. */
+  async join(channel: string, m: Member): Promise<void> {
+    let set = this.rooms.get(channel);
+    if (!set) {
+      set = new Set();
+      this.rooms.set(channel, set);
+    }
+    set.add(m);
+    let p = this.subscribing.get(channel);
+    if (!p) {
+      p = this.sub.subscribe(channel);
+      this.subscribing.set(channel, p);
+    }
+    await p;
+  }
+
+  leave(channel: string, m: Member): void {
+    const set = this.rooms.get(channel);
+    if (!set) return;
+    set.delete(m);
+    if (set.size === 0) {
+      this.rooms.delete(channel);
+      this.subscribing.delete(channel);
+      this.sub.unsubscribe(channel).catch(() => undefined);
+    }
+  }
+
+  async publish(channel: string, frame: string): Promise<void> {
+    await this.pub.publish(channel, frame);
+  }
+
+  private deliver(channel: string, message: string): void {
+    const set = this.rooms.get(channel);
+    if (!set) return;
+    // Signalling frames go to everyone in the room but the sender; message frames to everyone (the echo is the ack).
+    let skipUser: string | undefined;
+    if (message.startsWith('{"type":"signal_')) {
+      try {
+        skipUser = (JSON.parse(message) as { user_id?: string }).user_id;
+      } catch {
+        /* deliver as is */
+      }
+    }
+    for (const m of set) {
+      if (skipUser !== undefined && m.userId === skipUser) continue;
+      if (m.ws.readyState === 1) m.ws.send(message);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * A dbman node: the only component that talks to PostgreSQL. Health: /health/live, /health/ready, /health.
+ * Internal API: POST /api/internal/v1/db/<operation>. SIGTERM: not ready at once, finish in-flight, exit.
+ *
+ * Env: PORT (8082), HOST (127.0.0.1), DATABASE_URL (required), DB_POOL_MAX (10), BCRYPT_COST (10),
+ * DBMAN_READY_TIMEOUT_MS (1000), DBMAN_DRAIN_DELAY_MS (0), DBMAN_NODE_NAME, TARGET_FLAWS,
+ * TARGET_FLAW_DUPLICATE_SHARE (0.05).
+ */
+import pg from 'pg';
+import { z } from 'zod';
+import { parseDuplicateShare, parseFlaws } from '../flaws.js';
+import { ConfigError, intVar, parseEnv, portVar, runMain } from '../shared/env.js';
+import { createServer, stopOnSignals } from '../shared/http.js';
+import { OpError, createOperations } from './ops.js';
+
+const Env = z.object({
+  PORT: portVar(8082),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  DB_POOL_MAX: intVar(10, 1, 200),
+  BCRYPT_COST: intVar(10, 4, 15),
+  DBMAN_READY_TIMEOUT_MS: intVar(1000, 50, 60_000),
+  DBMAN_DRAIN_DELAY_MS: intVar(0, 0, 60_000),
+  DBMAN_NODE_NAME: z.string().default('dbman'),
+});
+
+async function main(): Promise<void> {
+  const env = parseEnv(Env, process.env);
+  let flaws;
+  let share;
+  try {
+    flaws = parseFlaws(process.env['TARGET_FLAWS']);
+    share = parseDuplicateShare(process.env['TARGET_FLAW_DUPLICATE_SHARE']);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const readyLies = flaws.includes('ready-lies');
+  const duplicates = flaws.includes('retry-duplicates');
+
+  const pool = new pg.Pool({
+    connectionString: env.DATABASE_URL,
+    max: env.DB_POOL_MAX,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    application_name: env.DBMAN_NODE_NAME,
+  });
+  pool.on('error', (err) => process.stderr.write(`${env.DBMAN_NODE_NAME}: idle pg client error: ${err.message}\n`));
+
+  const ops = createOperations(pool, {
+    bcryptCost: env.BCRYPT_COST,
+    failAfterMessageCommit: duplicates ? () => Math.random() < share : undefined,
+  });
+
+  let draining = false;
+  const dbAnswers = async (): Promise<string | null> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        pool.query('SELECT 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`database did not answer within ${env.DBMAN_READY_TIMEOUT_MS} ms`)), env.DBMAN_READY_TIMEOUT_MS);
+        }),
+      ]);
+      return null;
+    } catch (err) {
+      return (err as Error).message || 'database error';
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const app = createServer();
+  app.get('/health/live', async () => ({ status: 'alive' }));
+  const ready = async (_req: unknown, reply: import('fastify').FastifyReply) => {
+    if (draining) return reply.code(503).send({ status: 'not_ready', error: 'draining' });
+    const err = await dbAnswers();
+    if (err !== null && !readyLies) return reply.code(503).send({ status: 'not_ready', error: err });
+    return reply.code(200).send({ status: 'ready' });
+  };
+  app.get('/health/ready', ready);
+  app.get('/health', ready);
+
+  app.post('/api/internal/v1/db/*', async (req, reply) => {
+    const op = (req.params as { '*': string })['*'].replace(/\/+$/, '');
+    const fn = ops[op];
+    if (!fn) return reply.code(404).send({ error: `unknown operation ${op}` });
+    try {
+      const res = await fn(req.body);
+      return reply.code(res.status).send(res.body);
+    } catch (err) {
+      if (err instanceof OpError) return reply.code(err.status).send({ error: err.message });
+      process.stderr.write(`${env.DBMAN_NODE_NAME}: ${op}: ${(err as Error).message}\n`);
+      return reply.code(500).send({ error: 'database error' });
+    }
+  });
+
+  await app.listen({ port: env.PORT, host: env.HOST });
+  process.stdout.write(`${env.DBMAN_NODE_NAME} listening on http://${env.HOST}:${env.PORT} flaws=${flaws.join(',') || '-'}\n`);
+
+  stopOnSignals(async () => {
+    draining = true;
+    process.stdout.write(`${env.DBMAN_NODE_NAME}: draining\n`);
+    if (env.DBMAN_DRAIN_DELAY_MS > 0) await new Promise((r) => setTimeout(r, env.DBMAN_DRAIN_DELAY_MS));
+    await app.close();
+    await pool.end().catch(() => undefined);
+    process.stdout.write(`${env.DBMAN_NODE_NAME}: stopped\n`);
+  });
+}
+
+runMain('dbman', main);

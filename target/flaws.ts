@@ -1,0 +1,53 @@
+/**
+ * Switchable flaws of the reference target, chosen with TARGET_FLAWS=a,b wherever the target is started.
+ * They exist so the suite can prove that its checks fail when they should.
+ */
+import { z } from 'zod';
+
+export const FLAW_NAMES = [
+  /** The dbman client uses only its first endpoint. */
+  'single-endpoint',
+  /** The dbman client has no failure threshold and no cooldown: every request tries dead endpoints again. */
+  'no-cooldown',
+  /** For a share of message writes (TARGET_FLAW_DUPLICATE_SHARE, default 0.05) a dbman node commits, then answers 503. */
+  'retry-duplicates',
+  /** dbman's /health/ready (and /health) answer 200 even when PostgreSQL does not. */
+  'ready-lies',
+  /** The dbman client uses the real system's defaults (5000 ms timeout, threshold 3, 10 s cooldown) whatever is configured. */
+  'slow-failover',
+] as const;
+
+export const Flaw = z.enum(FLAW_NAMES);
+export type Flaw = z.infer<typeof Flaw>;
+
+/** Default share of message writes that `retry-duplicates` turns into commit-then-503. */
+export const DEFAULT_DUPLICATE_SHARE = 0.05;
+
+/**
+ * Parses a TARGET_FLAWS value ("a,b", blanks ignored, duplicates removed). Throws a one-line Error naming the
+ * setting and the allowed names for an unknown flaw.
+ */
+export function parseFlaws(raw: string | undefined): Flaw[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const out: Flaw[] = [];
+  for (const part of raw.split(',')) {
+    const name = part.trim();
+    if (name === '') continue;
+    const parsed = Flaw.safeParse(name);
+    if (!parsed.success) {
+      throw new Error(`TARGET_FLAWS: unknown flaw "${name}" (allowed: ${FLAW_NAMES.join(', ')})`);
+    }
+    if (!out.includes(parsed.data)) out.push(parsed.data);
+  }
+  return out;
+}
+
+/** Parses TARGET_FLAW_DUPLICATE_SHARE: a number in [0, 1]; default 0.05. */
+export function parseDuplicateShare(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_DUPLICATE_SHARE;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 1) {
+    throw new Error(`TARGET_FLAW_DUPLICATE_SHARE: "${raw}" is not a number between 0 and 1`);
+  }
+  return n;
+}

@@ -1,0 +1,126 @@
+/**
+ * npm run stack -- up [--foreground] [--flaws a,b] [--target-file PATH]
+ * npm run stack -- status [--target-file PATH]
+ * npm run stack -- down [--target-file PATH]
+ *
+ * Exit codes: 0 ok, 1 a component is unhealthy (status) or starting failed, 2 bad usage or configuration.
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseFlaws } from '../flaws.js';
+import { InfraError } from './infra.js';
+import { isAlive, type ProcRecord } from './procs.js';
+import { DEFAULT_TARGET_FILE, stackStatus, startStack, stopStack } from './stack.js';
+
+const USAGE = 'usage: npm run stack -- up [--foreground] [--flaws a,b] [--target-file PATH] | status [--target-file PATH] | down [--target-file PATH]';
+
+function fail(code: number, msg: string): never {
+  process.stderr.write(`stack: ${msg}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: process.argv.slice(2),
+      allowPositionals: true,
+      options: {
+        foreground: { type: 'boolean', default: false },
+        flaws: { type: 'string' },
+        'target-file': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    fail(2, `${(err as Error).message}; ${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const cmd = positionals[0];
+  if (positionals.length !== 1 || !['up', 'status', 'down'].includes(cmd ?? '')) fail(2, USAGE);
+  const targetFile = values['target-file'] ?? process.env['TARGET_FILE'] ?? DEFAULT_TARGET_FILE;
+  const log = (l: string) => process.stdout.write(`stack: ${l}\n`);
+
+  if (cmd === 'up') {
+    let flaws: string[];
+    try {
+      flaws = parseFlaws(values.flaws ?? process.env['TARGET_FLAWS']);
+    } catch (err) {
+      fail(2, (err as Error).message);
+    }
+    let stack;
+    try {
+      stack = await startStack({ flaws, targetFilePath: targetFile, log, launcherPid: values.foreground ? process.pid : undefined });
+    } catch (err) {
+      if (err instanceof InfraError || /already running|TARGET_FLAW/.test((err as Error).message)) fail(2, (err as Error).message);
+      fail(1, `up failed: ${(err as Error).message}`);
+    }
+    log(`up: every health check passed${flaws.length ? ` (flaws: ${flaws.join(',')})` : ''}`);
+    log(`chat ${stack.target.chatUrl}  ws ${stack.target.wsUrl}  orghub ${stack.target.authUrl}`);
+    process.stdout.write(`${stack.targetFilePath}\n`);
+    if (!values.foreground) return;
+    log('running in the foreground: Ctrl-C stops everything');
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      // Keeps the process alive (signal handlers alone do not) and says when a component's process is gone.
+      const reported = new Set<string>();
+      const monitor = setInterval(() => {
+        for (const p of (stack.target.reference?.['processes'] as ProcRecord[] | undefined) ?? []) {
+          if (!reported.has(p.name) && !isAlive(p)) {
+            reported.add(p.name);
+            log(`${p.name} (pid ${p.pid}) is not running any more`);
+          }
+        }
+      }, 1000);
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        clearInterval(monitor);
+        log('stopping ...');
+        stack
+          .down()
+          .then(() => log('down: everything stopped, state folder removed'))
+          .catch((err: Error) => process.stderr.write(`stack: down failed: ${err.message}\n`))
+          .finally(resolve);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      process.on('SIGHUP', stop);
+    });
+    return;
+  }
+
+  if (cmd === 'down') {
+    if (!existsSync(targetFile)) {
+      log(`nothing to stop: no target file at ${targetFile}`);
+      return;
+    }
+    try {
+      await stopStack(targetFile);
+    } catch (err) {
+      fail(2, (err as Error).message);
+    }
+    log('down: everything stopped, state folder and target file removed');
+    return;
+  }
+
+  if (!existsSync(targetFile)) fail(1, `no stack: no target file at ${targetFile}`);
+  let status;
+  try {
+    status = await stackStatus(targetFile);
+  } catch (err) {
+    fail(2, (err as Error).message);
+  }
+  for (const s of status) {
+    process.stdout.write(
+      `${s.name.padEnd(10)} ${(s.healthy ? 'healthy' : 'UNHEALTHY').padEnd(10)} pid ${String(s.pid ?? '-').padEnd(8)} ${s.running ? 'running' : 'NOT RUNNING'}  ${s.url}  ${s.detail}\n`,
+    );
+  }
+  if (status.some((s) => !s.healthy)) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => fail(1, (err as Error).message));

@@ -1,0 +1,179 @@
+/**
+ * PostgreSQL and Redis from the machine's binaries, in a temp folder, on given loopback ports.
+ * Missing binaries are installed with apt-get when running as root on Debian; otherwise a one-line error says
+ * what to install.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { spawnDetached, type ProcRecord } from './procs.js';
+
+export class InfraError extends Error {}
+
+const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
+const isDebian = () => existsSync('/etc/debian_version');
+
+function which(bin: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '').split(':')) {
+    if (dir && existsSync(join(dir, bin))) return join(dir, bin);
+  }
+  return undefined;
+}
+
+function aptInstall(pkg: string, log: (l: string) => void): void {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], { env, encoding: 'utf8', timeout: 600_000 });
+  log(`installing ${pkg} with apt-get ...`);
+  let r = install();
+  if (r.status !== 0 && /Unable to locate package|has no installation candidate|404\s+Not Found/i.test(`${r.stdout}${r.stderr}`)) {
+    log('apt-get update ...');
+    spawnSync('apt-get', ['update'], { env, encoding: 'utf8', timeout: 600_000 });
+    r = install();
+  }
+  if (r.status !== 0) {
+    const last = `${r.stderr}`.trim().split('\n').pop() ?? '';
+    throw new InfraError(`apt-get install ${pkg} failed: ${last}`);
+  }
+}
+
+/** Finds a binary, installing its Debian package when allowed; throws a one-line InfraError otherwise. */
+function ensure(find: () => string | undefined, pkg: string, what: string, log: (l: string) => void): string {
+  const found = find();
+  if (found) return found;
+  if (isRoot() && isDebian()) {
+    aptInstall(pkg, log);
+    const again = find();
+    if (again) return again;
+  }
+  throw new InfraError(`${what} not found: install ${pkg} (e.g. apt-get install ${pkg}) or put it on PATH`);
+}
+
+/** The folder with initdb and postgres: PG_BIN_DIR, else the newest /usr/lib/postgresql/<v>/bin, else PATH. */
+export function findPostgresBin(log: (l: string) => void): string {
+  const find = (): string | undefined => {
+    const env = process.env['PG_BIN_DIR'];
+    if (env && existsSync(join(env, 'postgres'))) return env;
+    const base = '/usr/lib/postgresql';
+    if (existsSync(base)) {
+      const versions = readdirSync(base)
+        .filter((v) => existsSync(join(base, v, 'bin', 'postgres')) && existsSync(join(base, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a));
+      if (versions[0]) return join(base, versions[0], 'bin');
+    }
+    const initdb = which('initdb');
+    return initdb && which('postgres') ? initdb.replace(/\/initdb$/, '') : undefined;
+  };
+  return ensure(find, 'postgresql', 'PostgreSQL (initdb, postgres)', log);
+}
+
+export function findRedisServer(log: (l: string) => void): string {
+  const find = () => {
+    const env = process.env['REDIS_SERVER_BIN'];
+    if (env && existsSync(env)) return env;
+    return which('redis-server') ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined);
+  };
+  return ensure(find, 'redis-server', 'redis-server', log);
+}
+
+/** PostgreSQL refuses to run as root: as root we run it as the `postgres` user. */
+function postgresUser(): { uid: number; gid: number } | undefined {
+  if (!isRoot()) return undefined;
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
+  if (!line) throw new InfraError('running as root but there is no "postgres" user to run PostgreSQL as (install postgresql)');
+  const f = line.split(':');
+  return { uid: Number(f[2]), gid: Number(f[3]) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface StartedInfra {
+  url: string;
+  proc: ProcRecord;
+}
+
+export async function startPostgres(stateDir: string, port: number, log: (l: string) => void): Promise<StartedInfra> {
+  const bin = findPostgresBin(log);
+  const user = postgresUser();
+  const dataDir = join(stateDir, 'pg');
+  mkdirSync(dataDir, { mode: 0o700 });
+  if (user) chownSync(dataDir, user.uid, user.gid);
+  try {
+    execFileSync(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'], {
+      uid: user?.uid,
+      gid: user?.gid,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+  } catch (err) {
+    const e = err as { stderr?: Buffer };
+    throw new InfraError(`initdb failed: ${(e.stderr?.toString() ?? String(err)).trim().split('\n').pop()}`);
+  }
+  const proc = spawnDetached(
+    'postgres',
+    join(bin, 'postgres'),
+    [
+      '-D', dataDir,
+      '-k', dataDir,
+      '-h', '127.0.0.1',
+      '-p', String(port),
+      '-c', 'fsync=off',
+      '-c', 'synchronous_commit=off',
+      '-c', 'full_page_writes=off',
+      '-c', 'max_connections=200',
+      '-c', 'shared_buffers=128MB',
+      '-c', 'log_min_messages=warning',
+    ],
+    { env: { ...process.env, LC_ALL: 'C' }, logFile: join(stateDir, 'logs', 'postgres.log'), uid: user?.uid, gid: user?.gid },
+  );
+  proc.stopSignal = 'SIGINT';
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+    try {
+      await c.connect();
+      await c.query('SELECT 1');
+      await c.end();
+      break;
+    } catch (err) {
+      await c.end().catch(() => undefined);
+      if (Date.now() > deadline) throw new InfraError(`postgres did not accept connections on port ${port}: ${(err as Error).message}`);
+      await sleep(100);
+    }
+  }
+  return { url, proc };
+}
+
+export async function startRedis(stateDir: string, port: number, log: (l: string) => void): Promise<StartedInfra> {
+  const bin = findRedisServer(log);
+  const dir = join(stateDir, 'redis');
+  mkdirSync(dir);
+  const proc = spawnDetached(
+    'redis',
+    bin,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'no'],
+    { env: process.env, logFile: join(stateDir, 'logs', 'redis.log') },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const { Redis } = await import('ioredis');
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => undefined);
+    try {
+      await r.connect();
+      await r.ping();
+      r.disconnect();
+      break;
+    } catch (err) {
+      r.disconnect();
+      if (Date.now() > deadline) throw new InfraError(`redis did not answer on port ${port}: ${(err as Error).message}`);
+      await sleep(100);
+    }
+  }
+  return { url, proc };
+}

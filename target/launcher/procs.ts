@@ -1,0 +1,104 @@
+/** Detached child processes of the launcher: spawn with a log file, recognise them later by pid + start time, stop them. */
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+
+export interface ProcRecord {
+  name: string;
+  pid: number;
+  /** Start time from /proc/<pid>/stat (clock ticks since boot), to tell our process from a reused pid. */
+  startTime?: number;
+  /** Signal for a graceful stop (postgres: SIGINT, fast shutdown). */
+  stopSignal?: NodeJS.Signals;
+  /** Signal the process group (the process is a group leader) or only the pid. */
+  group?: boolean;
+}
+
+/** Field 22 of /proc/<pid>/stat and the state letter, or undefined when the process does not exist. */
+function procStat(pid: number): { startTime: number; state: string } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0]!, startTime: Number(rest[19]) };
+  } catch {
+    return undefined;
+  }
+}
+
+export function procStartTime(pid: number): number | undefined {
+  return procStat(pid)?.startTime;
+}
+
+/** True while the process runs (a zombie counts as gone) and is still the one recorded. */
+export function isAlive(p: Pick<ProcRecord, 'pid' | 'startTime'>): boolean {
+  const st = procStat(p.pid);
+  if (st) {
+    if (st.state === 'Z' || st.state === 'X') return false;
+    return p.startTime === undefined || st.startTime === p.startTime;
+  }
+  try {
+    process.kill(p.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface SpawnOptions {
+  env: NodeJS.ProcessEnv;
+  logFile: string;
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+}
+
+/** Starts a detached process (own process group, stdio to `logFile`) that outlives the launcher. */
+export function spawnDetached(name: string, cmd: string, args: string[], o: SpawnOptions): ProcRecord {
+  const fd = openSync(o.logFile, 'a');
+  try {
+    const child = spawn(cmd, args, {
+      env: o.env,
+      cwd: o.cwd,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      uid: o.uid,
+      gid: o.gid,
+    });
+    if (child.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
+    child.on('error', () => undefined);
+    child.unref();
+    return { name, pid: child.pid, startTime: procStartTime(child.pid), group: true };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function signal(p: ProcRecord, sig: NodeJS.Signals, group: boolean): void {
+  try {
+    process.kill(group ? -p.pid : p.pid, sig);
+  } catch {
+    /* gone already */
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Stops processes: SIGCONT first (a paused process cannot act on SIGTERM), then the stop signal, then SIGKILL to
+ * the whole group after `graceMs`. Resolves when none of them runs any more.
+ */
+export async function stopProcesses(procs: ProcRecord[], graceMs = 5000): Promise<void> {
+  const live = procs.filter((p) => isAlive(p));
+  for (const p of live) {
+    signal(p, 'SIGCONT', p.group !== false);
+    signal(p, p.stopSignal ?? 'SIGTERM', false);
+  }
+  const deadline = Date.now() + graceMs;
+  while (live.some((p) => isAlive(p)) && Date.now() < deadline) await sleep(50);
+  for (const p of live) {
+    if (isAlive(p)) signal(p, 'SIGKILL', p.group !== false);
+  }
+  const killDeadline = Date.now() + 5000;
+  while (live.some((p) => isAlive(p)) && Date.now() < killDeadline) await sleep(50);
+  // Whatever is left of a process group (e.g. a postgres backend) goes too.
+  for (const p of live) if (p.group !== false) signal(p, 'SIGKILL', true);
+}

@@ -1,0 +1,350 @@
+/**
+ * The reference stack: PostgreSQL + Redis in a fresh temp folder, migrations, 3 dbman nodes, 2 chat instances,
+ * orghub, all on free loopback ports, as detached processes that outlive the starter. Writes the target
+ * description file (harness/target-file.ts). `stopStack` works from that file alone, after the starter died.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { TargetFile, readTargetFile, type FaultAccess } from '../../harness/target-file.js';
+import { migrate, seed, SEED } from '../db/migrate.js';
+import { parseFlaws, type Flaw } from '../flaws.js';
+import { REPO_ROOT, buildServices, type Service } from './build.js';
+import { startPostgres, startRedis } from './infra.js';
+import { freePorts } from './ports.js';
+import { isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
+
+export const DEFAULT_TARGET_FILE = join(REPO_ROOT, '.state', 'target.json');
+
+/**
+ * The fast settings of the reference stack's dbman client (the client's own defaults when env is unset are the
+ * contract's 5000 / 3 / 10000). A variable set in the launcher's environment wins over these.
+ */
+export const REFERENCE_SERVICE_ENV: Readonly<Record<string, string>> = {
+  DBMAN_HTTP_TIMEOUT_MS: '1000',
+  DBMAN_FAIL_THRESHOLD: '3',
+  DBMAN_COOLDOWN_MS: '3000',
+  DB_POOL_MAX: '8',
+  BCRYPT_COST: '8',
+};
+/** Launcher environment variables passed on to the services when set. */
+const PASSED_ENV = [...Object.keys(REFERENCE_SERVICE_ENV), 'TARGET_FLAW_DUPLICATE_SHARE', 'DBMAN_DRAIN_DELAY_MS', 'DBMAN_READY_TIMEOUT_MS'];
+
+export interface DbmanNodeInfo {
+  /** dbman-1 ... */
+  name: string;
+  /** 0-based position in the endpoint list. */
+  index: number;
+  host: string;
+  port: number;
+  /** The node's own URL. */
+  url: string;
+}
+
+/** What an app service gets as this node's endpoint (a proxy in front of it, say), and how faults reach that path. */
+export interface DbmanEndpoint {
+  url: string;
+  toxiproxy?: { apiUrl: string; proxy: string };
+}
+
+export interface StackOptions {
+  /** Flaw names (validated); default: TARGET_FLAWS from the environment. */
+  flaws?: string[];
+  /** Where to write the target description file; default `.state/target.json` under the repo. */
+  targetFilePath?: string;
+  /** Progress lines; default: none. */
+  log?: (line: string) => void;
+  /**
+   * Seam for issue 4 (`stack up --proxy`): the endpoint the app services use for a dbman node. Default: the node's
+   * own URL. Called once per node, in endpoint-list order, after the nodes are ready.
+   */
+  dbmanEndpointFor?: (node: DbmanNodeInfo) => string | DbmanEndpoint | Promise<string | DbmanEndpoint>;
+  /** Extra environment for every service (e.g. DBMAN_COOLDOWN_MS, TARGET_FLAW_DUPLICATE_SHARE); wins over defaults. */
+  serviceEnv?: Record<string, string>;
+  /** Number of dbman nodes (default 3) and chat instances (default 2). */
+  dbmanNodes?: number;
+  chatInstances?: number;
+  /** Recorded as reference.launcherPid (set by `stack up --foreground`, whose process stays and stops the stack on a signal). */
+  launcherPid?: number;
+}
+
+export interface RunningStack {
+  target: TargetFile;
+  targetFilePath: string;
+  down(): Promise<void>;
+}
+
+/** Extra fields of the `reference` block (passthrough in the schema). */
+interface ReferenceExtra {
+  processes: ProcRecord[];
+  logsDir: string;
+  jwtSecret: string;
+  dbmanEndpoints: string[];
+  serviceEnv: Record<string, string>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function httpOk(url: string, timeoutMs = 1000): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+function logTail(file: string, lines = 5): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+async function waitHealthy(name: string, url: string, proc: ProcRecord, logFile: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await httpOk(url))) {
+    if (!isAlive(proc)) throw new Error(`${name} exited while starting: ${logTail(logFile)}`);
+    if (Date.now() > deadline) throw new Error(`${name} not healthy at ${url} after ${timeoutMs} ms: ${logTail(logFile)}`);
+    await sleep(50);
+  }
+}
+
+function writeAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function flawsFrom(opts: StackOptions): Flaw[] {
+  return opts.flaws !== undefined ? parseFlaws(opts.flaws.join(',')) : parseFlaws(process.env['TARGET_FLAWS']);
+}
+
+/** Starts the whole stack; on any failure stops what it started, removes the folder and throws. */
+export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
+  const log = opts.log ?? (() => undefined);
+  const flaws = flawsFrom(opts);
+  const targetFilePath = resolve(opts.targetFilePath ?? DEFAULT_TARGET_FILE);
+  const nDbman = opts.dbmanNodes ?? 3;
+  const nChat = opts.chatInstances ?? 2;
+
+  if (existsSync(targetFilePath)) {
+    let running = false;
+    try {
+      const old = readTargetFile(targetFilePath);
+      const procs = (old.reference?.['processes'] as ProcRecord[] | undefined) ?? [];
+      running = procs.some((p) => isAlive(p));
+      if (!running && old.reference?.stateDir) rmSync(old.reference.stateDir, { recursive: true, force: true });
+    } catch {
+      /* unreadable: overwrite */
+    }
+    if (running) throw new Error(`a stack is already running per ${targetFilePath}: run "npm run stack -- down" first or choose another target file`);
+  }
+
+  const stateDir = mkdtempSync(join(tmpdir(), 'dbman-target-'));
+  chmodSync(stateDir, 0o755);
+  const logsDir = join(stateDir, 'logs');
+  mkdirSync(logsDir);
+  const procs: ProcRecord[] = [];
+  const stopAll = async () => {
+    await stopProcesses(procs.filter((p) => p.name.startsWith('chat') || p.name === 'orghub'));
+    await stopProcesses(procs.filter((p) => p.name.startsWith('dbman')));
+    await stopProcesses(procs.filter((p) => p.name === 'postgres' || p.name === 'redis'));
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+
+  try {
+    log(`state folder ${stateDir}`);
+    const [bundles, ports] = await Promise.all([buildServices(), freePorts(2 + nDbman + nChat + 1)]);
+    const [pgPort, redisPort, ...appPorts] = ports as [number, number, ...number[]];
+    log(`bundled services into ${dirname(bundles.dbman)}`);
+
+    log(`starting postgres on 127.0.0.1:${pgPort} and redis on 127.0.0.1:${redisPort}`);
+    // allSettled: when one fails, the other must have recorded its process before we stop everything.
+    const infra = await Promise.allSettled([startPostgres(stateDir, pgPort, log), startRedis(stateDir, redisPort, log)]);
+    for (const r of infra) if (r.status === 'fulfilled') procs.push(r.value.proc);
+    for (const r of infra) if (r.status === 'rejected') throw r.reason;
+    const [pgInfra, redisInfra] = infra.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof startPostgres>>>).value) as [
+      Awaited<ReturnType<typeof startPostgres>>,
+      Awaited<ReturnType<typeof startRedis>>,
+    ];
+
+    const serviceEnv: Record<string, string> = { ...REFERENCE_SERVICE_ENV };
+    for (const k of PASSED_ENV) if (process.env[k] !== undefined && process.env[k] !== '') serviceEnv[k] = process.env[k]!;
+    Object.assign(serviceEnv, opts.serviceEnv ?? {});
+    const jwtSecret = randomBytes(24).toString('hex');
+    const baseEnv: NodeJS.ProcessEnv = { ...process.env, ...serviceEnv, TARGET_FLAWS: flaws.join(','), NODE_ENV: 'production' };
+    for (const k of ['DBMAN_ENDPOINT', 'DBMAN_ENDPOINTS', 'PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL', 'JWT_SECRET']) delete baseEnv[k];
+
+    const applied = await migrate(pgInfra.url);
+    await seed(pgInfra.url, Number(serviceEnv['BCRYPT_COST'] ?? 10));
+    log(`migrations: ${applied.length ? applied.join(', ') : 'none pending'}; seeded tenant "${SEED.tenantId}"`);
+
+    const start = (name: string, service: Service, port: number, env: Record<string, string>) => {
+      const logFile = join(logsDir, `${name}.log`);
+      const p = spawnDetached(name, process.execPath, [bundles[service]], {
+        env: { ...baseEnv, ...env, HOST: '127.0.0.1', PORT: String(port) },
+        logFile,
+        cwd: stateDir,
+      });
+      procs.push(p);
+      return { proc: p, logFile, url: `http://127.0.0.1:${port}` };
+    };
+
+    const nodes = Array.from({ length: nDbman }, (_, i) => {
+      const name = `dbman-${i + 1}`;
+      const port = appPorts[i]!;
+      return { name, port, ...start(name, 'dbman', port, { DATABASE_URL: pgInfra.url, DBMAN_NODE_NAME: name }) };
+    });
+    await Promise.all(nodes.map((n) => waitHealthy(n.name, `${n.url}/health/ready`, n.proc, n.logFile)));
+    log(`dbman nodes ready: ${nodes.map((n) => `${n.name} ${n.url}`).join(', ')}`);
+
+    const endpoints: DbmanEndpoint[] = [];
+    for (const [index, n] of nodes.entries()) {
+      const info: DbmanNodeInfo = { name: n.name, index, host: '127.0.0.1', port: n.port, url: n.url };
+      const e = opts.dbmanEndpointFor ? await opts.dbmanEndpointFor(info) : n.url;
+      endpoints.push(typeof e === 'string' ? { url: e } : e);
+    }
+    const appEnv = { DBMAN_ENDPOINTS: endpoints.map((e) => e.url).join(','), JWT_SECRET: jwtSecret };
+
+    const chats = Array.from({ length: nChat }, (_, i) => {
+      const name = `chat-${i + 1}`;
+      return { name, ...start(name, 'chat', appPorts[nDbman + i]!, { ...appEnv, REDIS_URL: redisInfra.url, CHAT_INSTANCE_NAME: name, CHAT_USE_MQ: 'false' }) };
+    });
+    const orghub = { name: 'orghub', ...start('orghub', 'orghub', appPorts[nDbman + nChat]!, appEnv) };
+    await Promise.all([...chats, orghub].map((s) => waitHealthy(s.name, `${s.url}/health`, s.proc, s.logFile)));
+    log(`chat instances ready: ${chats.map((c) => `${c.name} ${c.url}`).join(', ')}; orghub ready: ${orghub.url}`);
+
+    const dbmanFaults = (i: number): FaultAccess => {
+      const f: FaultAccess = { pid: nodes[i]!.proc.pid };
+      if (endpoints[i]!.toxiproxy) f.toxiproxy = endpoints[i]!.toxiproxy;
+      return f;
+    };
+    const extra: ReferenceExtra = {
+      processes: procs,
+      logsDir,
+      jwtSecret,
+      dbmanEndpoints: endpoints.map((e) => e.url),
+      serviceEnv,
+    };
+    const target = TargetFile.parse({
+      version: 1,
+      name: flaws.length ? `reference (local, flaws: ${flaws.join(',')})` : 'reference (local)',
+      chatUrl: chats[0]!.url,
+      authUrl: orghub.url,
+      wsUrl: `${chats[0]!.url.replace(/^http/, 'ws')}/ws`,
+      tenantId: SEED.tenantId,
+      login: { email: SEED.adminEmail, password: SEED.adminPassword },
+      dbmanNodes: nodes.map((n, i) => ({ name: n.name, url: n.url, faults: dbmanFaults(i) })),
+      chatInstances: chats.map((c) => ({ name: c.name, url: c.url, faults: { pid: c.proc.pid } })),
+      orghub: { name: 'orghub', url: orghub.url, faults: { pid: orghub.proc.pid } },
+      reference: {
+        stateDir,
+        ...(opts.launcherPid ? { launcherPid: opts.launcherPid } : {}),
+        flaws,
+        topology: 'client-side',
+        postgres: { url: pgInfra.url, pid: pgInfra.proc.pid },
+        redis: { url: redisInfra.url, pid: redisInfra.proc.pid },
+        ...extra,
+      },
+    });
+    writeAtomic(targetFilePath, `${JSON.stringify(target, null, 2)}\n`);
+    writeAtomic(join(stateDir, 'target.json'), `${JSON.stringify(target, null, 2)}\n`);
+    return { target, targetFilePath, down: () => stopStack(targetFilePath) };
+  } catch (err) {
+    log(`start failed, stopping what was started: ${(err as Error).message}`);
+    await stopAll();
+    throw err;
+  }
+}
+
+/** The processes a target file records, in stop order groups (apps, dbman, infra). */
+function recordedProcesses(t: TargetFile): ProcRecord[] {
+  const recorded = (t.reference?.['processes'] as ProcRecord[] | undefined) ?? [];
+  if (recorded.length) return recorded;
+  // Fallback for a file without the list: the pids of the components (no start time known).
+  const out: ProcRecord[] = [];
+  for (const c of [...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...t.dbmanNodes]) {
+    if (c.faults.pid) out.push({ name: c.name, pid: c.faults.pid, group: true });
+  }
+  if (t.reference?.postgres.pid) out.push({ name: 'postgres', pid: t.reference.postgres.pid, stopSignal: 'SIGINT', group: true });
+  if (t.reference?.redis.pid) out.push({ name: 'redis', pid: t.reference.redis.pid, group: true });
+  return out;
+}
+
+/**
+ * Stops every process the target file records (SIGCONT, SIGTERM, SIGKILL after a grace period), removes the
+ * state folder and the target file. Works after the starter died. Throws when the file is missing or not a
+ * reference stack.
+ */
+export async function stopStack(targetFilePath: string): Promise<void> {
+  const path = resolve(targetFilePath);
+  const t = readTargetFile(path);
+  if (!t.reference) throw new Error(`target file ${path}: not a reference stack (no "reference" block), nothing to stop`);
+  const procs = recordedProcesses(t);
+  const launcherPid = t.reference.launcherPid;
+  if (launcherPid && launcherPid !== process.pid) {
+    try {
+      process.kill(launcherPid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  }
+  await stopProcesses(procs.filter((p) => p.name.startsWith('chat') || p.name === 'orghub'));
+  await stopProcesses(procs.filter((p) => p.name.startsWith('dbman')));
+  await stopProcesses(procs.filter((p) => p.name === 'postgres' || p.name === 'redis'));
+  const stateDir = t.reference.stateDir;
+  if (stateDir && /dbman-target-/.test(stateDir)) rmSync(stateDir, { recursive: true, force: true });
+  rmSync(path, { force: true });
+}
+
+export interface ComponentStatus {
+  name: string;
+  url: string;
+  pid?: number;
+  running: boolean;
+  healthy: boolean;
+  detail: string;
+}
+
+/** Health of every component a target file names (pid alive, health endpoint answers 200). */
+export async function stackStatus(targetFilePath: string): Promise<ComponentStatus[]> {
+  const t = readTargetFile(resolve(targetFilePath));
+  const procs = recordedProcesses(t);
+  const pidAlive = (pid: number | undefined) => {
+    if (pid === undefined) return true;
+    const rec = procs.find((p) => p.pid === pid);
+    return isAlive(rec ?? { pid });
+  };
+  const check = async (name: string, url: string, healthPath: string, pid?: number): Promise<ComponentStatus> => {
+    const running = pidAlive(pid);
+    let detail = 'no answer';
+    let healthy = false;
+    try {
+      const res = await fetch(`${url}${healthPath}`, { signal: AbortSignal.timeout(1500) });
+      detail = `${res.status} ${(await res.text()).slice(0, 120)}`;
+      healthy = res.status === 200;
+    } catch (err) {
+      detail = (err as Error).name === 'TimeoutError' ? 'timeout' : 'no answer';
+    }
+    return { name, url, pid, running, healthy, detail };
+  };
+  const checks: Array<Promise<ComponentStatus>> = [
+    ...t.dbmanNodes.map((c) => check(c.name, c.url, '/health/ready', c.faults.pid)),
+    ...t.chatInstances.map((c) => check(c.name, c.url, '/health', c.faults.pid)),
+    ...(t.orghub ? [check('orghub', t.orghub.url, '/health', t.orghub.faults.pid)] : []),
+  ];
+  const out = await Promise.all(checks);
+  if (t.reference) {
+    const infra = (name: string, url: string, pid?: number): ComponentStatus => {
+      const running = pidAlive(pid);
+      return { name, url, pid, running, healthy: running, detail: running ? 'process running' : 'process gone' };
+    };
+    out.push(infra('postgres', t.reference.postgres.url, t.reference.postgres.pid), infra('redis', t.reference.redis.url, t.reference.redis.pid));
+  }
+  return out;
+}
