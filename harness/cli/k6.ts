@@ -3,6 +3,7 @@
  * version), then runs it with the given arguments, passing its exit code through.
  */
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { ensureK6, ProvisionError } from '../provision.js';
 
 let k6: string;
@@ -14,4 +15,4 @@ try {
 }
 const child = spawn(k6, process.argv.slice(2), { stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
-child.on('close', (code, signal) => process.exit(code ?? (signal ? 128 + 2 : 1)));
+child.on('close', (code, signal) => process.exit(code ?? 128 + (signal ? constants.signals[signal] : 0)));
