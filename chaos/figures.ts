@@ -68,12 +68,12 @@ export interface FailoverFigures {
   injectAt: string;
   healAt: string;
   impactSeen: boolean;
-  failoverTimeS: number | null;
+  failoverS: number | null;
   relapseSeconds: number;
   longestErrorBurst: { seconds: number; startOffsetS: number; failed: number } | null;
   requestsDuringFault: number;
   failedDuringFault: number;
-  recoveryTimeS: number | null;
+  recoveryS: number | null;
   nodeReadyAfterHealS: number | null;
   firstErrorOffsetS: number | null;
 }
@@ -182,13 +182,13 @@ export function failoverFigures(series: Series, w: FaultWindow, slo: Slo, holdS:
       break;
     }
   }
-  let failoverTimeS: number | null;
+  let failoverS: number | null;
   let relapseSeconds = 0;
   if (firstBad === -1) {
-    failoverTimeS = 0;
+    failoverS = 0;
   } else {
     const hold = firstHold(buckets, firstBad + 1, healIdx, holdS, slo);
-    failoverTimeS = hold === -1 ? null : clampS((buckets[0]!.second + hold) - w.injectAt / 1000);
+    failoverS = hold === -1 ? null : clampS((buckets[0]!.second + hold) - w.injectAt / 1000);
     if (hold !== -1) for (let i = hold; i < healIdx; i++) if (!isGood(buckets[i]!, slo)) relapseSeconds += 1;
   }
 
@@ -223,7 +223,7 @@ export function failoverFigures(series: Series, w: FaultWindow, slo: Slo, holdS:
     w.nodeReadyAt === undefined || w.nodeReadyAt === null ? null : clampS((w.nodeReadyAt - w.healAt) / 1000);
   const afterHeal = firstHold(buckets, Math.max(0, idxOf(w.healAt)), buckets.length, holdS, slo);
   const sloBackS = afterHeal === -1 ? null : clampS(buckets[0]!.second + afterHeal - w.healAt / 1000);
-  const recoveryTimeS =
+  const recoveryS =
     sloBackS === null || (w.nodeReadyAt !== undefined && nodeReadyAfterHealS === null)
       ? null
       : Math.max(sloBackS, nodeReadyAfterHealS ?? 0);
@@ -235,12 +235,12 @@ export function failoverFigures(series: Series, w: FaultWindow, slo: Slo, holdS:
     injectAt: new Date(w.injectAt).toISOString(),
     healAt: new Date(w.healAt).toISOString(),
     impactSeen: firstBad !== -1,
-    failoverTimeS,
+    failoverS,
     relapseSeconds,
     longestErrorBurst: best,
     requestsDuringFault,
     failedDuringFault,
-    recoveryTimeS,
+    recoveryS,
     nodeReadyAfterHealS,
     firstErrorOffsetS: firstErr === undefined ? null : Math.round(firstErr - w.injectAt) / 1000,
   };

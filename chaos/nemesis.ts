@@ -8,6 +8,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Component } from '../harness/target-file.js';
+import { readStat } from './drivers/proc.js';
 import { pickDriver, type FaultDriver, type HealOutcome } from './drivers/driver.js';
 import { ProcessDriver } from './drivers/process.js';
 import { ToxiproxyDriver } from './drivers/toxiproxy.js';
@@ -141,7 +142,7 @@ export class Nemesis {
 
 /**
  * Writes a restarted node's new pid into the target file (atomically, by rename), so that `stack down`, the
- * next drill and `chaos` find the node that runs now. Only `faults.pid` of that node changes.
+ * next drill and `chaos` find the node that runs now. Only that node's `faults.pid` and its entry in `reference.processes` change.
  */
 export function updateTargetPid(path: string, node: string, pid: number): void {
   try {
@@ -152,6 +153,14 @@ export function updateTargetPid(path: string, node: string, pid: number): void {
     }
     const orghub = doc.orghub as { name: string; faults?: { pid?: number } } | undefined;
     if (orghub?.name === node) orghub.faults = { ...(orghub.faults ?? {}), pid };
+    // the reference launcher stops what reference.processes lists: the restarted node (its own process group) too
+    const procs = (doc.reference as { processes?: { name: string; pid: number; startTime?: number; group?: boolean }[] } | undefined)?.processes;
+    if (procs) {
+      const rec = { name: node, pid, startTime: readStat(pid)?.startTime, group: true };
+      const i = procs.findIndex((p) => p.name === node);
+      if (i >= 0) procs[i] = rec;
+      else procs.push(rec);
+    }
     const tmp = `${path}.chaos-tmp`;
     writeFileSync(tmp, JSON.stringify(doc, null, 2) + '\n');
     renameSync(tmp, path);

@@ -74,7 +74,7 @@ describe('failoverFigures', () => {
     const f = failoverFigures(series, win, SLO, 5);
     expect(f.impactSeen).toBe(true);
     // inject at 10.3; seconds 10..12 bad; 13..17 good → failover at 13.0 - 10.3 = 2.7 s
-    expect(f.failoverTimeS).toBe(2.7);
+    expect(f.failoverS).toBe(2.7);
     expect(f.relapseSeconds).toBe(0);
     expect(f.longestErrorBurst).toEqual({ seconds: 3, startOffsetS: 0, failed: 20 });
     // of second 10's four failures (at 10.025..10.175 s) none is after 10.3 s
@@ -82,12 +82,12 @@ describe('failoverFigures', () => {
     expect(f.firstErrorOffsetS).toBe(0.725); // first failure of second 11: 11.025 - 10.3
     // heal at 25.3: SLO good from second 25 on, node ready at 26.0 → recovery 0.7 s
     expect(f.nodeReadyAfterHealS).toBe(0.7);
-    expect(f.recoveryTimeS).toBe(0.7);
+    expect(f.recoveryS).toBe(0.7);
   });
 
   it('no visible impact gives failover 0 and no burst', () => {
     const f = failoverFigures(bucketize(generate(healthy(40), [10, 25])), win, SLO, 5);
-    expect(f).toMatchObject({ impactSeen: false, failoverTimeS: 0, longestErrorBurst: null, failedDuringFault: 0, firstErrorOffsetS: null });
+    expect(f).toMatchObject({ impactSeen: false, failoverS: 0, longestErrorBurst: null, failedDuringFault: 0, firstErrorOffsetS: null });
   });
 
   it('a freeze: a stall (no completions) then timeouts; slow seconds count as bad even without errors', () => {
@@ -100,7 +100,7 @@ describe('failoverFigures', () => {
     shapes[16] = { n: 20, ms: 40 };
     const f = failoverFigures(bucketize(generate(shapes, [10, 25])), win, SLO, 5);
     expect(f.impactSeen).toBe(true);
-    expect(f.failoverTimeS).toBe(5.7); // good from second 16
+    expect(f.failoverS).toBe(5.7); // good from second 16
     expect(f.longestErrorBurst).toBeNull();
     expect(f.failedDuringFault).toBe(0);
   });
@@ -108,12 +108,12 @@ describe('failoverFigures', () => {
   it('never failing over within the fault (single endpoint): failover null, the burst spans the fault', () => {
     const shapes = healthy(40).map((s, i) => (i >= 10 && i < 26 ? { fail: i === 10 ? 8 : 20 } : s));
     const f = failoverFigures(bucketize(generate(shapes, [10, 25])), win, SLO, 5);
-    expect(f.failoverTimeS).toBeNull();
+    expect(f.failoverS).toBeNull();
     expect(f.longestErrorBurst?.seconds).toBe(16);
     // second 10: 2 of 8 after 10.3 s; 11..24: 14 × 20; second 25: 6 before 25.3 s
     expect(f.failedDuringFault).toBe(2 + 14 * 20 + 6);
     // good again from 26 → recovery 26 - 25.3 = 0.7 s; node ready at 26.0 too
-    expect(f.recoveryTimeS).toBe(0.7);
+    expect(f.recoveryS).toBe(0.7);
   });
 
   it('relapses after a cooldown ends are counted, and the hold needs holdS good seconds in a row', () => {
@@ -123,21 +123,21 @@ describe('failoverFigures', () => {
     shapes[15] = { fail: 3 }; // breaks a hold that started at 12
     shapes[21] = { fail: 3 }; // a relapse after failover
     const f = failoverFigures(bucketize(generate(shapes, [10, 25])), win, SLO, 5);
-    expect(f.failoverTimeS).toBe(5.7); // hold from 16 (16..20)
+    expect(f.failoverS).toBe(5.7); // hold from 16 (16..20)
     expect(f.relapseSeconds).toBe(1);
     expect(f.longestErrorBurst).toMatchObject({ seconds: 2 });
     // with a hold of 3 s, 12..14 already counts
-    expect(failoverFigures(bucketize(generate(shapes, [10, 25])), win, SLO, 3).failoverTimeS).toBe(1.7);
+    expect(failoverFigures(bucketize(generate(shapes, [10, 25])), win, SLO, 3).failoverS).toBe(1.7);
   });
 
   it('recovery waits for the healed node to be ready, and is null when it never is', () => {
     const shapes = healthy(40);
     const series = bucketize(generate(shapes, [10, 25]));
-    expect(failoverFigures(series, { ...win, nodeReadyAt: T0 + 31_500 }, SLO, 5).recoveryTimeS).toBe(6.2);
-    expect(failoverFigures(series, { ...win, nodeReadyAt: null }, SLO, 5).recoveryTimeS).toBeNull();
+    expect(failoverFigures(series, { ...win, nodeReadyAt: T0 + 31_500 }, SLO, 5).recoveryS).toBe(6.2);
+    expect(failoverFigures(series, { ...win, nodeReadyAt: null }, SLO, 5).recoveryS).toBeNull();
     // SLO not held after heal: seconds 25..40 fail
     const sick = healthy(40).map((s, i) => (i >= 25 ? { fail: 5 } : s));
-    expect(failoverFigures(bucketize(generate(sick, [10, 25])), win, SLO, 5).recoveryTimeS).toBeNull();
+    expect(failoverFigures(bucketize(generate(sick, [10, 25])), win, SLO, 5).recoveryS).toBeNull();
   });
 });
 

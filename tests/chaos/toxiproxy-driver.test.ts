@@ -18,7 +18,7 @@ let ledger: Ledger;
 beforeAll(async () => {
   server = await startToxiproxy();
   node = await startHttpNode();
-  [proxy] = await proxyNodes(server.apiUrl, [{ name: 'node-a', url: node.url }]);
+  proxy = (await proxyNodes(server.apiUrl, [{ name: 'node-a', url: node.url }]))[0]!;
   ledger = new Ledger(join(tempDir(), 'ledger.jsonl'));
   nemesis = new Nemesis({ ledger });
 }, 300_000);
