@@ -1,0 +1,223 @@
+/**
+ * The k6 environment, parsed and validated once.
+ *
+ * PURE: no `k6/*` import and no Node import, so the harness can import `parseConfig` from Node and reject a bad
+ * value (exit 2) before k6 starts, and k6 runs exactly the same parser at init (`lib/env.ts`).
+ * Validation is zod (the `zod/mini` build: 46 kB in the bundle, it runs in k6's JS runtime; see lib/README.md).
+ */
+import * as z from 'zod/mini';
+import { PROFILE_NAMES, type ProfileName } from './profiles.js';
+import { parseDurationS } from './duration.js';
+
+export type FaultWindow = readonly [startS: number, endS: number];
+
+export interface SuiteConfig {
+  /** chat REST base without /api/v1, e.g. http://127.0.0.1:8080 */
+  chatUrl: string;
+  /** orghub base without /api/v1, e.g. http://127.0.0.1:8091 */
+  authUrl: string;
+  /** the room WebSocket endpoint, e.g. ws://127.0.0.1:8080/ws */
+  wsUrl: string;
+  tenantId: string;
+  loginEmail: string;
+  /** Never printed, never written to a report. */
+  loginPassword: string;
+  profile: ProfileName;
+  /** Run id put into every message marker; when unset, setup() makes one and shares it through setup data. */
+  runId: string | undefined;
+  /** Seconds after load start, sorted, non-overlapping, [start, end). */
+  faultWindows: FaultWindow[];
+  /** Where handleSummary writes k6's summary data as JSON; unset = not written. */
+  summaryPath: string | undefined;
+  /** Load multiplier applied to every rate, VU count and subscriber count of the profile (SCALE). */
+  scale: number;
+  /** Overrides the profile's steady duration, in seconds (DURATION: "90s", "5m", "1h", or plain seconds). */
+  durationS: number | undefined;
+  /** Overrides the profile's number of extra users created in setup (USER_POOL, 0 = everything as the admin). */
+  userPool: number | undefined;
+  /** Targets outside 127.0.0.0/8 / localhost are refused unless this is set (ALLOW_REMOTE=1). */
+  allowRemote: boolean;
+  /** Tag for this load generator in message markers when one profile is split over several k6 processes. */
+  instance: string;
+}
+
+/** A bad environment value. `message` is one line naming the variable and what is allowed. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Everything this module reads, for documentation and for the harness (which passes these through to k6). */
+export const ENV_VARIABLES = [
+  'CHAT_URL',
+  'AUTH_URL',
+  'WS_URL',
+  'TENANT_ID',
+  'LOGIN_EMAIL',
+  'LOGIN_PASSWORD',
+  'PROFILE',
+  'RUN_ID',
+  'FAULT_WINDOWS',
+  'SUMMARY_PATH',
+  'SCALE',
+  'DURATION',
+  'USER_POOL',
+  'ALLOW_REMOTE',
+  'INSTANCE',
+] as const;
+
+const SECRET = new Set(['LOGIN_PASSWORD']);
+
+const httpUrl = z.string().check(z.regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/));
+const wsUrl = z.string().check(z.regex(/^wss?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/));
+const nonEmpty = z.string().check(z.minLength(1), z.maxLength(512), z.regex(/^\S(.*\S)?$/));
+const runId = z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/));
+const profile = z.enum(PROFILE_NAMES);
+const positiveNumber = z.pipe(
+  z.string().check(z.regex(/^\d+(\.\d+)?$/)),
+  z.pipe(
+    z.transform((s: string) => Number(s)),
+    z.number().check(z.positive(), z.lte(1000)),
+  ),
+);
+const poolSize = z.pipe(
+  z.string().check(z.regex(/^\d{1,4}$/)),
+  z.pipe(
+    z.transform((s: string) => Number(s)),
+    z.number().check(z.int(), z.gte(0), z.lte(1000)),
+  ),
+);
+const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']);
+const instance = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,16}$/));
+const windowsShape = z.array(z.tuple([z.number().check(z.gte(0)), z.number().check(z.gte(0))]));
+
+function show(name: string, value: string): string {
+  if (SECRET.has(name)) return '(hidden)';
+  const v = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+  return JSON.stringify(v);
+}
+
+function fail(name: string, allowed: string, value: string | undefined): never {
+  const got = value === undefined ? 'it is not set' : `got ${show(name, value)}`;
+  throw new ConfigError(name, `${name}: ${allowed}; ${got}`);
+}
+
+function required<T>(env: Env, name: string, schema: z.ZodMiniType<T>, allowed: string): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') fail(name, allowed, undefined);
+  const r = z.safeParse(schema, raw);
+  if (!r.success) fail(name, allowed, raw);
+  return r.data;
+}
+
+function optional<T>(env: Env, name: string, schema: z.ZodMiniType<T>, allowed: string): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const r = z.safeParse(schema, raw);
+  if (!r.success) fail(name, allowed, raw);
+  return r.data;
+}
+
+/** Parses FAULT_WINDOWS: JSON `[[startS, endS], ...]`, each start < end, sorted and not overlapping. */
+export function parseFaultWindows(raw: string | undefined): FaultWindow[] {
+  const allowed = 'a JSON array of [startS, endS] pairs of seconds after load start, start < end, sorted, not overlapping, e.g. [[20,40]]';
+  if (raw === undefined || raw.trim() === '') return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    fail('FAULT_WINDOWS', allowed, raw);
+  }
+  const r = z.safeParse(windowsShape, json);
+  if (!r.success) fail('FAULT_WINDOWS', allowed, raw);
+  const windows = r.data.map(([a, b]) => [a, b] as const);
+  if (windows.length > 100) fail('FAULT_WINDOWS', `${allowed} (at most 100)`, raw);
+  for (let i = 0; i < windows.length; i++) {
+    const [a, b] = windows[i]!;
+    if (!(Number.isFinite(a) && Number.isFinite(b) && a < b)) fail('FAULT_WINDOWS', allowed, raw);
+    if (i > 0 && a < windows[i - 1]![1]) fail('FAULT_WINDOWS', allowed, raw);
+  }
+  return windows;
+}
+
+const LOOPBACK_HOST = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/i;
+
+/** The host part of an http(s)/ws(s) URL, lower-cased, port stripped. */
+export function urlHost(url: string): string {
+  const m = /^[a-z]+:\/\/([^/?#]+)/i.exec(url);
+  const authority = (m?.[1] ?? '').replace(/^.*@/, '');
+  if (authority.startsWith('[')) return authority.slice(0, authority.indexOf(']') + 1).toLowerCase();
+  return authority.replace(/:\d+$/, '').toLowerCase();
+}
+
+export function isLoopbackUrl(url: string): boolean {
+  return LOOPBACK_HOST.test(urlHost(url));
+}
+
+/**
+ * Parses and validates the k6 environment. Throws ConfigError (one line, naming the variable and what is allowed;
+ * never echoing LOGIN_PASSWORD) on the first bad value. `defaultProfile` is the scenario file's own profile.
+ */
+export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): SuiteConfig {
+  const chatUrl = required(env, 'CHAT_URL', httpUrl, 'the chat REST base URL, http:// or https://, e.g. http://127.0.0.1:8080');
+  const authUrl = required(env, 'AUTH_URL', httpUrl, 'the orghub base URL, http:// or https://, e.g. http://127.0.0.1:8091');
+  const ws = required(env, 'WS_URL', wsUrl, 'the room WebSocket URL, ws:// or wss://, e.g. ws://127.0.0.1:8080/ws');
+  const tenantId = required(env, 'TENANT_ID', nonEmpty, 'a non-empty tenant id without surrounding spaces');
+  const loginEmail = required(env, 'LOGIN_EMAIL', nonEmpty, 'the admin login e-mail, non-empty');
+  const loginPassword = required(env, 'LOGIN_PASSWORD', z.string().check(z.minLength(1), z.maxLength(512)), 'the admin password, non-empty');
+  const prof = optional(env, 'PROFILE', profile, `one of ${PROFILE_NAMES.join(', ')}`) ?? defaultProfile;
+  const run = optional(env, 'RUN_ID', runId, '1 to 64 characters from A-Z a-z 0-9 _ . -');
+  const faultWindows = parseFaultWindows(env.FAULT_WINDOWS);
+  const summaryPath = optional(env, 'SUMMARY_PATH', nonEmpty, 'a file path to write the summary JSON to');
+  const scale = optional(env, 'SCALE', positiveNumber, 'a decimal number > 0 and <= 1000, e.g. 0.05') ?? 1;
+  const durationRaw = env.DURATION;
+  let durationS: number | undefined;
+  if (durationRaw !== undefined && durationRaw !== '') {
+    const d = parseDurationS(durationRaw);
+    if (d === undefined || d < 5 || d > 6 * 3600) {
+      fail('DURATION', 'a duration from 5s to 6h such as 90s, 5m, 1h30m or plain seconds', durationRaw);
+    }
+    durationS = d;
+  }
+  const userPool = optional(env, 'USER_POOL', poolSize, 'an integer from 0 to 1000');
+  const allowRemoteRaw = optional(env, 'ALLOW_REMOTE', bool, 'one of 1, 0, true, false, yes, no');
+  const allowRemote = allowRemoteRaw === '1' || allowRemoteRaw === 'true' || allowRemoteRaw === 'yes';
+  const inst = optional(env, 'INSTANCE', instance, '1 to 16 characters from A-Z a-z 0-9 _ -') ?? '0';
+
+  if (!allowRemote) {
+    for (const [name, url] of [
+      ['CHAT_URL', chatUrl],
+      ['AUTH_URL', authUrl],
+      ['WS_URL', ws],
+    ] as const) {
+      if (!isLoopbackUrl(url)) {
+        fail(name, 'a loopback URL (127.0.0.0/8, localhost, [::1]) unless ALLOW_REMOTE=1 is set', url);
+      }
+    }
+  }
+
+  return {
+    chatUrl: chatUrl.replace(/\/+$/, ''),
+    authUrl: authUrl.replace(/\/+$/, ''),
+    wsUrl: ws,
+    tenantId,
+    loginEmail,
+    loginPassword,
+    profile: prof,
+    runId: run,
+    faultWindows,
+    summaryPath,
+    scale,
+    durationS,
+    userPool,
+    allowRemote,
+    instance: inst,
+  };
+}

@@ -1,0 +1,305 @@
+/**
+ * The three load parts as VU functions: restIteration (one REST iteration), wsSession (one VU session of room
+ * sockets sending and awaiting their own echo), hotRoomSession (one publisher + many subscribers in the hot room).
+ * Every loop is bounded in count and in time.
+ */
+import { sleep } from 'k6';
+import exec from 'k6/execution';
+import { clearInterval, setInterval } from 'k6/timers';
+import type { SuiteConfig } from './config.js';
+import { messageBody, senderKey, type Marker } from './marker.js';
+import {
+  hotRoomDuplicates,
+  hotRoomMissing,
+  hotRoomOutOfOrder,
+  messageStoreLatency,
+  messageStoreSuccess,
+  wsFanoutDelivery,
+  wsFanoutLatency,
+  wsSessionOk,
+} from './metrics.js';
+import { phaseClock, type Phase } from './phase.js';
+import type { Profile } from './profiles.js';
+import { pick, restActions } from './rest-plan.js';
+import { ChatApi } from './rest.js';
+import type { Identity, SetupData } from './setup.js';
+import { MessageSender, RoomSocket } from './ws.js';
+
+export interface Ctx {
+  cfg: SuiteConfig;
+  profile: Profile;
+}
+
+const TICK_MS = 100;
+const OPEN_TIMEOUT_MS = 10_000;
+
+let clockFor: { start: number; fn: (atMs?: number) => Phase } | undefined;
+
+/** The phase clock of this VU (bound to the load start in setup data). */
+function clock(ctx: Ctx, data: SetupData): (atMs?: number) => Phase {
+  if (!clockFor || clockFor.start !== data.loadStartMs) {
+    clockFor = { start: data.loadStartMs, fn: phaseClock(data.loadStartMs, ctx.cfg.faultWindows) };
+  }
+  return clockFor.fn;
+}
+
+function identities(data: SetupData): Identity[] {
+  if (data.users.length > 0) return data.users;
+  return data.admin ? [data.admin] : [];
+}
+
+function markerBase(ctx: Ctx, data: SetupData, src: Marker['src'], sock: number): Omit<Marker, 'seq'> {
+  return { run: data.runId, inst: ctx.cfg.instance, src, vu: exec.vu.idInTest, iter: exec.vu.iterationInScenario, sock };
+}
+
+// ------------------------------------------------------------------------------------------------ REST
+
+export function restIteration(ctx: Ctx, data: SetupData): void {
+  const phase = clock(ctx, data);
+  const r = ctx.profile.rest!;
+  if (!data.ready) {
+    messageStoreSuccess.add(false, { transport: 'rest', phase: phase() });
+    return;
+  }
+  const n = exec.scenario.iterationInTest;
+  const who = pick(identities(data), n)!;
+  const roomId = pick(data.rooms.rest, n)!;
+  const base = new ChatApi({ chatUrl: ctx.cfg.chatUrl, authUrl: ctx.cfg.authUrl, timeoutS: r.timeoutS, phase });
+  const api = base.as(who.token);
+  const a = restActions(n);
+
+  if (a.post) {
+    const marker: Marker = { ...markerBase(ctx, data, 'r', 0), seq: 0 };
+    const sentAt = Date.now();
+    const res = api.postMessage(roomId, messageBody(marker, sentAt));
+    const tags = { transport: 'rest', phase: phase(sentAt) };
+    messageStoreSuccess.add(res.ok, tags);
+    if (res.ok) messageStoreLatency.add(res.durationMs, tags);
+  }
+  if (a.list) {
+    const page = api.listMessages(roomId, 50);
+    if (a.listNextPage && page.ok && page.data?.next_cursor) api.listMessages(roomId, 50, page.data.next_cursor);
+  }
+  if (a.listRooms) api.listRooms(50);
+  if (a.createRoom) {
+    const room = api.createRoom(`k6 ${data.runId} extra ${n}`);
+    const other = pick(identities(data), n + 1);
+    if (room.ok && room.data && other && other.userId !== who.userId) api.addMember(room.data.id, other.userId);
+  }
+  if (a.login) base.login(ctx.cfg.tenantId, ctx.cfg.loginEmail, ctx.cfg.loginPassword);
+}
+
+// ------------------------------------------------------------------------------------------------ WS
+
+interface Slot {
+  index: number;
+  generation: number;
+  sock: RoomSocket;
+  sender: MessageSender;
+  nextSendMs: number;
+}
+
+const MAX_RECONNECTS_PER_SLOT = 20;
+
+/** Sockets that never get a chance (setup failed) still count as failed sessions, so ws_session_ok breaks. */
+function notReady(sockets: number, phase: Phase): void {
+  for (let i = 0; i < sockets; i++) wsSessionOk.add(false, { phase });
+  messageStoreSuccess.add(false, { transport: 'ws', phase });
+  sleep(1);
+}
+
+export function wsSession(ctx: Ctx, data: SetupData): void {
+  const phase = clock(ctx, data);
+  const w = ctx.profile.ws!;
+  if (!data.ready) return notReady(w.socketsPerVu, phase());
+  const ids = identities(data);
+  const vu = exec.vu.idInTest;
+  const start = Date.now();
+  const endMs = start + w.sessionS * 1000;
+  const ackMs = w.ackTimeoutS * 1000;
+  const hardEndMs = endMs + ackMs + 10_000;
+  const intervalMs = w.sendIntervalS * 1000;
+  const slots: Slot[] = [];
+
+  const open = (index: number, generation: number): Slot => {
+    const k = vu * w.socketsPerVu + index;
+    const who = pick(ids, k)!;
+    const roomId = pick(data.rooms.ws, k)!;
+    let slot: Slot;
+    const sock = new RoomSocket(
+      { wsUrl: ctx.cfg.wsUrl, roomId, token: who.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS },
+      {
+        onMarked: (_s, parsed, _f, recvMs) => slot.sender.onMarked(parsed, recvMs),
+        onErrorFrame: (_s, _t, kind) => slot.sender.onErrorFrame(kind),
+        onClose: (_s, early) => {
+          slot.sender.abandon();
+          if (early && generation < MAX_RECONNECTS_PER_SLOT && Date.now() < endMs - 2000) {
+            // Reconnect after a pause, as a real client would; the next tick opens it.
+            slot.nextSendMs = Date.now() + 1000;
+            reopen.push({ index, generation: generation + 1, atMs: Date.now() + 1000 });
+          }
+        },
+      },
+    );
+    const sender = new MessageSender(sock, markerBase(ctx, data, 'w', generation * w.socketsPerVu + index), {
+      ackTimeoutMs: ackMs,
+      maxRetries: 0,
+      phase,
+    });
+    // Stagger first sends over one interval so sockets do not send in lockstep.
+    slot = { index, generation, sock, sender, nextSendMs: start + (intervalMs * (index + 1)) / (w.socketsPerVu + 1) };
+    return slot;
+  };
+  const reopen: Array<{ index: number; generation: number; atMs: number }> = [];
+
+  for (let i = 0; i < w.socketsPerVu; i++) slots.push(open(i, 0));
+
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (let i = reopen.length - 1; i >= 0; i--) {
+      const r = reopen[i]!;
+      if (now >= r.atMs) {
+        reopen.splice(i, 1);
+        if (now < endMs - 1000) slots[r.index] = open(r.index, r.generation);
+      }
+    }
+    let busy = false;
+    for (const s of slots) {
+      s.sock.checkOpenTimeout(now);
+      s.sender.tick(now);
+      if (now < endMs && now >= s.nextSendMs) {
+        s.sender.sendNext(now);
+        while (s.nextSendMs <= now) s.nextSendMs += intervalMs;
+      }
+      if (s.sender.busy) busy = true;
+    }
+    if (now >= hardEndMs || (now >= endMs && !busy)) {
+      reopen.length = 0;
+      for (const s of slots) s.sock.close();
+      if (slots.every((s) => s.sock.state === 'closed') || now >= hardEndMs + 5000) clearInterval(timer);
+    }
+  }, TICK_MS);
+}
+
+// ------------------------------------------------------------------------------------------------ hot room
+
+interface Subscriber {
+  sock: RoomSocket;
+  /** seqs of this VU's own publisher received. */
+  own: Set<number>;
+  /** last seq seen per other sender stream. */
+  last: Map<string, number>;
+}
+
+const MAX_TRACKED_SENDERS = 10_000;
+
+export function hotRoomSession(ctx: Ctx, data: SetupData): void {
+  const phase = clock(ctx, data);
+  const h = ctx.profile.hotRoom!;
+  if (!data.ready || !data.rooms.hot) return notReady(1 + h.subscribersPerVu, phase());
+  const ids = identities(data);
+  const vu = exec.vu.idInTest;
+  const roomId = data.rooms.hot;
+  const start = Date.now();
+  const ackMs = h.ackTimeoutS * 1000;
+  const intervalMs = h.sendIntervalS * 1000;
+  const pubBase = markerBase(ctx, data, 'h', 0);
+  const ownKey = senderKey({ ...pubBase, seq: 0 });
+  const subs: Subscriber[] = [];
+
+  for (let j = 0; j < h.subscribersPerVu; j++) {
+    const sub: Subscriber = { sock: undefined as unknown as RoomSocket, own: new Set(), last: new Map() };
+    sub.sock = new RoomSocket(
+      { wsUrl: ctx.cfg.wsUrl, roomId, token: pick(ids, vu + 1 + j)!.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS },
+      {
+        onMarked: (_s, parsed, _f, recvMs) => {
+          const key = senderKey(parsed.marker);
+          const seq = parsed.marker.seq;
+          if (parsed.sendMs !== undefined) wsFanoutLatency.add(Math.max(0, recvMs - parsed.sendMs), { phase: phase(parsed.sendMs) });
+          if (key === ownKey) {
+            if (sub.own.has(seq)) hotRoomDuplicates.add(1, { phase: phase() });
+            sub.own.add(seq);
+          }
+          const last = sub.last.get(key);
+          if (last === undefined) {
+            if (sub.last.size < MAX_TRACKED_SENDERS) sub.last.set(key, seq);
+          } else if (seq < last) {
+            hotRoomOutOfOrder.add(1, { phase: phase() });
+          } else if (seq === last) {
+            if (key !== ownKey) hotRoomDuplicates.add(1, { phase: phase() });
+          } else {
+            sub.last.set(key, seq);
+          }
+        },
+      },
+    );
+    subs.push(sub);
+  }
+
+  let sender: MessageSender;
+  const pubSock = new RoomSocket(
+    { wsUrl: ctx.cfg.wsUrl, roomId, token: pick(ids, vu)!.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS },
+    {
+      onMarked: (_s, parsed, _f, recvMs) => sender.onMarked(parsed, recvMs),
+      onErrorFrame: (_s, _t, kind) => sender.onErrorFrame(kind),
+      onClose: () => sender.abandon(),
+    },
+  );
+  sender = new MessageSender(pubSock, pubBase, { ackTimeoutMs: ackMs, maxRetries: h.maxRetries, phase }, true);
+
+  const all = [pubSock, ...subs.map((s) => s.sock)];
+  const openWaitUntil = start + 5000;
+  let pubStart: number | undefined;
+  let nextSendMs = 0;
+  let pubDeadline = 0;
+  let doneAt: number | undefined;
+  let judged = false;
+  const hardEnd = start + 5000 + h.messagesPerPublisher * intervalMs + ackMs * (h.maxRetries + 1) + h.graceS * 1000 + 15_000;
+
+  const judge = (): void => {
+    if (judged) return;
+    judged = true;
+    for (const o of sender.outcomes) {
+      if (!o.acked) continue;
+      const tags = { phase: phase(o.firstSendMs) };
+      for (const sub of subs) {
+        const s = sub.sock;
+        if (s.openedAtMs === undefined || s.openedAtMs > o.firstSendMs || s.closedEarly) continue;
+        const got = sub.own.has(o.seq);
+        wsFanoutDelivery.add(got, tags);
+        if (!got) hotRoomMissing.add(1, tags);
+      }
+    }
+  };
+
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (const s of all) s.checkOpenTimeout(now);
+    if (pubStart === undefined) {
+      const settled = all.every((s) => s.state !== 'connecting');
+      if (settled || now >= openWaitUntil) {
+        pubStart = now;
+        nextSendMs = now;
+        pubDeadline = now + h.messagesPerPublisher * intervalMs + ackMs * (h.maxRetries + 1) + 2000;
+      }
+    }
+    if (pubStart !== undefined && doneAt === undefined) {
+      sender.tick(now);
+      if (sender.seq < h.messagesPerPublisher && now >= nextSendMs && pubSock.state === 'open') {
+        if (sender.sendNext(now)) {
+          while (nextSendMs <= now) nextSendMs += intervalMs;
+        }
+      }
+      const allSent = sender.seq >= h.messagesPerPublisher || pubSock.state === 'closed';
+      if ((allSent && !sender.busy) || now >= pubDeadline) {
+        sender.abandon();
+        doneAt = now;
+      }
+    }
+    if ((doneAt !== undefined && now >= doneAt + h.graceS * 1000) || now >= hardEnd) {
+      judge();
+      for (const s of all) s.close();
+      if (all.every((s) => s.state === 'closed') || now >= hardEnd + 5000) clearInterval(timer);
+    }
+  }, TICK_MS);
+}

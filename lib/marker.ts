@@ -1,0 +1,67 @@
+/**
+ * The unique marker put into every message body, so a WS echo, a fan-out receipt and a stored message (read back
+ * later by the integrity check) can be matched to one send. PURE.
+ *
+ *   body = "k6m:<run>:<inst>:<src>:<vu>:<iter>:<sock>:<seq> t=<sendEpochMs> <filler>"
+ *
+ * run = run id, inst = load-generator instance, src = r (REST) | w (ws) | h (hot room), vu = VU id in the test,
+ * iter = iteration of that VU in its scenario, sock = socket index inside the iteration (0 for REST),
+ * seq = sequence number of the message from that sender. The sender key (everything but seq) identifies one
+ * sender stream, whose seq increases by one per message.
+ */
+
+export type MarkerSource = 'r' | 'w' | 'h';
+
+export interface Marker {
+  run: string;
+  inst: string;
+  src: MarkerSource;
+  vu: number;
+  iter: number;
+  sock: number;
+  seq: number;
+}
+
+const RE = /^k6m:([A-Za-z0-9_.-]{1,64}):([A-Za-z0-9_-]{1,16}):([rwh]):(\d+):(\d+):(\d+):(\d+)(?: t=(\d+))?/;
+
+export function formatMarker(m: Marker): string {
+  return `k6m:${m.run}:${m.inst}:${m.src}:${m.vu}:${m.iter}:${m.sock}:${m.seq}`;
+}
+
+/** The sender-stream key of a marker (marker without its seq). */
+export function senderKey(m: Marker): string {
+  return `${m.run}:${m.inst}:${m.src}:${m.vu}:${m.iter}:${m.sock}`;
+}
+
+export function messageBody(m: Marker, sendMs: number, filler = 'load test message'): string {
+  return `${formatMarker(m)} t=${Math.round(sendMs)} ${filler}`;
+}
+
+export interface ParsedBody {
+  marker: Marker;
+  /** The marker text itself (unique per message). */
+  id: string;
+  sendMs: number | undefined;
+}
+
+/** Parses a message body written by messageBody(); undefined for any other text. */
+export function parseBody(body: unknown): ParsedBody | undefined {
+  if (typeof body !== 'string') return undefined;
+  const g = RE.exec(body);
+  if (!g) return undefined;
+  const marker: Marker = {
+    run: g[1]!,
+    inst: g[2]!,
+    src: g[3] as MarkerSource,
+    vu: Number(g[4]),
+    iter: Number(g[5]),
+    sock: Number(g[6]),
+    seq: Number(g[7]),
+  };
+  return { marker, id: formatMarker(marker), sendMs: g[8] === undefined ? undefined : Number(g[8]) };
+}
+
+/** client_msg_id for a WS send: the marker itself (unique per message, stable across retries). */
+export function clientMsgId(m: Marker): string {
+  return formatMarker(m);
+}

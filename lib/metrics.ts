@@ -1,0 +1,34 @@
+/**
+ * Custom metrics (catalogue in lib/README.md). Created once per VU at init. Every sample carries `phase`;
+ * k6 adds `scenario` itself.
+ */
+import { Counter, Rate, Trend } from 'k6/metrics';
+
+/** 1 per message store attempt: REST POST → 201, WS send → own echo. Tags: transport (rest|ws), phase. */
+export const messageStoreSuccess = new Rate('message_store_success');
+/** ms, successful stores only: REST POST duration / WS send → own echo. Tags: transport, phase. */
+export const messageStoreLatency = new Trend('message_store_latency', true);
+/** ms, WS send → own echo (sender's view of delivery). Tags: phase. */
+export const wsDeliveryLatency = new Trend('ws_delivery_latency', true);
+/** ms, hot room: send (time in the marker) → receipt at each other subscriber. Tags: phase. */
+export const wsFanoutLatency = new Trend('ws_fanout_latency', true);
+/** hot room: 1 per (acknowledged message × subscriber connected throughout): 1 delivered, 0 missing. */
+export const wsFanoutDelivery = new Rate('ws_fanout_delivery');
+/** error frames received. Tags: error (persist|duplicate|body|unauthorized|other), phase. */
+export const wsErrorFrames = new Counter('ws_error_frames');
+/** sends with neither an echo nor an error frame within the ack timeout (outcome unknown). */
+export const wsEchoTimeouts = new Counter('ws_echo_timeout');
+/** sockets that never opened (refused, 4xx/5xx on upgrade, timeout). */
+export const wsOpenFailed = new Counter('ws_open_failed');
+/** sockets that opened and were closed (by the server or the network) before their planned end. */
+export const wsClosedEarly = new Counter('ws_closed_early');
+/** 1 per socket: opened and stayed open for its planned span. */
+export const wsSessionOk = new Rate('ws_session_ok');
+/** hot room: a subscriber got a sender's seq lower than one it already had from that sender. */
+export const hotRoomOutOfOrder = new Counter('hot_room_out_of_order');
+/** hot room: acknowledged messages of the VU's own publisher that a subscriber connected throughout never got. */
+export const hotRoomMissing = new Counter('hot_room_missing');
+/** hot room: a subscriber got the same marker twice. */
+export const hotRoomDuplicates = new Counter('hot_room_duplicates');
+/** 1 per setup() run: admin login and fixtures created. */
+export const setupOk = new Rate('suite_setup_ok');

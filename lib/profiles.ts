@@ -1,0 +1,444 @@
+/**
+ * Load profiles: smoke, the owners' staged plan (baseline, stage1, stage2, stage3 = 100k) and failover.
+ * PURE (no k6, no Node): the arithmetic (peak VUs, sockets, rates, durations, scaling) is unit-tested from Node,
+ * and `k6Scenarios` emits plain k6 scenario objects. Every executor used (constant/ramping-arrival-rate,
+ * ramping-vus, per-vu-iterations) is split cleanly by k6 execution segments (issue 8).
+ *
+ * "Users" in the contract's stage table are concurrent users: here, open room sockets of the `ws` part, while
+ * each user also makes one REST iteration (post a message + list the room) every 20 s on average.
+ */
+import { BASE_ABORT, BASE_SLO, withOverrides, type Parts, type SloSet } from './slo.js';
+import { k6Duration } from './duration.js';
+
+export const PROFILE_NAMES = ['smoke', 'baseline', 'stage1', 'stage2', 'stage3', 'failover'] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+export interface Stage {
+  durationS: number;
+  /** iterations per second (REST) or VUs (WS). */
+  target: number;
+}
+
+/** REST: an open model (arrival rate), so slow responses cannot hide load. */
+export interface RestPart {
+  /** iterations per second at the start of the first stage. */
+  startRate: number;
+  stages: Stage[];
+  preAllocatedVUs: number;
+  maxVUs: number;
+  /** per-request timeout. */
+  timeoutS: number;
+}
+
+/** WS: each VU holds `socketsPerVu` room sockets for a session, sending from each, one message in flight. */
+export interface WsPart {
+  /** hold: `vus` VUs, one session over the whole duration; ramp: ramping-vus over `stages`, sessions repeat. */
+  mode: 'hold' | 'ramp';
+  vus: number;
+  stages: Stage[];
+  socketsPerVu: number;
+  sessionS: number;
+  sendIntervalS: number;
+  ackTimeoutS: number;
+}
+
+/** Hot room: every VU holds 1 publisher + `subscribersPerVu` subscribers, all in the one hot room. */
+export interface HotRoomPart {
+  vus: number;
+  subscribersPerVu: number;
+  messagesPerPublisher: number;
+  sendIntervalS: number;
+  /** wait for fan-out after the last acknowledgement before judging delivery. */
+  graceS: number;
+  ackTimeoutS: number;
+  /** retries of a message (same client_msg_id) after an error frame or an echo timeout. */
+  maxRetries: number;
+}
+
+export interface Profile {
+  name: ProfileName;
+  description: string;
+  rest?: RestPart;
+  ws?: WsPart;
+  hotRoom?: HotRoomPart;
+  /** extra users created (and logged in once) in setup; REST posts and sockets rotate over them. */
+  userPool: number;
+  restRooms: number;
+  wsRooms: number;
+  slo: SloSet;
+  setupTimeoutS: number;
+}
+
+const BASE: SloSet = { whole: BASE_SLO, abort: BASE_ABORT };
+
+/** The contract's 4-step shape: ramp to the low end, climb to the high end, hold, ramp down. */
+function shape(low: number, high: number, [up, climb, hold, down]: [number, number, number, number]): Stage[] {
+  return [
+    { durationS: up, target: low },
+    { durationS: climb, target: high },
+    { durationS: hold, target: high },
+    { durationS: down, target: 0 },
+  ];
+}
+
+function stageProfile(
+  name: ProfileName,
+  description: string,
+  users: [number, number],
+  steps: [number, number, number, number],
+  socketsPerVu: number,
+  hot: { vus: number; subs: number },
+  pools: { users: number; restRooms: number; wsRooms: number },
+  slo: SloSet,
+): Profile {
+  const [low, high] = users;
+  const restLow = low / 20;
+  const restHigh = high / 20;
+  const totalS = steps.reduce((a, b) => a + b, 0);
+  const hotSpanS = totalS - 30;
+  return {
+    name,
+    description,
+    rest: {
+      startRate: 0,
+      stages: shape(restLow, restHigh, steps),
+      preAllocatedVUs: Math.ceil(restHigh * 0.5) + 2,
+      maxVUs: Math.ceil(restHigh * 3) + 5,
+      timeoutS: 15,
+    },
+    ws: {
+      mode: 'ramp',
+      vus: 0,
+      stages: shape(Math.ceil(low / socketsPerVu), Math.ceil(high / socketsPerVu), steps),
+      socketsPerVu,
+      sessionS: 60,
+      sendIntervalS: 10,
+      ackTimeoutS: 10,
+    },
+    hotRoom: {
+      vus: hot.vus,
+      subscribersPerVu: hot.subs,
+      messagesPerPublisher: Math.max(1, Math.floor(hotSpanS / 2)),
+      sendIntervalS: 2,
+      graceS: 5,
+      ackTimeoutS: 10,
+      maxRetries: 2,
+    },
+    userPool: pools.users,
+    restRooms: pools.restRooms,
+    wsRooms: pools.wsRooms,
+    slo,
+    setupTimeoutS: 60 + pools.users + Math.ceil((pools.restRooms + pools.wsRooms) / 20),
+  };
+}
+
+export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
+  smoke: {
+    name: 'smoke',
+    description: 'all three scenarios briefly (about 25 s of load), sized for a 2-core machine',
+    rest: { startRate: 4, stages: [{ durationS: 20, target: 4 }], preAllocatedVUs: 4, maxVUs: 20, timeoutS: 10 },
+    ws: { mode: 'hold', vus: 2, stages: [], socketsPerVu: 3, sessionS: 20, sendIntervalS: 1, ackTimeoutS: 5 },
+    hotRoom: { vus: 2, subscribersPerVu: 4, messagesPerPublisher: 15, sendIntervalS: 1, graceS: 2, ackTimeoutS: 5, maxRetries: 1 },
+    userPool: 4,
+    restRooms: 2,
+    wsRooms: 2,
+    slo: BASE,
+    setupTimeoutS: 60,
+  },
+  baseline: stageProfile(
+    'baseline',
+    'stage 0: 200-500 users for 10 min (errors < 1 %, p95 < 500 ms)',
+    [200, 500],
+    [60, 240, 240, 60],
+    10,
+    { vus: 5, subs: 20 },
+    { users: 20, restRooms: 20, wsRooms: 50 },
+    withOverrides(BASE, { whole: { errorRateMax: 0.01, httpP95Ms: 500 } }),
+  ),
+  stage1: stageProfile(
+    'stage1',
+    'stage 1: 2,000-5,000 users for 20 min (errors < 1 %, p95 < 400 ms)',
+    [2000, 5000],
+    [120, 480, 480, 120],
+    10,
+    { vus: 10, subs: 50 },
+    { users: 50, restRooms: 100, wsRooms: 250 },
+    withOverrides(BASE, { whole: { errorRateMax: 0.01, httpP95Ms: 400 } }),
+  ),
+  stage2: stageProfile(
+    'stage2',
+    'stage 2: 10,000-20,000 users for 25 min (errors < 1.5 %, p95 < 400 ms, p99 < 1 s)',
+    [10000, 20000],
+    [180, 600, 600, 120],
+    20,
+    { vus: 20, subs: 100 },
+    { users: 100, restRooms: 500, wsRooms: 1000 },
+    withOverrides(BASE, { whole: { errorRateMax: 0.015, httpP95Ms: 400, httpP99Ms: 1000 } }),
+  ),
+  stage3: stageProfile(
+    'stage3',
+    'stage 3: 50,000-100,000 users for 30 min over several load generators (SLO met)',
+    [50000, 100000],
+    [300, 600, 720, 180],
+    50,
+    { vus: 50, subs: 200 },
+    { users: 200, restRooms: 1000, wsRooms: 2000 },
+    withOverrides(BASE, { whole: { errorRateMax: 0.015, httpP95Ms: 400, httpP99Ms: 1000 } }),
+  ),
+  failover: {
+    name: 'failover',
+    description: 'REST + WS + hot room at a steady rate for DURATION (default 60 s), judged per phase of FAULT_WINDOWS',
+    rest: { startRate: 20, stages: [{ durationS: 60, target: 20 }], preAllocatedVUs: 20, maxVUs: 150, timeoutS: 15 },
+    ws: { mode: 'hold', vus: 4, stages: [], socketsPerVu: 5, sessionS: 60, sendIntervalS: 1, ackTimeoutS: 10 },
+    hotRoom: { vus: 2, subscribersPerVu: 5, messagesPerPublisher: 55, sendIntervalS: 1, graceS: 3, ackTimeoutS: 10, maxRetries: 2 },
+    userPool: 6,
+    restRooms: 4,
+    wsRooms: 4,
+    slo: withOverrides(BASE, {
+      whole: {
+        storeSuccessMin: 0.98,
+        storeP95Ms: 1000,
+        storeP99Ms: 6000,
+        listP95Ms: 1000,
+        httpP95Ms: 1000,
+        errorRateMax: 0.02,
+        wsDeliveryP95Ms: 1000,
+        fanoutP95Ms: 1000,
+        fanoutDeliveryMin: 0.98,
+        wsSessionOkMin: 0.95,
+      },
+      phases: {
+        baseline: { errorRateMax: 0.01, httpP95Ms: 500, storeSuccessMin: 0.999, storeP95Ms: 300 },
+        fault: { errorRateMax: 0.05, httpP95Ms: 3000, storeSuccessMin: 0.95, storeP95Ms: 3000, wsDeliveryP95Ms: 3000 },
+        recovery: { errorRateMax: 0.01, httpP95Ms: 500, storeSuccessMin: 0.99, storeP95Ms: 500 },
+      },
+    }),
+    setupTimeoutS: 60,
+  },
+};
+
+export function getProfile(name: ProfileName): Profile {
+  return PROFILES[name];
+}
+
+export function partsOf(p: Profile): Parts {
+  return { rest: p.rest !== undefined, ws: p.ws !== undefined, hotRoom: p.hotRoom !== undefined };
+}
+
+/** Keeps only the given parts (rest.ts runs only the REST part of a profile, etc.). */
+export function selectParts(p: Profile, keep: Partial<Parts>): Profile {
+  const out: Profile = { ...p };
+  if (!keep.rest) delete out.rest;
+  if (!keep.ws) delete out.ws;
+  if (!keep.hotRoom) delete out.hotRoom;
+  return out;
+}
+
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+/** Whole seconds or a count scaled by f, never below `min` when the original was above 0. */
+function scaleCount(n: number, f: number, min = 1): number {
+  if (n <= 0) return 0;
+  return Math.max(min, Math.round(n * f));
+}
+
+/** Rates stay fractional (k6 gets them per minute when not whole); counts round, never to 0. */
+export function scaleProfile(p: Profile, f: number): Profile {
+  if (!(f > 0) || !Number.isFinite(f)) throw new RangeError(`scale factor must be > 0, got ${f}`);
+  if (f === 1) return p;
+  const out: Profile = { ...p };
+  if (p.rest) {
+    const r = p.rest;
+    out.rest = {
+      ...r,
+      startRate: r.startRate * f,
+      stages: r.stages.map((s) => ({ ...s, target: s.target * f })),
+      preAllocatedVUs: scaleCount(r.preAllocatedVUs, f),
+      maxVUs: Math.max(scaleCount(r.maxVUs, f), scaleCount(r.preAllocatedVUs, f)),
+    };
+  }
+  if (p.ws) {
+    const w = p.ws;
+    out.ws = { ...w, vus: scaleCount(w.vus, f), stages: w.stages.map((s) => ({ ...s, target: scaleCount(s.target, f) })) };
+  }
+  if (p.hotRoom) out.hotRoom = { ...p.hotRoom, vus: scaleCount(p.hotRoom.vus, f) };
+  return out;
+}
+
+/** Sets the load duration: hold profiles run that long; staged profiles stretch every stage proportionally. */
+export function withDuration(p: Profile, durationS: number): Profile {
+  if (!(durationS > 0)) throw new RangeError(`duration must be > 0, got ${durationS}`);
+  const out: Profile = { ...p };
+  const current = loadDurationS(p);
+  const k = durationS / current;
+  const stretch = (st: Stage[]): Stage[] => st.map((s) => ({ ...s, durationS: Math.max(1, Math.round(s.durationS * k)) }));
+  if (p.rest) out.rest = { ...p.rest, stages: stretch(p.rest.stages) };
+  if (p.ws) {
+    out.ws = p.ws.mode === 'hold' ? { ...p.ws, sessionS: durationS } : { ...p.ws, stages: stretch(p.ws.stages) };
+  }
+  if (p.hotRoom) {
+    const h = p.hotRoom;
+    const span = Math.max(h.sendIntervalS, durationS - h.graceS - 2);
+    out.hotRoom = { ...h, messagesPerPublisher: Math.max(1, Math.floor(span / h.sendIntervalS)) };
+  }
+  return out;
+}
+
+/** Applies SCALE, DURATION and USER_POOL to a named profile. */
+export function resolveProfile(
+  name: ProfileName,
+  opts: { scale?: number; durationS?: number | undefined; userPool?: number | undefined } = {},
+): Profile {
+  let p = getProfile(name);
+  if (opts.durationS !== undefined) p = withDuration(p, opts.durationS);
+  if (opts.scale !== undefined && opts.scale !== 1) p = scaleProfile(p, opts.scale);
+  if (opts.userPool !== undefined) p = { ...p, userPool: opts.userPool };
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------- arithmetic
+
+export function restDurationS(r: RestPart): number {
+  return sum(r.stages.map((s) => s.durationS));
+}
+
+/** Hot room: time the one session of each VU takes (open, publish, grace). */
+export function hotRoomDurationS(h: HotRoomPart): number {
+  return 2 + h.messagesPerPublisher * h.sendIntervalS + h.graceS;
+}
+
+export function wsDurationS(w: WsPart): number {
+  return w.mode === 'hold' ? w.sessionS : sum(w.stages.map((s) => s.durationS));
+}
+
+/** Planned load duration: the longest part. */
+export function loadDurationS(p: Profile): number {
+  return Math.max(
+    p.rest ? restDurationS(p.rest) : 0,
+    p.ws ? wsDurationS(p.ws) : 0,
+    p.hotRoom ? hotRoomDurationS(p.hotRoom) : 0,
+  );
+}
+
+export function peakRestRate(p: Profile): number {
+  if (!p.rest) return 0;
+  return Math.max(p.rest.startRate, ...p.rest.stages.map((s) => s.target));
+}
+
+/** REST iterations over the whole profile (linear ramps between stage targets, as k6 does). */
+export function restIterations(p: Profile): number {
+  if (!p.rest) return 0;
+  let prev = p.rest.startRate;
+  let total = 0;
+  for (const s of p.rest.stages) {
+    total += ((prev + s.target) / 2) * s.durationS;
+    prev = s.target;
+  }
+  return total;
+}
+
+export function peakWsVus(p: Profile): number {
+  if (!p.ws) return 0;
+  return p.ws.mode === 'hold' ? p.ws.vus : Math.max(0, ...p.ws.stages.map((s) => s.target));
+}
+
+/** Most VUs k6 may run at once: REST maxVUs + WS VUs + hot room VUs. */
+export function peakVus(p: Profile): number {
+  return (p.rest?.maxVUs ?? 0) + peakWsVus(p) + (p.hotRoom?.vus ?? 0);
+}
+
+/** Most room sockets open at once ("concurrent users"). */
+export function peakSockets(p: Profile): number {
+  const ws = peakWsVus(p) * (p.ws?.socketsPerVu ?? 0);
+  const hot = p.hotRoom ? p.hotRoom.vus * (1 + p.hotRoom.subscribersPerVu) : 0;
+  return ws + hot;
+}
+
+export interface ProfileFigures {
+  name: ProfileName;
+  loadDurationS: number;
+  peakVus: number;
+  peakSockets: number;
+  peakRestRate: number;
+  restIterations: number;
+  hotRoomSubscribers: number;
+  hotRoomMessages: number;
+}
+
+export function figures(p: Profile): ProfileFigures {
+  return {
+    name: p.name,
+    loadDurationS: loadDurationS(p),
+    peakVus: peakVus(p),
+    peakSockets: peakSockets(p),
+    peakRestRate: peakRestRate(p),
+    restIterations: Math.round(restIterations(p)),
+    hotRoomSubscribers: p.hotRoom ? p.hotRoom.vus * p.hotRoom.subscribersPerVu : 0,
+    hotRoomMessages: p.hotRoom ? p.hotRoom.vus * p.hotRoom.messagesPerPublisher : 0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- k6 scenarios
+
+/** One k6 time unit fine enough for every rate (per second) of a scenario: 1s if all are whole, else 1m, else 1h. */
+export function rateTimeUnit(perSecond: readonly number[]): { timeUnit: '1s' | '1m' | '1h'; per: number } {
+  const whole = (x: number): boolean => Math.abs(x - Math.round(x)) < 1e-6;
+  if (perSecond.every(whole)) return { timeUnit: '1s', per: 1 };
+  if (perSecond.every((x) => whole(x * 60))) return { timeUnit: '1m', per: 60 };
+  return { timeUnit: '1h', per: 3600 };
+}
+
+export type K6Scenario = Record<string, unknown>;
+
+/** Scenario names (and so the k6 `scenario` tag values) and the exported function each one runs. */
+export const SCENARIO_EXEC = { rest: 'restIteration', ws: 'wsSession', hot_room: 'hotRoomSession' } as const;
+
+export function k6Scenarios(p: Profile): Record<string, K6Scenario> {
+  const out: Record<string, K6Scenario> = {};
+  if (p.rest) {
+    const r = p.rest;
+    const rates = [r.startRate, ...r.stages.map((s) => s.target)];
+    const { timeUnit: unit, per } = rateTimeUnit(rates);
+    const conv = (x: number): number => Math.round(x * per);
+    const common = { preAllocatedVUs: r.preAllocatedVUs, maxVUs: r.maxVUs, timeUnit: unit, exec: SCENARIO_EXEC.rest, gracefulStop: k6Duration(r.timeoutS + 5) };
+    if (r.stages.length === 1 && r.stages[0]!.target === r.startRate) {
+      out.rest = { executor: 'constant-arrival-rate', rate: conv(r.startRate), duration: k6Duration(r.stages[0]!.durationS), ...common };
+    } else {
+      out.rest = {
+        executor: 'ramping-arrival-rate',
+        startRate: conv(r.startRate),
+        stages: r.stages.map((s) => ({ duration: k6Duration(s.durationS), target: conv(s.target) })),
+        ...common,
+      };
+    }
+  }
+  if (p.ws) {
+    const w = p.ws;
+    if (w.mode === 'hold') {
+      out.ws = { executor: 'per-vu-iterations', vus: w.vus, iterations: 1, maxDuration: k6Duration(w.sessionS + 30), gracefulStop: '10s', exec: SCENARIO_EXEC.ws };
+    } else {
+      out.ws = {
+        executor: 'ramping-vus',
+        startVUs: 0,
+        stages: w.stages.map((s) => ({ duration: k6Duration(s.durationS), target: s.target })),
+        gracefulRampDown: k6Duration(w.sessionS + w.ackTimeoutS + 5),
+        gracefulStop: k6Duration(w.sessionS + w.ackTimeoutS + 5),
+        exec: SCENARIO_EXEC.ws,
+      };
+    }
+  }
+  if (p.hotRoom) {
+    const h = p.hotRoom;
+    out.hot_room = {
+      executor: 'per-vu-iterations',
+      vus: h.vus,
+      iterations: 1,
+      maxDuration: k6Duration(hotRoomDurationS(h) + h.ackTimeoutS * (h.maxRetries + 1) + 30),
+      gracefulStop: '10s',
+      exec: SCENARIO_EXEC.hot_room,
+    };
+  }
+  return out;
+}

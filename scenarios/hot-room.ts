@@ -1,0 +1,12 @@
+/**
+ * k6 entry point: one hot room: many subscribers, several publishers; fan-out latency, delivery, order, missing.
+ * Profile: PROFILE (default smoke). Built by build.mjs into dist/hot-room.js. Environment: lib/README.md.
+ */
+import { defineSuite, vuFunctions } from '../lib/suite.js';
+
+const suite = defineSuite('smoke', { rest: false, ws: false, hotRoom: true });
+
+export const options = suite.options;
+export const setup = suite.setup;
+export const handleSummary = suite.handleSummary;
+export const { restIteration, wsSession, hotRoomSession } = vuFunctions(suite);
