@@ -1,0 +1,70 @@
+/**
+ * `npm run drill -- --fault <kind> --node <name> [--at 20s] [--for 20s] [--profile failover] [--target <file>]`
+ * `npm run drill -- --file drills/kill-then-pause.yaml [--target <file>]`
+ * See chaos/README.md. Exit 0 pass, 1 fail (threshold, steady state, inject/heal), 2 bad usage (nothing sent).
+ */
+import { FAULT_KINDS } from '../faults.js';
+import { runDrill } from '../drill/run.js';
+import { specFromFlags } from '../drill/spec.js';
+import { exitOnError, parseFlags, UsageError } from './args.js';
+
+export const DRILL_USAGE = `usage: npm run drill -- --fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for 20s]
+                       [--profile failover] [--duration 45s] [--target <file>] [--proxy]
+                       [--latency-ms 1000 --jitter-ms 200 | --rate-kbps 16] [--hold 3] [--slo-p95-ms 500] [--slo-error-rate 0.01]
+       npm run drill -- --file <drill.yaml|drill.json> [--target <file>] [--ledger <file>]
+
+Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and stops it after; network faults
+(partition, latency, reset, bandwidth) then put a Toxiproxy proxy in front of every dbman node.
+Exit codes: 0 pass, 1 a threshold, the steady state or a fault action failed, 2 bad usage (nothing sent).`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(argv, {
+    fault: { type: 'string' },
+    node: { type: 'string' },
+    at: { type: 'string' },
+    for: { type: 'string' },
+    duration: { type: 'string' },
+    profile: { type: 'string' },
+    target: { type: 'string' },
+    file: { type: 'string' },
+    ledger: { type: 'string' },
+    proxy: { type: 'boolean' },
+    'latency-ms': { type: 'string' },
+    'jitter-ms': { type: 'string' },
+    'rate-kbps': { type: 'string' },
+    hold: { type: 'string' },
+    'slo-p95-ms': { type: 'string' },
+    'slo-error-rate': { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    process.stdout.write(DRILL_USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length) {
+    throw new UsageError(`unexpected argument ${positionals[0]} (see --help)`);
+  }
+  const s = (k: string) => values[k] as string | undefined;
+  const spec = specFromFlags({
+    fault: s('fault'),
+    node: s('node'),
+    at: s('at'),
+    for: s('for'),
+    duration: s('duration'),
+    profile: s('profile'),
+    file: s('file'),
+    proxy: values.proxy as boolean | undefined,
+    latencyMs: s('latency-ms'),
+    jitterMs: s('jitter-ms'),
+    rateKbps: s('rate-kbps'),
+    hold: s('hold'),
+    sloP95Ms: s('slo-p95-ms'),
+    sloErrorRate: s('slo-error-rate'),
+  });
+  return runDrill({ spec, targetPath: s('target'), ledgerPath: s('ledger') });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => exitOnError(err, 'drill'),
+);

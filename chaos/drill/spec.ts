@@ -1,0 +1,140 @@
+/**
+ * What a drill is: a profile, a load duration, a schedule of faults, and the SLO the failover figures use.
+ * Built from CLI flags or from a drill file (JSON or YAML), parsed once here with zod; every error is one line
+ * naming the setting (`--at`, `faults.1.node`, ...) and what is allowed.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { PROFILE_NAMES } from '../../lib/profiles.js';
+import { UsageError, parseOrUsage } from '../cli/args.js';
+import { Duration, FAULT_KINDS, FaultParams, FaultStep, NETWORK_FAULTS, type FaultKind } from '../faults.js';
+
+export const DrillSlo = z
+  .object({
+    /** Highest error rate of one second for it to count as good (0..1). */
+    errorRate: z.number().min(0).max(1).default(0.01),
+    /** Highest p95 (ms) of one second for it to count as good. */
+    p95Ms: z.number().positive().default(500),
+    /** Good seconds in a row that make failover (or recovery) done. */
+    holdS: z.number().int().min(1).max(60).default(3),
+  })
+  .strict();
+export type DrillSlo = z.infer<typeof DrillSlo>;
+
+/** Seconds of load after the last heal, to watch recovery, when the duration is not given. */
+export const RECOVERY_TAIL_S = 12;
+
+export const DrillSpec = z
+  .object({
+    name: z.string().min(1).optional(),
+    profile: z.enum(PROFILE_NAMES).default('failover'),
+    /** Load duration (the profile's steady part); default: last heal + RECOVERY_TAIL_S. */
+    duration: Duration.optional(),
+    faults: z.array(FaultStep).min(1, 'at least one fault'),
+    slo: DrillSlo.default(DrillSlo.parse({})),
+    /** Put a Toxiproxy proxy in front of every dbman node of the stack the drill starts (network faults need it). */
+    proxy: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    d.faults.forEach((f, i) => {
+      if (f.at < 1) ctx.addIssue({ code: 'custom', path: ['faults', i, 'at'], message: 'must be at least 1s after load start (a baseline first)' });
+      if (f.for <= 0 && f.fault !== 'restart') ctx.addIssue({ code: 'custom', path: ['faults', i, 'for'], message: 'must be more than 0s' });
+      if (d.duration !== undefined && f.at + f.for > d.duration) {
+        ctx.addIssue({ code: 'custom', path: ['faults', i, 'for'], message: `the fault ends at ${f.at + f.for}s, after the load (duration ${d.duration}s)` });
+      }
+      d.faults.forEach((g, j) => {
+        if (j > i && g.node === f.node && g.at < f.at + f.for && f.at < g.at + g.for) {
+          ctx.addIssue({ code: 'custom', path: ['faults', j, 'at'], message: `overlaps fault ${i} on the same node ${f.node}` });
+        }
+      });
+    });
+  })
+  .transform((d) => ({ ...d, durationS: d.duration ?? Math.ceil(Math.max(...d.faults.map((f) => f.at + f.for)) + RECOVERY_TAIL_S) }));
+export type DrillSpec = z.infer<typeof DrillSpec>;
+
+export function needsProxy(spec: DrillSpec): boolean {
+  return spec.faults.some((f) => (NETWORK_FAULTS as readonly FaultKind[]).includes(f.fault));
+}
+
+/** Reads a drill file: YAML (which also reads JSON). Field names as in DrillSpec. */
+export function readDrillFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--file: cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    throw new UsageError(`--file: ${path} is neither JSON nor YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+export interface DrillFlags {
+  fault?: string;
+  node?: string;
+  at?: string;
+  for?: string;
+  duration?: string;
+  profile?: string;
+  file?: string;
+  proxy?: boolean;
+  latencyMs?: string;
+  jitterMs?: string;
+  rateKbps?: string;
+  hold?: string;
+  sloP95Ms?: string;
+  sloErrorRate?: string;
+}
+
+const num = (v: string | undefined) => (v === undefined ? undefined : /^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
+
+/** Builds the spec from flags (a single fault) or from --file (flags --profile/--duration/--proxy override it). */
+export function specFromFlags(f: DrillFlags): DrillSpec {
+  let raw: Record<string, unknown>;
+  if (f.file) {
+    if (f.fault || f.node || f.at || f.for) throw new UsageError('--file: give the faults in the file or with --fault/--node, not both');
+    const doc = readDrillFile(f.file);
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new UsageError(`--file: ${f.file} must hold an object with "faults"`);
+    raw = { ...(doc as Record<string, unknown>) };
+    return parseOrUsage(DrillSpec, withOverrides(raw, f), `${f.file}: `);
+  }
+  if (!f.fault) throw new UsageError(`--fault: required (one of ${FAULT_KINDS.join(', ')}), or --file <drill file>`);
+  if (!f.node) throw new UsageError('--node: required, e.g. --node dbman-1');
+  const params: Record<string, unknown> = {};
+  if (f.latencyMs !== undefined) params.latencyMs = num(f.latencyMs);
+  if (f.jitterMs !== undefined) params.jitterMs = num(f.jitterMs);
+  if (f.rateKbps !== undefined) params.rateKBps = num(f.rateKbps);
+  const step = parseOrUsage(
+    FaultStep.extend({ params: FaultParams.default(FaultParams.parse({})) }),
+    { fault: f.fault, node: f.node, ...(f.at ? { at: num(f.at) } : {}), ...(f.for ? { for: num(f.for) } : {}), params },
+    '--',
+  );
+  raw = { faults: [step] };
+  const spec = withOverrides(raw, f);
+  // errors in the single fault are reported by flag name
+  const r = DrillSpec.safeParse(spec);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const path = issue.path;
+    const name = path[0] === 'faults' ? `--${String(path[2] ?? 'fault')}` : `--${path.join('.')}`;
+    throw new UsageError(`${name}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+function withOverrides(raw: Record<string, unknown>, f: DrillFlags): Record<string, unknown> {
+  const out = { ...raw };
+  if (f.profile !== undefined) out.profile = f.profile;
+  if (f.duration !== undefined) out.duration = num(f.duration);
+  if (f.proxy) out.proxy = true;
+  const slo = { ...((out.slo as Record<string, unknown> | undefined) ?? {}) };
+  if (f.hold !== undefined) slo.holdS = num(f.hold);
+  if (f.sloP95Ms !== undefined) slo.p95Ms = num(f.sloP95Ms);
+  if (f.sloErrorRate !== undefined) slo.errorRate = num(f.sloErrorRate);
+  if (Object.keys(slo).length) out.slo = slo;
+  return out;
+}
