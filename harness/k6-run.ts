@@ -6,10 +6,10 @@
  *   value replaced by `***`.
  * - Raw samples go to `<runDir>/k6-raw.json.gz` (`--out json=`; k6 gzips when the name ends in .gz), k6's
  *   summary data to `<runDir>/k6-summary.json` (SUMMARY_PATH, written by the scenario's handleSummary).
- * - Events: `spawn` ({pid, at}), `load-start` ({at}): the wall-clock zero of k6's test-run clock (the clock of
- *   its `running (12.0s)` lines and of `exec.instance.currentTestRunDuration`, setup included), known from the
- *   first progress line, which k6 prints once setup() is done; `line` (each redacted output line); `finish`
- *   (the result).
+ * - Events: `spawn` ({pid, at}), `load-start` ({at}): the load start the scenario announces at the end of its
+ *   setup() (`suite: ... load_start_ms=<epoch ms>`, the zero of FAULT_WINDOWS); for a script that does not
+ *   announce one, the zero of k6's test-run clock (its `running (12.0s)` lines, setup included), from the first
+ *   progress line; `line` (each redacted output line); `finish` (the result).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -66,6 +66,15 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/**
+ * The load start the scenario announces at the end of setup() (lib/setup.ts logs
+ * `suite: run_id=... load_start_ms=<epoch ms>`, the zero of FAULT_WINDOWS), or undefined.
+ */
+export function parseLoadStartMs(line: string): number | undefined {
+  const m = /\bsuite: .*\bload_start_ms=(\d{10,16})\b/.exec(line);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** `running (01m02.5s), 10/10 VUs, ...` → 62.5 seconds. */
 export function parseRunningClock(line: string): number | undefined {
   const m = /^running \((?:(\d+)h)?(?:(\d+)m)?(\d+(?:\.\d+)?)s\)/.exec(line.trim());
@@ -111,6 +120,7 @@ export class K6Run extends EventEmitter {
     const args = [
       'run',
       '--no-usage-report',
+      '--address', '', // no REST API server: parallel runs would fight over its port
       '--summary-trend-stats', SUMMARY_TREND_STATS,
       '--out', `json=${paths.raw}`,
       ...(opts.extraArgs ?? []),
@@ -129,10 +139,12 @@ export class K6Run extends EventEmitter {
     const onLine = (raw: string) => {
       const line = redact(raw, secrets);
       logFile.write(line + '\n');
-      if (!loadStartedAt) {
-        const clock = parseRunningClock(line);
-        if (clock !== undefined) {
-          loadStartedAt = new Date(Date.now() - clock * 1000);
+      const announced = parseLoadStartMs(line);
+      const clock = announced === undefined && !loadStartedAt ? parseRunningClock(line) : undefined;
+      if (announced !== undefined || clock !== undefined) {
+        const first = !loadStartedAt;
+        loadStartedAt = announced !== undefined ? new Date(announced) : new Date(Date.now() - clock! * 1000);
+        if (first) {
           resolveStart(loadStartedAt);
           this.emit('load-start', { at: loadStartedAt });
         }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { forEachPoint } from '../../harness/raw.js';
+import { parseLoadStartMs, parseRunningClock, redact } from '../../harness/k6-run.js';
 import { readK6SummaryData, RunSummary } from '../../harness/summary.js';
 import { formatSummary, judgeThresholds, percentile, verdictOf } from '../../harness/verdict.js';
 import { junitXml } from '../../harness/junit.js';
@@ -19,15 +20,18 @@ beforeAll(async () => {
 }, 600_000); // a fresh machine builds k6 first
 
 describe('runK6 on real k6', () => {
-  it('runs to the end with k6 exit 99 (a threshold crossed) and reports timing', () => {
+  it('runs to the end with k6 exit 99 (a threshold crossed) and reports timing', async () => {
     expect(tiny.result.exitCode).toBe(99);
     expect(tiny.result.timedOut).toBe(false);
     expect(tiny.events).toEqual(['spawn', 'load-start', 'finish']);
     const { spawnedAt, loadStartedAt, finishedAt } = tiny.result;
     expect(loadStartedAt).toBeInstanceOf(Date);
     expect(loadStartedAt!.getTime()).toBeGreaterThanOrEqual(spawnedAt.getTime() - 50);
-    // 2 s of load after the load start.
+    // 2 s of load after the load start, which is the one the script announced.
     expect(finishedAt.getTime() - loadStartedAt!.getTime()).toBeGreaterThanOrEqual(2000);
+    const announced = readFileSync(tiny.result.paths.log, 'utf8').match(/load_start_ms=(\d+)/)![1];
+    expect(loadStartedAt!.getTime()).toBe(Number(announced));
+    await expect(tiny.run.loadStarted).resolves.toEqual(loadStartedAt);
     expect(tiny.requests).toBeGreaterThan(10);
   });
 
@@ -43,6 +47,26 @@ describe('runK6 on real k6', () => {
     expect(readK6SummaryData(tiny.result.paths.summary).metrics['http_reqs']!.values.count).toBeGreaterThan(10);
     // The password is not on k6's command line either (it goes through the environment).
     expect(log.split('\n')[0]).not.toContain(SECRET_PASSWORD);
+  });
+});
+
+describe('k6 output parsers (lines as k6 v1.8.1 prints them)', () => {
+  it('reads the test-run clock of progress lines', () => {
+    expect(parseRunningClock('running (02.9s), 04/08 VUs, 4 complete and 0 interrupted iterations')).toBe(2.9);
+    expect(parseRunningClock('running (01m02.5s), 10/10 VUs, 9 complete and 0 interrupted iterations')).toBe(62.5);
+    expect(parseRunningClock('running (1h02m03.0s), 1/1 VUs, 9 complete and 0 interrupted iterations')).toBe(3723);
+    expect(parseRunningClock('Run        [ 100% ] setup()')).toBeUndefined();
+    expect(parseRunningClock('hot_room ✓ [ 100% ] 2 VUs      01.0s/45s  2/2 iters, 1 per VU')).toBeUndefined();
+  });
+
+  it('reads the load start announced by the scenario', () => {
+    const line = 'time="2026-11-23T14:22:44Z" level=info msg="suite: run_id=20261123T142242Z-smoke-smoke profile=smoke ready=false reason=\\"admin login failed\\" users=0 rooms=0 load_start_ms=1795443764387" source=console';
+    expect(parseLoadStartMs(line)).toBe(1795443764387);
+    expect(parseLoadStartMs('time="x" level=info msg="load_start_ms=1795443764387" source=console')).toBeUndefined();
+  });
+
+  it('redacts secrets and their URL-encoded form', () => {
+    expect(redact('login a@b.c with p@ss w/rd, url p%40ss%20w%2Frd', ['p@ss w/rd', 'a@b.c'])).toBe('login *** with ***, url ***');
   });
 });
 
