@@ -24,6 +24,21 @@
     return d.toISOString().slice(11, 19);
   }
 
+  function fmtMs(s) {
+    return new Date(s * 1000).toISOString().slice(11, 23);
+  }
+  function secs(v) {
+    return v === null || v === undefined ? '-' : (+v.toFixed(1)) + ' s';
+  }
+  // The band's label: the fault, its inject and heal times, and the measured failover and recovery times.
+  function bandLabel(f) {
+    return [
+      f.label,
+      fmtMs(f.inject) + ' - ' + (f.heal !== null ? fmtMs(f.heal) : 'not healed'),
+      'failover ' + secs(f.failoverS) + ', recovery ' + secs(f.recoveryS),
+    ];
+  }
+
   // Shaded fault bands under the series, with the fault's label on top.
   function bandsPlugin() {
     return {
@@ -53,12 +68,16 @@
         draw: [function (u) {
           var ctx = u.ctx;
           ctx.save();
+          var px = Math.round(11 * devicePixelRatio);
           ctx.fillStyle = '#8b0000';
-          ctx.font = Math.round(11 * devicePixelRatio) + 'px sans-serif';
+          ctx.font = px + 'px sans-serif';
+          ctx.textAlign = 'left';
           ctx.textBaseline = 'top';
           faults.forEach(function (f) {
             var x0 = u.valToPos(f.inject, 'x', true);
-            ctx.fillText(f.label, x0 + 3, u.bbox.top + 2);
+            bandLabel(f).forEach(function (line, i) {
+              ctx.fillText(line, x0 + 4, u.bbox.top + 2 + i * (px + 2));
+            });
           });
           ctx.restore();
         }],
@@ -93,7 +112,7 @@
       },
       axes: [
         { values: function (u, splits) { return splits.map(fmtTime); }, space: 70 },
-        { label: def.unit, size: (opts && opts.ySize) || 60, values: opts && opts.yValues },
+        { label: def.unit, size: (opts && opts.ySize) || 60, values: opts && opts.yValues, splits: opts && opts.ySplits },
       ],
       cursor: { sync: { key: 'run' } },
       plugins: [bandsPlugin()],
@@ -121,7 +140,7 @@
       box.className = 'chart';
       box.id = 'chart-readiness';
       var h = document.createElement('h3');
-      h.textContent = 'Node readiness (1 = ready, 0 = not ready; each node offset by 2)';
+      h.textContent = 'Node readiness (from drill.json)';
       box.appendChild(h);
       root.appendChild(box);
       var def = {
@@ -138,6 +157,11 @@
         height: 80 + 40 * n,
         ySize: 110,
         yRange: [-0.5, 2 * n - 0.5],
+        ySplits: function () {
+          var out = [];
+          for (var v = 0; v < 2 * n; v++) out.push(v);
+          return out;
+        },
         yValues: function (u, splits) {
           return splits.map(function (v) {
             var i = Math.floor(v / 2);

@@ -167,7 +167,7 @@ export function renderReport(m: ReportModel, details: Record<string, unknown>): 
   const readinessNote = m.readiness ? '' : '<p class="muted">No node readiness timelines in this run.</p>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${esc(CSP)}">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(`Run ${m.runId}: ${h.verdict}`)}</title>
 <style>${a.css}</style><style>${STYLE}</style>

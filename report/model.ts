@@ -206,11 +206,12 @@ function buildCharts(agg: RawAggregate, x: number[]): ChartDef[] {
   return charts;
 }
 
-function buildReadiness(inputs: RunInputs): ReportModel['readiness'] {
+/** Readiness as step series on their own x (every change, plus the run's ends so the last state carries on). */
+function buildReadiness(inputs: RunInputs, ends: number[]): ReportModel['readiness'] {
   const r = inputs.drill?.readiness;
   if (!r || Object.keys(r).length === 0) return null;
   const nodes = Object.keys(r).sort();
-  const times = new Set<number>();
+  const times = new Set<number>(ends);
   for (const n of nodes) for (const p of r[n] ?? []) if (p.t !== null) times.add(p.t / 1000);
   const x = [...times].sort((a, b) => a - b);
   return {
@@ -278,7 +279,10 @@ export async function buildModel(runDir: string): Promise<ReportModel> {
     x,
     charts: buildCharts(agg, x),
     faults,
-    readiness: buildReadiness(inputs),
+    readiness: buildReadiness(inputs, [
+      ...(agg.start !== null && agg.end !== null ? [agg.start, agg.end] : []),
+      ...faults.flatMap((f) => [f.inject, f.heal].filter((t): t is number => t !== null)),
+    ]),
     thresholds: s?.thresholds ?? [],
     integrity: integrity ? Object.fromEntries(INTEGRITY_KEYS.map((k) => [k, integrity[k]])) : null,
     integrityVerdict: inputs.integrity?.verdict ?? null,

@@ -56,6 +56,7 @@ export const options = {
   thresholds: {
     'http_req_duration{phase:baseline}': ['p(95)<300'],
     'http_req_duration{phase:fault}': ['p(95)<300'],
+    'http_req_duration{phase:recovery}': ['p(95)<300'],
     'http_req_failed{phase:baseline}': ['rate<0.01'],
     'http_req_failed{phase:fault}': ['rate<0.05'],
     'http_req_failed{phase:recovery}': ['rate<0.01'],
@@ -123,7 +124,7 @@ export async function makeFixtureRun(dir: string, o: FixtureOptions = {}): Promi
     n++;
     const store = req.method === 'POST';
     const fault = store && inFault();
-    const delay = (store ? 4 + (n % 5) + (o.extraDelayMs ?? 0) : 2) + (fault ? 60 : 0);
+    const delay = (store ? 4 + (n % 5) + (o.extraDelayMs ?? 0) : 2) + (fault ? 150 : 0);
     req.resume();
     setTimeout(() => {
       const failed = fault && n % 2 === 0;
