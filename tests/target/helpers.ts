@@ -1,6 +1,7 @@
 /** Helpers for the target tests: real local HTTP servers (ok, 4xx, 5xx, hanging) and a free port nobody listens on. */
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import WebSocket from 'ws';
 import { freePorts } from '../../target/launcher/ports.js';
 
 export interface TestServer {
@@ -55,3 +56,107 @@ export async function refusingUrl(): Promise<string> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---- the reference target's API, for the stack tests ----
+
+export interface Res<T = any> {
+  status: number;
+  body: T;
+}
+
+/** One HTTP call; the body parsed as JSON when it is JSON. */
+export async function call<T = any>(method: string, url: string, opts: { token?: string; body?: unknown; raw?: string } = {}): Promise<Res<T>> {
+  const headers: Record<string, string> = {};
+  if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
+  let body: string | undefined;
+  if (opts.raw !== undefined) {
+    body = opts.raw;
+    headers['content-type'] = 'application/json';
+  } else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] = 'application/json';
+  }
+  const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(15_000) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* text */
+  }
+  return { status: res.status, body: parsed as T };
+}
+
+export class WsConn {
+  readonly frames: any[] = [];
+  private waiters: Array<() => void> = [];
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      this.frames.push(JSON.parse(data.toString()));
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+  send(frame: unknown): void {
+    this.ws.send(JSON.stringify(frame));
+  }
+  sendRaw(text: string): void {
+    this.ws.send(text);
+  }
+  /** Resolves with the first frame (already received or coming) matching `pred`. */
+  async waitFor(pred: (f: any) => boolean, timeoutMs = 5000): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const f = this.frames.find(pred);
+      if (f) return f;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames).slice(0, 500)}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+  close(): Promise<void> {
+    return new Promise((r) => {
+      if (this.ws.readyState === WebSocket.CLOSED) return r();
+      const t = setTimeout(() => this.ws.terminate(), 1000); // a frozen server never answers the close handshake
+      this.ws.once('close', () => {
+        clearTimeout(t);
+        r();
+      });
+      this.ws.close();
+    });
+  }
+}
+
+/** Opens a WebSocket; resolves with the connection, or with the HTTP status and body of a refused upgrade. */
+export function openWs(url: string, headers: Record<string, string> = {}): Promise<WsConn | Res> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          /* text */
+        }
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    ws.on('open', () => resolve(new WsConn(ws)));
+    ws.on('error', (err) => reject(err));
+  });
+}
+
+export async function openWsOk(url: string, headers: Record<string, string> = {}): Promise<WsConn> {
+  const r = await openWs(url, headers);
+  if (!(r instanceof WsConn)) throw new Error(`upgrade refused: ${r.status} ${JSON.stringify(r.body)}`);
+  return r;
+}
