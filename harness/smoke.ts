@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { startStack, stopStack } from '../target/launcher/stack.js';
 import { startK6, type K6Run } from './k6-run.js';
 import { progress, type LogFn } from './log.js';
@@ -26,7 +26,7 @@ export interface SmokeIo {
   log?: (line: string) => void;
   /** The human summary (stdout by default). */
   out?: (text: string) => void;
-  /** Called with a stop function while something runs that must be stopped on a signal. */
+  /** Where SIGINT/SIGTERM come from (default: the process); on one, k6 and the target are stopped. */
   signals?: NodeJS.EventEmitter;
 }
 
@@ -138,8 +138,9 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
       durations,
       errors: interrupted ? [`interrupted by ${interrupted}`] : [],
     });
-    await renderHtml(runDir, step('report'));
+    const html = await renderHtml(runDir, step('report'));
     await teardown();
+    if (html) summary.files = { ...summary.files, report: basename(html) };
     summary.durations = { ...durations, totalMs: Date.now() - startedAt.getTime() };
     summary.finishedAt = new Date().toISOString();
     await updateSummary(runDir, summary);
@@ -176,12 +177,15 @@ class Interrupted extends Error {
 }
 
 /** The HTML report (report/); a failure to render is reported but does not change the verdict. */
-async function renderHtml(runDir: string, log: LogFn): Promise<void> {
+async function renderHtml(runDir: string, log: LogFn): Promise<string | undefined> {
   try {
     const { writeRunReport } = await import('../report/index.js');
-    log(`wrote ${await writeRunReport(runDir)}`);
+    const path = await writeRunReport(runDir);
+    log(`wrote ${path}`);
+    return path;
   } catch (err) {
     log(`no HTML report: ${(err as Error).message.split('\n')[0]}`);
+    return undefined;
   }
 }
 
