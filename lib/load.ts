@@ -253,13 +253,21 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   let nextSendMs = 0;
   let pubDeadline = 0;
   let doneAt: number | undefined;
-  let judged = false;
+  let judgedUpTo = 0;
   const hardEnd = start + 5000 + h.messagesPerPublisher * intervalMs + ackMs * (h.maxRetries + 1) + h.graceS * 1000 + 15_000;
+  const graceMs = h.graceS * 1000;
 
-  const judge = (): void => {
-    if (judged) return;
-    judged = true;
-    for (const o of sender.outcomes) {
+  /**
+   * Delivery of each acknowledged message of this VU's publisher, judged graceS after its acknowledgement (so an
+   * interrupted or aborted run keeps what was judged), against every subscriber that was open before the first
+   * send of the message and has not been closed early.
+   */
+  const judge = (now: number, all: boolean): void => {
+    const outcomes = sender.outcomes;
+    while (judgedUpTo < outcomes.length) {
+      const o = outcomes[judgedUpTo]!;
+      if (!all && now < o.resolvedMs + graceMs) return;
+      judgedUpTo += 1;
       if (!o.acked) continue;
       const tags = { phase: phase(o.firstSendMs) };
       for (const sub of subs) {
@@ -283,6 +291,7 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
         pubDeadline = now + h.messagesPerPublisher * intervalMs + ackMs * (h.maxRetries + 1) + 2000;
       }
     }
+    judge(now, false);
     if (pubStart !== undefined && doneAt === undefined) {
       sender.tick(now);
       if (sender.seq < h.messagesPerPublisher && now >= nextSendMs && pubSock.state === 'open') {
@@ -296,8 +305,8 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
         doneAt = now;
       }
     }
-    if ((doneAt !== undefined && now >= doneAt + h.graceS * 1000) || now >= hardEnd) {
-      judge();
+    if ((doneAt !== undefined && now >= doneAt + graceMs) || now >= hardEnd) {
+      judge(now, true);
       for (const s of all) s.close();
       if (all.every((s) => s.state === 'closed') || now >= hardEnd + 5000) clearInterval(timer);
     }

@@ -171,6 +171,8 @@ export interface SendOutcome {
   /** acked through a `duplicate client_msg_id` answer to a retry (stored earlier, echo not seen). */
   viaDuplicate: boolean;
   attempts: number;
+  /** when the outcome became known (echo, error, timeout, socket closed). */
+  resolvedMs: number;
 }
 
 interface InFlight {
@@ -298,7 +300,7 @@ export class MessageSender {
     if (acked) this.acked += 1;
     else this.failed += 1;
     if (this.keepOutcomes) {
-      this.outcomes.push({ seq: f.marker.seq, id: f.id, firstSendMs: f.firstSendMs, acked, viaDuplicate, attempts: f.attempts });
+      this.outcomes.push({ seq: f.marker.seq, id: f.id, firstSendMs: f.firstSendMs, acked, viaDuplicate, attempts: f.attempts, resolvedMs: Date.now() });
     }
   }
 }
