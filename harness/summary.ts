@@ -17,10 +17,21 @@ export const K6SummaryMetric = z.looseObject({
 });
 export type K6SummaryMetric = z.infer<typeof K6SummaryMetric>;
 
+/** What the suite's scenarios add to the summary data about each threshold (lib/slo.ts): its id and meaning. */
+export const SuiteThresholdInfo = z.looseObject({
+  key: z.string(),
+  expression: z.string(),
+  id: z.string().optional(),
+  meaning: z.string().optional(),
+  abortOnFail: z.boolean().optional(),
+});
+
 export const K6SummaryData = z.looseObject({
   state: z.looseObject({ testRunDurationMs: z.number() }),
   metrics: z.record(z.string(), K6SummaryMetric),
   options: z.looseObject({ summaryTrendStats: z.array(z.string()).optional() }).optional(),
+  /** Added by the suite's handleSummary; absent for other scripts. */
+  suite: z.looseObject({ thresholds: z.array(SuiteThresholdInfo).optional() }).optional().catch(undefined),
 });
 export type K6SummaryData = z.infer<typeof K6SummaryData>;
 
@@ -55,6 +66,10 @@ export const ThresholdResult = z.object({
   /** What k6 itself said; k6 passes thresholds of metrics that got no samples, the suite does not. */
   k6Ok: z.boolean(),
   result: ThresholdOutcome,
+  /** From the suite's SLO description when the scenario reports it: short id, what it means, whether it aborts the run. */
+  id: z.string().optional(),
+  meaning: z.string().optional(),
+  abortOnFail: z.boolean().optional(),
 });
 export type ThresholdResult = z.infer<typeof ThresholdResult>;
 

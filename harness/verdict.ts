@@ -111,8 +111,10 @@ export async function judgeThresholds(data: K6SummaryData, rawPath: string): Pro
   }
   const counts = await countSamples(rawPath, [...filters.values()]);
 
+  const infos = data.suite?.thresholds ?? [];
   return pending.map((p): ThresholdResult => {
     const { baseMetric, tags } = parseMetricName(p.metricName);
+    const info = infos.find((i) => i.key === p.metricName && i.expression === p.expression);
     const count = counts.get(p.metricName)!;
     const aggregation = p.parsed?.aggregation ?? p.expression;
     const observed =
@@ -132,6 +134,9 @@ export async function judgeThresholds(data: K6SummaryData, rawPath: string): Pro
       k6Ok: p.k6Ok,
       // k6 judged the threshold on exactly these samples; its judgement stands, except that nothing measured fails.
       result: count.samples === 0 ? 'no-samples' : p.k6Ok ? 'pass' : 'fail',
+      ...(info?.id !== undefined ? { id: info.id } : {}),
+      ...(info?.meaning !== undefined ? { meaning: info.meaning } : {}),
+      ...(info?.abortOnFail !== undefined ? { abortOnFail: info.abortOnFail } : {}),
     };
   });
 }
@@ -153,7 +158,7 @@ export function formatSummary(verdict: 'pass' | 'fail', thresholds: readonly Thr
   const breached = thresholds.filter((t) => t.result !== 'pass').length;
   const rows = thresholds.map((t) => [
     t.result === 'pass' ? 'pass' : t.result === 'fail' ? 'FAIL' : 'NO SAMPLES',
-    `${t.metric} ${t.aggregation}`,
+    `${t.id ? `${t.id}: ` : ''}${t.metric} ${t.aggregation}`,
     t.result === 'no-samples' ? '— (0 samples)' : formatValue(t.observed, t),
     `${t.operator === '===' ? '==' : t.operator} ${formatValue(t.limit, t)}`,
   ]);

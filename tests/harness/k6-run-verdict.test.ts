@@ -88,7 +88,8 @@ describe('verdict on real k6 output', () => {
     expect(ok95.samples).toBe(data.metrics['http_reqs']!.values.count! / 2);
     expect(ok95.observed).toBe(data.metrics['http_req_duration{endpoint:ok}']!.values['p(95)']);
     const failed = by['http_req_failed: rate<0.01']!;
-    expect(failed).toMatchObject({ result: 'fail', k6Ok: false });
+    expect(failed).toMatchObject({ result: 'fail', k6Ok: false, id: 'error_rate', meaning: 'failed requests, at most 1 %', abortOnFail: false });
+    expect(ok95.id).toBeUndefined();
     expect(failed.observed).toBeCloseTo(0.5, 2);
     expect(by['checks{check:status is 200}: rate>0.4']).toMatchObject({ result: 'pass', tags: { check: 'status is 200' } });
     // k6 passed these two; they measured nothing.
@@ -117,7 +118,7 @@ describe('verdict on real k6 output', () => {
     const text = formatSummary('fail', t);
     const lines = text.split('\n');
     expect(lines[0]).toBe('verdict: FAIL (3 of 6 thresholds breached)');
-    expect(text).toMatch(/FAIL +http_req_failed rate +50 % +< 1 %/);
+    expect(text).toMatch(/FAIL +error_rate: http_req_failed rate +50 % +< 1 %/);
     expect(text).toMatch(/NO SAMPLES +never_seen count +— \(0 samples\) +>= 0/);
     // The observed column is right-aligned: every row ends it at the same column.
     const rows = lines.slice(2);
