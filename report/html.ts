@@ -102,10 +102,18 @@ function faultsTable(m: ReportModel): string {
       (f) =>
         `<tr><td>${esc(f.label)}</td><td>${esc(iso(f.inject))}</td><td>${esc(iso(f.heal))}</td>` +
         `<td class="num">${f.inject !== null && f.heal !== null ? fmt(f.heal - f.inject, 1, ' s') : '–'}</td>` +
-        `<td class="num">${fmt(f.failoverS, 1, ' s')}</td><td class="num">${fmt(f.recoveryS, 1, ' s')}</td></tr>`,
+        `<td class="num">${fmt(f.failoverS, 1, ' s')}</td><td class="num">${fmt(f.recoveryS, 1, ' s')}</td>` +
+        `<td class="num">${fmt(f.nodeReadyAfterHealS, 1, ' s')}</td>` +
+        `<td class="num">${f.requestsDuringFault === null ? '–' : `${f.failedDuringFault ?? '–'} / ${f.requestsDuringFault}`}</td>` +
+        `<td class="num">${fmt(f.longestErrorBurstS, 0, ' s')}</td><td class="num">${fmt(f.firstErrorOffsetS, 2, ' s')}</td>` +
+        `<td>${esc(f.error ?? '')}</td></tr>`,
     )
     .join('');
-  return `<table id="faults"><tr><th>fault</th><th>injected</th><th>healed</th><th>lasted</th><th>failover</th><th>recovery</th></tr>${rows}</table>`;
+  return (
+    '<table id="faults"><tr><th>fault</th><th>injected</th><th>healed</th><th>lasted</th><th>failover</th><th>recovery</th>' +
+    '<th>node ready after heal</th><th>failed / requests during fault</th><th>longest error burst</th><th>first error after inject</th><th>error</th></tr>' +
+    `${rows}</table>`
+  );
 }
 
 function thresholdsTable(m: ReportModel): string {
@@ -182,6 +190,7 @@ export function renderReport(m: ReportModel, details: Record<string, unknown>): 
 <dt>git revision</dt><dd>${esc(h.gitRevision)}</dd>
 <dt>date</dt><dd>${esc(h.date)}</dd>
 <dt>requests</dt><dd>${hl.reqs} in ${hl.durationS} s; errors ${esc(fmt(hl.errorRate, 3, ' %'))}; p95 ${esc(fmt(hl.p95, 1, ' ms'))}; p99 ${esc(fmt(hl.p99, 1, ' ms'))}</dd>
+${m.raw.truncated ? `<dt>warning</dt><dd>the raw output ${esc(m.raw.file)} ends early (cut short); charts show what was read</dd>` : ''}
 ${h.errors.length ? `<dt>errors</dt><dd>${h.errors.map(esc).join('<br>')}</dd>` : ''}
 </dl>
 </header>
@@ -198,7 +207,7 @@ ${integrityTable(m)}
 <h2>Latency and errors per endpoint group</h2>
 ${statsTables(m)}
 <h2>Raw details</h2>
-<details><summary>raw output: ${esc(m.raw.file)} (${m.raw.lines} lines, ${m.raw.badLines} unreadable)</summary><pre>${esc(JSON.stringify(m.raw.metrics, null, 2))}</pre></details>
+<details><summary>raw output: ${esc(m.raw.file)} (${m.raw.lines} lines, ${m.raw.badLines} unreadable${m.raw.truncated ? ', cut short' : ''})</summary><pre>${esc(JSON.stringify(m.raw.metrics, null, 2))}</pre></details>
 ${detailBlocks}
 <p class="muted">Generated ${esc(m.generatedAt)}.</p>
 <script type="application/json" id="report-data">${scriptJson(m)}</script>

@@ -82,6 +82,12 @@ export const DrillFault = z
     recoveryS: num,
     failoverMs: num,
     recoveryMs: num,
+    nodeReadyAfterHealS: num,
+    requestsDuringFault: num,
+    failedDuringFault: num,
+    firstErrorOffsetS: num,
+    longestErrorBurst: z.looseObject({ seconds: num, failed: num }).nullable().optional(),
+    error: str,
   })
   .transform((f) => ({
     ...f,

@@ -28,6 +28,12 @@ export interface FaultBand {
   heal: number | null;
   failoverS: number | null;
   recoveryS: number | null;
+  nodeReadyAfterHealS: number | null;
+  requestsDuringFault: number | null;
+  failedDuringFault: number | null;
+  longestErrorBurstS: number | null;
+  firstErrorOffsetS: number | null;
+  error: string | null;
 }
 export interface GroupStats {
   count: number;
@@ -80,7 +86,7 @@ export interface ReportModel {
   integrityVerdict: string | null;
   totals: { all: PhaseStats; phases: Record<string, PhaseStats> };
   headline: Headline;
-  raw: { file: string; lines: number; badLines: number; metrics: Record<string, string> };
+  raw: { file: string; lines: number; badLines: number; truncated: boolean; metrics: Record<string, string> };
 }
 
 const pct = (r: RateCount | undefined) => (r && r.n > 0 ? (100 * r.sum) / r.n : null);
@@ -104,9 +110,6 @@ function phaseStats(t: Totals): PhaseStats {
   for (const [name, r] of [...t.rates].sort()) rates[name] = round(pct(r), 4);
   return { reqs: t.reqs, errorRate: round(pct(t.failed), 4), p95: round(q(t.duration, 0.95)), groups, rates };
 }
-
-/** k6's own WebSocket metrics: connection set-up, not message delivery; left out of the WS charts. */
-const K6_WS_BUILTINS = new Set(['ws_connecting', 'ws_session_duration', 'ws_sessions', 'ws_msgs_sent', 'ws_msgs_received', 'ws_ping']);
 
 /** Builds the chart series from the per-second buckets. */
 function buildCharts(agg: RawAggregate, x: number[]): ChartDef[] {
@@ -143,14 +146,18 @@ function buildCharts(agg: RawAggregate, x: number[]): ChartDef[] {
     },
     ...groups.map((g) => ({ label: `http ${g}`, data: buckets.map((b) => round(pct(b?.failed.get(g)), 3)) })),
   ];
-  // Success-type rate metrics (message_store_success...) shown as their failure share.
-  for (const name of [...agg.total.rates.keys()].sort()) {
-    if (!/success|checks/.test(name)) continue;
+  // The scenarios' rate metrics: fan-out ratios get their own chart; the others show their failure share here
+  // (100 % - rate for success-type rates such as message_store_success; the rate itself when named *fail*/*error*).
+  const rateNames = [...agg.total.rates.keys()].sort();
+  for (const name of rateNames.filter((n) => !/fanout/.test(n))) {
+    const badIsTrue = /fail|error/.test(name);
     errSeries.push({
-      label: `${name} failed`,
+      label: badIsTrue ? name : `${name} not ok`,
       data: buckets.map((b) => {
         const r = b?.rates.get(name);
-        return r && r.n > 0 ? round(100 - (100 * r.sum) / r.n, 3) : null;
+        if (!r || r.n === 0) return null;
+        const share = (100 * r.sum) / r.n;
+        return round(badIsTrue ? share : 100 - share, 3);
       }),
     });
   }
@@ -169,11 +176,12 @@ function buildCharts(agg: RawAggregate, x: number[]): ChartDef[] {
     });
   }
 
-  const trendNames = [...agg.total.trends.keys()].filter((n) => n.startsWith('ws_') && !K6_WS_BUILTINS.has(n)).sort();
+  // The scenarios' own trends (WS delivery and fan-out latency, store latency over REST and WS).
+  const trendNames = [...agg.total.trends.keys()].sort((a, b) => Number(!a.startsWith('ws_')) - Number(!b.startsWith('ws_')) || a.localeCompare(b));
   for (const name of trendNames) {
     charts.push({
       id: `trend-${name}`,
-      title: `WS: ${name}`,
+      title: name.startsWith('ws_') ? `WS: ${name}` : name,
       unit: 'ms',
       series: [0.5, 0.95, 0.99].map((p) => ({
         label: `p${Math.round(p * 100)}`,
@@ -182,7 +190,7 @@ function buildCharts(agg: RawAggregate, x: number[]): ChartDef[] {
     });
   }
 
-  const fanout = [...agg.total.rates.keys()].filter((n) => n.startsWith('ws_') && !K6_WS_BUILTINS.has(n)).sort();
+  const fanout = rateNames.filter((n) => /fanout/.test(n));
   if (fanout.length > 0) {
     charts.push({
       id: 'ws-fanout',
@@ -192,6 +200,16 @@ function buildCharts(agg: RawAggregate, x: number[]): ChartDef[] {
         label: name,
         data: buckets.map((b) => round(pct(b?.rates.get(name)), 3)),
       })),
+    });
+  }
+
+  const counters = [...agg.total.counters.keys()].sort();
+  if (counters.length > 0) {
+    charts.push({
+      id: 'counters',
+      title: 'Problem counters',
+      unit: 'per s',
+      series: counters.map((name) => ({ label: name, data: buckets.map((b) => b?.counters.get(name) ?? 0) })),
     });
   }
 
@@ -247,6 +265,12 @@ export async function buildModel(runDir: string): Promise<ReportModel> {
     heal: f.heal === null ? null : f.heal / 1000,
     failoverS: f.failover ?? null,
     recoveryS: f.recovery ?? null,
+    nodeReadyAfterHealS: f.nodeReadyAfterHealS ?? null,
+    requestsDuringFault: f.requestsDuringFault ?? null,
+    failedDuringFault: f.failedDuringFault ?? null,
+    longestErrorBurstS: f.longestErrorBurst?.seconds ?? null,
+    firstErrorOffsetS: f.firstErrorOffsetS ?? null,
+    error: f.error ?? null,
   }));
   const all = phaseStats(agg.total);
   const phases: Record<string, PhaseStats> = {};
@@ -299,7 +323,7 @@ export async function buildModel(runDir: string): Promise<ReportModel> {
       lost: integrity?.lost ?? null,
       duplicates: integrity?.duplicates ?? null,
     },
-    raw: { file: basename(inputs.rawPath), lines: agg.lines, badLines: agg.badLines, metrics },
+    raw: { file: basename(inputs.rawPath), lines: agg.lines, badLines: agg.badLines, truncated: agg.truncated, metrics },
   };
 }
 

@@ -81,8 +81,10 @@ export interface SecondBucket {
   duration: Map<string, Histogram>;
   /** Rate metrics other than http_req_failed, by metric name (message_store_success, ws_fanout_delivery, checks...). */
   rates: Map<string, RateCount>;
-  /** Trend metrics we chart, by metric name (ws_delivery_latency, ws_fanout_latency...). */
+  /** Other trend metrics, by metric name (ws_delivery_latency, message_store_latency...). */
   trends: Map<string, Histogram>;
+  /** Other counters, by metric name (ws_error_frames...): the sum of their values in the second. */
+  counters: Map<string, number>;
   vus: number | null;
 }
 
@@ -95,6 +97,7 @@ export interface Totals {
   duration: Histogram;
   rates: Map<string, RateCount>;
   trends: Map<string, Histogram>;
+  counters: Map<string, number>;
 }
 
 function newTotals(): Totals {
@@ -106,6 +109,7 @@ function newTotals(): Totals {
     duration: new Histogram(),
     rates: new Map(),
     trends: new Map(),
+    counters: new Map(),
   };
 }
 
@@ -120,6 +124,8 @@ export interface RawAggregate {
   metricTypes: Map<string, string>;
   lines: number;
   badLines: number;
+  /** The file ended mid-stream (a gzip cut short by a killed run): what was read is kept. */
+  truncated: boolean;
 }
 
 /** Endpoint group of a request: the `endpoint` tag the scenarios set, else `untagged`. */
@@ -143,10 +149,30 @@ export function unixSecond(time: string): number {
   return s;
 }
 
-/** Metrics read from the raw file; all others are skipped before JSON parsing. */
-const WANTED = new Set(['http_reqs', 'http_req_failed', 'http_req_duration', 'vus']);
-const isWantedCustom = (name: string) =>
-  name.startsWith('ws_') || name.startsWith('message_') || name === 'checks';
+/**
+ * k6's built-in metrics the report does not chart; their points are skipped before JSON parsing. Every other
+ * metric is read: the HTTP ones, `vus`, `checks`, and the scenarios' own trends, rates and counters.
+ */
+export const SKIPPED_BUILTINS = new Set([
+  'http_req_blocked',
+  'http_req_connecting',
+  'http_req_tls_handshaking',
+  'http_req_sending',
+  'http_req_waiting',
+  'http_req_receiving',
+  'iteration_duration',
+  'iterations',
+  'data_sent',
+  'data_received',
+  'vus_max',
+  'group_duration',
+  'ws_connecting',
+  'ws_session_duration',
+  'ws_sessions',
+  'ws_msgs_sent',
+  'ws_msgs_received',
+  'ws_ping',
+]);
 
 async function openMaybeGzip(path: string): Promise<Readable> {
   const fh = await open(path, 'r');
@@ -169,7 +195,7 @@ function metricNameOf(line: string): string | null {
 function bucketAt(agg: RawAggregate, sec: number): SecondBucket {
   let b = agg.seconds.get(sec);
   if (!b) {
-    b = { reqs: new Map(), failed: new Map(), duration: new Map(), rates: new Map(), trends: new Map(), vus: null };
+    b = { reqs: new Map(), failed: new Map(), duration: new Map(), rates: new Map(), trends: new Map(), counters: new Map(), vus: null };
     agg.seconds.set(sec, b);
     if (agg.start === null || sec < agg.start) agg.start = sec;
     if (agg.end === null || sec > agg.end) agg.end = sec;
@@ -194,8 +220,30 @@ export async function readRaw(path: string): Promise<RawAggregate> {
     metricTypes: new Map(),
     lines: 0,
     badLines: 0,
+    truncated: false,
   };
-  const rl = createInterface({ input: await openMaybeGzip(path), crlfDelay: Infinity });
+  const input = await openMaybeGzip(path);
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  // A truncated gzip (a run killed mid-write) ends the lines with a zlib error: keep what was read.
+  let streamError: Error | null = null;
+  input.on('error', (err: Error) => {
+    streamError = err;
+    rl.close();
+  });
+  try {
+    await readLines(rl, agg);
+  } catch (err) {
+    streamError ??= err as Error;
+  }
+  if (streamError) {
+    const code = (streamError as NodeJS.ErrnoException).code;
+    if (code !== 'Z_BUF_ERROR' && code !== 'Z_DATA_ERROR') throw streamError;
+    agg.truncated = true;
+  }
+  return agg;
+}
+
+async function readLines(rl: AsyncIterable<string>, agg: RawAggregate): Promise<void> {
   for await (const line of rl) {
     if (line === '') continue;
     agg.lines++;
@@ -205,7 +253,7 @@ export async function readRaw(path: string): Promise<RawAggregate> {
       continue;
     }
     const isMetricDecl = line.startsWith('{"type":"Metric"');
-    if (!isMetricDecl && !WANTED.has(name) && !isWantedCustom(name)) continue;
+    if (!isMetricDecl && SKIPPED_BUILTINS.has(name)) continue;
     let obj: { type?: string; data?: { time?: string; value?: number; tags?: Record<string, unknown> | null; type?: string } };
     try {
       obj = JSON.parse(line);
@@ -264,9 +312,11 @@ export async function readRaw(path: string): Promise<RawAggregate> {
         } else if (type === 'trend') {
           addHist(b.trends, name, v);
           for (const t of pt ? [agg.total, pt] : [agg.total]) addHist(t.trends, name, v);
+        } else if (type === 'counter') {
+          b.counters.set(name, (b.counters.get(name) ?? 0) + v);
+          agg.total.counters.set(name, (agg.total.counters.get(name) ?? 0) + v);
         }
       }
     }
   }
-  return agg;
 }

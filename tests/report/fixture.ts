@@ -211,16 +211,30 @@ export async function makeFixtureRun(dir: string, o: FixtureOptions = {}): Promi
       JSON.stringify(
         {
           runId,
+          profile: 'fixture',
+          faultWindows: [[faultAtS, faultAtS + faultForS]],
+          // The fields of chaos/drill/run.ts's DrillFault; the figures are fixed numbers the report must show.
           faults: [
             {
               fault: 'pause',
               node: 'dbman-1',
-              injectedAt: iso(injectMs),
-              healedAt: iso(healMs),
+              plannedAtS: faultAtS,
+              plannedForS: faultForS,
+              id: 'fixture-pause-dbman-1',
+              driver: 'process',
+              injectAt: iso(injectMs),
+              healAt: iso(healMs),
+              impactSeen: true,
               failoverS: 1.2,
+              relapseSeconds: 0,
+              longestErrorBurst: { seconds: 2, startOffsetS: 0, failed: 25 },
+              requestsDuringFault: 112,
+              failedDuringFault: 25,
               recoveryS: 0.8,
-              note: 'extra fields are tolerated',
+              nodeReadyAfterHealS: 0.7,
+              firstErrorOffsetS: 0.05,
             },
+            { fault: 'kill', node: 'dbman-2', plannedAtS: 99, plannedForS: 1, error: 'not injected' },
           ],
           readiness: {
             'dbman-1': [
