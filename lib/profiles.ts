@@ -195,15 +195,17 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     restRooms: 4,
     wsRooms: 4,
     slo: withOverrides(BASE, {
+      // The whole run mixes every phase: it only guards against what no phase may do; each phase is judged by its
+      // own limits below (and without FAULT_WINDOWS the baseline limits judge the whole run).
       whole: {
         storeSuccessMin: 0.98,
-        storeP95Ms: 1000,
+        storeP95Ms: 3000,
         storeP99Ms: 6000,
-        listP95Ms: 1000,
-        httpP95Ms: 1000,
+        listP95Ms: 3000,
+        httpP95Ms: 3000,
         errorRateMax: 0.02,
-        wsDeliveryP95Ms: 1000,
-        fanoutP95Ms: 1000,
+        wsDeliveryP95Ms: 3000,
+        fanoutP95Ms: 3000,
         fanoutDeliveryMin: 0.98,
         wsSessionOkMin: 0.95,
       },

@@ -4,9 +4,10 @@
  * and handleSummary(). Scenario files are thin wrappers around defineSuite().
  */
 import type { ProfileName } from './profiles.js';
-import { figures, k6Scenarios, partsOf, resolveProfile, selectParts, type Profile } from './profiles.js';
+import { figures, k6Scenarios, partsOf, type Profile } from './profiles.js';
+import { planFor, SCENARIO_PARTS } from './plan.js';
 import { ConfigError, parseConfig, type SuiteConfig } from './config.js';
-import { thresholdExpression, thresholdKey, thresholdSpecs, toK6Thresholds, type Parts, type ThresholdSpec } from './slo.js';
+import { thresholdExpression, thresholdKey, toK6Thresholds, type ThresholdSpec } from './slo.js';
 import { publicSetupData, runSetup, type SetupData } from './setup.js';
 import { hotRoomSession, restIteration, wsSession } from './load.js';
 
@@ -28,15 +29,10 @@ export interface SummaryData {
   [k: string]: unknown;
 }
 
-/** The thresholds chosen for a config and a set of parts (pure; the harness computes the same list from Node). */
-export function planFor(cfg: SuiteConfig, keep: Parts): { profile: Profile; specs: ThresholdSpec[] } {
-  const profile = selectParts(resolveProfile(cfg.profile, cfg), keep);
-  const slo = cfg.faultWindows.length > 0 ? profile.slo : { ...profile.slo, phases: undefined };
-  const specs = thresholdSpecs(slo, partsOf(profile));
-  return { profile, specs };
-}
-
-export function defineSuite(defaultProfile: ProfileName, keep: Parts): Suite {
+/** `scenario` is the scenario file's name (its parts, SCENARIO_PARTS); `defaultProfile` applies when PROFILE is unset. */
+export function defineSuite(scenario: keyof typeof SCENARIO_PARTS, defaultProfile: ProfileName): Suite {
+  const keep = SCENARIO_PARTS[scenario];
+  if (!keep) throw new Error(`unknown scenario ${scenario}`);
   let cfg: SuiteConfig;
   try {
     cfg = parseConfig(__ENV, defaultProfile);

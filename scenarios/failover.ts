@@ -4,7 +4,7 @@
  */
 import { defineSuite, vuFunctions } from '../lib/suite.js';
 
-const suite = defineSuite('failover', { rest: true, ws: true, hotRoom: true });
+const suite = defineSuite('failover', 'failover');
 
 export const options = suite.options;
 export const setup = suite.setup;

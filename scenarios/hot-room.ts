@@ -4,7 +4,7 @@
  */
 import { defineSuite, vuFunctions } from '../lib/suite.js';
 
-const suite = defineSuite('smoke', { rest: false, ws: false, hotRoom: true });
+const suite = defineSuite('hot-room', 'smoke');
 
 export const options = suite.options;
 export const setup = suite.setup;

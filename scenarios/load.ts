@@ -4,7 +4,7 @@
  */
 import { defineSuite, vuFunctions } from '../lib/suite.js';
 
-const suite = defineSuite('baseline', { rest: true, ws: true, hotRoom: true });
+const suite = defineSuite('load', 'baseline');
 
 export const options = suite.options;
 export const setup = suite.setup;

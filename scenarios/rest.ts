@@ -4,7 +4,7 @@
  */
 import { defineSuite, vuFunctions } from '../lib/suite.js';
 
-const suite = defineSuite('smoke', { rest: true, ws: false, hotRoom: false });
+const suite = defineSuite('rest', 'smoke');
 
 export const options = suite.options;
 export const setup = suite.setup;

@@ -4,7 +4,7 @@
  */
 import { defineSuite, vuFunctions } from '../lib/suite.js';
 
-const suite = defineSuite('smoke', { rest: true, ws: true, hotRoom: true });
+const suite = defineSuite('smoke', 'smoke');
 
 export const options = suite.options;
 export const setup = suite.setup;

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lib/config.js';
+import { planFor, SCENARIO_PARTS, sloFor } from '../../lib/plan.js';
+import { loadDurationS, PROFILES } from '../../lib/profiles.js';
+import { toK6Thresholds } from '../../lib/slo.js';
+
+const ENV = {
+  CHAT_URL: 'http://127.0.0.1:8080',
+  AUTH_URL: 'http://127.0.0.1:8091',
+  WS_URL: 'ws://127.0.0.1:8080/ws',
+  TENANT_ID: 'default',
+  LOGIN_EMAIL: 'admin@example.com',
+  LOGIN_PASSWORD: 'pass1234',
+};
+
+describe('plan of a run', () => {
+  it('judges the failover profile per phase only when there are fault windows', () => {
+    const withWindows = planFor(parseConfig({ ...ENV, FAULT_WINDOWS: '[[20,40]]' }, 'failover'), SCENARIO_PARTS.failover!);
+    const ids = withWindows.specs.map((s) => s.id);
+    expect(ids.filter((i) => i.startsWith('fault.'))).toHaveLength(5);
+    expect(ids.filter((i) => i.startsWith('recovery.'))).toHaveLength(4);
+    expect(toK6Thresholds(withWindows.specs).http_req_duration).toEqual(['p(95)<=3000']);
+
+    const without = planFor(parseConfig(ENV, 'failover'), SCENARIO_PARTS.failover!);
+    expect(without.specs.some((s) => s.phase !== undefined)).toBe(false);
+    // everything is baseline: the baseline phase's limits judge the whole run
+    const k6 = toK6Thresholds(without.specs);
+    expect(k6.http_req_duration).toEqual(['p(95)<=500']);
+    expect(k6.message_store_latency).toEqual(['p(95)<=300', 'p(99)<=6000']);
+    expect(k6.http_req_failed?.[0]).toBe('rate<=0.01');
+  });
+
+  it('keeps only the parts of a scenario file', () => {
+    const p = planFor(parseConfig({ ...ENV, PROFILE: 'stage1' }), SCENARIO_PARTS.ws!);
+    expect(p.profile.rest).toBeUndefined();
+    expect(p.profile.hotRoom).toBeUndefined();
+    expect(p.specs.map((s) => s.metric)).not.toContain('http_req_failed');
+  });
+
+  it('applies DURATION and SCALE from the environment', () => {
+    const p = planFor(parseConfig({ ...ENV, DURATION: '90s', SCALE: '0.5' }, 'failover'), SCENARIO_PARTS.failover!);
+    expect(loadDurationS(p.profile)).toBe(90);
+    expect(p.profile.rest!.stages[0]!.target).toBe(10);
+  });
+
+  it('leaves SLO sets without phases alone', () => {
+    expect(sloFor(PROFILES.smoke.slo, false)).toBe(PROFILES.smoke.slo);
+    expect(sloFor(PROFILES.failover.slo, true)).toBe(PROFILES.failover.slo);
+  });
+});
