@@ -6,6 +6,7 @@
  * Starts its own stack, loopback only, bounded in time and count, stops the stack at the end. The load generator
  * shares the machine with the target, so the figures are a floor. "stored" counts rows in PostgreSQL.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -158,6 +159,42 @@ async function benchWs(stack: RunningStack, token: string, rooms: string[], a: A
   return { path: 'WS', acked, errors, stored: (await storedCount(pool, rooms)) - before, seconds, lat };
 }
 
+/** CPU seconds used so far per component (utime + stime; postgres includes its backends). */
+function cpuByComponent(stack: RunningStack): Map<string, number> {
+  const stat = (pid: number) => {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      return { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / 100 };
+    } catch {
+      return undefined;
+    }
+  };
+  const out = new Map<string, number>();
+  const procs = (stack.target.reference?.['processes'] as Array<{ name: string; pid: number }>) ?? [];
+  const pgPid = stack.target.reference?.postgres.pid;
+  for (const p of procs) out.set(p.name, stat(p.pid)?.cpu ?? 0);
+  if (pgPid) {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      const st = stat(Number(d));
+      if (st && st.ppid === pgPid) out.set('postgres', (out.get('postgres') ?? 0) + st.cpu);
+    }
+  }
+  out.set('load generator', process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6);
+  return out;
+}
+
+function cpuReport(before: Map<string, number>, after: Map<string, number>, stored: number): string {
+  const groups = new Map<string, number>();
+  for (const [name, v] of after) {
+    const g = name.replace(/-\d+$/, '');
+    groups.set(g, (groups.get(g) ?? 0) + v - (before.get(name) ?? 0));
+  }
+  const parts = [...groups].filter(([, v]) => v > 0).map(([g, v]) => `${g} ${((v * 1000) / Math.max(1, stored)).toFixed(2)}`);
+  return `      CPU ms per stored message: ${parts.join(', ')}`;
+}
+
 function report(r: Result): string {
   const s = [...r.lat].sort((x, y) => x - y);
   return (
@@ -192,9 +229,12 @@ async function main(): Promise<void> {
       rooms.push((JSON.parse(r.text) as { id: string }).id);
     }
     log(`3 dbman nodes, 2 chat instances; ${a.concurrency} concurrent senders over ${rooms.length} rooms, ${a.seconds} s or ${a.max} messages per path`);
+    const c0 = cpuByComponent(stack);
     const rest = await benchRest(stack, token, rooms.slice(0, 4), a, pool);
+    const c1 = cpuByComponent(stack);
     const ws = await benchWs(stack, token, rooms.slice(4), a, pool);
-    process.stdout.write(`${report(rest)}\n${report(ws)}\n`);
+    const c2 = cpuByComponent(stack);
+    process.stdout.write(`${report(rest)}\n${cpuReport(c0, c1, rest.stored)}\n${report(ws)}\n${cpuReport(c1, c2, ws.stored)}\n`);
   } finally {
     await pool.end();
     agent.destroy();

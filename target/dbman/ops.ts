@@ -23,6 +23,51 @@ const uuid = z.string().regex(UUID_RE, 'must be a UUID');
 const nonEmpty = z.string().trim().min(1, 'is required');
 const tenant = nonEmpty;
 
+// Input schemas, built once (zod compiles a schema on its first parse).
+const In_usersAuthenticate = z.object({ tenant_id: tenant, email: nonEmpty, password: nonEmpty });
+const In_usersCreate = z.object({
+  tenant_id: tenant,
+  org_id: nonEmpty,
+  email: nonEmpty,
+  password: nonEmpty,
+  name: nonEmpty,
+  title: z.string().optional(),
+  role: z.enum(['admin', 'manager', 'user']).default('user'),
+  status: z.string().trim().min(1).default('active'),
+});
+const In_orgUnitsList = z.object({ tenant_id: tenant });
+const In_orgUnitsCreate = z.object({ tenant_id: tenant, name: nonEmpty });
+const In_rooms = z.object({
+  tenant_id: tenant,
+  name: nonEmpty,
+  room_type: z.enum(['group', 'direct']).default('group'),
+  created_by: uuid,
+  member_ids: z.array(z.string()).default([]),
+});
+const In_roomsList = z.object({
+  tenant_id: tenant,
+  user_id: uuid,
+  limit: z.unknown().optional(),
+  cursor: z.unknown().optional(),
+});
+const In_roomsMembers = z.object({ tenant_id: tenant, room_id: uuid, user_id: z.string() });
+const In_roomsMembersCheck = z.object({ tenant_id: tenant, room_id: z.string(), user_id: z.string() });
+const In_messages = z.object({
+  tenant_id: tenant,
+  room_id: uuid,
+  sender_id: uuid,
+  body: nonEmpty,
+  meta_json: z.record(z.string(), z.unknown()).default({}),
+});
+const In_messagesList = z.object({
+  tenant_id: tenant,
+  room_id: uuid,
+  limit: z.unknown().optional(),
+  cursor: z.unknown().optional(),
+});
+const In_messagesUnreadCount = z.object({ tenant_id: tenant, room_id: uuid, user_id: uuid });
+const In_messagesRead = z.object({ tenant_id: tenant, room_id: uuid, user_id: uuid, message_id: z.string() });
+
 /** `limit` defaults to 50; values outside 1..200 fall back to 50. */
 export function normalizeLimit(raw: unknown): number {
   const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
@@ -93,6 +138,8 @@ export interface OpsOptions {
 
 export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string, Operation> {
   const q = <R extends pg.QueryResultRow>(text: string, values: unknown[]) => pool.query<R>(text, values);
+  /** A named (prepared once per connection) statement, for the hot paths. */
+  const qp = <R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]) => pool.query<R>({ name, text, values });
 
   return {
     'tenants/list': async () => {
@@ -101,7 +148,7 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
     },
 
     'users/authenticate': async (input) => {
-      const b = parse(z.object({ tenant_id: tenant, email: nonEmpty, password: nonEmpty }), input);
+      const b = parse(In_usersAuthenticate, input);
       const r = await q<{ id: string; tenant_id: string; role: string; password_hash: string; status: string }>(
         `SELECT id::text AS id, tenant_id, role, password_hash, status FROM users WHERE tenant_id = $1 AND lower(email) = lower($2)`,
         [b.tenant_id, b.email],
@@ -113,19 +160,7 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
     },
 
     'users/create': async (input) => {
-      const b = parse(
-        z.object({
-          tenant_id: tenant,
-          org_id: nonEmpty,
-          email: nonEmpty,
-          password: nonEmpty,
-          name: nonEmpty,
-          title: z.string().optional(),
-          role: z.enum(['admin', 'manager', 'user']).default('user'),
-          status: z.string().trim().min(1).default('active'),
-        }),
-        input,
-      );
+      const b = parse(In_usersCreate, input);
       if (!UUID_RE.test(b.org_id)) return { status: 400, body: { error: 'org unit not found' } };
       const org = await q('SELECT 1 FROM org_units WHERE id = $1 AND tenant_id = $2', [b.org_id, b.tenant_id]);
       if (org.rowCount === 0) return { status: 400, body: { error: 'org unit not found' } };
@@ -144,7 +179,7 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
     },
 
     'org-units/list': async (input) => {
-      const b = parse(z.object({ tenant_id: tenant }), input);
+      const b = parse(In_orgUnitsList, input);
       const r = await q<{ id: string; name: string; created_at: string }>(
         `SELECT id::text AS id, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at
          FROM org_units WHERE tenant_id = $1 ORDER BY created_at, id`,
@@ -154,7 +189,7 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
     },
 
     'org-units/create': async (input) => {
-      const b = parse(z.object({ tenant_id: tenant, name: nonEmpty }), input);
+      const b = parse(In_orgUnitsCreate, input);
       const r = await q<{ id: string }>('INSERT INTO org_units (tenant_id, name) VALUES ($1, $2) RETURNING id::text AS id', [
         b.tenant_id,
         b.name,
@@ -163,16 +198,7 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
     },
 
     rooms: async (input) => {
-      const b = parse(
-        z.object({
-          tenant_id: tenant,
-          name: nonEmpty,
-          room_type: z.enum(['group', 'direct']).default('group'),
-          created_by: uuid,
-          member_ids: z.array(z.string()).default([]),
-        }),
-        input,
-      );
+      const b = parse(In_rooms, input);
       const members = [...new Set([b.created_by, ...b.member_ids])];
       if (members.some((m) => !UUID_RE.test(m))) return { status: 400, body: { error: 'member not found' } };
       const client = await pool.connect();
@@ -204,7 +230,7 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
     },
 
     'rooms/list': async (input) => {
-      const b = parse(z.object({ tenant_id: tenant, user_id: uuid, limit: z.unknown().optional(), cursor: z.unknown().optional() }), input);
+      const b = parse(In_roomsList, input);
       const limit = normalizeLimit(b.limit);
       const after = decodeCursor(b.cursor);
       const r = await q<{ seq: string; id: string; name: string; room_type: string; created_by: string; created_at: string }>(
@@ -219,7 +245,7 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
     },
 
     'rooms/members': async (input) => {
-      const b = parse(z.object({ tenant_id: tenant, room_id: uuid, user_id: z.string() }), input);
+      const b = parse(In_roomsMembers, input);
       const room = await q<{ seq: string }>('SELECT seq FROM rooms WHERE id = $1 AND tenant_id = $2', [b.room_id, b.tenant_id]);
       if (room.rowCount === 0) return { status: 404, body: { error: 'room not found' } };
       if (!UUID_RE.test(b.user_id)) return { status: 404, body: { error: 'user not found' } };
@@ -234,9 +260,9 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
     },
 
     'rooms/members/check': async (input) => {
-      const b = parse(z.object({ tenant_id: tenant, room_id: z.string(), user_id: z.string() }), input);
+      const b = parse(In_roomsMembersCheck, input);
       if (!UUID_RE.test(b.room_id) || !UUID_RE.test(b.user_id)) return { status: 200, body: { is_member: false } };
-      const r = await q('SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2 AND tenant_id = $3', [
+      const r = await qp('members_check', 'SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2 AND tenant_id = $3', [
         b.room_id,
         b.user_id,
         b.tenant_id,
@@ -245,17 +271,9 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
     },
 
     messages: async (input) => {
-      const b = parse(
-        z.object({
-          tenant_id: tenant,
-          room_id: uuid,
-          sender_id: uuid,
-          body: nonEmpty,
-          meta_json: z.record(z.string(), z.unknown()).default({}),
-        }),
-        input,
-      );
-      const r = await q<MessageRow>(
+      const b = parse(In_messages, input);
+      const r = await qp<MessageRow>(
+        'messages_insert',
         `INSERT INTO messages (tenant_id, room_id, sender_id, body, meta_json) VALUES ($1, $2, $3, $4, $5)
          RETURNING ${MESSAGE_COLUMNS}`,
         [b.tenant_id, b.room_id, b.sender_id, b.body, JSON.stringify(b.meta_json)],
@@ -267,10 +285,11 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
     },
 
     'messages/list': async (input) => {
-      const b = parse(z.object({ tenant_id: tenant, room_id: uuid, limit: z.unknown().optional(), cursor: z.unknown().optional() }), input);
+      const b = parse(In_messagesList, input);
       const limit = normalizeLimit(b.limit);
       const before = decodeCursor(b.cursor);
-      const r = await q<MessageRow & { seq: string }>(
+      const r = await qp<MessageRow & { seq: string }>(
+        'messages_list',
         `SELECT seq, ${MESSAGE_COLUMNS} FROM messages
          WHERE room_id = $1 AND tenant_id = $2 AND ($3::bigint IS NULL OR seq < $3::bigint)
          ORDER BY seq DESC LIMIT $4`,
@@ -280,7 +299,7 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
     },
 
     'messages/unread-count': async (input) => {
-      const b = parse(z.object({ tenant_id: tenant, room_id: uuid, user_id: uuid }), input);
+      const b = parse(In_messagesUnreadCount, input);
       const r = await q<{ n: string }>(
         `SELECT count(*)::text AS n FROM messages msg
          JOIN room_members m ON m.room_id = msg.room_id AND m.user_id = $2
@@ -291,7 +310,7 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
     },
 
     'messages/read': async (input) => {
-      const b = parse(z.object({ tenant_id: tenant, room_id: uuid, user_id: uuid, message_id: z.string() }), input);
+      const b = parse(In_messagesRead, input);
       if (!UUID_RE.test(b.message_id)) return { status: 404, body: { error: 'message not found' } };
       const r = await q(
         `UPDATE room_members m SET last_read_seq = GREATEST(m.last_read_seq, msg.seq)
