@@ -1,7 +1,7 @@
 /**
  * npm run report -- <run-dir | run-id | latest>          render reports/<run>/report.html again from saved data
  * npm run report -- index                                 rewrite reports/index.html
- * npm run report -- compare <run> <baseline> [--p95-margin 10] [--error-margin 0.5] [--p95-min-ms 1]
+ * npm run report -- compare <run> <baseline> [--p95-margin 10] [--error-margin 0.5] [--p95-min-ms 5]
  *
  * Exit codes: 0 done / no regression, 1 regression, 2 bad usage or input (one line on stderr).
  */

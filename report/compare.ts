@@ -1,7 +1,7 @@
 /**
  * Compares a run with a baseline run: p95 per endpoint group and the HTTP error rate over the whole run.
- * A regression is a p95 above the baseline's by more than `p95MarginPct` percent (and by more than `p95MinMs`,
- * so sub-millisecond noise on idle endpoints does not count), or an error rate above the baseline's by more
+ * A regression is a p95 above the baseline's by more than `p95MarginPct` percent (and by more than `p95MinMs`, default
+ * 5 ms, so run-to-run noise on fast endpoints does not count), or an error rate above the baseline's by more
  * than `errorMarginPp` percentage points.
  */
 import { z } from 'zod';
@@ -10,7 +10,7 @@ import type { ReportModel } from './model.js';
 export const CompareOptions = z.object({
   p95MarginPct: z.number().nonnegative().default(10),
   errorMarginPp: z.number().nonnegative().default(0.5),
-  p95MinMs: z.number().nonnegative().default(1),
+  p95MinMs: z.number().nonnegative().default(5),
 });
 export type CompareOptions = z.infer<typeof CompareOptions>;
 
