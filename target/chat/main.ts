@@ -63,18 +63,20 @@ async function main(): Promise<void> {
   const app = createServer();
 
   const isMember = async (p: Principal, roomId: string): Promise<boolean> => {
-    const res = await callDbman<{ is_member: boolean }>(dbman, 'rooms/members/check', {
-      tenant_id: p.tenantId,
-      room_id: roomId,
-      user_id: p.userId,
-    });
-    expectStatus(res, 200);
-    return res.body.is_member === true;
+    const r = await ask<{ is_member: boolean }>('rooms/members/check', { tenant_id: p.tenantId, room_id: roomId, user_id: p.userId });
+    return r.is_member === true;
   };
   const requireMember = async (p: Principal, roomId: string): Promise<void> => {
     if (!(await isMember(p, roomId))) throw new HttpError(403, 'room access denied');
   };
   const query = (req: { query: unknown }) => (req.query ?? {}) as Record<string, string | undefined>;
+  /** Calls dbman and returns the body; another status than `ok` becomes that HTTP error. */
+  const ask = async <T = unknown>(op: string, body: unknown, ok = 200, unavailable?: string): Promise<T> => {
+    const res = await callDbman<T>(dbman, op, body, unavailable);
+    expectStatus(res, ok);
+    return res.body;
+  };
+  const roomIdOf = (req: { params: unknown }) => (req.params as { id: string }).id;
 
   app.get('/health', async () => ({ status: 'ok' }));
 
@@ -85,83 +87,71 @@ async function main(): Promise<void> {
     const roomType = optString(b, 'room_type') ?? 'group';
     if (roomType !== 'group' && roomType !== 'direct') throw new HttpError(400, 'room_type must be group or direct');
     const memberIds = optStringArray(b, 'member_ids') ?? [];
-    const res = await callDbman<{ id: string }>(dbman, 'rooms', {
-      tenant_id: p.tenantId,
-      name,
-      room_type: roomType,
-      created_by: p.userId,
-      member_ids: memberIds,
-    });
-    expectStatus(res, 201);
-    return reply.code(201).send({ id: res.body.id });
+    const room = await ask<{ id: string }>(
+      'rooms',
+      { tenant_id: p.tenantId, name, room_type: roomType, created_by: p.userId, member_ids: memberIds },
+      201,
+    );
+    return reply.code(201).send({ id: room.id });
   });
 
   app.get('/api/v1/rooms', async (req) => {
     const p = await authenticate(jwt, req);
     const q = query(req);
-    const res = await callDbman(dbman, 'rooms/list', { tenant_id: p.tenantId, user_id: p.userId, limit: q['limit'], cursor: q['cursor'] });
-    expectStatus(res, 200);
-    return res.body;
+    return ask('rooms/list', { tenant_id: p.tenantId, user_id: p.userId, limit: q['limit'], cursor: q['cursor'] });
   });
 
   app.post('/api/v1/rooms/:id/members', async (req) => {
     const p = await authenticate(jwt, req);
-    const roomId = (req.params as { id: string }).id;
+    const roomId = roomIdOf(req);
     const b = bodyObject(req.body);
     const userId = reqString(b, 'user_id');
     await requireMember(p, roomId);
-    const res = await callDbman(dbman, 'rooms/members', { tenant_id: p.tenantId, room_id: roomId, user_id: userId });
-    expectStatus(res, 200);
+    await ask('rooms/members', { tenant_id: p.tenantId, room_id: roomId, user_id: userId });
     return { ok: true };
   });
 
   app.post('/api/v1/rooms/:id/messages', async (req, reply) => {
     const p = await authenticate(jwt, req);
-    const roomId = (req.params as { id: string }).id;
+    const roomId = roomIdOf(req);
     const b = bodyObject(req.body);
     if (typeof b['body'] !== 'string' || b['body'].trim() === '') throw new HttpError(400, 'body required');
     const meta = metaJson(optString(b, 'file_id'), optStringArray(b, 'file_ids'), optStringArray(b, 'emojis'));
     await requireMember(p, roomId);
-    const res = await callDbman<StoredMessage>(
-      dbman,
+    const msg = await ask<StoredMessage>(
       'messages',
       { tenant_id: p.tenantId, room_id: roomId, sender_id: p.userId, body: b['body'], meta_json: meta },
+      201,
       'failed to persist message',
     );
-    expectStatus(res, 201);
-    await hub.publish(roomChannel(p.tenantId, roomId), fanoutFrame(res.body)).catch((err: Error) => {
+    await hub.publish(roomChannel(p.tenantId, roomId), fanoutFrame(msg)).catch((err: Error) => {
       process.stderr.write(`${env.CHAT_INSTANCE_NAME}: publish: ${err.message}\n`);
     });
-    return reply.code(201).send(res.body);
+    return reply.code(201).send(msg);
   });
 
   app.get('/api/v1/rooms/:id/messages', async (req) => {
     const p = await authenticate(jwt, req);
-    const roomId = (req.params as { id: string }).id;
+    const roomId = roomIdOf(req);
     const q = query(req);
     await requireMember(p, roomId);
-    const res = await callDbman(dbman, 'messages/list', { tenant_id: p.tenantId, room_id: roomId, limit: q['limit'], cursor: q['cursor'] });
-    expectStatus(res, 200);
-    return res.body;
+    return ask('messages/list', { tenant_id: p.tenantId, room_id: roomId, limit: q['limit'], cursor: q['cursor'] });
   });
 
   app.get('/api/v1/rooms/:id/unread-count', async (req) => {
     const p = await authenticate(jwt, req);
-    const roomId = (req.params as { id: string }).id;
+    const roomId = roomIdOf(req);
     await requireMember(p, roomId);
-    const res = await callDbman(dbman, 'messages/unread-count', { tenant_id: p.tenantId, room_id: roomId, user_id: p.userId });
-    expectStatus(res, 200);
-    return res.body;
+    return ask('messages/unread-count', { tenant_id: p.tenantId, room_id: roomId, user_id: p.userId });
   });
 
   app.post('/api/v1/rooms/:id/read', async (req) => {
     const p = await authenticate(jwt, req);
-    const roomId = (req.params as { id: string }).id;
+    const roomId = roomIdOf(req);
     const b = bodyObject(req.body);
     const messageId = reqString(b, 'message_id');
     await requireMember(p, roomId);
-    const res = await callDbman(dbman, 'messages/read', { tenant_id: p.tenantId, room_id: roomId, user_id: p.userId, message_id: messageId });
-    expectStatus(res, 200);
+    await ask('messages/read', { tenant_id: p.tenantId, room_id: roomId, user_id: p.userId, message_id: messageId });
     return { ok: true };
   });
 
