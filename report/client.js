@@ -39,6 +39,15 @@
     ];
   }
 
+  function fit(ctx, text, max) {
+    if (ctx.measureText(text).width <= max) return text;
+    for (var n = text.length - 1; n > 0; n--) {
+      var t = text.slice(0, n) + '\u2026';
+      if (ctx.measureText(t).width <= max) return t;
+    }
+    return '';
+  }
+
   // Shaded fault bands under the series, with the fault's label on top.
   function bandsPlugin() {
     return {
@@ -73,10 +82,15 @@
           ctx.font = px + 'px sans-serif';
           ctx.textAlign = 'left';
           ctx.textBaseline = 'top';
-          faults.forEach(function (f) {
-            var x0 = u.valToPos(f.inject, 'x', true);
+          var starts = faults.map(function (f) { return u.valToPos(f.inject, 'x', true); });
+          faults.forEach(function (f, k) {
+            var x0 = starts[k];
+            // Room up to the next band that starts later, or the plot's right edge; lines cut to fit with an ellipsis.
+            var room = u.bbox.left + u.bbox.width - x0;
+            starts.forEach(function (x) { if (x > x0 && x - x0 < room) room = x - x0; });
             bandLabel(f).forEach(function (line, i) {
-              ctx.fillText(line, x0 + 4, u.bbox.top + 2 + i * (px + 2));
+              var text = fit(ctx, line, room - 8);
+              if (text) ctx.fillText(text, x0 + 4, u.bbox.top + 2 + i * (px + 2));
             });
           });
           ctx.restore();
@@ -86,7 +100,7 @@
   }
 
   function width(el) {
-    return Math.max(300, Math.min(1200, el.clientWidth || 900));
+    return Math.max(280, Math.min(1200, el.clientWidth || 900));
   }
 
   function makeChart(el, def, xs, opts) {
@@ -125,6 +139,8 @@
   if (xmin === null) {
     root.textContent = 'No data points in the raw output.';
   } else {
+    // Latency per endpoint group: two charts a row, after the first of them.
+    var grid = null;
     model.charts.forEach(function (def) {
       var box = document.createElement('section');
       box.className = 'chart';
@@ -132,7 +148,16 @@
       var h = document.createElement('h3');
       h.textContent = def.title + ' (' + def.unit + ')';
       box.appendChild(h);
-      root.appendChild(box);
+      if (def.id.indexOf('latency-') === 0) {
+        if (!grid) {
+          grid = document.createElement('div');
+          grid.className = 'grid';
+          root.appendChild(grid);
+        }
+        grid.appendChild(box);
+      } else {
+        root.appendChild(box);
+      }
       makeChart(box, def, model.x);
     });
     if (model.readiness) {

@@ -80,7 +80,7 @@ th,td{border:1px solid #ccc;padding:3px 8px;text-align:left} td.num{text-align:r
 tr.fail td{background:#fde0e0} tr.pass td.res{color:#2a7d2a} tr.fail td.res{color:#b22222;font-weight:bold}
 dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:.5em 0} dl.meta dt{color:#555}
 dl.meta dd{margin:0} pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:.8em;max-height:500px}
-.chart{margin-bottom:10px} details{margin:.4em 0} .muted{color:#777}
+.chart{margin-bottom:10px;min-width:0} .grid{display:grid;grid-template-columns:1fr 1fr;gap:0 16px} details{margin:.4em 0} .muted{color:#777}
 `;
 
 const fmt = (v: number | null | undefined, digits = 1, unit = '') =>
