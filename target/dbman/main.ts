@@ -80,10 +80,15 @@ async function main(): Promise<void> {
   app.get('/health/ready', ready);
   app.get('/health', ready);
 
+  let inFlight = 0;
+  let refuseNew = false;
   app.post('/api/internal/v1/db/*', async (req, reply) => {
+    // Draining past the drain delay: new work gets a 503, so the client moves on at once; nothing was committed.
+    if (refuseNew) return reply.code(503).send({ error: 'draining' });
     const op = (req.params as { '*': string })['*'].replace(/\/+$/, '');
     const fn = ops[op];
     if (!fn) return reply.code(404).send({ error: `unknown operation ${op}` });
+    inFlight++;
     try {
       const res = await fn(req.body);
       return reply.code(res.status).send(res.body);
@@ -91,16 +96,22 @@ async function main(): Promise<void> {
       if (err instanceof OpError) return reply.code(err.status).send({ error: err.message });
       process.stderr.write(`${env.DBMAN_NODE_NAME}: ${op}: ${(err as Error).message}\n`);
       return reply.code(500).send({ error: 'database error' });
+    } finally {
+      inFlight--;
     }
   });
 
   await app.listen({ port: env.PORT, host: env.HOST });
   process.stdout.write(`${env.DBMAN_NODE_NAME} listening on http://${env.HOST}:${env.PORT} flaws=${flaws.join(',') || '-'}\n`);
 
+  // SIGTERM: not ready at once; serve new requests for DBMAN_DRAIN_DELAY_MS, then refuse new ones with 503;
+  // wait for the requests in flight; close; exit. (A stuck database: stopOnSignals exits after 15 s anyway.)
   stopOnSignals(async () => {
     draining = true;
-    process.stdout.write(`${env.DBMAN_NODE_NAME}: draining\n`);
+    process.stdout.write(`${env.DBMAN_NODE_NAME}: draining (${inFlight} in flight)\n`);
     if (env.DBMAN_DRAIN_DELAY_MS > 0) await new Promise((r) => setTimeout(r, env.DBMAN_DRAIN_DELAY_MS));
+    refuseNew = true;
+    while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
     await app.close();
     await pool.end().catch(() => undefined);
     process.stdout.write(`${env.DBMAN_NODE_NAME}: stopped\n`);

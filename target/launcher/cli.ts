@@ -81,8 +81,9 @@ async function main(): Promise<void> {
         stopping = true;
         clearInterval(monitor);
         log('stopping ...');
-        stack
-          .down()
+        // `stack down` from elsewhere may have stopped everything already (it signals this process too).
+        const down = existsSync(stack.targetFilePath) ? stack.down() : Promise.resolve();
+        down
           .then(() => log('down: everything stopped, state folder removed'))
           .catch((err: Error) => process.stderr.write(`stack: down failed: ${err.message}\n`))
           .finally(resolve);

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEED } from '../../target/db/migrate.js';
 import { bundlePath } from '../../target/launcher/build.js';
@@ -429,13 +430,43 @@ describe('dbman nodes', () => {
     }
   });
 
-  it('on SIGTERM: not ready at once, keeps serving what is in flight, then exits', async () => {
-    const node = await extraNode({ DATABASE_URL: stack.target.reference!.postgres.url, DBMAN_DRAIN_DELAY_MS: '800' });
+  it('on SIGTERM: not ready at once, finishes the request in flight, then exits', async () => {
+    const pgUrl = stack.target.reference!.postgres.url;
+    const node = await extraNode({ DATABASE_URL: pgUrl });
     expect((await call('GET', `${node.url}/health/ready`)).status).toBe(200);
+    const room = await newRoom(admin.token);
+    // hold a lock so that the node's insert stays in flight
+    const locker = new pg.Client({ connectionString: pgUrl });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE messages IN ACCESS EXCLUSIVE MODE');
+      const inFlight = call('POST', `${node.url}/api/internal/v1/db/messages`, {
+        body: { tenant_id: 'default', room_id: room, sender_id: admin.userId, body: 'in flight' },
+      });
+      await sleep(200);
+      const exited = new Promise<number | null>((r) => node.child.once('exit', (code) => r(code)));
+      node.child.kill('SIGTERM');
+      await sleep(100);
+      expect(await call('GET', `${node.url}/health/ready`)).toEqual({ status: 503, body: { status: 'not_ready', error: 'draining' } });
+      // new work is refused with a 5xx (the client moves on), the request in flight goes on
+      expect(await call('POST', `${node.url}/api/internal/v1/db/tenants/list`, { body: {} })).toEqual({ status: 503, body: { error: 'draining' } });
+      await locker.query('COMMIT');
+      const res = await inFlight;
+      expect(res.status).toBe(201);
+      expect(res.body.body).toBe('in flight');
+      expect(await exited).toBe(0);
+    } finally {
+      await locker.end();
+    }
+  });
+
+  it('DBMAN_DRAIN_DELAY_MS keeps serving (not ready) for a while after SIGTERM', async () => {
+    const node = await extraNode({ DATABASE_URL: stack.target.reference!.postgres.url, DBMAN_DRAIN_DELAY_MS: '800' });
     const exited = new Promise<number | null>((r) => node.child.once('exit', (code) => r(code)));
     node.child.kill('SIGTERM');
     await sleep(100);
-    expect(await call('GET', `${node.url}/health/ready`)).toEqual({ status: 503, body: { status: 'not_ready', error: 'draining' } });
+    expect((await call('GET', `${node.url}/health/ready`)).status).toBe(503);
     expect((await call('POST', `${node.url}/api/internal/v1/db/tenants/list`, { body: {} })).status).toBe(200);
     expect(await exited).toBe(0);
   });
