@@ -278,7 +278,11 @@ export function withDuration(p: Profile, durationS: number): Profile {
   const stretch = (st: Stage[]): Stage[] => st.map((s) => ({ ...s, durationS: Math.max(1, Math.round(s.durationS * k)) }));
   if (p.rest) out.rest = { ...p.rest, stages: stretch(p.rest.stages) };
   if (p.ws) {
-    out.ws = p.ws.mode === 'hold' ? { ...p.ws, sessionS: durationS } : { ...p.ws, stages: stretch(p.ws.stages) };
+    // ramp: sessions repeat; a shortened run gets shorter sessions so ramp-down does not wait for long ones.
+    out.ws =
+      p.ws.mode === 'hold'
+        ? { ...p.ws, sessionS: durationS }
+        : { ...p.ws, stages: stretch(p.ws.stages), sessionS: Math.min(p.ws.sessionS, Math.max(10, Math.round(durationS / 6))) };
   }
   if (p.hotRoom) {
     const h = p.hotRoom;

@@ -86,15 +86,17 @@ export function runSetup(cfg: SuiteConfig, profile: Profile, need: { rest: boole
 
   // 2. User pool: one org unit, N users, one login each (bcrypt: ~100 ms per login on the reference target).
   if (profile.userPool > 0) {
-    const ou = asAdmin.createOrgUnit(`k6-${runId}`);
+    // A random tag per setup: several k6 processes of one run (execution segments) share RUN_ID, not users.
+    const tag = `${runId}-${hex(randomBytes(3))}`;
+    const ou = asAdmin.createOrgUnit(`k6-${tag}`);
     if (!ou.ok || !ou.data) {
       data.created.failed += 1;
       console.warn(`suite: creating the org unit failed (${ou.error}); running every socket and post as the admin`);
     } else {
       const password = hex(randomBytes(12));
       for (let i = 0; i < profile.userPool; i++) {
-        const email = `k6-${runId}-${i}@loadtest.invalid`.toLowerCase();
-        const u = asAdmin.createUser({ orgId: ou.data.id, email, password, name: `k6 ${runId} ${i}`, role: 'user' });
+        const email = `k6-${tag}-${i}@loadtest.invalid`.toLowerCase();
+        const u = asAdmin.createUser({ orgId: ou.data.id, email, password, name: `k6 ${tag} ${i}`, role: 'user' });
         if (!u.ok) {
           data.created.failed += 1;
           continue;

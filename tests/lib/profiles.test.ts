@@ -92,6 +92,8 @@ describe('profiles', () => {
     const b = withDuration(PROFILES.baseline, 60);
     expect(loadDurationS(b)).toBe(60);
     expect(b.rest!.stages.map((s) => s.durationS)).toEqual([6, 24, 24, 6]);
+    expect(b.ws!.sessionS).toBe(10);
+    expect(withDuration(PROFILES.baseline, 1200).ws!.sessionS).toBe(60);
   });
 
   it('resolves SCALE, DURATION and USER_POOL together', () => {
