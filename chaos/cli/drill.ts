@@ -11,6 +11,7 @@ import { exitOnError, parseFlags, UsageError } from './args.js';
 export const DRILL_USAGE = `usage: npm run drill -- --fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for 20s]
                        [--profile failover] [--duration 45s] [--target <file>] [--proxy]
                        [--latency-ms 1000 --jitter-ms 200 | --rate-kbps 16] [--hold 3] [--slo-p95-ms 500] [--slo-error-rate 0.01]
+                       [--max-failover 5s] [--max-recovery 15s]
        npm run drill -- --file <drill.yaml|drill.json> [--target <file>] [--ledger <file>]
 
 Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and stops it after; network faults
@@ -35,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
     hold: { type: 'string' },
     'slo-p95-ms': { type: 'string' },
     'slo-error-rate': { type: 'string' },
+    'max-failover': { type: 'string' },
+    'max-recovery': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help) {
@@ -60,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
     hold: s('hold'),
     sloP95Ms: s('slo-p95-ms'),
     sloErrorRate: s('slo-error-rate'),
+    maxFailover: s('max-failover'),
+    maxRecovery: s('max-recovery'),
   });
   return runDrill({ spec, targetPath: s('target'), ledgerPath: s('ledger') });
 }

@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PROFILE_NAMES } from '../../lib/profiles.js';
 import { UsageError, parseOrUsage } from '../cli/args.js';
-import { Duration, FAULT_KINDS, FaultParams, FaultStep, NETWORK_FAULTS, type FaultKind } from '../faults.js';
+import { Duration, FAULT_KINDS, FaultParams, FaultStep, NETWORK_FAULTS, parseDurationS, type FaultKind } from '../faults.js';
 
 export const DrillSlo = z
   .object({
@@ -18,6 +18,10 @@ export const DrillSlo = z
     p95Ms: z.number().positive().default(500),
     /** Good seconds in a row that make failover (or recovery) done. */
     holdS: z.number().int().min(1).max(60).default(3),
+    /** Drill threshold, fault phase: failover must be done (SLO held holdS s) within this many seconds of inject. */
+    maxFailoverS: z.number().positive().default(5),
+    /** Drill threshold, recovery phase: the healed node ready and the SLO held within this many seconds of heal. */
+    maxRecoveryS: z.number().positive().default(15),
   })
   .strict();
 export type DrillSlo = z.infer<typeof DrillSlo>;
@@ -88,6 +92,8 @@ export interface DrillFlags {
   hold?: string;
   sloP95Ms?: string;
   sloErrorRate?: string;
+  maxFailover?: string;
+  maxRecovery?: string;
 }
 
 const num = (v: string | undefined) => (v === undefined ? undefined : /^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
@@ -126,6 +132,14 @@ export function specFromFlags(f: DrillFlags): DrillSpec {
   return r.data;
 }
 
+function durationOrRaw(v: string): number | string {
+  try {
+    return parseDurationS(v);
+  } catch {
+    return v;
+  }
+}
+
 function withOverrides(raw: Record<string, unknown>, f: DrillFlags): Record<string, unknown> {
   const out = { ...raw };
   if (f.profile !== undefined) out.profile = f.profile;
@@ -135,6 +149,8 @@ function withOverrides(raw: Record<string, unknown>, f: DrillFlags): Record<stri
   if (f.hold !== undefined) slo.holdS = num(f.hold);
   if (f.sloP95Ms !== undefined) slo.p95Ms = num(f.sloP95Ms);
   if (f.sloErrorRate !== undefined) slo.errorRate = num(f.sloErrorRate);
+  if (f.maxFailover !== undefined) slo.maxFailoverS = durationOrRaw(f.maxFailover);
+  if (f.maxRecovery !== undefined) slo.maxRecoveryS = durationOrRaw(f.maxRecovery);
   if (Object.keys(slo).length) out.slo = slo;
   return out;
 }

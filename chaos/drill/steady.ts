@@ -11,13 +11,18 @@ export interface Check {
   detail: string;
 }
 
+function describeError(err: unknown, timeoutMs: number): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  return e.cause?.code ?? e.cause?.message ?? e.message;
+}
+
 async function get(url: string, timeoutMs: number): Promise<{ status: number; body: string } | { error: string }> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     return { status: res.status, body: (await res.text()).slice(0, 200) };
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    return { error: e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message) };
+    return { error: describeError(err, timeoutMs) };
   }
 }
 
@@ -52,7 +57,7 @@ export async function steadyState(t: TargetFile, timeoutMs = 3000): Promise<Chec
           ? { what, ok: true, detail: '200 with access_token' }
           : { what, ok: false, detail: `${res.status} ${body.error ?? 'no access_token'}` };
       } catch (err) {
-        return { what, ok: false, detail: (err as Error).message };
+        return { what, ok: false, detail: describeError(err, timeoutMs) };
       }
     })(),
   );

@@ -1,0 +1,258 @@
+// Drills against the real reference target and real k6, one at a time (each ~30-45 s): the healthy target passes
+// a stop, a kill and a pause of dbman nodes; the flaws single-endpoint, no-cooldown and slow-failover fail
+// naming a fault-phase threshold; Toxiproxy faults show up in the figures; a SIGKILLed drill leaves a paused
+// node that `chaos heal` resumes; bad usage exits 2 and a failing steady state injects nothing.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { processTree } from '../../chaos/drivers/proc.js';
+import type { DrillReport } from '../../chaos/drill/run.js';
+import { Ledger } from '../../chaos/ledger.js';
+import { freePort } from '../../chaos/toxiproxy/server.js';
+import { readTargetFile } from '../../harness/target-file.js';
+import { startStack, stopStack } from '../../target/launcher/stack.js';
+import { procState, REPO, tempDir } from './helpers.js';
+
+const dir = tempDir('chaos-drill-');
+const ledgerPath = join(dir, 'ledger.jsonl');
+const stacks: string[] = [];
+afterAll(async () => {
+  for (const s of stacks) await stopStack(s).catch(() => undefined);
+});
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  report?: DrillReport;
+}
+
+function drill(args: string[], env: Record<string, string> = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, ...args], {
+      cwd: REPO,
+      env: { ...process.env, TARGET_FLAWS: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => {
+      const m = /^run: (\S+)/m.exec(stdout);
+      let report: DrillReport | undefined;
+      if (m) report = JSON.parse(readFileSync(join(REPO, 'reports', m[1]!, 'drill.json'), 'utf8')) as DrillReport;
+      resolve({ code, stdout, stderr, report });
+    });
+  });
+}
+
+const SHORT = ['--at', '6s', '--for', '7s', '--duration', '20s'];
+
+function runFaultsHealed(r: DrillReport): void {
+  const mine = new Ledger(ledgerPath).faults().filter((f) => f.inject.runId === r.runId);
+  expect(mine.length).toBe(r.faults.length);
+  for (const f of mine) expect(f.healed, `${f.inject.fault} ${f.inject.node} healed`).toBeDefined();
+  expect(r.after.every((c) => c.ok), JSON.stringify(r.after)).toBe(true);
+}
+
+describe('drill usage (nothing started, nothing sent)', () => {
+  const bad: [string[], RegExp][] = [
+    [['--fault', 'melt', '--node', 'dbman-1'], /^drill: --fault: .*stop.*kill.*pause/],
+    [['--fault', 'kill', '--node', 'dbman-1', '--at', 'soon'], /^drill: --at: not a duration/],
+    [['--fault', 'kill'], /^drill: --node: required/],
+    [['--fault', 'kill', '--node', 'dbman-1', '--at', '20s', '--for', '20s', '--duration', '30s'], /^drill: --for: the fault ends at 40s, after the load/],
+    [['--fault', 'kill', '--node', 'dbman-1', '--target', '/nonexistent/target.json'], /^drill: --target: target file .*ENOENT/],
+    [['--fault', 'kill', '--node', 'dbman-1', '--profile', 'huge'], /^drill: --profile: /],
+  ];
+  for (const [args, re] of bad) {
+    it(`exits 2 with one line: ${args.join(' ')}`, async () => {
+      const r = await drill(args);
+      expect(r.code).toBe(2);
+      const lines = r.stderr.split('\n').filter((l) => l.trim() && !/^npm warn/.test(l));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(re);
+    });
+  }
+
+  it('a drill file with overlapping faults on one node is refused, naming the fault', async () => {
+    const file = join(dir, 'overlap.yaml');
+    writeFileSync(file, 'faults:\n  - {fault: kill, node: dbman-1, at: 5s, for: 10s}\n  - {fault: pause, node: dbman-1, at: 8s, for: 5s}\n');
+    const r = await drill(['--file', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/faults\.1\.at: overlaps fault 0 on the same node dbman-1/);
+  });
+
+  it('a network fault against a target file without toxiproxy access is refused before anything is sent', async () => {
+    const file = join(dir, 'target.json');
+    const port = await freePort(); // nothing listens there
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: 1,
+        name: 'nowhere',
+        chatUrl: `http://127.0.0.1:${port}`,
+        authUrl: `http://127.0.0.1:${port}`,
+        wsUrl: `ws://127.0.0.1:${port}/ws`,
+        tenantId: 'default',
+        login: { email: 'a@b', password: 'x' },
+        dbmanNodes: [{ name: 'dbman-1', url: `http://127.0.0.1:${port}`, faults: { pid: 1 } }],
+      }),
+    );
+    const r = await drill(['--fault', 'partition', '--node', 'dbman-1', '--target', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--node: fault partition on dbman-1: no driver reaches it/);
+    // a steady state that fails: exit 1, its own message, no fault in the ledger
+    const s = await drill(['--fault', 'pause', '--node', 'dbman-1', '--target', file]);
+    expect(s.code).toBe(1);
+    expect(s.stderr).toMatch(/drill: steady state not met, no fault injected: dbman-1 \/health\/ready \(ECONNREFUSED\)/);
+    expect(s.report?.steadyState.some((c) => !c.ok)).toBe(true);
+    expect(new Ledger(ledgerPath).faults().filter((f) => f.inject.runId === s.report?.runId)).toEqual([]);
+  });
+});
+
+describe('drills on the reference target', () => {
+  it('the healthy target passes a kill, a stop and a pause of dbman nodes (one drill file, three faults)', async () => {
+    const file = join(dir, 'healthy.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: healthy kill, stop, pause',
+        'duration: 36s',
+        'faults:',
+        '  - {fault: kill, node: dbman-1, at: 5s, for: 7s}',
+        '  - {fault: stop, node: dbman-2, at: 15s, for: 7s}',
+        '  - {fault: pause, node: dbman-3, at: 25s, for: 7s}',
+        '',
+      ].join('\n'),
+    );
+    const r = await drill(['--file', file]);
+    expect(r.code, r.stdout + r.stderr.slice(-3000)).toBe(0);
+    const rep = r.report!;
+    expect(rep.verdict).toBe('pass');
+    expect(rep.faults.map((f) => [f.fault, f.node, f.driver])).toEqual([
+      ['kill', 'dbman-1', 'process'],
+      ['stop', 'dbman-2', 'process'],
+      ['pause', 'dbman-3', 'process'],
+    ]);
+    for (const f of rep.faults) {
+      expect(f.failoverS).not.toBeNull();
+      expect(f.failoverS!).toBeLessThanOrEqual(5);
+      expect(f.recoveryS).not.toBeNull();
+      expect(Date.parse(f.healAt!) - Date.parse(f.injectAt!)).toBeGreaterThan(6500);
+    }
+    // a freeze is seen (requests wait the dbman client timeout, 1 s in the reference stack, until the node is
+    // set aside), a dead node is not: connection refused moves on at once
+    expect(rep.faults[2]).toMatchObject({ fault: 'pause', impactSeen: true });
+    expect(rep.faults[2]!.failoverS!).toBeGreaterThan(0);
+    expect(rep.phases.fault!.p99Ms!).toBeGreaterThan(900);
+    expect(rep.readiness['dbman-1']!.some((p) => !p.ready)).toBe(true);
+    expect(r.stdout).toMatch(/kill dbman-1 \(process\) inject .* failover \d/);
+    runFaultsHealed(rep);
+  }, 150_000);
+
+  it('single-endpoint: a kill of the first node fails, naming the fault-phase error rate; failover never happens', async () => {
+    const r = await drill(['--fault', 'kill', '--node', 'dbman-1', ...SHORT], { TARGET_FLAWS: 'single-endpoint' });
+    expect(r.code).toBe(1);
+    const rep = r.report!;
+    expect(rep.breached.join('\n')).toMatch(/http_req_failed\{phase:fault\}: rate<=0\.05/);
+    const f = rep.faults[0]!;
+    expect(f.failoverS).toBeNull();
+    expect(f.failedDuringFault!).toBeGreaterThan(50);
+    // the first error k6 sees follows the inject within a second (connection refused is immediate)
+    expect(f.firstErrorOffsetS!).toBeGreaterThanOrEqual(0);
+    expect(f.firstErrorOffsetS!).toBeLessThan(1);
+    expect(r.stdout).toMatch(/FAIL .*http_req_failed\{phase:fault\}/);
+    runFaultsHealed(rep);
+  }, 120_000);
+
+  it('no-cooldown: a pause of the first node fails, naming the fault-phase failover time', async () => {
+    const r = await drill(['--fault', 'pause', '--node', 'dbman-1', ...SHORT], { TARGET_FLAWS: 'no-cooldown' });
+    expect(r.code).toBe(1);
+    const rep = r.report!;
+    expect(rep.breached.join('\n')).toMatch(/failover_time\{phase:fault,fault:pause,node:dbman-1\}: <=5s \(observed SLO never held/);
+    expect(rep.faults[0]!.failoverS).toBeNull();
+    runFaultsHealed(rep);
+  }, 120_000);
+
+  it('slow-failover: a pause shows fault-phase p95 near the 5 s client timeout and fails on the fault-phase p95', async () => {
+    const r = await drill(['--fault', 'pause', '--node', 'dbman-1', ...SHORT], { TARGET_FLAWS: 'slow-failover' });
+    expect(r.code).toBe(1);
+    const rep = r.report!;
+    expect(rep.phases.fault!.p95Ms!).toBeGreaterThan(4500);
+    expect(rep.phases.fault!.p95Ms!).toBeLessThan(6500);
+    expect(rep.breached.join('\n')).toMatch(/http_req_duration\{phase:fault\}: p\(95\)<=3000/);
+    runFaultsHealed(rep);
+  }, 120_000);
+
+  it('partition and latency through Toxiproxy show up in the figures', async () => {
+    const file = join(dir, 'network.yaml');
+    writeFileSync(
+      file,
+      [
+        'duration: 30s',
+        'faults:',
+        '  - {fault: partition, node: dbman-1, at: 5s, for: 7s}',
+        '  - {fault: latency, node: dbman-2, at: 17s, for: 7s, params: {latencyMs: 400, jitterMs: 50}}',
+        '',
+      ].join('\n'),
+    );
+    const r = await drill(['--file', file]);
+    expect(r.code, r.stderr.slice(-3000)).not.toBe(2);
+    const rep = r.report!;
+    const [part, lat] = rep.faults;
+    expect(part).toMatchObject({ fault: 'partition', driver: 'toxiproxy', impactSeen: true });
+    expect(lat).toMatchObject({ fault: 'latency', driver: 'toxiproxy', impactSeen: true });
+    // a blackhole costs the dbman client timeout (1 s); 400 ms of latency per call stays below it
+    expect(rep.phases.fault!.p95Ms!).toBeGreaterThan(400);
+    expect(rep.phases.baseline!.p95Ms!).toBeLessThan(rep.phases.fault!.p95Ms!);
+    // the node itself stays ready during a partition of its link (health goes around the proxy)
+    expect(rep.readiness['dbman-1']!.every((p) => p.ready)).toBe(true);
+    runFaultsHealed(rep);
+  }, 120_000);
+
+  it('kill -9 of a drill while a node is paused, then chaos heal: nothing paused, every node ready', async () => {
+    const targetFilePath = join(dir, 'killed-target.json');
+    stacks.push(targetFilePath);
+    const stack = await startStack({ targetFilePath, flaws: [] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, '--target', targetFilePath, '--fault', 'pause', '--node', 'dbman-2', '--at', '4s', '--for', '14s', '--duration', '20s'],
+      { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/injected pause on dbman-2/.test(err)) resolve();
+      });
+      child.once('exit', (c) => reject(new Error(`drill exited ${c} before injecting: ${err.slice(-2000)}`)));
+    });
+    const k6 = processTree(child.pid!).slice(1);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    for (const p of k6) {
+      try {
+        process.kill(p.pid, 'SIGKILL'); // k6 would otherwise finish its 20 s alone
+      } catch {
+        /* gone */
+      }
+    }
+    const paused = stack.target.dbmanNodes.find((n) => n.name === 'dbman-2')!;
+    expect(procState(paused.faults.pid!)).toBe('T');
+
+    const cli = (cmd: string) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'chaos/cli/chaos.ts', cmd, '--ledger', ledgerPath, '--target', targetFilePath], { cwd: REPO, encoding: 'utf8' });
+    expect(cli('status').stdout).toMatch(/pause on dbman-2 via process/);
+    const heal = cli('heal');
+    expect(heal.status, heal.stderr).toBe(0);
+    expect(heal.stdout).toMatch(/healed pause on dbman-2: SIGCONT/);
+    for (const n of readTargetFile(targetFilePath).dbmanNodes) {
+      expect(procState(n.faults.pid!)).not.toBe('T');
+      const res = await fetch(`${n.url}/health/ready`, { signal: AbortSignal.timeout(2000) });
+      expect(res.status, n.name).toBe(200);
+    }
+    expect(cli('status').stdout).toMatch(/nothing injected/);
+  }, 90_000);
+});
