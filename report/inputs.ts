@@ -111,24 +111,12 @@ export const DrillFile = z.looseObject({
 });
 export type DrillFile = z.infer<typeof DrillFile>;
 
-const Count = z.number().int().nonnegative();
+const Count = z.number().int().nonnegative().optional();
+const COUNTS = { ok: Count, lost: Count, duplicates: Count, indeterminate: Count, undelivered: Count, reordered: Count };
+/** integrity.json: the counts at the top level (issue 6's keys) or under `counts`; examples shown raw. */
 export const IntegrityFile = z.looseObject({
-  ok: Count.optional(),
-  lost: Count.optional(),
-  duplicates: Count.optional(),
-  indeterminate: Count.optional(),
-  undelivered: Count.optional(),
-  reordered: Count.optional(),
-  counts: z
-    .looseObject({
-      ok: Count.optional(),
-      lost: Count.optional(),
-      duplicates: Count.optional(),
-      indeterminate: Count.optional(),
-      undelivered: Count.optional(),
-      reordered: Count.optional(),
-    })
-    .optional(),
+  ...COUNTS,
+  counts: z.looseObject(COUNTS).optional(),
   verdict: str,
   examples: z.unknown().optional(),
 });
