@@ -221,7 +221,8 @@ describe('in headless Chromium', () => {
         const px = (x: number, y: number) => [0, 1, 2, 3].map((k) => img[(y * width + x) * 4 + k]!);
         const near = (p: number[], c: number[]) => c.every((v, i) => Math.abs(v - p[i]!) <= 8);
         // uPlot's canvas is transparent: the band fill rgba(255,0,0,0.12) alone is (255,0,0,31), its edge lines
-        // rgba(200,0,0,0.6) are (200,0,0,153). Series lines are opaque, the label text dark red: neither counts.
+        // rgba(200,0,0,0.6) are (200,0,0,153): pure red, half transparent. Series lines (opaque, or with green and
+        // blue in them even where antialiased, like the red #d62728) and the dark red label text do not count.
         // Per row: the first and last band pixel.
         const starts: number[] = [];
         const ends: number[] = [];
