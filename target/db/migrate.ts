@@ -3,13 +3,22 @@
  * each in its own transaction, recorded in `schema_migrations`, under an advisory lock. Run by the launcher,
  * never by the dbman nodes.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
 import pg from 'pg';
 
-export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+/**
+ * Where the SQL files are: MIGRATIONS_DIR, else target/migrations next to the sources (target/db/..), else
+ * migrations/ next to the bundle (dist/target/migrate.mjs → dist/target/migrations, copied by the build).
+ */
+function migrationsDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [process.env['MIGRATIONS_DIR'], join(here, '..', 'migrations'), join(here, 'migrations')];
+  return candidates.find((d): d is string => !!d && existsSync(d)) ?? join(here, '..', 'migrations');
+}
+export const MIGRATIONS_DIR = migrationsDir();
 
 export interface Migration {
   version: number;

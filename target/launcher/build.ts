@@ -1,5 +1,5 @@
 /** Bundles each service into one self-contained ESM file under dist/target/, run with plain `node`. */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -8,19 +8,32 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 export const DIST_DIR = join(REPO_ROOT, 'dist', 'target');
 export const SERVICES = ['dbman', 'chat', 'orghub'] as const;
 export type Service = (typeof SERVICES)[number];
+/** Every bundle: the services, and `migrate` (migrations + seed, for a container set-up; the launcher migrates in-process). */
+export type Bundle = Service | 'migrate';
+const ENTRIES: Record<Bundle, string> = {
+  dbman: 'target/dbman/main.ts',
+  chat: 'target/chat/main.ts',
+  orghub: 'target/orghub/main.ts',
+  migrate: 'target/db/main.ts',
+};
 
-export function bundlePath(service: Service): string {
-  return join(DIST_DIR, `${service}.mjs`);
+export function bundlePath(bundle: Bundle): string {
+  return join(DIST_DIR, `${bundle}.mjs`);
 }
 
-/** Builds the three bundles (about a second); each file is written atomically. */
-export async function buildServices(): Promise<Record<Service, string>> {
-  mkdirSync(DIST_DIR, { recursive: true });
-  const out = {} as Record<Service, string>;
+/** Builds the bundles (about a second) and copies the migrations next to them; each file is written atomically. */
+export async function buildServices(): Promise<Record<Bundle, string>> {
+  mkdirSync(join(DIST_DIR, 'migrations'), { recursive: true });
+  for (const f of readdirSync(join(REPO_ROOT, 'target', 'migrations')).filter((x) => x.endsWith('.sql'))) {
+    const tmp = join(DIST_DIR, 'migrations', `${f}.${process.pid}.tmp`);
+    copyFileSync(join(REPO_ROOT, 'target', 'migrations', f), tmp);
+    renameSync(tmp, join(DIST_DIR, 'migrations', f));
+  }
+  const out = {} as Record<Bundle, string>;
   await Promise.all(
-    SERVICES.map(async (s) => {
+    (Object.keys(ENTRIES) as Bundle[]).map(async (s) => {
       const r = await build({
-        entryPoints: [join(REPO_ROOT, 'target', s, 'main.ts')],
+        entryPoints: [join(REPO_ROOT, ENTRIES[s])],
         bundle: true,
         platform: 'node',
         target: 'node20',

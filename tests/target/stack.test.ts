@@ -3,7 +3,7 @@
  * orghub): every endpoint of the subset with its bad input, the WebSocket's upgrade statuses and frames, fan-out
  * across the two chat instances, dbman health and draining, and `down` leaving nothing behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -479,6 +479,32 @@ describe('dbman nodes', () => {
     expect(code).toBe(2);
     expect(err.trim()).toMatch(/^dbman: DATABASE_URL: must be a postgres:\/\/ URL/);
     expect(err.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('migrations', () => {
+  it('the bundled runner applies each versioned migration once and seeds idempotently', async () => {
+    const base = stack.target.reference!.postgres.url;
+    const admin = new pg.Client({ connectionString: base });
+    await admin.connect();
+    await admin.query('CREATE DATABASE migrate_check');
+    await admin.end();
+    const url = base.replace(/\/postgres$/, '/migrate_check');
+    const run = () => spawnSync(process.execPath, [bundlePath('migrate')], { env: { ...process.env, DATABASE_URL: url, BCRYPT_COST: '4' }, encoding: 'utf8' });
+    const first = run();
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/applied 0001_init\.sql/);
+    const second = run();
+    expect(second.status).toBe(0);
+    expect(second.stdout).toMatch(/nothing pending/);
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      expect((await c.query('SELECT version, name FROM schema_migrations')).rows).toEqual([{ version: 1, name: '0001_init.sql' }]);
+      expect((await c.query("SELECT count(*)::int AS n FROM users WHERE email = 'admin@example.com'")).rows[0].n).toBe(1);
+    } finally {
+      await c.end();
+    }
   });
 });
 
