@@ -8,6 +8,7 @@
 import * as z from 'zod/mini';
 import { PROFILE_NAMES, type ProfileName } from './profiles.js';
 import { parseDurationS } from './duration.js';
+import type { SloOverrides } from './slo.js';
 
 export type FaultWindow = readonly [startS: number, endS: number];
 
@@ -39,6 +40,8 @@ export interface SuiteConfig {
   allowRemote: boolean;
   /** Tag for this load generator in message markers when one profile is split over several k6 processes. */
   instance: string;
+  /** SLO limits that replace the profile's (SLO, JSON), e.g. {"phases":{"fault":{"httpP95Ms":6000}}}. */
+  sloOverrides: SloOverrides | undefined;
 }
 
 /** A bad environment value. `message` is one line naming the variable and what is allowed. */
@@ -71,6 +74,7 @@ export const ENV_VARIABLES = [
   'USER_POOL',
   'ALLOW_REMOTE',
   'INSTANCE',
+  'SLO',
 ] as const;
 
 const SECRET = new Set(['LOGIN_PASSWORD']);
@@ -96,6 +100,28 @@ const poolSize = z.pipe(
 );
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']);
 const instance = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,16}$/));
+const ratio = z.optional(z.number().check(z.gte(0), z.lte(1)));
+const ms = z.optional(z.number().check(z.positive(), z.lte(3_600_000)));
+const phaseSlo = z.strictObject({ errorRateMax: ratio, httpP95Ms: ms, storeSuccessMin: ratio, storeP95Ms: ms, wsDeliveryP95Ms: ms });
+const sloOverrides = z.strictObject({
+  whole: z.optional(
+    z.strictObject({
+      storeSuccessMin: ratio,
+      storeP95Ms: ms,
+      storeP99Ms: ms,
+      listP95Ms: ms,
+      httpP95Ms: ms,
+      httpP99Ms: ms,
+      errorRateMax: ratio,
+      wsDeliveryP95Ms: ms,
+      fanoutP95Ms: ms,
+      fanoutDeliveryMin: ratio,
+      wsSessionOkMin: ratio,
+    }),
+  ),
+  phases: z.optional(z.strictObject({ baseline: z.optional(phaseSlo), fault: z.optional(phaseSlo), recovery: z.optional(phaseSlo) })),
+  abort: z.optional(z.strictObject({ storeSuccessMin: ratio, errorRateMax: ratio, wsSessionOkMin: ratio, delayS: z.optional(z.number().check(z.gte(0), z.lte(3600))) })),
+});
 const windowsShape = z.array(z.tuple([z.number().check(z.gte(0)), z.number().check(z.gte(0))]));
 
 function show(name: string, value: string): string {
@@ -147,6 +173,26 @@ export function parseFaultWindows(raw: string | undefined): FaultWindow[] {
   return windows;
 }
 
+/** Parses SLO: JSON overrides of the profile's limits (see lib/README.md); undefined when unset. */
+export function parseSloOverrides(raw: string | undefined): SloOverrides | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const allowed =
+    'a JSON object {"whole"?: {...}, "phases"?: {"baseline"|"fault"|"recovery": {...}}, "abort"?: {...}} with the limit names of lib/slo.ts (ratios 0..1, milliseconds > 0)';
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    fail('SLO', allowed, raw);
+  }
+  const r = z.safeParse(sloOverrides, json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const where = issue && issue.path.length ? ` (at ${issue.path.join('.')})` : '';
+    fail('SLO', `${allowed}${where}`, raw);
+  }
+  return r.data as SloOverrides;
+}
+
 const LOOPBACK_HOST = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/i;
 
 /** The host part of an http(s)/ws(s) URL, lower-cased, port stripped. */
@@ -190,6 +236,7 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
   const allowRemoteRaw = optional(env, 'ALLOW_REMOTE', bool, 'one of 1, 0, true, false, yes, no');
   const allowRemote = allowRemoteRaw === '1' || allowRemoteRaw === 'true' || allowRemoteRaw === 'yes';
   const inst = optional(env, 'INSTANCE', instance, '1 to 16 characters from A-Z a-z 0-9 _ -') ?? '0';
+  const slo = parseSloOverrides(env.SLO);
 
   if (!allowRemote) {
     for (const [name, url] of [
@@ -219,5 +266,6 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
     userPool,
     allowRemote,
     instance: inst,
+    sloOverrides: slo,
   };
 }

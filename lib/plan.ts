@@ -5,7 +5,7 @@
  */
 import type { SuiteConfig } from './config.js';
 import { partsOf, resolveProfile, selectParts, type Profile } from './profiles.js';
-import { thresholdSpecs, type Parts, type SloSet, type ThresholdSpec } from './slo.js';
+import { thresholdSpecs, withOverrides, type Parts, type SloSet, type ThresholdSpec } from './slo.js';
 
 /** Which parts each scenario file runs (dist/<name>.js). */
 export const SCENARIO_PARTS: Readonly<Record<string, Parts>> = {
@@ -19,7 +19,8 @@ export const SCENARIO_PARTS: Readonly<Record<string, Parts>> = {
 
 /** The thresholds chosen for a config and a set of parts (pure; the harness computes the same list from Node). */
 export function planFor(cfg: SuiteConfig, keep: Parts): { profile: Profile; specs: ThresholdSpec[] } {
-  const profile = selectParts(resolveProfile(cfg.profile, cfg), keep);
+  let profile = selectParts(resolveProfile(cfg.profile, cfg), keep);
+  if (cfg.sloOverrides) profile = { ...profile, slo: withOverrides(profile.slo, cfg.sloOverrides) };
   const specs = thresholdSpecs(sloFor(profile.slo, cfg.faultWindows.length > 0), partsOf(profile));
   return { profile, specs };
 }

@@ -229,18 +229,27 @@ export function toK6Thresholds(specs: readonly ThresholdSpec[]): Record<string, 
   return out;
 }
 
-/** Merges SLO overrides into a set (a profile's overrides over the base SLO). */
-export function withOverrides(
-  base: SloSet,
-  over: { whole?: Partial<Slo>; phases?: Partial<Record<Phase, PhaseSlo>>; abort?: Partial<AbortSlo> },
-): SloSet {
+export interface SloOverrides {
+  whole?: Partial<Slo>;
+  phases?: Partial<Record<Phase, PhaseSlo>>;
+  abort?: Partial<AbortSlo>;
+}
+
+function defined<T extends object>(o: T | undefined): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o ?? {})) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/** Merges SLO overrides into a set (a profile's overrides over the base SLO; SLO env over a profile). */
+export function withOverrides(base: SloSet, over: SloOverrides): SloSet {
   const phases: Partial<Record<Phase, PhaseSlo>> = { ...(base.phases ?? {}) };
   for (const [k, v] of Object.entries(over.phases ?? {}) as Array<[Phase, PhaseSlo]>) {
-    phases[k] = { ...(phases[k] ?? {}), ...v };
+    phases[k] = { ...(phases[k] ?? {}), ...defined(v) };
   }
   const set: SloSet = {
-    whole: { ...base.whole, ...(over.whole ?? {}) },
-    abort: { ...base.abort, ...(over.abort ?? {}) },
+    whole: { ...base.whole, ...defined(over.whole) },
+    abort: { ...base.abort, ...defined(over.abort) },
   };
   if (Object.keys(phases).length > 0) set.phases = phases;
   return set;

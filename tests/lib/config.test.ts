@@ -105,6 +105,11 @@ describe('parseConfig', () => {
     ['USER_POOL', { USER_POOL: '1001' }, /USER_POOL/],
     ['ALLOW_REMOTE', { ALLOW_REMOTE: 'maybe' }, /ALLOW_REMOTE: one of 1, 0, true, false/],
     ['INSTANCE', { INSTANCE: 'a/b' }, /INSTANCE: 1 to 16 characters/],
+    ['SLO', { SLO: '{' }, /SLO: a JSON object/],
+    ['SLO', { SLO: '{"whole":{"storeP95":3}}' }, /SLO: .*\(at whole\)/],
+    ['SLO', { SLO: '{"phases":{"fault":{"errorRateMax":2}}}' }, /SLO: .*\(at phases\.fault\.errorRateMax\)/],
+    ['SLO', { SLO: '{"phases":{"outage":{}}}' }, /SLO: .*\(at phases\)/],
+    ['SLO', { SLO: '{"abort":{"delayS":-1}}' }, /SLO: .*\(at abort\.delayS\)/],
   ];
 
   it.each(BAD)('rejects bad %s: %j', (variable, over, message) => {
@@ -120,6 +125,12 @@ describe('parseConfig', () => {
     expect(e.message.startsWith(`${variable}: `)).toBe(true);
     expect(e.message).toMatch(message);
     expect(e.message).not.toContain('\n');
+  });
+
+  it('parses SLO overrides', () => {
+    const c = parseConfig({ ...GOOD, SLO: '{"whole":{"listP95Ms":700},"phases":{"fault":{"httpP95Ms":6000}},"abort":{"delayS":30}}' });
+    expect(c.sloOverrides).toEqual({ whole: { listP95Ms: 700 }, phases: { fault: { httpP95Ms: 6000 } }, abort: { delayS: 30 } });
+    expect(parseConfig(GOOD).sloOverrides).toBeUndefined();
   });
 
   it('never echoes the password', () => {

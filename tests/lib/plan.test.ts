@@ -43,6 +43,16 @@ describe('plan of a run', () => {
     expect(p.profile.rest!.stages[0]!.target).toBe(10);
   });
 
+  it('applies SLO overrides from the environment over the profile', () => {
+    const cfg = parseConfig({ ...ENV, FAULT_WINDOWS: '[[5,10]]', SLO: '{"whole":{"listP95Ms":700},"phases":{"fault":{"httpP95Ms":6000}},"abort":{"delayS":30}}' }, 'failover');
+    const k6 = toK6Thresholds(planFor(cfg, SCENARIO_PARTS.failover!).specs);
+    expect(k6['http_req_duration{endpoint:message_list}']).toEqual(['p(95)<=700']);
+    expect(k6['http_req_duration{phase:fault}']).toEqual(['p(95)<=6000']);
+    expect(k6['http_req_failed{phase:fault}']).toEqual(['rate<=0.05']);
+    expect(k6.http_req_failed?.[1]).toEqual({ threshold: 'rate<=0.5', abortOnFail: true, delayAbortEval: '30s' });
+    expect(PROFILES.failover.slo.phases?.fault?.httpP95Ms).toBe(3000);
+  });
+
   it('leaves SLO sets without phases alone', () => {
     expect(sloFor(PROFILES.smoke.slo, false)).toBe(PROFILES.smoke.slo);
     expect(sloFor(PROFILES.failover.slo, true)).toBe(PROFILES.failover.slo);
