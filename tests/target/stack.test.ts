@@ -430,6 +430,25 @@ describe('dbman nodes', () => {
     }
   });
 
+  it('retry-duplicates at a share: that share of message writes is committed and answered 503', async () => {
+    const pgUrl = stack.target.reference!.postgres.url;
+    const flawed = await extraNode({ DATABASE_URL: pgUrl, TARGET_FLAWS: 'retry-duplicates', TARGET_FLAW_DUPLICATE_SHARE: '0.5' });
+    const room = await newRoom(admin.token);
+    const write = (url: string, i: number) =>
+      call('POST', `${url}/api/internal/v1/db/messages`, { body: { tenant_id: 'default', room_id: room, sender_id: admin.userId, body: `d${i}` } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 60; i++) statuses.push((await write(flawed.url, i)).status);
+    const failed = statuses.filter((st) => st === 503).length;
+    expect(failed).toBeGreaterThan(10); // binomial(60, 0.5): 30 ± 4
+    expect(failed).toBeLessThan(50);
+    expect(statuses.filter((st) => st !== 503 && st !== 201)).toEqual([]);
+    const list = await call('GET', `${chat}/api/v1/rooms/${room}/messages?limit=200`, { token: admin.token });
+    expect(list.body.items).toHaveLength(60); // every write was committed, the 503s included
+    // a node without the flaw never does that
+    const healthy = stack.target.dbmanNodes[0]!.url;
+    for (let i = 0; i < 20; i++) expect((await write(healthy, 100 + i)).status).toBe(201);
+  });
+
   it('on SIGTERM: not ready at once, finishes the request in flight, then exits', async () => {
     const pgUrl = stack.target.reference!.postgres.url;
     const node = await extraNode({ DATABASE_URL: pgUrl });
