@@ -56,14 +56,20 @@ export interface K6RunResult {
   paths: { raw: string; log: string; summary: string };
 }
 
-/** Replaces every occurrence of each secret (and its URL-encoded form) with `***`. */
+/**
+ * Replaces every occurrence of each secret (and its URL-encoded form) with `***`, and so any token k6 might
+ * echo: JWTs (e.g. in a WebSocket URL k6 prints on a failed connect), `access_token=` values and bearer headers.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) {
     if (s.length < 3) continue;
     for (const form of new Set([s, encodeURIComponent(s)])) out = out.split(form).join('***');
   }
-  return out;
+  return out
+    .replace(/\beyJ[\w-]*\.[\w-]+\.[\w-]*/g, '***')
+    .replace(/\b(access_token=)[^&\s"'\\:,;]+/gi, '$1***')
+    .replace(/\b(bearer )[^\s"'\\]+/gi, '$1***');
 }
 
 /**

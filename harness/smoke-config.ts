@@ -181,6 +181,14 @@ export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new UsageError('--profile', `--profile: "${profileRaw}" is not a profile; allowed: ${PROFILE_NAMES.join(', ')}`);
   }
 
+  // Checked whatever the target: a bad value is bad input even where it would not be used.
+  let flaws: Flaw[];
+  try {
+    flaws = parseFlaws(env.TARGET_FLAWS);
+  } catch (err) {
+    throw new UsageError('TARGET_FLAWS', (err as Error).message);
+  }
+
   let target: TargetChoice;
   if (targetPath !== undefined) {
     if (!existsSync(targetPath)) throw new UsageError('--target', `--target: no file at ${targetPath}; allowed: a target description file (JSON, harness/target-file.ts)`);
@@ -200,12 +208,6 @@ export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       validateK6Env(k6EnvOf(fromEnv, profile.data, true), env);
       checkLoopback(fromEnv, allowRemote, (f) => names[f]);
     } else {
-      let flaws: Flaw[];
-      try {
-        flaws = parseFlaws(env.TARGET_FLAWS);
-      } catch (err) {
-        throw new UsageError('TARGET_FLAWS', (err as Error).message);
-      }
       target = { kind: 'reference', flaws };
     }
   }

@@ -101,6 +101,7 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
     } else {
       target = config.target.target;
       log(`target: ${target.name} (${config.target.kind === 'file' ? config.target.path : 'environment'}), not started or stopped by the smoke`);
+      if (process.env.TARGET_FLAWS?.trim()) log('TARGET_FLAWS applies to the reference target only: ignored for a given target');
     }
     check();
 

@@ -67,6 +67,10 @@ describe('k6 output parsers (lines as k6 v1.8.1 prints them)', () => {
 
   it('redacts secrets and their URL-encoded form', () => {
     expect(redact('login a@b.c with p@ss w/rd, url p%40ss%20w%2Frd', ['p@ss w/rd', 'a@b.c'])).toBe('login *** with ***, url ***');
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEiLCJ0aWQiOiJkZWZhdWx0In0.c2lnbmF0dXJlLXBhcnQ';
+    expect(redact(`dial ws://127.0.0.1:8080/ws?room_id=r1&access_token=${jwt}: refused`, [])).toBe('dial ws://127.0.0.1:8080/ws?room_id=r1&access_token=***: refused');
+    expect(redact(`token ${jwt} and Authorization: Bearer abc.def`, [])).toBe('token *** and Authorization: Bearer ***');
+    expect(redact('access_token=opaque-value&x=1', [])).toBe('access_token=***&x=1');
   });
 });
 

@@ -79,6 +79,7 @@ describe('parseSmokeConfig', () => {
     ['env target outside loopback', [], { ...goodEnv, CHAT_URL: 'http://192.168.1.20:8080' }, 'CHAT_URL'],
     ['env tenant blank', [], { ...goodEnv, TENANT_ID: ' x ' }, 'TENANT_ID'],
     ['unknown flaw', [], { TARGET_FLAWS: 'wobbly' }, 'TARGET_FLAWS'],
+    ['unknown flaw with a given target', [], { ...goodEnv, TARGET_FLAWS: 'wobbly' }, 'TARGET_FLAWS'],
     ['bad SCALE', [], { SCALE: '-1' }, 'SCALE'],
     ['bad DURATION', [], { DURATION: 'forever' }, 'DURATION'],
     ['bad FAULT_WINDOWS', [], { FAULT_WINDOWS: '[[5,1]]' }, 'FAULT_WINDOWS'],
