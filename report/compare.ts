@@ -1,7 +1,8 @@
 /**
  * Compares a run with a baseline run: p95 per endpoint group and the HTTP error rate over the whole run.
  * A regression is a p95 above the baseline's by more than `p95MarginPct` percent (and by more than `p95MinMs`, default
- * 5 ms, so run-to-run noise on fast endpoints does not count), or an error rate above the baseline's by more
+ * 5 ms, so run-to-run noise on fast endpoints does not count; groups with fewer than `minSamples` requests in either
+ * run are listed, not judged), or an error rate above the baseline's by more
  * than `errorMarginPp` percentage points.
  */
 import { z } from 'zod';
@@ -11,16 +12,20 @@ export const CompareOptions = z.object({
   p95MarginPct: z.number().nonnegative().default(10),
   errorMarginPp: z.number().nonnegative().default(0.5),
   p95MinMs: z.number().nonnegative().default(5),
+  /** Groups with fewer requests than this in either run (set-up calls such as login) are listed, not judged. */
+  minSamples: z.number().int().nonnegative().default(30),
 });
 export type CompareOptions = z.infer<typeof CompareOptions>;
 
 export interface CompareRow {
   what: string;
+  /** Fewest requests of the two runs (p95 rows). */
+  samples?: number;
   baseline: number | null;
   run: number | null;
   delta: string;
   limit: string;
-  status: 'ok' | 'REGRESSION' | 'only in run' | 'only in baseline' | 'no data';
+  status: 'ok' | 'REGRESSION' | 'only in run' | 'only in baseline' | 'no data' | 'too few samples';
 }
 
 export interface CompareResult {
@@ -36,14 +41,17 @@ export function compareModels(run: ReportModel, baseline: ReportModel, opts: Com
   for (const g of groups) {
     const b = n(baseline.totals.all.groups[g]?.p95);
     const r = n(run.totals.all.groups[g]?.p95);
+    const fewest = Math.min(baseline.totals.all.groups[g]?.count ?? 0, run.totals.all.groups[g]?.count ?? 0);
     const limit = b === null ? null : Math.max(b * (1 + opts.p95MarginPct / 100), b + opts.p95MinMs);
     let status: CompareRow['status'];
     if (b === null && r === null) status = 'no data';
     else if (b === null) status = 'only in run';
     else if (r === null) status = 'only in baseline';
+    else if (fewest < opts.minSamples) status = 'too few samples';
     else status = r > limit! ? 'REGRESSION' : 'ok';
     rows.push({
       what: `p95 ${g} (ms)`,
+      samples: fewest,
       baseline: b,
       run: r,
       delta: b !== null && r !== null ? `${r >= b ? '+' : ''}${(r - b).toFixed(1)} ms (${b > 0 ? `${r >= b ? '+' : ''}${(((r - b) / b) * 100).toFixed(1)} %` : 'n/a'})` : '–',
@@ -66,9 +74,10 @@ export function compareModels(run: ReportModel, baseline: ReportModel, opts: Com
 }
 
 export function formatCompare(run: ReportModel, baseline: ReportModel, res: CompareResult, opts: CompareOptions): string {
-  const head = ['metric', 'baseline', 'run', 'delta', 'limit', 'status'];
+  const head = ['metric', 'n', 'baseline', 'run', 'delta', 'limit', 'status'];
   const body = res.rows.map((r) => [
     r.what,
+    r.samples === undefined ? '' : String(r.samples),
     r.baseline === null ? '–' : r.baseline.toFixed(r.what.startsWith('http') ? 3 : 1),
     r.run === null ? '–' : r.run.toFixed(r.what.startsWith('http') ? 3 : 1),
     r.delta,
@@ -77,8 +86,12 @@ export function formatCompare(run: ReportModel, baseline: ReportModel, res: Comp
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const warnings = [run, baseline]
+    .filter((m) => m.raw?.truncated)
+    .map((m) => `warning: ${m.runId}: its raw output ends early (a run still going, or killed): figures cover what was read`);
   return [
-    `run ${run.runId} vs baseline ${baseline.runId} (p95 margin ${opts.p95MarginPct} % and at least ${opts.p95MinMs} ms, error margin +${opts.errorMarginPp} pp)`,
+    ...warnings,
+    `run ${run.runId} vs baseline ${baseline.runId} (p95 margin ${opts.p95MarginPct} % and at least ${opts.p95MinMs} ms, groups with ${opts.minSamples}+ requests; error margin +${opts.errorMarginPp} pp)`,
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...body.map(line),

@@ -50,7 +50,7 @@ describe('compare', () => {
     const same = report('compare', base, base);
     expect(same.code, same.err).toBe(0);
     expect(same.out).toContain('no regression');
-    expect(same.out).toMatch(/p95 message_store \(ms\)\s+[\d.]+\s+[\d.]+\s+\+0\.0 ms \(\+0\.0 %\)\s+<= [\d.]+\s+ok/);
+    expect(same.out).toMatch(/p95 message_store \(ms\)\s+\d+\s+[\d.]+\s+[\d.]+\s+\+0\.0 ms \(\+0\.0 %\)\s+<= [\d.]+\s+ok/);
     const copy = join(root, 'copy');
     cpSync(base, copy, { recursive: true });
     rmSync(join(copy, 'report-data.json'));
@@ -92,12 +92,17 @@ describe('compare', () => {
     r.totals.all.groups['message_list']!.p95 = 120;
     r.totals.all.groups['message_store']!.p95 = 24.9;
     const opts = CompareOptions.parse({});
-    expect(opts).toEqual({ p95MarginPct: 10, errorMarginPp: 0.5, p95MinMs: 5 });
+    expect(opts).toEqual({ p95MarginPct: 10, errorMarginPp: 0.5, p95MinMs: 5, minSamples: 30 });
     // 120 > 110: a regression; 24.9 is 24.5 % above 20 but within the 5 ms floor.
     expect(compareModels(r, b, opts).regressions.map((x) => x.what)).toEqual(['p95 message_list (ms)']);
     expect(compareModels(r, b, { ...opts, p95MinMs: 0 }).regressions.map((x) => x.what)).toEqual(['p95 message_list (ms)', 'p95 message_store (ms)']);
     expect(compareModels(r, b, { ...opts, p95MarginPct: 30 }).regressions).toEqual([]);
     expect(compareModels(b, b, opts).regressions).toEqual([]);
+    // A group with too few requests in either run is listed, not judged.
+    r.totals.all.groups['message_list']!.count = 29;
+    const few = compareModels(r, b, opts);
+    expect(few.regressions).toEqual([]);
+    expect(few.rows.find((x) => x.what === 'p95 message_list (ms)')).toMatchObject({ status: 'too few samples', samples: 29 });
   });
 
   it('exits 2 with one line on bad input', () => {
@@ -109,6 +114,7 @@ describe('compare', () => {
       ['compare', base, join(root, 'nope')],
       ['compare', slow, base, '--p95-margin', 'ten'],
       ['compare', slow, base, '--error-margin', '-1'],
+      ['compare', slow, base, '--min-samples', '2.5'],
       ['compare', empty, base],
       ['compare', slow, base, '--bogus'],
       [],
@@ -121,7 +127,7 @@ describe('compare', () => {
     }
     expect(errs[1]).toContain('run not found');
     expect(errs[2]).toContain('--p95-margin must be a non-negative number');
-    expect(errs[4]).toContain('no k6 raw output');
+    expect(errs[5]).toContain('no k6 raw output');
   });
 });
 
