@@ -21,10 +21,16 @@ export function makeRunId(kind: RunKind, profile: string, at = new Date(), taken
 /** Creates `reports/<run-id>/` (or under `root`) and returns its id and path. */
 export async function createRunDir(kind: RunKind, profile: string, root = reportsDir): Promise<{ runId: string; runDir: string }> {
   await mkdir(root, { recursive: true });
-  const runId = makeRunId(kind, profile, new Date(), (id) => existsSync(join(root, id)));
-  const runDir = join(root, runId);
-  await mkdir(runDir);
-  return { runId, runDir };
+  for (;;) {
+    const runId = makeRunId(kind, profile, new Date(), (id) => existsSync(join(root, id)));
+    const runDir = join(root, runId);
+    try {
+      await mkdir(runDir); // not recursive: fails when a concurrent run took the same id a moment ago
+      return { runId, runDir };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
 }
 
 /** Points `<root>/latest` at `runDir` (a relative link), replacing any previous link in one rename. */
