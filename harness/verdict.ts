@@ -21,18 +21,6 @@ export function parseExpression(expression: string): ParsedExpression | undefine
   return { aggregation: m[1]!.replace(/\s+/g, ''), operator: m[2]!, limit: Number(m[3]) };
 }
 
-export function holds(observed: number, operator: string, limit: number): boolean {
-  switch (operator) {
-    case '<': return observed < limit;
-    case '<=': return observed <= limit;
-    case '>': return observed > limit;
-    case '>=': return observed >= limit;
-    case '==': case '===': return observed === limit;
-    case '!=': return observed !== limit;
-    default: return false;
-  }
-}
-
 /** Splits `http_req_duration{endpoint:message_store,phase:fault}` into its base metric and tag filter, as k6 does. */
 export function parseMetricName(name: string): { baseMetric: string; tags: Record<string, string> } {
   const open = name.indexOf('{');
@@ -149,7 +137,7 @@ export function verdictOf(thresholds: readonly ThresholdResult[], errors: readon
 export function formatValue(value: number | null, t: Pick<ThresholdResult, 'unit' | 'aggregation'>): string {
   if (value === null || Number.isNaN(value)) return '—';
   if (t.aggregation === 'rate') return `${+(value * 100).toPrecision(4)} %`;
-  const n = Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 1 ? value.toFixed(1) : +value.toPrecision(3) + '';
+  const n = Number.isInteger(value) ? String(value) : Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 1 ? value.toFixed(1) : +value.toPrecision(3) + '';
   return t.unit ? `${n} ${t.unit}` : n;
 }
 
