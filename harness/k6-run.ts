@@ -21,6 +21,11 @@ import { progress, type LogFn } from './log.js';
 /** Trend statistics k6 puts in the summary data: every percentile the profiles' thresholds use, and more. */
 export const SUMMARY_TREND_STATS = 'avg,min,med,max,p(50),p(90),p(95),p(99),p(99.9),count';
 
+/** Seconds of k6's clock between two echoed `running (...)` lines. */
+export const PROGRESS_EVERY_S = 5;
+/** k6's per-scenario progress bar lines, e.g. `rest     ✓ [ 100% ] 00/04 VUs  5s  4.00 iters/s`, `Run [ 100% ] setup()`. */
+const SCENARIO_BAR = /^\s*[\w-]+\s+(?:[✓✗]\s+)?\[\s*\d+%\s*\]/;
+
 export const RAW_FILE = 'k6-raw.json.gz';
 export const K6_LOG_FILE = 'k6.log';
 export const K6_SUMMARY_FILE = 'k6-summary.json';
@@ -142,6 +147,17 @@ export class K6Run extends EventEmitter {
     this.child = child;
     let loadStartedAt: Date | undefined;
     let bannerDone = false;
+    // Compact progress: k6 prints its progress block every second; echo the `running (...)` line every
+    // PROGRESS_EVERY_S seconds of its clock and no per-scenario bars (k6.log keeps them all).
+    let lastEchoedClock = -Infinity;
+    const echoLine = (line: string): boolean => {
+      if (SCENARIO_BAR.test(line)) return false;
+      const clock = parseRunningClock(line);
+      if (clock === undefined) return true;
+      if (clock - lastEchoedClock < PROGRESS_EVERY_S) return false;
+      lastEchoedClock = clock;
+      return true;
+    };
     const onLine = (raw: string) => {
       const line = redact(raw, secrets);
       logFile.write(line + '\n');
@@ -157,7 +173,7 @@ export class K6Run extends EventEmitter {
       }
       this.emit('line', line);
       if (/^\s*execution:/.test(line)) bannerDone = true; // k6's logo comes before this line
-      if ((opts.echo ?? true) && bannerDone && line.trim()) log(line.trimEnd());
+      if ((opts.echo ?? true) && bannerDone && line.trim() && echoLine(line)) log(line.trimEnd());
     };
     createInterface({ input: child.stdout! }).on('line', onLine);
     createInterface({ input: child.stderr! }).on('line', onLine);

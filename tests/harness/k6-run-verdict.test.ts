@@ -44,6 +44,9 @@ describe('runK6 on real k6', () => {
     expect(log).not.toContain(SECRET_EMAIL);
     expect(tiny.lines.join('\n')).not.toContain(SECRET_PASSWORD);
     expect(tiny.lines.some((l) => /running \(/.test(l))).toBe(true);
+    // Progress is compact: k6's per-scenario bars stay in k6.log only.
+    expect(log).toMatch(/^tiny +(✓ )?\[ *\d+% \]/m);
+    expect(tiny.lines.some((l) => /\] tiny +(✓ )?\[ *\d+% \]/.test(l))).toBe(false);
     expect(readK6SummaryData(tiny.result.paths.summary).metrics['http_reqs']!.values.count).toBeGreaterThan(10);
     // The password is not on k6's command line either (it goes through the environment).
     expect(log.split('\n')[0]).not.toContain(SECRET_PASSWORD);
