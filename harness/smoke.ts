@@ -100,7 +100,8 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
       target = stack.target;
     } else {
       target = config.target.target;
-      log(`target: ${target.name} (${config.target.kind === 'file' ? config.target.path : 'environment'}), not started or stopped by the smoke`);
+      const from = config.target.kind === 'file' ? config.target.path : 'CHAT_URL, AUTH_URL, WS_URL from the environment';
+      log(`target: ${target.name} (${from}), not started or stopped by the smoke`);
       if (process.env.TARGET_FLAWS?.trim()) log('TARGET_FLAWS applies to the reference target only: ignored for a given target');
     }
     check();

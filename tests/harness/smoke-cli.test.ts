@@ -111,11 +111,22 @@ describe('bad input: exit 2, one line naming the setting, nothing sent', () => {
   }, 60_000);
 
   it('the recorder does see a run that gets past validation (the "nothing sent" check can fail)', async () => {
-    // A valid target at the recorder: the smoke gets to k6, whose login request reaches the socket.
-    const r = await smoke(['--target', goodFile], { DURATION: '5s' }, 240_000);
+    // A valid target at the recorder, given by environment: the smoke gets to k6, whose login reaches the socket.
+    const r = await smoke([], { ...env, DURATION: '5s' }, 240_000);
     expect(r.code).toBe(1);
     expect(rec.connections()).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/target: environment \(CHAT_URL, AUTH_URL, WS_URL from the environment\), not started or stopped by the smoke/);
+    expect(r.stdout + r.stderr).not.toContain('not-a-real-pw-77');
+    expect(readFileSync(join(reportsDir, 'latest', 'k6.log'), 'utf8')).not.toContain('not-a-real-pw-77');
   }, 300_000);
+
+  it('--help prints the usage and exits 0, sending nothing', async () => {
+    const before = rec.connections();
+    const r = await smoke(['--help'], env, 60_000);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^usage: npm run smoke -- \[--target <file>\] \[--profile <name>\] \[--allow-remote\] \[--help\]/);
+    expect(rec.connections()).toBe(before);
+  });
 });
 
 describe('against the reference target', () => {
