@@ -4,13 +4,12 @@
  * Every input was validated by parseSmokeConfig before this runs; the reference target's URLs are checked
  * again with lib/config.ts's parser once it is up, still before k6 sends anything.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { startStack, stopStack } from '../target/launcher/stack.js';
+import { buildScenario } from './build-scenario.js';
 import { startK6, type K6Run } from './k6-run.js';
 import { progress, type LogFn } from './log.js';
-import { distDir, repoRoot } from './paths.js';
+import { repoRoot } from './paths.js';
 import { ensureK6, K6, ProvisionError } from './provision.js';
 import { createRunDir, gitRevision } from './run-dir.js';
 import { finishRun, humanSummary, updateSummary } from './run-report.js';
@@ -19,8 +18,6 @@ import type { Durations } from './summary.js';
 import type { TargetFile } from './target-file.js';
 import { loadDurationS, resolveProfile } from '../lib/profiles.js';
 
-export const SMOKE_SCRIPT = join(distDir, 'smoke.js');
-
 export interface SmokeIo {
   /** Progress lines (stderr by default). */
   log?: (line: string) => void;
@@ -28,20 +25,6 @@ export interface SmokeIo {
   out?: (text: string) => void;
   /** Where SIGINT/SIGTERM come from (default: the process); on one, k6 and the target are stopped. */
   signals?: NodeJS.EventEmitter;
-}
-
-/** Runs `node build.mjs` (esbuild bundles scenarios/*.ts into dist/). */
-async function build(log: LogFn): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'build.mjs')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`build failed (exit ${code}): ${text.trim().split('\n').slice(-5).join(' | ')}`))));
-  });
-  if (!existsSync(SMOKE_SCRIPT)) throw new Error(`build made no ${SMOKE_SCRIPT}`);
-  log(`bundled ${SMOKE_SCRIPT}`);
 }
 
 export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<number> {
@@ -85,7 +68,7 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
     const k6Path = await timed('provisionMs', 'provision', (l) => ensureK6({ log: l }));
     const k6Version = (await K6.installedVersion(k6Path)) ?? 'unknown';
     check();
-    await timed('buildMs', 'build', build);
+    const script = await timed('buildMs', 'build', (l) => buildScenario('smoke', l));
     check();
 
     let target: TargetFile;
@@ -116,7 +99,7 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
     const t0 = Date.now();
     k6 = startK6({
       k6Path,
-      script: SMOKE_SCRIPT,
+      script,
       runDir,
       env: k6Env,
       log: loadLog,
