@@ -7,7 +7,7 @@ import { sleep } from 'k6';
 import exec from 'k6/execution';
 import { clearInterval, setInterval } from 'k6/timers';
 import type { SuiteConfig } from './config.js';
-import { messageBody, senderKey, type Marker } from './marker.js';
+import { formatMarker, messageBody, senderKey, type Marker } from './marker.js';
 import {
   hotRoomDuplicates,
   hotRoomMissing,
@@ -24,6 +24,7 @@ import { pick, restActions } from './rest-plan.js';
 import { ChatApi } from './rest.js';
 import type { Identity, SetupData } from './setup.js';
 import { MessageSender, RoomSocket } from './ws.js';
+import { withMeta } from './history.js';
 
 export interface Ctx {
   cfg: SuiteConfig;
@@ -73,8 +74,12 @@ export function restIteration(ctx: Ctx, data: SetupData): void {
     const sentAt = Date.now();
     const res = api.postMessage(roomId, messageBody(marker, sentAt));
     const tags = { transport: 'rest', phase: phase(sentAt) };
-    messageStoreSuccess.add(res.ok, tags);
-    if (res.ok) messageStoreLatency.add(res.durationMs, tags);
+    // No answer (timeout, reset) = unknown: the message may be stored. Any answer but 201 = failed.
+    const outcome = res.ok ? 'acked' : res.status === 0 ? 'unknown' : 'failed';
+    withMeta({ marker: formatMarker(marker), room: roomId, sender: who.userId, outcome, detail: res.status }, () => {
+      messageStoreSuccess.add(res.ok, tags);
+      if (res.ok) messageStoreLatency.add(res.durationMs, tags);
+    });
   }
   if (a.list) {
     const page = api.listMessages(roomId, 50);
@@ -126,8 +131,9 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
     const who = pick(ids, k)!;
     const roomId = pick(data.rooms.ws, k)!;
     let slot: Slot;
+    const base = markerBase(ctx, data, 'w', generation * w.socketsPerVu + index);
     const sock = new RoomSocket(
-      { wsUrl: ctx.cfg.wsUrl, roomId, token: who.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS },
+      { wsUrl: ctx.cfg.wsUrl, roomId, token: who.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS, label: senderKey({ ...base, seq: 0 }) },
       {
         onMarked: (_s, parsed, _f, recvMs) => slot.sender.onMarked(parsed, recvMs),
         onErrorFrame: (_s, _t, kind) => slot.sender.onErrorFrame(kind),
@@ -141,11 +147,7 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
         },
       },
     );
-    const sender = new MessageSender(sock, markerBase(ctx, data, 'w', generation * w.socketsPerVu + index), {
-      ackTimeoutMs: ackMs,
-      maxRetries: 0,
-      phase,
-    });
+    const sender = new MessageSender(sock, base, { ackTimeoutMs: ackMs, maxRetries: 0, phase, room: roomId, sender: who.userId });
     // Stagger first sends over one interval so sockets do not send in lockstep.
     slot = { index, generation, sock, sender, nextSendMs: start + (intervalMs * (index + 1)) / (w.socketsPerVu + 1) };
     return slot;
@@ -209,13 +211,19 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
 
   for (let j = 0; j < h.subscribersPerVu; j++) {
     const sub: Subscriber = { sock: undefined as unknown as RoomSocket, own: new Set(), last: new Map() };
+    const label = `${ownKey}:sub${j}`;
     sub.sock = new RoomSocket(
-      { wsUrl: ctx.cfg.wsUrl, roomId, token: pick(ids, vu + 1 + j)!.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS },
+      { wsUrl: ctx.cfg.wsUrl, roomId, token: pick(ids, vu + 1 + j)!.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS, label },
       {
         onMarked: (_s, parsed, _f, recvMs) => {
           const key = senderKey(parsed.marker);
           const seq = parsed.marker.seq;
-          if (parsed.sendMs !== undefined) wsFanoutLatency.add(Math.max(0, recvMs - parsed.sendMs), { phase: phase(parsed.sendMs) });
+          if (parsed.sendMs !== undefined) {
+            const sendMs = parsed.sendMs;
+            withMeta({ marker: parsed.id, receiver: label }, () =>
+              wsFanoutLatency.add(Math.max(0, recvMs - sendMs), { phase: phase(sendMs) }),
+            );
+          }
           if (key === ownKey) {
             if (sub.own.has(seq)) hotRoomDuplicates.add(1, { phase: phase() });
             sub.own.add(seq);
@@ -237,15 +245,16 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   }
 
   let sender: MessageSender;
+  const publisher = pick(ids, vu)!;
   const pubSock = new RoomSocket(
-    { wsUrl: ctx.cfg.wsUrl, roomId, token: pick(ids, vu)!.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS },
+    { wsUrl: ctx.cfg.wsUrl, roomId, token: publisher.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS, label: `${ownKey}:pub` },
     {
       onMarked: (_s, parsed, _f, recvMs) => sender.onMarked(parsed, recvMs),
       onErrorFrame: (_s, _t, kind) => sender.onErrorFrame(kind),
       onClose: () => sender.abandon(),
     },
   );
-  sender = new MessageSender(pubSock, pubBase, { ackTimeoutMs: ackMs, maxRetries: h.maxRetries, phase }, true);
+  sender = new MessageSender(pubSock, pubBase, { ackTimeoutMs: ackMs, maxRetries: h.maxRetries, phase, room: roomId, sender: publisher.userId }, true);
 
   const all = [pubSock, ...subs.map((s) => s.sock)];
   const openWaitUntil = start + 5000;

@@ -30,5 +30,7 @@ export const hotRoomOutOfOrder = new Counter('hot_room_out_of_order');
 export const hotRoomMissing = new Counter('hot_room_missing');
 /** hot room: a subscriber got the same marker twice. */
 export const hotRoomDuplicates = new Counter('hot_room_duplicates');
+/** a retry answered `duplicate client_msg_id`: the message was stored by an earlier attempt (acknowledged now). */
+export const wsAckViaDuplicate = new Counter('ws_ack_via_duplicate');
 /** 1 per setup() run: admin login and fixtures created. */
 export const setupOk = new Rate('suite_setup_ok');

@@ -17,8 +17,10 @@ import {
   wsErrorFrames,
   wsOpenFailed,
   wsSessionOk,
+  wsAckViaDuplicate,
 } from './metrics.js';
 import type { Phase } from './phase.js';
+import { withMeta } from './history.js';
 
 export interface MessageFrame {
   type: 'message';
@@ -54,6 +56,8 @@ export interface RoomSocketOptions {
   /** ms after which a socket still connecting counts as failed to open and is closed. */
   openTimeoutMs: number;
   tags?: Record<string, string>;
+  /** Socket key for the history (sample metadata), e.g. `<run>:<inst>:h:<vu>:<iter>:sub3`. */
+  label?: string;
 }
 
 export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';
@@ -158,7 +162,13 @@ export class RoomSocket {
     const tags = { phase: this.opts.phase() };
     if (this.failedToOpen) wsOpenFailed.add(1, tags);
     if (this.closedEarly) wsClosedEarly.add(1, tags);
-    wsSessionOk.add(!this.failedToOpen && !this.closedEarly, tags);
+    const meta = {
+      socket: this.opts.label ?? '',
+      room: this.opts.roomId,
+      opened_ms: this.openedAtMs ?? 0,
+      closed_ms: this.closedAtMs ?? Date.now(),
+    };
+    withMeta(meta, () => wsSessionOk.add(!this.failedToOpen && !this.closedEarly, tags));
   }
 }
 
@@ -187,6 +197,9 @@ export interface SenderOptions {
   ackTimeoutMs: number;
   maxRetries: number;
   phase: (atMs?: number) => Phase;
+  /** For the history: the room id and the sender's user id. */
+  room: string;
+  sender: string;
 }
 
 /**
@@ -209,6 +222,19 @@ export class MessageSender {
     private readonly o: SenderOptions,
     private readonly keepOutcomes = false,
   ) {}
+
+  /** One message_store_success sample for the in-flight attempt, with its history metadata. */
+  private storeSample(ok: boolean, outcome: 'acked' | 'failed' | 'unknown', detail: string, latencyMs?: number): void {
+    const f = this.inFlight!;
+    const tags = { transport: 'ws', phase: this.o.phase(f.attemptSendMs) };
+    withMeta({ marker: f.id, room: this.o.room, sender: this.o.sender, outcome, detail }, () => {
+      messageStoreSuccess.add(ok, tags);
+      if (latencyMs !== undefined) {
+        messageStoreLatency.add(latencyMs, tags);
+        wsDeliveryLatency.add(latencyMs, { phase: tags.phase });
+      }
+    });
+  }
 
   get busy(): boolean {
     return this.inFlight !== undefined;
@@ -238,11 +264,7 @@ export class MessageSender {
   onMarked(parsed: ParsedBody, recvMs: number): boolean {
     const f = this.inFlight;
     if (!f || parsed.id !== f.id) return false;
-    const latency = recvMs - f.attemptSendMs;
-    const tags = { transport: 'ws', phase: this.o.phase(f.attemptSendMs) };
-    messageStoreSuccess.add(true, tags);
-    messageStoreLatency.add(latency, tags);
-    wsDeliveryLatency.add(latency, { phase: tags.phase });
+    this.storeSample(true, 'acked', 'echo', recvMs - f.attemptSendMs);
     this.finish(true, false);
     return true;
   }
@@ -253,10 +275,13 @@ export class MessageSender {
     if (!f) return;
     if (kind === 'duplicate' && f.attempts > 1) {
       // A retry of a message stored earlier whose echo we did not see: stored once, acknowledged now.
+      withMeta({ marker: f.id, room: this.o.room, sender: this.o.sender, outcome: 'acked', detail: 'duplicate' }, () =>
+        wsAckViaDuplicate.add(1, { phase: this.o.phase(f.attemptSendMs) }),
+      );
       this.finish(true, true);
       return;
     }
-    messageStoreSuccess.add(false, { transport: 'ws', phase: this.o.phase(f.attemptSendMs) });
+    this.storeSample(false, 'failed', kind);
     if (kind === 'persist' && f.attempts <= this.o.maxRetries) {
       this.retryAtMs = nowMs + 200;
       return;
@@ -277,7 +302,7 @@ export class MessageSender {
     }
     if (nowMs - f.attemptSendMs >= this.o.ackTimeoutMs) {
       wsEchoTimeouts.add(1, { phase: this.o.phase(f.attemptSendMs) });
-      messageStoreSuccess.add(false, { transport: 'ws', phase: this.o.phase(f.attemptSendMs) });
+      this.storeSample(false, 'unknown', 'timeout');
       if (f.attempts <= this.o.maxRetries && this.sock.state === 'open') this.attempt(nowMs);
       else this.finish(false, false);
     }
@@ -287,9 +312,7 @@ export class MessageSender {
   abandon(): void {
     const f = this.inFlight;
     if (!f) return;
-    if (this.retryAtMs === undefined) {
-      messageStoreSuccess.add(false, { transport: 'ws', phase: this.o.phase(f.attemptSendMs) });
-    }
+    if (this.retryAtMs === undefined) this.storeSample(false, 'unknown', 'closed');
     this.finish(false, false);
   }
 

@@ -1,0 +1,27 @@
+/**
+ * Message history for the integrity check (issue 6), at no extra sample cost: the facts of each send and receipt
+ * ride as k6 sample *metadata* (not tags, so no new time series) on samples the suite emits anyway, and reach
+ * k6's JSON output (`--out json`) as `data.metadata`:
+ *
+ * - `message_store_success` (every store attempt): `marker`, `room`, `sender` (user id), `outcome`
+ *   (`acked` | `failed` | `unknown`), `detail` (HTTP status or error-frame kind or `timeout`/`closed`);
+ * - `ws_ack_via_duplicate` (a retry answered `duplicate client_msg_id`: stored earlier): `marker`, `room`, `sender`,
+ *   `outcome: acked`;
+ * - `ws_fanout_latency` (every receipt by a hot-room subscriber): `marker`, `receiver` (socket key);
+ * - `ws_session_ok` (every socket when it ends): `socket`, `room`, `opened_ms`, `closed_ms`.
+ */
+import exec from 'k6/execution';
+
+export type Meta = Record<string, string | number | boolean>;
+
+/** Runs `emit` with `meta` set as the VU's sample metadata, then removes it again. */
+export function withMeta(meta: Meta, emit: () => void): void {
+  const md = exec.vu.metrics.metadata;
+  const keys = Object.keys(meta);
+  for (const k of keys) md[k] = meta[k]!;
+  try {
+    emit();
+  } finally {
+    for (const k of keys) delete md[k];
+  }
+}
