@@ -25,6 +25,7 @@ import { ChatApi } from './rest.js';
 import type { Identity, SetupData } from './setup.js';
 import { MessageSender, RoomSocket } from './ws.js';
 import { withMeta } from './history.js';
+import { judgeDelivery, SubscriberLog } from './fanout.js';
 
 export interface Ctx {
   cfg: SuiteConfig;
@@ -187,13 +188,9 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
 
 interface Subscriber {
   sock: RoomSocket;
-  /** seqs of this VU's own publisher received. */
-  own: Set<number>;
-  /** last seq seen per other sender stream. */
-  last: Map<string, number>;
+  log: SubscriberLog;
 }
 
-const MAX_TRACKED_SENDERS = 10_000;
 
 export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const phase = clock(ctx, data);
@@ -210,34 +207,21 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const subs: Subscriber[] = [];
 
   for (let j = 0; j < h.subscribersPerVu; j++) {
-    const sub: Subscriber = { sock: undefined as unknown as RoomSocket, own: new Set(), last: new Map() };
+    const sub: Subscriber = { sock: undefined as unknown as RoomSocket, log: new SubscriberLog(ownKey) };
     const label = `${ownKey}:sub${j}`;
     sub.sock = new RoomSocket(
       { wsUrl: ctx.cfg.wsUrl, roomId, token: pick(ids, vu + 1 + j)!.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS, label },
       {
         onMarked: (_s, parsed, _f, recvMs) => {
-          const key = senderKey(parsed.marker);
-          const seq = parsed.marker.seq;
-          if (parsed.sendMs !== undefined) {
-            const sendMs = parsed.sendMs;
+          const sendMs = parsed.sendMs;
+          if (sendMs !== undefined) {
             withMeta({ marker: parsed.id, receiver: label }, () =>
               wsFanoutLatency.add(Math.max(0, recvMs - sendMs), { phase: phase(sendMs) }),
             );
           }
-          if (key === ownKey) {
-            if (sub.own.has(seq)) hotRoomDuplicates.add(1, { phase: phase() });
-            sub.own.add(seq);
-          }
-          const last = sub.last.get(key);
-          if (last === undefined) {
-            if (sub.last.size < MAX_TRACKED_SENDERS) sub.last.set(key, seq);
-          } else if (seq < last) {
-            hotRoomOutOfOrder.add(1, { phase: phase() });
-          } else if (seq === last) {
-            if (key !== ownKey) hotRoomDuplicates.add(1, { phase: phase() });
-          } else {
-            sub.last.set(key, seq);
-          }
+          const r = sub.log.receive(senderKey(parsed.marker), parsed.marker.seq);
+          if (r === 'duplicate') hotRoomDuplicates.add(1, { phase: phase() });
+          else if (r === 'out_of_order') hotRoomOutOfOrder.add(1, { phase: phase() });
         },
       },
     );
@@ -263,6 +247,7 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   let pubDeadline = 0;
   let doneAt: number | undefined;
   let judgedUpTo = 0;
+  const views = subs.map((sub) => ({ state: sub.sock, log: sub.log }));
   const hardEnd = start + 5000 + h.messagesPerPublisher * intervalMs + ackMs * (h.maxRetries + 1) + h.graceS * 1000 + 15_000;
   const graceMs = h.graceS * 1000;
 
@@ -277,12 +262,9 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
       const o = outcomes[judgedUpTo]!;
       if (!all && now < o.resolvedMs + graceMs) return;
       judgedUpTo += 1;
-      if (!o.acked) continue;
       const tags = { phase: phase(o.firstSendMs) };
-      for (const sub of subs) {
-        const s = sub.sock;
-        if (s.openedAtMs === undefined || s.openedAtMs > o.firstSendMs || s.closedEarly) continue;
-        const got = sub.own.has(o.seq);
+      for (const got of judgeDelivery(o, views)) {
+        if (got === undefined) continue;
         wsFanoutDelivery.add(got, tags);
         if (!got) hotRoomMissing.add(1, tags);
       }
