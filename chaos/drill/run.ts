@@ -33,7 +33,7 @@ import { faultWindows } from '../faults.js';
 import { failoverFigures, readSeries, type FailoverFigures, type PhaseStats } from '../figures.js';
 import { defaultLedgerPath, Ledger } from '../ledger.js';
 import { defaultDrivers, Nemesis } from '../nemesis.js';
-import { proxyNodes, startToxiproxy, type ToxiproxyServer } from '../toxiproxy/server.js';
+import { startDbmanProxies, type DbmanProxies, type ToxiproxyServer } from '../toxiproxy/server.js';
 import { needsProxy, type DrillSpec } from './spec.js';
 import { ReadinessWatcher, steadyState, type Check, type ReadinessPoint } from './steady.js';
 
@@ -234,25 +234,20 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       log(`target: ${target.name} (${targetFilePath}), not started or stopped by the drill`);
     } else {
       targetFilePath = join(repoRoot, '.state', `drill-${process.pid}-target.json`);
+      let proxies: DbmanProxies | undefined;
       if (useProxy) {
-        toxiproxy = await startToxiproxy({ logPath: join(repoRoot, '.state', `drill-${process.pid}-toxiproxy.log`) });
+        proxies = await startDbmanProxies({ logPath: join(repoRoot, '.state', `drill-${process.pid}-toxiproxy.log`) });
+        toxiproxy = proxies.server;
         log(`toxiproxy-server on ${toxiproxy.apiUrl} (pid ${toxiproxy.pid}): dbman nodes behind proxies`);
       }
-      const tp = toxiproxy;
+      const tp = proxies;
       const stack = await timed('targetStartMs', 'target', (l) => {
         l(`starting the reference target${flaws.length ? ` with flaws ${flaws.join(', ')}` : ''}${tp ? ' with proxies' : ''} (${targetFilePath})`);
         return startStack({
           flaws,
           targetFilePath,
           log: l,
-          ...(tp
-            ? {
-                dbmanEndpointFor: async (n) => {
-                  const [p] = await proxyNodes(tp.apiUrl, [{ name: n.name, url: n.url }]);
-                  return { url: p!.url, toxiproxy: p!.toxiproxy };
-                },
-              }
-            : {}),
+          ...(tp ? { dbmanEndpointFor: tp.endpointFor } : {}),
         });
       });
       stopTarget = () => stopStack(stack.targetFilePath);

@@ -120,3 +120,33 @@ export async function proxyNodes(apiUrl: string, nodes: { name: string; url: str
   }
   return out;
 }
+
+/** What `startStack({dbmanEndpointFor})` (target/launcher/stack.ts) takes per dbman node. */
+export interface ProxiedEndpoint {
+  url: string;
+  toxiproxy: { apiUrl: string; proxy: string };
+}
+
+export interface DbmanProxies {
+  server: ToxiproxyServer;
+  /** Pass as `startStack({ dbmanEndpointFor })`: creates the node's proxy and returns the URL the apps should use. */
+  endpointFor: (node: { name: string; url: string }) => Promise<ProxiedEndpoint>;
+  /** For the launcher's `reference.processes`, so `stack down` stops the server too (its own process group). */
+  procRecord: { name: string; pid: number; group: boolean };
+}
+
+/**
+ * The whole `stack up --proxy` seam: a toxiproxy-server on a free loopback port and a per-node proxy factory.
+ * `detached: true` lets the server outlive the caller (the launcher's `up` exits; `down` stops it by its pid).
+ */
+export async function startDbmanProxies(opts: StartToxiproxyOptions = {}): Promise<DbmanProxies> {
+  const server = await startToxiproxy(opts);
+  return {
+    server,
+    endpointFor: async (node) => {
+      const [p] = await proxyNodes(server.apiUrl, [node]);
+      return { url: p!.url, toxiproxy: p!.toxiproxy };
+    },
+    procRecord: { name: 'toxiproxy', pid: server.pid, group: opts.detached ?? false },
+  };
+}

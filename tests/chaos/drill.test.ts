@@ -212,6 +212,36 @@ describe('drills on the reference target', () => {
     runFaultsHealed(rep);
   }, 120_000);
 
+  it('SIGTERM during a pause: the drill heals before it exits (143), the node answers again', async () => {
+    const targetFilePath = join(dir, 'sigterm-target.json');
+    stacks.push(targetFilePath);
+    const stack = await startStack({ targetFilePath, flaws: [] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, '--target', targetFilePath, '--fault', 'pause', '--node', 'dbman-3', '--at', '3s', '--for', '14s', '--duration', '20s'],
+      { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/injected pause on dbman-3/.test(err)) resolve();
+      });
+      void exited.then((c) => reject(new Error(`drill exited ${c} before injecting: ${err.slice(-2000)}`)));
+    });
+    const node = stack.target.dbmanNodes.find((n) => n.name === 'dbman-3')!;
+    expect(procState(node.faults.pid!)).toBe('T');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(err).toMatch(/SIGTERM: healing/);
+    expect(procState(node.faults.pid!)).not.toBe('T');
+    expect((await fetch(`${node.url}/health/ready`, { signal: AbortSignal.timeout(2000) })).status).toBe(200);
+    expect(new Ledger(ledgerPath).active()).toEqual([]);
+    // k6 was stopped too: nothing of the drill is left running
+    expect(processTree(child.pid!)).toEqual([]);
+  }, 90_000);
+
   it('kill -9 of a drill while a node is paused, then chaos heal: nothing paused, every node ready', async () => {
     const targetFilePath = join(dir, 'killed-target.json');
     stacks.push(targetFilePath);
