@@ -21,9 +21,9 @@ import { distDir, repoRoot } from '../../harness/paths.js';
 import { ensureK6, K6, ProvisionError } from '../../harness/provision.js';
 import { createRunDir, gitRevision, writeJson } from '../../harness/run-dir.js';
 import { finishRun, humanSummary, publicTarget, updateSummary } from '../../harness/run-report.js';
+import { checkLoopback, k6EnvOf, validateK6Env } from '../../harness/smoke-config.js';
 import type { Durations, RunSummary } from '../../harness/summary.js';
 import { readTargetFile, TargetFileError, type Component, type TargetFile } from '../../harness/target-file.js';
-import { ConfigError, parseConfig } from '../../lib/config.js';
 import { loadDurationS, resolveProfile } from '../../lib/profiles.js';
 import { parseFlaws } from '../../target/flaws.js';
 import { startStack, stopStack } from '../../target/launcher/stack.js';
@@ -93,11 +93,6 @@ class Interrupted extends Error {
   }
 }
 
-function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function allComponents(t: TargetFile): Component[] {
@@ -146,10 +141,11 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       throw err;
     }
     checkSpecAgainstTarget(spec, given, o.targetPath);
-    for (const [field, url] of [['chatUrl', given.chatUrl], ['authUrl', given.authUrl], ['wsUrl', given.wsUrl]] as const) {
-      if (!isLoopback(new URL(url).hostname)) {
-        throw new UsageError(`--target: ${field} ${url} is outside loopback; drills send load only to 127.0.0.0/8, localhost or ::1`);
-      }
+    try {
+      checkLoopback(given, false, (field) => `--target ${field}`);
+    } catch (err) {
+      // drills send load and faults only to this machine: there is no --allow-remote here
+      throw new UsageError((err as Error).message.replace(/, or pass --allow-remote$/, ''));
     }
   }
   let flaws: string[] = [];
@@ -261,24 +257,12 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     const { runDir } = created;
     const windows = faultWindows(spec.faults);
     const k6Env: Record<string, string> = {
-      CHAT_URL: target.chatUrl,
-      AUTH_URL: target.authUrl,
-      WS_URL: target.wsUrl,
-      TENANT_ID: target.tenantId,
-      LOGIN_EMAIL: target.login.email,
-      LOGIN_PASSWORD: target.login.password,
-      PROFILE: spec.profile,
+      ...k6EnvOf(target, spec.profile, false),
       RUN_ID: runId,
       FAULT_WINDOWS: JSON.stringify(windows),
       DURATION: `${spec.durationS}s`,
     };
-    let parsed;
-    try {
-      parsed = parseConfig({ ...process.env, ...k6Env }, spec.profile);
-    } catch (err) {
-      if (err instanceof ConfigError) throw new UsageError(err.message);
-      throw err;
-    }
+    const parsed = validateK6Env(k6Env);
     const plannedS = loadDurationS(resolveProfile(spec.profile, parsed));
     nemesis = new Nemesis({
       ledger,

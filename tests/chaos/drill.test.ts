@@ -57,6 +57,17 @@ function runFaultsHealed(r: DrillReport): void {
   expect(r.after.every((c) => c.ok), JSON.stringify(r.after)).toBe(true);
 }
 
+/** A target file whose URLs leave loopback (TEST-NET-1): the drill must refuse it before sending anything. */
+function remoteTarget(): string {
+  const file = join(dir, 'remote-target.json');
+  const u = 'http://192.0.2.1:8080';
+  writeFileSync(
+    file,
+    JSON.stringify({ version: 1, name: 'remote', chatUrl: u, authUrl: u, wsUrl: 'ws://192.0.2.1:8080/ws', tenantId: 't', login: { email: 'a', password: 'b' }, dbmanNodes: [{ name: 'dbman-1', url: u, faults: { pid: 1 } }] }),
+  );
+  return file;
+}
+
 describe('drill usage (nothing started, nothing sent)', () => {
   const bad: [string[], RegExp][] = [
     [['--fault', 'melt', '--node', 'dbman-1'], /^drill: --fault: .*stop.*kill.*pause/],
@@ -65,10 +76,11 @@ describe('drill usage (nothing started, nothing sent)', () => {
     [['--fault', 'kill', '--node', 'dbman-1', '--at', '20s', '--for', '20s', '--duration', '30s'], /^drill: --for: the fault ends at 40s, after the load/],
     [['--fault', 'kill', '--node', 'dbman-1', '--target', '/nonexistent/target.json'], /^drill: --target: target file .*ENOENT/],
     [['--fault', 'kill', '--node', 'dbman-1', '--profile', 'huge'], /^drill: --profile: /],
+    [['--fault', 'kill', '--node', 'dbman-1', '--target', 'REMOTE'], /^drill: --target chatUrl: host "192\.0\.2\.1" is outside loopback; allowed: 127\.0\.0\.0\/8, localhost, ::1$/],
   ];
   for (const [args, re] of bad) {
     it(`exits 2 with one line: ${args.join(' ')}`, async () => {
-      const r = await drill(args);
+      const r = await drill(args.map((a) => (a === 'REMOTE' ? remoteTarget() : a)));
       expect(r.code).toBe(2);
       const lines = r.stderr.split('\n').filter((l) => l.trim() && !/^npm warn/.test(l));
       expect(lines).toHaveLength(1);
