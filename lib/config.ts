@@ -151,17 +151,19 @@ function optional<T>(env: Env, name: string, schema: z.ZodMiniType<T>, allowed: 
   return r.data;
 }
 
+function jsonOf(name: string, raw: string, allowed: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return fail(name, allowed, raw);
+  }
+}
+
 /** Parses FAULT_WINDOWS: JSON `[[startS, endS], ...]`, each start < end, sorted and not overlapping. */
 export function parseFaultWindows(raw: string | undefined): FaultWindow[] {
   const allowed = 'a JSON array of [startS, endS] pairs of seconds after load start, start < end, sorted, not overlapping, e.g. [[20,40]]';
   if (raw === undefined || raw.trim() === '') return [];
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    fail('FAULT_WINDOWS', allowed, raw);
-  }
-  const r = z.safeParse(windowsShape, json);
+  const r = z.safeParse(windowsShape, jsonOf('FAULT_WINDOWS', raw, allowed));
   if (!r.success) fail('FAULT_WINDOWS', allowed, raw);
   const windows = r.data.map(([a, b]) => [a, b] as const);
   if (windows.length > 100) fail('FAULT_WINDOWS', `${allowed} (at most 100)`, raw);
@@ -178,13 +180,7 @@ export function parseSloOverrides(raw: string | undefined): SloOverrides | undef
   if (raw === undefined || raw.trim() === '') return undefined;
   const allowed =
     'a JSON object {"whole"?: {...}, "phases"?: {"baseline"|"fault"|"recovery": {...}}, "abort"?: {...}} with the limit names of lib/slo.ts (ratios 0..1, milliseconds > 0)';
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    fail('SLO', allowed, raw);
-  }
-  const r = z.safeParse(sloOverrides, json);
+  const r = z.safeParse(sloOverrides, jsonOf('SLO', raw, allowed));
   if (!r.success) {
     const issue = r.error.issues[0];
     const where = issue && issue.path.length ? ` (at ${issue.path.join('.')})` : '';

@@ -132,6 +132,31 @@ function stageProfile(
   };
 }
 
+/** The contract's stage table: users low→high, durations of the four steps, sockets per VU, hot room, pools. */
+const STAGES: ReadonlyArray<{
+  name: 'baseline' | 'stage1' | 'stage2' | 'stage3';
+  description: string;
+  users: [number, number];
+  steps: [number, number, number, number];
+  socketsPerVu: number;
+  hot: { vus: number; subs: number };
+  pools: { users: number; restRooms: number; wsRooms: number };
+  whole: Partial<SloSet['whole']>;
+}> = [
+  { name: 'baseline', description: 'stage 0: 200-500 users for 10 min (errors < 1 %, p95 < 500 ms)', users: [200, 500], steps: [60, 240, 240, 60], socketsPerVu: 10, hot: { vus: 5, subs: 20 }, pools: { users: 20, restRooms: 20, wsRooms: 50 }, whole: { errorRateMax: 0.01, httpP95Ms: 500 } },
+  { name: 'stage1', description: 'stage 1: 2,000-5,000 users for 20 min (errors < 1 %, p95 < 400 ms)', users: [2000, 5000], steps: [120, 480, 480, 120], socketsPerVu: 10, hot: { vus: 10, subs: 50 }, pools: { users: 50, restRooms: 100, wsRooms: 250 }, whole: { errorRateMax: 0.01, httpP95Ms: 400 } },
+  { name: 'stage2', description: 'stage 2: 10,000-20,000 users for 25 min (errors < 1.5 %, p95 < 400 ms, p99 < 1 s)', users: [10000, 20000], steps: [180, 600, 600, 120], socketsPerVu: 20, hot: { vus: 20, subs: 100 }, pools: { users: 100, restRooms: 500, wsRooms: 1000 }, whole: { errorRateMax: 0.015, httpP95Ms: 400, httpP99Ms: 1000 } },
+  { name: 'stage3', description: 'stage 3: 50,000-100,000 users for 30 min over several load generators (SLO met)', users: [50000, 100000], steps: [300, 600, 720, 180], socketsPerVu: 50, hot: { vus: 50, subs: 200 }, pools: { users: 200, restRooms: 1000, wsRooms: 2000 }, whole: { errorRateMax: 0.015, httpP95Ms: 400, httpP99Ms: 1000 } },
+];
+
+function stageProfiles(): Record<(typeof STAGES)[number]['name'], Profile> {
+  const out = {} as Record<(typeof STAGES)[number]['name'], Profile>;
+  for (const s of STAGES) {
+    out[s.name] = stageProfile(s.name, s.description, s.users, s.steps, s.socketsPerVu, s.hot, s.pools, withOverrides(BASE, { whole: s.whole }));
+  }
+  return out;
+}
+
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   smoke: {
     name: 'smoke',
@@ -145,46 +170,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     slo: BASE,
     setupTimeoutS: 60,
   },
-  baseline: stageProfile(
-    'baseline',
-    'stage 0: 200-500 users for 10 min (errors < 1 %, p95 < 500 ms)',
-    [200, 500],
-    [60, 240, 240, 60],
-    10,
-    { vus: 5, subs: 20 },
-    { users: 20, restRooms: 20, wsRooms: 50 },
-    withOverrides(BASE, { whole: { errorRateMax: 0.01, httpP95Ms: 500 } }),
-  ),
-  stage1: stageProfile(
-    'stage1',
-    'stage 1: 2,000-5,000 users for 20 min (errors < 1 %, p95 < 400 ms)',
-    [2000, 5000],
-    [120, 480, 480, 120],
-    10,
-    { vus: 10, subs: 50 },
-    { users: 50, restRooms: 100, wsRooms: 250 },
-    withOverrides(BASE, { whole: { errorRateMax: 0.01, httpP95Ms: 400 } }),
-  ),
-  stage2: stageProfile(
-    'stage2',
-    'stage 2: 10,000-20,000 users for 25 min (errors < 1.5 %, p95 < 400 ms, p99 < 1 s)',
-    [10000, 20000],
-    [180, 600, 600, 120],
-    20,
-    { vus: 20, subs: 100 },
-    { users: 100, restRooms: 500, wsRooms: 1000 },
-    withOverrides(BASE, { whole: { errorRateMax: 0.015, httpP95Ms: 400, httpP99Ms: 1000 } }),
-  ),
-  stage3: stageProfile(
-    'stage3',
-    'stage 3: 50,000-100,000 users for 30 min over several load generators (SLO met)',
-    [50000, 100000],
-    [300, 600, 720, 180],
-    50,
-    { vus: 50, subs: 200 },
-    { users: 200, restRooms: 1000, wsRooms: 2000 },
-    withOverrides(BASE, { whole: { errorRateMax: 0.015, httpP95Ms: 400, httpP99Ms: 1000 } }),
-  ),
+  ...stageProfiles(),
   failover: {
     name: 'failover',
     description: 'REST + WS + hot room at a steady rate for DURATION (default 60 s), judged per phase of FAULT_WINDOWS',
