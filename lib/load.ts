@@ -136,6 +136,7 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
     const sock = new RoomSocket(
       { wsUrl: ctx.cfg.wsUrl, roomId, token: who.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS, label: senderKey({ ...base, seq: 0 }) },
       {
+        wants: (raw) => slot.sender.mayBeEcho(raw),
         onMarked: (_s, parsed, _f, recvMs) => slot.sender.onMarked(parsed, recvMs),
         onErrorFrame: (_s, _t, kind) => slot.sender.onErrorFrame(kind),
         onClose: (_s, early) => {
@@ -233,6 +234,7 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const pubSock = new RoomSocket(
     { wsUrl: ctx.cfg.wsUrl, roomId, token: publisher.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS, label: `${ownKey}:pub` },
     {
+      wants: (raw) => sender.mayBeEcho(raw),
       onMarked: (_s, parsed, _f, recvMs) => sender.onMarked(parsed, recvMs),
       onErrorFrame: (_s, _t, kind) => sender.onErrorFrame(kind),
       onClose: () => sender.abandon(),

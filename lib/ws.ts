@@ -46,6 +46,12 @@ export interface RoomSocketHandlers {
   onMarked?: (s: RoomSocket, parsed: ParsedBody, frame: MessageFrame, recvMs: number) => void;
   onErrorFrame?: (s: RoomSocket, text: string, kind: ErrorKind) => void;
   onClose?: (s: RoomSocket, early: boolean) => void;
+  /**
+   * Cheap pre-filter on the raw frame text: frames it rejects are not decoded at all (a socket that only waits
+   * for its own echo skips its room-mates' fan-out, which is most of the traffic in a busy room).
+   * Error frames are always decoded.
+   */
+  wants?: (raw: string) => boolean;
 }
 
 export interface RoomSocketOptions {
@@ -123,6 +129,7 @@ export class RoomSocket {
 
   private onMessage(data: unknown): void {
     if (typeof data !== 'string') return;
+    if (this.h.wants && !data.includes('"error"') && !this.h.wants(data)) return;
     let frame: { type?: string; error?: string; payload?: MessageFrame['payload'] };
     try {
       frame = JSON.parse(data);
@@ -234,6 +241,11 @@ export class MessageSender {
         wsDeliveryLatency.add(latencyMs, { phase: tags.phase });
       }
     });
+  }
+
+  /** Whether a raw frame may be this sender's echo (contains the in-flight marker). */
+  mayBeEcho(raw: string): boolean {
+    return this.inFlight !== undefined && raw.includes(this.inFlight.id);
   }
 
   get busy(): boolean {
