@@ -95,7 +95,7 @@ export interface StartedInfra {
   proc: ProcRecord;
 }
 
-export async function startPostgres(stateDir: string, port: number, log: (l: string) => void): Promise<StartedInfra> {
+export async function startPostgres(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}): Promise<StartedInfra> {
   const bin = findPostgresBin(log);
   const user = postgresUser();
   const dataDir = join(stateDir, 'pg');
@@ -127,7 +127,7 @@ export async function startPostgres(stateDir: string, port: number, log: (l: str
       '-c', 'shared_buffers=128MB',
       '-c', 'log_min_messages=warning',
     ],
-    { env: { ...process.env, LC_ALL: 'C' }, logFile: join(stateDir, 'logs', 'postgres.log'), uid: user?.uid, gid: user?.gid },
+    { env: { ...process.env, LC_ALL: 'C', ...markEnv }, logFile: join(stateDir, 'logs', 'postgres.log'), uid: user?.uid, gid: user?.gid },
   );
   proc.stopSignal = 'SIGINT';
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -148,7 +148,7 @@ export async function startPostgres(stateDir: string, port: number, log: (l: str
   return { url, proc };
 }
 
-export async function startRedis(stateDir: string, port: number, log: (l: string) => void): Promise<StartedInfra> {
+export async function startRedis(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}): Promise<StartedInfra> {
   const bin = findRedisServer(log);
   const dir = join(stateDir, 'redis');
   mkdirSync(dir);
@@ -156,7 +156,7 @@ export async function startRedis(stateDir: string, port: number, log: (l: string
     'redis',
     bin,
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'no'],
-    { env: process.env, logFile: join(stateDir, 'logs', 'redis.log') },
+    { env: { ...process.env, ...markEnv }, logFile: join(stateDir, 'logs', 'redis.log') },
   );
   const url = `redis://127.0.0.1:${port}`;
   const { Redis } = await import('ioredis');

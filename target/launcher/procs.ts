@@ -1,6 +1,6 @@
 /** Detached child processes of the launcher: spawn with a log file, recognise them later by pid + start time, stop them. */
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 
 export interface ProcRecord {
   name: string;
@@ -101,4 +101,48 @@ export async function stopProcesses(procs: ProcRecord[], graceMs = 5000): Promis
   while (live.some((p) => isAlive(p)) && Date.now() < killDeadline) await sleep(50);
   // Whatever is left of a process group (e.g. a postgres backend) goes too.
   for (const p of live) if (p.group !== false) signal(p, 'SIGKILL', true);
+}
+
+/** Every process the launcher starts carries these in its environment, so a copy restarted by someone else (a chaos driver copies /proc/<pid>/environ) is still found. */
+export const STACK_ID_VAR = 'TARGET_STACK_ID';
+export const COMPONENT_VAR = 'TARGET_COMPONENT';
+
+export interface MarkedProcess {
+  pid: number;
+  ppid: number;
+  startTime: number;
+  component?: string;
+}
+
+/** Live processes whose environment has TARGET_STACK_ID=<stackId> (not this process; zombies left out). */
+export function findMarked(stackId: string): MarkedProcess[] {
+  const out: MarkedProcess[] = [];
+  const needle = `${STACK_ID_VAR}=${stackId}`;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const d of entries) {
+    const pid = Number(d);
+    if (pid === process.pid) continue;
+    let env: string[];
+    try {
+      env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!env.includes(needle)) continue;
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      if (f[0] === 'Z' || f[0] === 'X') continue;
+      const comp = env.find((e) => e.startsWith(`${COMPONENT_VAR}=`))?.slice(COMPONENT_VAR.length + 1);
+      out.push({ pid, ppid: Number(f[1]), startTime: Number(f[19]), component: comp });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
 }

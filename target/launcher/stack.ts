@@ -6,14 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { TargetFile, readTargetFile, type FaultAccess } from '../../harness/target-file.js';
 import { migrate, seed, SEED } from '../db/migrate.js';
 import { parseFlaws, type Flaw } from '../flaws.js';
 import { REPO_ROOT, buildServices, type Service } from './build.js';
 import { startPostgres, startRedis } from './infra.js';
 import { freePorts } from './ports.js';
-import { isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
+import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 
 export const DEFAULT_TARGET_FILE = join(REPO_ROOT, '.state', 'target.json');
 
@@ -77,6 +77,8 @@ export interface RunningStack {
 
 /** Extra fields of the `reference` block (passthrough in the schema). */
 interface ReferenceExtra {
+  /** Every process of the stack has TARGET_STACK_ID=<stackId> in its environment (also a copy restarted by a chaos driver). */
+  stackId: string;
   processes: ProcRecord[];
   logsDir: string;
   jwtSecret: string;
@@ -151,9 +153,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   mkdirSync(logsDir);
   const procs: ProcRecord[] = [];
   const stopAll = async () => {
-    await stopProcesses(procs.filter((p) => p.name.startsWith('chat') || p.name === 'orghub'));
-    await stopProcesses(procs.filter((p) => p.name.startsWith('dbman')));
-    await stopProcesses(procs.filter((p) => p.name === 'postgres' || p.name === 'redis'));
+    await stopInOrder(procs, basename(stateDir));
     rmSync(stateDir, { recursive: true, force: true });
   };
 
@@ -165,7 +165,12 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
 
     log(`starting postgres on 127.0.0.1:${pgPort} and redis on 127.0.0.1:${redisPort}`);
     // allSettled: when one fails, the other must have recorded its process before we stop everything.
-    const infra = await Promise.allSettled([startPostgres(stateDir, pgPort, log), startRedis(stateDir, redisPort, log)]);
+    const stackId = basename(stateDir);
+    const mark = (component: string) => ({ [STACK_ID_VAR]: stackId, [COMPONENT_VAR]: component });
+    const infra = await Promise.allSettled([
+      startPostgres(stateDir, pgPort, log, mark('postgres')),
+      startRedis(stateDir, redisPort, log, mark('redis')),
+    ]);
     for (const r of infra) if (r.status === 'fulfilled') procs.push(r.value.proc);
     for (const r of infra) if (r.status === 'rejected') throw r.reason;
     const [pgInfra, redisInfra] = infra.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof startPostgres>>>).value) as [
@@ -187,7 +192,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     const start = (name: string, service: Service, port: number, env: Record<string, string>) => {
       const logFile = join(logsDir, `${name}.log`);
       const p = spawnDetached(name, process.execPath, [bundles[service]], {
-        env: { ...baseEnv, ...env, HOST: '127.0.0.1', PORT: String(port) },
+        env: { ...baseEnv, ...env, HOST: '127.0.0.1', PORT: String(port), ...mark(name) },
         logFile,
         cwd: stateDir,
       });
@@ -225,6 +230,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       return f;
     };
     const extra: ReferenceExtra = {
+      stackId,
       processes: procs,
       logsDir,
       jwtSecret,
@@ -262,6 +268,50 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   }
 }
 
+function stackIdOf(t: TargetFile): string | undefined {
+  const id = t.reference?.['stackId'];
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/**
+ * The recorded processes plus every other live process marked with the stack id whose parent is not marked too
+ * (a node restarted by a chaos driver; not postgres' own backends), as ProcRecords named by their component.
+ */
+function withStrays(recorded: ProcRecord[], stackId: string | undefined): ProcRecord[] {
+  if (!stackId) return recorded;
+  const marked = findMarked(stackId);
+  const markedPids = new Set(marked.map((m) => m.pid));
+  const known = new Set(recorded.map((p) => p.pid));
+  const strays: ProcRecord[] = marked
+    .filter((m) => !known.has(m.pid) && !markedPids.has(m.ppid))
+    .map((m) => ({
+      name: m.component ?? 'unknown',
+      pid: m.pid,
+      startTime: m.startTime,
+      group: false,
+      ...(m.component === 'postgres' ? { stopSignal: 'SIGINT' as const } : {}),
+    }));
+  return [...recorded, ...strays];
+}
+
+/** Stops apps, then dbman nodes, then PostgreSQL and Redis; restarted copies included; a last SIGKILL for anything marked. */
+async function stopInOrder(recorded: ProcRecord[], stackId: string | undefined): Promise<void> {
+  const isApp = (p: ProcRecord) => p.name.startsWith('chat') || p.name === 'orghub' || p.name === 'unknown';
+  const isDbman = (p: ProcRecord) => p.name.startsWith('dbman');
+  await stopProcesses(withStrays(recorded, stackId).filter(isApp));
+  await stopProcesses(withStrays(recorded, stackId).filter(isDbman));
+  await stopProcesses(withStrays(recorded, stackId).filter((p) => !isApp(p) && !isDbman(p)));
+  if (stackId) {
+    for (const m of findMarked(stackId)) {
+      try {
+        process.kill(m.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
 /** The processes a target file records, in stop order groups (apps, dbman, infra). */
 function recordedProcesses(t: TargetFile): ProcRecord[] {
   const recorded = (t.reference?.['processes'] as ProcRecord[] | undefined) ?? [];
@@ -294,9 +344,7 @@ export async function stopStack(targetFilePath: string): Promise<void> {
       /* gone */
     }
   }
-  await stopProcesses(procs.filter((p) => p.name.startsWith('chat') || p.name === 'orghub'));
-  await stopProcesses(procs.filter((p) => p.name.startsWith('dbman')));
-  await stopProcesses(procs.filter((p) => p.name === 'postgres' || p.name === 'redis'));
+  await stopInOrder(procs, stackIdOf(t));
   const stateDir = t.reference.stateDir;
   if (stateDir && /dbman-target-/.test(stateDir)) rmSync(stateDir, { recursive: true, force: true });
   rmSync(path, { force: true });
@@ -320,8 +368,20 @@ export async function stackStatus(targetFilePath: string): Promise<ComponentStat
     const rec = procs.find((p) => p.pid === pid);
     return isAlive(rec ?? { pid });
   };
-  const check = async (name: string, url: string, healthPath: string, pid?: number): Promise<ComponentStatus> => {
-    const running = pidAlive(pid);
+  const marked = (() => {
+    const id = stackIdOf(t);
+    return id ? findMarked(id) : [];
+  })();
+  const check = async (name: string, url: string, healthPath: string, recordedPid?: number): Promise<ComponentStatus> => {
+    let pid = recordedPid;
+    let running = pidAlive(pid);
+    if (!running) {
+      const again = marked.find((m) => m.component === name && !marked.some((o) => o.pid === m.ppid));
+      if (again) {
+        pid = again.pid;
+        running = true;
+      }
+    }
     let detail = 'no answer';
     let healthy = false;
     try {
@@ -331,6 +391,7 @@ export async function stackStatus(targetFilePath: string): Promise<ComponentStat
     } catch (err) {
       detail = (err as Error).name === 'TimeoutError' ? 'timeout' : 'no answer';
     }
+    if (pid !== recordedPid) detail += ` (restarted as pid ${pid}; the target file records ${recordedPid})`;
     return { name, url, pid, running, healthy, detail };
   };
   const checks: Array<Promise<ComponentStatus>> = [

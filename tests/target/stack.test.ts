@@ -4,7 +4,7 @@
  * across the two chat instances, dbman health and draining, and `down` leaving nothing behind.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEED } from '../../target/db/migrate.js';
 import { bundlePath } from '../../target/launcher/build.js';
 import { freePorts } from '../../target/launcher/ports.js';
-import { isAlive, type ProcRecord } from '../../target/launcher/procs.js';
+import { findMarked, isAlive, procStartTime, type ProcRecord } from '../../target/launcher/procs.js';
 import { stackStatus, startStack, stopStack, type RunningStack } from '../../target/launcher/stack.js';
 import { WsConn, call, openWs, openWsOk, sleep } from './helpers.js';
 
@@ -569,11 +569,32 @@ describe('WS key release and down (last: they disturb the stack)', () => {
     const procs = stack.target.reference!['processes'] as ProcRecord[];
     expect(procs.map((p) => p.name).sort()).toEqual(['chat-1', 'chat-2', 'dbman-1', 'dbman-2', 'dbman-3', 'orghub', 'postgres', 'redis']);
     await Promise.all(sockets.splice(0).map((s) => s.close().catch(() => undefined)));
+    // a node restarted by someone else (as a chaos driver does: same command line, environment and folder)
+    const node3 = stack.target.dbmanNodes[2]!;
+    const cmdline = readFileSync(`/proc/${node3.faults.pid}/cmdline`, 'utf8').split('\0').filter((x) => x !== '');
+    const env = Object.fromEntries(
+      readFileSync(`/proc/${node3.faults.pid}/environ`, 'utf8')
+        .split('\0')
+        .filter((x) => x.includes('='))
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+    const cwd = readlinkSync(`/proc/${node3.faults.pid}/cwd`);
+    process.kill(node3.faults.pid!, 'SIGKILL');
+    await sleep(200);
+    const copy = spawn(cmdline[0]!, cmdline.slice(1), { env, cwd, detached: true, stdio: 'ignore' });
+    copy.unref();
+    const copyRec = { pid: copy.pid!, startTime: procStartTime(copy.pid!) };
+    for (let i = 0; i < 100 && (await call('GET', `${node3.url}/health/live`).catch(() => ({ status: 0 }))).status !== 200; i++) await sleep(50);
+    const st = (await stackStatus(targetFilePath)).find((x) => x.name === 'dbman-3')!;
+    expect(st).toMatchObject({ running: true, healthy: true, pid: copy.pid });
+    expect(st.detail).toMatch(/restarted as pid/);
     // a paused process must not survive either
     process.kill(stack.target.chatInstances[1]!.faults.pid!, 'SIGSTOP');
     const t0 = Date.now();
     await stack.down();
     for (const p of procs) expect(isAlive(p), p.name).toBe(false);
+    expect(isAlive(copyRec), 'restarted dbman-3').toBe(false);
+    expect(findMarked(stack.target.reference!['stackId'] as string)).toEqual([]);
     expect(existsSync(stack.target.reference!.stateDir)).toBe(false);
     expect(existsSync(targetFilePath)).toBe(false);
     expect(Date.now() - t0).toBeLessThan(8000);
