@@ -140,31 +140,53 @@ export class Nemesis {
   }
 }
 
-/**
- * Writes a restarted node's new pid into the target file (atomically, by rename), so that `stack down`, the
- * next drill and `chaos` find the node that runs now. Only that node's `faults.pid` and its entry in `reference.processes` change.
- */
-export function updateTargetPid(path: string, node: string, pid: number): void {
+interface ProcRec {
+  name: string;
+  pid: number;
+  startTime?: number;
+  group?: boolean;
+}
+
+/** Reads the target file, lets `change` edit it, writes it back atomically (rename); a missing or foreign file is left alone. */
+function editTargetFile(path: string, change: (doc: Record<string, unknown>) => void): void {
   try {
     const doc = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    change(doc);
+    const tmp = `${path}.chaos-tmp`;
+    writeFileSync(tmp, JSON.stringify(doc, null, 2) + '\n');
+    renameSync(tmp, path);
+  } catch {
+    /* the target file is informative here */
+  }
+}
+
+/**
+ * Adds (or replaces, by name) a process in the reference launcher's `reference.processes`, which
+ * `npm run stack -- down` stops (in groups by name: chat*, orghub, then dbman*, then postgres and redis).
+ */
+export function recordReferenceProcess(path: string, rec: ProcRec): void {
+  editTargetFile(path, (doc) => {
+    const procs = (doc.reference as { processes?: ProcRec[] } | undefined)?.processes;
+    if (!procs) return;
+    const full = { ...rec, startTime: rec.startTime ?? readStat(rec.pid)?.startTime };
+    const i = procs.findIndex((p) => p.name === rec.name);
+    if (i >= 0) procs[i] = full;
+    else procs.push(full);
+  });
+}
+
+/**
+ * Writes a restarted node's new pid into the target file, so that `stack down`, the next drill and `chaos` find
+ * the node that runs now: that node's `faults.pid` and its entry in `reference.processes` (own process group).
+ */
+export function updateTargetPid(path: string, node: string, pid: number): void {
+  editTargetFile(path, (doc) => {
     for (const key of ['dbmanNodes', 'chatInstances']) {
       const list = doc[key] as { name: string; faults?: { pid?: number } }[] | undefined;
       for (const c of list ?? []) if (c.name === node) c.faults = { ...(c.faults ?? {}), pid };
     }
     const orghub = doc.orghub as { name: string; faults?: { pid?: number } } | undefined;
     if (orghub?.name === node) orghub.faults = { ...(orghub.faults ?? {}), pid };
-    // the reference launcher stops what reference.processes lists: the restarted node (its own process group) too
-    const procs = (doc.reference as { processes?: { name: string; pid: number; startTime?: number; group?: boolean }[] } | undefined)?.processes;
-    if (procs) {
-      const rec = { name: node, pid, startTime: readStat(pid)?.startTime, group: true };
-      const i = procs.findIndex((p) => p.name === node);
-      if (i >= 0) procs[i] = rec;
-      else procs.push(rec);
-    }
-    const tmp = `${path}.chaos-tmp`;
-    writeFileSync(tmp, JSON.stringify(doc, null, 2) + '\n');
-    renameSync(tmp, path);
-  } catch {
-    /* the target file is informative here; a missing or foreign file is left alone */
-  }
+  });
+  recordReferenceProcess(path, { name: node, pid, group: true });
 }

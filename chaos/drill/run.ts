@@ -32,7 +32,7 @@ import { pickDriver } from '../drivers/driver.js';
 import { faultWindows } from '../faults.js';
 import { failoverFigures, readSeries, type FailoverFigures, type PhaseStats } from '../figures.js';
 import { defaultLedgerPath, Ledger } from '../ledger.js';
-import { defaultDrivers, Nemesis } from '../nemesis.js';
+import { defaultDrivers, Nemesis, recordReferenceProcess } from '../nemesis.js';
 import { startDbmanProxies, type DbmanProxies, type ToxiproxyServer } from '../toxiproxy/server.js';
 import { needsProxy, type DrillSpec } from './spec.js';
 import { ReadinessWatcher, steadyState, type Check, type ReadinessPoint } from './steady.js';
@@ -232,7 +232,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       targetFilePath = join(repoRoot, '.state', `drill-${process.pid}-target.json`);
       let proxies: DbmanProxies | undefined;
       if (useProxy) {
-        proxies = await startDbmanProxies({ logPath: join(repoRoot, '.state', `drill-${process.pid}-toxiproxy.log`) });
+        proxies = await startDbmanProxies({ detached: true, logPath: join(repoRoot, '.state', `drill-${process.pid}-toxiproxy.log`) });
         toxiproxy = proxies.server;
         log(`toxiproxy-server on ${toxiproxy.apiUrl} (pid ${toxiproxy.pid}): dbman nodes behind proxies`);
       }
@@ -248,6 +248,8 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       });
       stopTarget = () => stopStack(stack.targetFilePath);
       target = stack.target;
+      // so that `npm run stack -- down` after a SIGKILLed drill stops the proxy server too (with the dbman group)
+      if (proxies) recordReferenceProcess(stack.targetFilePath, { ...proxies.procRecord, name: 'dbman-toxiproxy' });
       checkSpecAgainstTarget(spec, target, 'the reference target');
     }
     check();

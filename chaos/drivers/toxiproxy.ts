@@ -64,7 +64,16 @@ export class ToxiproxyDriver implements FaultDriver<ToxiproxyHandle> {
   }
 
   async heal(_kind: FaultKind, h: ToxiproxyHandle): Promise<HealOutcome> {
-    const removed = await new ToxiproxyClient(h.apiUrl).removeToxic(h.proxy, h.toxic.name);
+    let removed: boolean;
+    try {
+      removed = await new ToxiproxyClient(h.apiUrl).removeToxic(h.proxy, h.toxic.name);
+    } catch (err) {
+      // toxics live in the server's memory: a server that refuses connections has none left (a timeout is no proof)
+      if (/\(ECONNREFUSED\)$/.test((err as Error).message)) {
+        return { detail: `toxiproxy at ${h.apiUrl} is gone, and its toxics with it` };
+      }
+      throw err;
+    }
     return { detail: removed ? `removed toxic ${h.toxic.name} from ${h.proxy}` : `toxic ${h.toxic.name} already gone` };
   }
 

@@ -37,16 +37,21 @@ export class ToxiproxyClient {
 
   private async call<T>(method: string, path: string, body?: unknown, okMissing = false): Promise<T | undefined> {
     const url = new URL(path, this.apiUrl);
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      throw new ToxiproxyError(`toxiproxy ${method} ${url}: ${(err as Error).message}`);
+    let res: Response | undefined;
+    for (let attempt = 1; !res; attempt++) {
+      try {
+        res = await fetch(url, {
+          method,
+          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (err) {
+        const e = err as Error & { cause?: { code?: string } };
+        // a pooled keep-alive socket the server closed fails once; a fresh connection tells the truth
+        if (attempt === 1 && e.name !== 'TimeoutError' && e.cause?.code !== 'ECONNREFUSED') continue;
+        throw new ToxiproxyError(`toxiproxy ${method} ${url}: ${e.message}${e.cause?.code ? ` (${e.cause.code})` : ''}`);
+      }
     }
     const text = await res.text();
     if (res.status === 404 && okMissing) return undefined;

@@ -1,6 +1,7 @@
 /** Real child processes for the chaos tests: small HTTP nodes, probes, and cleanup of everything spawned. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,17 +45,23 @@ export function track(pid: number): void {
   started.add(pid);
 }
 
-/** 'ok' on any HTTP answer, 'timeout' when none within ms, 'refused' (or another error code) when the connect fails. */
-export async function probe(url: string, ms = 500): Promise<'ok' | 'timeout' | string> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(ms) });
-    await res.text();
-    return 'ok';
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    if (e.name === 'TimeoutError') return 'timeout';
-    return e.cause?.code ?? e.message;
-  }
+/**
+ * 'ok' on any HTTP answer, 'timeout' when none within ms, else the error code (ECONNREFUSED, ECONNRESET, ...).
+ * Always a fresh connection (no keep-alive pool), so a fault that acts on new connections is seen as it is.
+ */
+export function probe(url: string, ms = 500): Promise<'ok' | 'timeout' | string> {
+  return new Promise((resolve) => {
+    const req = httpGet(url, { agent: false, timeout: ms }, (res) => {
+      res.resume();
+      res.on('end', () => resolve('ok'));
+      res.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve('timeout');
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
 }
 
 export function procState(pid: number): string {

@@ -96,4 +96,15 @@ describe('toxiproxy driver', () => {
     expect(healed.outcome.detail).toMatch(/already gone/);
     expect(await probe(proxy.url)).toBe('ok');
   });
+
+  it('a toxic whose server is gone counts as healed (toxics live in its memory); a server that answers is asked', async () => {
+    const other = await startToxiproxy();
+    const [p] = await proxyNodes(other.apiUrl, [{ name: 'node-b', url: node.url }]);
+    const inj = await nemesis.inject(step('partition'), { name: 'node-b', url: node.url, faults: { toxiproxy: p!.toxiproxy } });
+    expect((await timed(p!.url, 700)).result).toBe('timeout');
+    await other.stop();
+    const healed = await nemesis.heal(inj.id);
+    expect(healed.outcome.detail).toMatch(/is gone, and its toxics with it/);
+    expect(ledger.active()).toEqual([]);
+  });
 });
