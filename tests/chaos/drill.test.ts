@@ -124,6 +124,31 @@ describe('drill usage (nothing started, nothing sent)', () => {
   });
 });
 
+/**
+ * Starts a reference stack of its own (stopped in afterAll) and a drill against it that pauses `node` at `at` for
+ * 14 s of a 20 s load; resolves once the pause is injected.
+ */
+async function drillUntilPaused(file: string, node: string, at: string) {
+  const targetFilePath = join(dir, file);
+  stacks.push(targetFilePath);
+  const stack = await startStack({ targetFilePath, flaws: [] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, '--target', targetFilePath, '--fault', 'pause', '--node', node, '--at', at, '--for', '14s', '--duration', '20s'],
+    { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (new RegExp(`injected pause on ${node}`).test(err)) resolve();
+    });
+    void exited.then((c) => reject(new Error(`drill exited ${c} before injecting: ${err.slice(-2000)}`)));
+  });
+  return { stack, child, exited, targetFilePath, stderr: () => err };
+}
+
 describe('drills on the reference target', () => {
   it('the healthy target passes a kill, a stop and a pause of dbman nodes (one drill file, three faults)', async () => {
     const file = join(dir, 'healthy.yaml');
@@ -225,28 +250,12 @@ describe('drills on the reference target', () => {
   }, 120_000);
 
   it('SIGTERM during a pause: the drill heals before it exits (143), the node answers again', async () => {
-    const targetFilePath = join(dir, 'sigterm-target.json');
-    stacks.push(targetFilePath);
-    const stack = await startStack({ targetFilePath, flaws: [] });
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, '--target', targetFilePath, '--fault', 'pause', '--node', 'dbman-3', '--at', '3s', '--for', '14s', '--duration', '20s'],
-      { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let err = '';
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    await new Promise<void>((resolve, reject) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (/injected pause on dbman-3/.test(err)) resolve();
-      });
-      void exited.then((c) => reject(new Error(`drill exited ${c} before injecting: ${err.slice(-2000)}`)));
-    });
+    const { stack, child, exited, stderr } = await drillUntilPaused('sigterm-target.json', 'dbman-3', '3s');
     const node = stack.target.dbmanNodes.find((n) => n.name === 'dbman-3')!;
     expect(procState(node.faults.pid!)).toBe('T');
     child.kill('SIGTERM');
     expect(await exited).toBe(143);
-    expect(err).toMatch(/SIGTERM: healing/);
+    expect(stderr()).toMatch(/SIGTERM: healing/);
     expect(procState(node.faults.pid!)).not.toBe('T');
     expect((await fetch(`${node.url}/health/ready`, { signal: AbortSignal.timeout(2000) })).status).toBe(200);
     expect(new Ledger(ledgerPath).active()).toEqual([]);
@@ -255,25 +264,10 @@ describe('drills on the reference target', () => {
   }, 90_000);
 
   it('kill -9 of a drill while a node is paused, then chaos heal: nothing paused, every node ready', async () => {
-    const targetFilePath = join(dir, 'killed-target.json');
-    stacks.push(targetFilePath);
-    const stack = await startStack({ targetFilePath, flaws: [] });
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, '--target', targetFilePath, '--fault', 'pause', '--node', 'dbman-2', '--at', '4s', '--for', '14s', '--duration', '20s'],
-      { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let err = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (/injected pause on dbman-2/.test(err)) resolve();
-      });
-      child.once('exit', (c) => reject(new Error(`drill exited ${c} before injecting: ${err.slice(-2000)}`)));
-    });
+    const { stack, child, exited, targetFilePath } = await drillUntilPaused('killed-target.json', 'dbman-2', '4s');
     const k6 = processTree(child.pid!).slice(1);
     child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    await exited;
     for (const p of k6) {
       try {
         process.kill(p.pid, 'SIGKILL'); // k6 would otherwise finish its 20 s alone
