@@ -12,7 +12,7 @@
  * did not hold before the first fault (then nothing is injected), or a fault could not be injected or healed;
  * 2 bad usage or configuration (nothing sent).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { $ } from 'zx';
 import { startK6, type K6Run, type K6RunResult } from '../../harness/k6-run.js';
@@ -157,6 +157,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
   const useProxy = !given && (spec.proxy || needsProxy(spec));
   const ledger = new Ledger(o.ledgerPath ?? defaultLedgerPath());
 
+  const toxiproxyLog = join(repoRoot, '.state', `drill-${process.pid}-toxiproxy.log`);
   let stopTarget: (() => Promise<void>) | undefined;
   let toxiproxy: ToxiproxyServer | undefined;
   let k6: K6Run | undefined;
@@ -191,6 +192,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     if (toxiproxy) {
       await toxiproxy.stop();
       toxiproxy = undefined;
+      rmSync(toxiproxyLog, { force: true });
     }
     if (stop) durations.teardownMs = Date.now() - t0;
   };
@@ -232,7 +234,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       targetFilePath = join(repoRoot, '.state', `drill-${process.pid}-target.json`);
       let proxies: DbmanProxies | undefined;
       if (useProxy) {
-        proxies = await startDbmanProxies({ detached: true, logPath: join(repoRoot, '.state', `drill-${process.pid}-toxiproxy.log`) });
+        proxies = await startDbmanProxies({ detached: true, logPath: toxiproxyLog });
         toxiproxy = proxies.server;
         log(`toxiproxy-server on ${toxiproxy.apiUrl} (pid ${toxiproxy.pid}): dbman nodes behind proxies`);
       }
