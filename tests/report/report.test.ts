@@ -82,6 +82,18 @@ describe('model from real k6 output', () => {
     expect([...p.seconds.keys()]).toEqual([...gz.seconds.keys()]);
   });
 
+  it('reads a gzip cut short up to the cut and says so', async () => {
+    const whole = readFileSync(join(run.dir, 'k6-raw.json.gz'));
+    const cut = join(root, 'cut.json.gz');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const full = await readRaw(join(run.dir, 'k6-raw.json.gz'));
+    const part = await readRaw(cut);
+    expect(full.truncated).toBe(false);
+    expect(part.truncated).toBe(true);
+    expect(part.total.reqs).toBeGreaterThan(0);
+    expect(part.total.reqs).toBeLessThan(full.total.reqs);
+  });
+
   it('agrees with the thresholds k6 judged: sample counts and error rates exactly, p95 within the histogram resolution', () => {
     const summary = JSON.parse(readFileSync(join(run.dir, 'summary.json'), 'utf8'));
     const byMetric = new Map<string, { observed: number; samples: number }>(
