@@ -29,7 +29,7 @@ const InjectLine = z.object({
   /** Planned duration (s) when known; informative only. */
   forS: z.number().optional(),
 });
-const AppliedLine = z.object({ type: z.literal('applied'), id: z.string(), at: z.number() });
+const AppliedLine = z.object({ type: z.literal('applied'), id: z.string(), at: z.number(), newPid: z.number().optional() });
 const InjectFailedLine = z.object({ type: z.literal('inject-failed'), id: z.string(), at: z.number(), error: z.string() });
 const HealedLine = z.object({
   type: z.literal('healed'),

@@ -73,14 +73,16 @@ export class Nemesis {
       handle,
       forS: step.for,
     });
+    let newPid: number | undefined;
     try {
-      await driver.inject(step.fault, handle);
+      newPid = (await driver.inject(step.fault, handle))?.newPid;
     } catch (err) {
       this.ledger.append({ type: 'inject-failed', id, at: Date.now(), error: (err as Error).message });
       throw err;
     }
     const at = Date.now();
-    this.ledger.append({ type: 'applied', id, at });
+    this.ledger.append({ type: 'applied', id, at, newPid });
+    if (newPid !== undefined && this.opts.targetFilePath) updateTargetPid(this.opts.targetFilePath, node.name, newPid);
     this.log(`injected ${step.fault} on ${node.name} via ${driver.name} (${id})`);
     return { id, driver: driver.name, at };
   }
@@ -91,7 +93,24 @@ export class Nemesis {
     return this.healFault(f);
   }
 
-  private async healFault(f: LedgerFault): Promise<Healed> {
+  /**
+   * One heal per fault at a time in this process: a scheduled heal still waiting for a restarted node and the
+   * heal-everything after the load must not both start the node (two processes, one port).
+   */
+  private readonly healing = new Map<string, Promise<Healed>>();
+
+  private healFault(f: LedgerFault): Promise<Healed> {
+    const id = f.inject.id;
+    let p = this.healing.get(id);
+    if (!p) {
+      p = this.healOnce(f).finally(() => this.healing.delete(id));
+      this.healing.set(id, p);
+    }
+    return p;
+  }
+
+  private async healOnce(snapshot: LedgerFault): Promise<Healed> {
+    const f = this.ledger.get(snapshot.inject.id) ?? snapshot; // another heal may have finished since the snapshot
     const { inject } = f;
     if (f.healed) return { id: inject.id, at: f.healed.at, outcome: { detail: 'already healed' } };
     const driver = this.driverByName(inject.driver);

@@ -29,7 +29,8 @@ export interface FaultDriver<H = unknown> {
   /** Whether the target file gives this driver a way to reach the node. */
   reaches(node: Component): boolean;
   prepare(step: FaultStep, node: Component): Promise<H>;
-  inject(kind: FaultKind, handle: H): Promise<void>;
+  /** Applies the fault; a fault that starts a process (restart) reports its new pid. */
+  inject(kind: FaultKind, handle: H): Promise<void | { newPid?: number }>;
   heal(kind: FaultKind, handle: H): Promise<HealOutcome>;
   inspect(kind: FaultKind, handle: H): Promise<string>;
 }

@@ -113,7 +113,7 @@ export class ProcessDriver implements FaultDriver<ProcessHandle> {
     };
   }
 
-  async inject(kind: FaultKind, h: ProcessHandle): Promise<void> {
+  async inject(kind: FaultKind, h: ProcessHandle): Promise<void | { newPid?: number }> {
     switch (kind) {
       case 'pause':
         // Parents first, so a wrapper cannot react to its child stopping.
@@ -129,7 +129,7 @@ export class ProcessDriver implements FaultDriver<ProcessHandle> {
         if (!(await waitGone(h.tree, h.exitWaitMs))) {
           throw new Error(`${h.node}: pid ${h.root.pid} still runs ${h.exitWaitMs} ms after SIGTERM`);
         }
-        if (kind === 'restart') await this.start(h);
+        if (kind === 'restart') return { newPid: await this.start(h) };
         return;
       }
       default:

@@ -2,6 +2,7 @@
 // the process and heal starts it again from the recorded command line, heal is idempotent, and `chaos heal`
 // undoes what a SIGKILLed drill left behind.
 import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FaultStep } from '../../chaos/faults.js';
@@ -56,7 +57,7 @@ describe('process driver', () => {
       const n = await startHttpNode();
       const inj = await nemesis.inject(step(fault), comp(n));
       expect(['gone', 'Z']).toContain(procState(n.pid)); // Z: dead, not yet reaped by this test process
-      expect(await probe(n.url)).toBe('ECONNREFUSED');
+      expect(['ECONNREFUSED', 'ECONNRESET']).toContain(await probe(n.url));
       const healed = await nemesis.heal(inj.id);
       const newPid = healed.outcome.newPid!;
       restarted.push(newPid);
@@ -71,6 +72,38 @@ describe('process driver', () => {
       expect(again).toEqual({ healed: [], errors: [] });
     });
   }
+
+  it('two heals of one kill at once (scheduled heal + heal-all after the load) start the node once', async () => {
+    const { nemesis, ledger, dir } = setup();
+    const n = await startHttpNode();
+    const inj = await nemesis.inject(step('kill'), comp(n));
+    const [one, all] = await Promise.all([nemesis.heal(inj.id), nemesis.healAll()]);
+    restarted.push(one.outcome.newPid!);
+    expect(all.errors).toEqual([]);
+    expect(all.healed.map((h) => h.outcome.newPid)).toEqual([one.outcome.newPid]);
+    expect(ledger.lines().filter((l) => l.type === 'healed')).toHaveLength(1);
+    const started = readdirSync(join(dir, 'logs'));
+    expect(started).toHaveLength(1);
+  });
+
+  it('restart records the new pid in the ledger and in the target file', async () => {
+    const { dir, ledger } = setup();
+    const n = await startHttpNode();
+    const targetFilePath = join(dir, 'target.json');
+    writeFileSync(
+      targetFilePath,
+      JSON.stringify({ dbmanNodes: [{ name: 'node-a', url: n.url, faults: { pid: n.pid } }], reference: { processes: [{ name: 'node-a', pid: n.pid }] } }),
+    );
+    const nemesis = new Nemesis({ ledger, drivers: defaultDrivers(join(dir, 'logs')), targetFilePath });
+    const inj = await nemesis.inject(step('restart'), comp(n));
+    const applied = ledger.lines().find((l) => l.type === 'applied' && l.id === inj.id) as { newPid?: number };
+    expect(applied.newPid).toBeGreaterThan(0);
+    restarted.push(applied.newPid!);
+    const doc = JSON.parse(readFileSync(targetFilePath, 'utf8'));
+    expect(doc.dbmanNodes[0].faults.pid).toBe(applied.newPid);
+    expect(doc.reference.processes).toEqual([{ name: 'node-a', pid: applied.newPid, group: true, startTime: expect.any(Number) }]);
+    await nemesis.heal(inj.id);
+  });
 
   it('restart replaces the process and the node answers again', async () => {
     const { nemesis } = setup();
