@@ -1,0 +1,13 @@
+/**
+ * Runs once before any test file: provisions the pinned tools into .tools/bin (a fresh clone builds them here,
+ * ~2 min the first time; skipped when the right versions are there), so no test file depends on another having
+ * run first. PostgreSQL, Redis, Chromium and Docker are installed by the code that starts them.
+ */
+import { ensureActionlint, ensureK6, ensureToxiproxyServer } from '../harness/provision.js';
+
+export default async function provisionTools(): Promise<void> {
+  const log = (line: string) => process.stderr.write(`[test setup] ${line}\n`);
+  await ensureK6({ log });
+  await ensureToxiproxyServer({ log });
+  await ensureActionlint({ log });
+}
