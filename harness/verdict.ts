@@ -46,20 +46,34 @@ export function percentile(values: readonly number[], pct: number): number | nul
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-function aggregate(values: readonly number[], aggregation: string): number | null {
+/** An aggregation (`p(95)`, `rate`, `avg`, `count`, ...) of raw sample values, as k6 computes it; null without samples. */
+export function aggregate(values: readonly number[], aggregation: string): number | null {
   if (values.length === 0) return null;
   const p = /^p\((.+)\)$/.exec(aggregation);
   if (p) return percentile(values, Number(p[1]));
   const sum = values.reduce((a, b) => a + b, 0);
   switch (aggregation) {
     case 'avg': return sum / values.length;
-    case 'min': return Math.min(...values);
-    case 'max': return Math.max(...values);
+    case 'min': return values.reduce((a, b) => (b < a ? b : a));
+    case 'max': return values.reduce((a, b) => (b > a ? b : a)); // no spread: millions of samples
     case 'med': return percentile(values, 50);
     case 'count': return sum;
     case 'rate': return sum / values.length;
     case 'value': return values[values.length - 1]!;
     default: return null;
+  }
+}
+
+/** Whether `observed <op> limit` holds (k6's threshold operators). */
+export function holds(observed: number, operator: string, limit: number): boolean {
+  switch (operator) {
+    case '<': return observed < limit;
+    case '<=': return observed <= limit;
+    case '>': return observed > limit;
+    case '>=': return observed >= limit;
+    case '==': case '===': return observed === limit;
+    case '!=': return observed !== limit;
+    default: return false;
   }
 }
 
