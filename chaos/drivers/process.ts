@@ -80,6 +80,17 @@ async function waitGone(refs: ProcRef[], ms: number): Promise<boolean> {
   return refs.every((r) => !liveStat(r));
 }
 
+/** Waits until every live process of `refs` is in state T (stopped); processes that are gone do not count. */
+async function waitStopped(refs: ProcRef[], ms: number): Promise<boolean> {
+  const stopped = () => refs.every((r) => {
+    const st = liveStat(r);
+    return !st || st.state === 'T';
+  });
+  const deadline = Date.now() + ms;
+  while (!stopped() && Date.now() < deadline) await sleep(10);
+  return stopped();
+}
+
 export class ProcessDriver implements FaultDriver<ProcessHandle> {
   readonly name = 'process' as const;
   readonly kinds = PROCESS_FAULTS;
@@ -118,6 +129,10 @@ export class ProcessDriver implements FaultDriver<ProcessHandle> {
       case 'pause':
         // Parents first, so a wrapper cannot react to its child stopping.
         for (const ref of h.tree) signal(ref, 'SIGSTOP');
+        // SIGSTOP is delivered asynchronously: the fault counts as injected once the kernel shows it stopped.
+        if (!(await waitStopped(h.tree, 2000))) {
+          throw new Error(`${h.node}: pid ${h.root.pid} not stopped 2000 ms after SIGSTOP`);
+        }
         return;
       case 'kill':
         for (const ref of h.tree) signal(ref, 'SIGKILL');
