@@ -1,18 +1,20 @@
 /**
- * npm run stack -- up [--foreground] [--flaws a,b] [--target-file PATH]
+ * npm run stack -- up [--foreground] [--proxy] [--flaws a,b] [--target-file PATH]
  * npm run stack -- status [--target-file PATH]
  * npm run stack -- down [--target-file PATH]
  *
  * Exit codes: 0 ok, 1 a component is unhealthy (status) or starting failed, 2 bad usage or configuration.
  */
 import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startDbmanProxies, type DbmanProxies } from '../../chaos/toxiproxy/server.js';
 import { parseFlaws } from '../flaws.js';
 import { InfraError } from './infra.js';
 import { isAlive, type ProcRecord } from './procs.js';
 import { DEFAULT_TARGET_FILE, stackStatus, startStack, stopStack } from './stack.js';
 
-const USAGE = 'usage: npm run stack -- up [--foreground] [--flaws a,b] [--target-file PATH] | status [--target-file PATH] | down [--target-file PATH]';
+const USAGE = 'usage: npm run stack -- up [--foreground] [--proxy] [--flaws a,b] [--target-file PATH] | status [--target-file PATH] | down [--target-file PATH]';
 
 function fail(code: number, msg: string): never {
   process.stderr.write(`stack: ${msg}\n`);
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
       allowPositionals: true,
       options: {
         foreground: { type: 'boolean', default: false },
+        proxy: { type: 'boolean', default: false },
         flaws: { type: 'string' },
         'target-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -52,10 +55,27 @@ async function main(): Promise<void> {
     } catch (err) {
       fail(2, (err as Error).message);
     }
+    let px: DbmanProxies | undefined;
+    if (values.proxy) {
+      try {
+        // detached: the server outlives `up`; its record (dbman group) lets `down` stop it
+        px = await startDbmanProxies({ detached: true, logPath: join(dirname(resolve(targetFile)), 'toxiproxy-server.log') });
+      } catch (err) {
+        fail(1, `up failed: toxiproxy-server: ${(err as Error).message}`);
+      }
+      log(`toxiproxy-server on ${px.server.apiUrl} (pid ${px.server.pid}): the app services reach the dbman nodes through it`);
+    }
     let stack;
     try {
-      stack = await startStack({ flaws, targetFilePath: targetFile, log, launcherPid: values.foreground ? process.pid : undefined });
+      stack = await startStack({
+        flaws,
+        targetFilePath: targetFile,
+        log,
+        launcherPid: values.foreground ? process.pid : undefined,
+        ...(px ? { dbmanEndpointFor: px.endpointFor, processes: [{ ...px.procRecord, name: 'dbman-toxiproxy' }] } : {}),
+      });
     } catch (err) {
+      await px?.server.stop();
       if (err instanceof InfraError || /already running|TARGET_FLAW/.test((err as Error).message)) fail(2, (err as Error).message);
       fail(1, `up failed: ${(err as Error).message}`);
     }

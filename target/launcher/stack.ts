@@ -67,6 +67,8 @@ export interface StackOptions {
   chatInstances?: number;
   /** Recorded as reference.launcherPid (set by `stack up --foreground`, whose process stays and stops the stack on a signal). */
   launcherPid?: number;
+  /** Processes started for this stack by the caller (e.g. `up --proxy`'s toxiproxy-server), recorded so `down` stops them too. */
+  processes?: ProcRecord[];
 }
 
 export interface RunningStack {
@@ -151,7 +153,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   chmodSync(stateDir, 0o755);
   const logsDir = join(stateDir, 'logs');
   mkdirSync(logsDir);
-  const procs: ProcRecord[] = [];
+  const procs: ProcRecord[] = [...(opts.processes ?? [])];
   const stopAll = async () => {
     await stopInOrder(procs, basename(stateDir));
     rmSync(stateDir, { recursive: true, force: true });
