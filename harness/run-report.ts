@@ -30,6 +30,8 @@ export interface FinishRunInput {
   errors?: string[];
   /** Extra files the caller wrote into the run dir, by role (e.g. {drill: "drill.json"}). */
   files?: Record<string, string>;
+  /** Judgements made outside k6 (e.g. the integrity check's), appended to k6's thresholds in the verdict. */
+  extraThresholds?: ThresholdResult[];
   /** Point `reports/latest` at this run (default true) — the link lives beside the run dir. */
   latest?: boolean;
 }
@@ -62,6 +64,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
     thresholds = await judgeThresholds(readK6SummaryData(k6.paths.summary), k6.paths.raw);
     if (thresholds.length === 0) errors.push('the run defined no thresholds: nothing was judged');
   }
+  if (input.extraThresholds?.length) thresholds = [...thresholds, ...input.extraThresholds];
   const files: Record<string, string> = {
     summary: SUMMARY_FILE,
     junit: JUNIT_FILE,

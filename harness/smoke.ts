@@ -17,6 +17,8 @@ import { k6EnvOf, UsageError, validateK6Env, type SmokeConfig } from './smoke-co
 import type { Durations } from './summary.js';
 import type { TargetFile } from './target-file.js';
 import { loadDurationS, resolveProfile } from '../lib/profiles.js';
+import { integrityOptionsFromEnv, type IntegrityOptions } from '../integrity/index.js';
+import { integrityStep } from '../integrity/run.js';
 
 export interface SmokeIo {
   /** Progress lines (stderr by default). */
@@ -65,6 +67,12 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
   };
 
   try {
+    let integrityOptions: IntegrityOptions;
+    try {
+      integrityOptions = integrityOptionsFromEnv();
+    } catch (err) {
+      throw new UsageError((err as Error).message.split(':')[0]!, (err as Error).message);
+    }
     const k6Path = await timed('provisionMs', 'provision', (l) => ensureK6({ log: l }));
     const k6Version = (await K6.installedVersion(k6Path)) ?? 'unknown';
     check();
@@ -110,6 +118,9 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
     durations.loadMs = Date.now() - t0;
     loadLog(`k6 exited with ${k6Result.exitCode ?? k6Result.signal} after ${(durations.loadMs / 1000).toFixed(1)} s`);
 
+    // The integrity check reads the rooms back while the target is still up.
+    const integrity = await integrityStep({ rawPath: k6Result.paths.raw, target, runDir, runId, options: integrityOptions }, step('integrity'));
+
     const summary = await finishRun({
       runId,
       runDir,
@@ -121,7 +132,9 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
       gitRevision: gitRevision(),
       target,
       durations,
-      errors: interrupted ? [`interrupted by ${interrupted}`] : [],
+      errors: [...integrity.errors, ...(interrupted ? [`interrupted by ${interrupted}`] : [])],
+      extraThresholds: integrity.thresholds,
+      files: integrity.files,
     });
     const html = await renderHtml(runDir, step('report'));
     await teardown();
@@ -130,6 +143,7 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
     summary.finishedAt = new Date().toISOString();
     await updateSummary(runDir, summary);
     out(humanSummary(summary, runDir));
+    if (integrity.table) out(integrity.table);
     log(`timings: ${formatDurations(summary.durations)}`);
     if (interrupted) return interrupted === 'SIGINT' ? 130 : 143;
     return summary.verdict === 'pass' ? 0 : 1;

@@ -15,6 +15,10 @@ export const FLAW_NAMES = [
   'ready-lies',
   /** The dbman client uses the real system's defaults (5000 ms timeout, threshold 3, 10 s cooldown) whatever is configured. */
   'slow-failover',
+  /** chat acknowledges every Nth message write (TARGET_FLAW_LOSE_EVERY, default 10) without storing it (201 / echo, nothing in the room). */
+  'lose-messages',
+  /** chat stores every Nth message of a room (TARGET_FLAW_DROP_FANOUT_EVERY, default 5) but sends it to its sender's socket only. */
+  'drop-fanout',
 ] as const;
 
 export const Flaw = z.enum(FLAW_NAMES);
@@ -48,6 +52,19 @@ export function parseDuplicateShare(raw: string | undefined): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0 || n > 1) {
     throw new Error(`TARGET_FLAW_DUPLICATE_SHARE: "${raw}" is not a number between 0 and 1`);
+  }
+  return n;
+}
+
+export const DEFAULT_LOSE_EVERY = 10;
+export const DEFAULT_DROP_FANOUT_EVERY = 5;
+
+/** Parses an every-Nth knob (TARGET_FLAW_LOSE_EVERY, TARGET_FLAW_DROP_FANOUT_EVERY): a whole number ≥ 1. */
+export function parseEvery(name: string, raw: string | undefined, def: number): number {
+  if (raw === undefined || raw.trim() === '') return def;
+  const n = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(n) || n < 1) {
+    throw new Error(`${name}: "${raw}" is not a whole number ≥ 1`);
   }
   return n;
 }

@@ -36,6 +36,8 @@ import { defaultDrivers, Nemesis, recordReferenceProcess } from '../nemesis.js';
 import { startDbmanProxies, type DbmanProxies, type ToxiproxyServer } from '../toxiproxy/server.js';
 import { needsProxy, type DrillSpec } from './spec.js';
 import { ReadinessWatcher, steadyState, type Check, type ReadinessPoint } from './steady.js';
+import { integrityOptionsFromEnv, type IntegrityOptions } from '../../integrity/index.js';
+import { integrityStep } from '../../integrity/run.js';
 
 export const DRILL_FILE = 'drill.json';
 /** The bundled scenario the drill runs (all parts: REST, WS, hot room; the profile picks the shape). */
@@ -132,6 +134,12 @@ export async function runDrill(o: DrillOptions): Promise<number> {
   const errors: string[] = [];
 
   // --- edge checks, before anything starts or is sent ---
+  let integrityOptions: IntegrityOptions;
+  try {
+    integrityOptions = integrityOptionsFromEnv();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   let given: TargetFile | undefined;
   if (o.targetPath) {
     try {
@@ -428,6 +436,8 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     const figureBreaches = judgeFigures(report.faults, spec.slo);
     errors.push(...figureBreaches);
     await writeJson(join(runDir, DRILL_FILE), report);
+    // The integrity check: every room read back after the heal, while the target is still up.
+    const integrity = await integrityStep({ rawPath: k6Result.paths.raw, target, runDir, runId, options: integrityOptions }, step('integrity'));
     const summary = await finishRun({
       runId,
       runDir,
@@ -439,8 +449,9 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       gitRevision: gitRevision(),
       target,
       durations,
-      errors: [...errors, ...(interrupted ? [`interrupted by ${interrupted}`] : [])],
-      files: { drill: DRILL_FILE },
+      errors: [...errors, ...integrity.errors, ...(interrupted ? [`interrupted by ${interrupted}`] : [])],
+      files: { drill: DRILL_FILE, ...integrity.files },
+      extraThresholds: integrity.thresholds,
     });
     report.verdict = summary.verdict;
     report.breached = [
@@ -457,6 +468,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     await updateSummary(runDir, summary);
     out(humanSummary(summary, runDir));
     out(formatFigures(report));
+    if (integrity.table) out(integrity.table);
     if (interrupted) return interrupted === 'SIGINT' ? 130 : 143;
     return summary.verdict === 'pass' ? 0 : 1;
   } catch (err) {

@@ -14,7 +14,9 @@ import { HttpError, bodyObject, createServer, optString, optStringArray, reqStri
 import { bearerToken, type Principal } from '../shared/jwt.js';
 import { authenticate, callDbman, dbmanFromEnv, expectStatus, jwtFromEnv } from '../shared/service.js';
 import { RoomHub, roomChannel, type Member } from './hub.js';
-import { DbmanUnavailableError } from '../dbman-client/client.js';
+import { DbmanUnavailableError, type DbmanResponse } from '../dbman-client/client.js';
+import { DEFAULT_DROP_FANOUT_EVERY, DEFAULT_LOSE_EVERY, parseEvery, parseFlaws } from '../flaws.js';
+import { randomUUID } from 'node:crypto';
 
 const Env = z.object({
   PORT: portVar(8080),
@@ -61,6 +63,35 @@ async function main(): Promise<void> {
   const dbman = dbmanFromEnv(process.env);
   const hub = new RoomHub(process.env['REDIS_URL']!);
   const app = createServer();
+
+  // Flaws lose-messages and drop-fanout: deterministic every Nth message write of this instance.
+  const flaws = parseFlaws(process.env['TARGET_FLAWS']);
+  const flawCfg: { lose?: number; dropFanout?: number } = {
+    ...(flaws.includes('lose-messages') ? { lose: parseEvery('TARGET_FLAW_LOSE_EVERY', process.env['TARGET_FLAW_LOSE_EVERY'], DEFAULT_LOSE_EVERY) } : {}),
+    ...(flaws.includes('drop-fanout')
+      ? { dropFanout: parseEvery('TARGET_FLAW_DROP_FANOUT_EVERY', process.env['TARGET_FLAW_DROP_FANOUT_EVERY'], DEFAULT_DROP_FANOUT_EVERY) }
+      : {}),
+  };
+  let writes = 0;
+  const fanouts = new Map<string, number>();
+  /** Stores a message, or (lose-messages, every Nth write) makes up the stored message without storing it. */
+  const storeMessage = async (m: Omit<StoredMessage, 'id' | 'created_at'>): Promise<DbmanResponse<StoredMessage>> => {
+    writes += 1;
+    if (flawCfg.lose !== undefined && writes % flawCfg.lose === 0) {
+      return { status: 201, body: { ...m, id: randomUUID(), created_at: new Date().toISOString() }, endpoint: 'none (lose-messages)' };
+    }
+    return dbman.call<StoredMessage>('messages', m);
+  };
+  /**
+   * drop-fanout: every Nth stored message of a room (counted per room, so a periodic load mix cannot dodge it)
+   * goes to its sender's socket only (WS), or to no socket (REST).
+   */
+  const dropFanout = (roomId: string): boolean => {
+    if (flawCfg.dropFanout === undefined) return false;
+    const n = (fanouts.get(roomId) ?? 0) + 1;
+    fanouts.set(roomId, n);
+    return n % flawCfg.dropFanout === 0;
+  };
 
   const isMember = async (p: Principal, roomId: string): Promise<boolean> => {
     const r = await ask<{ is_member: boolean }>('rooms/members/check', { tenant_id: p.tenantId, room_id: roomId, user_id: p.userId });
@@ -118,13 +149,17 @@ async function main(): Promise<void> {
     if (typeof b['body'] !== 'string' || b['body'].trim() === '') throw new HttpError(400, 'body required');
     const meta = metaJson(optString(b, 'file_id'), optStringArray(b, 'file_ids'), optStringArray(b, 'emojis'));
     await requireMember(p, roomId);
-    const msg = await ask<StoredMessage>(
-      'messages',
-      { tenant_id: p.tenantId, room_id: roomId, sender_id: p.userId, body: b['body'], meta_json: meta },
-      201,
-      'failed to persist message',
-    );
-    await hub.publish(roomChannel(p.tenantId, roomId), fanoutFrame(msg)).catch((err: Error) => {
+    let res: DbmanResponse<StoredMessage>;
+    try {
+      res = await storeMessage({ tenant_id: p.tenantId, room_id: roomId, sender_id: p.userId, body: b['body'], meta_json: meta });
+    } catch (err) {
+      if (!(err instanceof DbmanUnavailableError)) throw err;
+      process.stderr.write(`${err.message}\n`);
+      throw new HttpError(503, 'failed to persist message');
+    }
+    expectStatus(res, 201);
+    const msg = res.body;
+    if (!dropFanout(roomId)) await hub.publish(roomChannel(p.tenantId, roomId), fanoutFrame(msg)).catch((err: Error) => {
       process.stderr.write(`${env.CHAT_INSTANCE_NAME}: publish: ${err.message}\n`);
     });
     return reply.code(201).send(msg);
@@ -206,7 +241,7 @@ async function main(): Promise<void> {
       }
       let stored: StoredMessage;
       try {
-        const res = await dbman.call<StoredMessage>('messages', {
+        const res = await storeMessage({
           tenant_id: p.tenantId,
           room_id: roomId,
           sender_id: p.userId,
@@ -219,6 +254,10 @@ async function main(): Promise<void> {
         if (!(err instanceof DbmanUnavailableError)) process.stderr.write(`${env.CHAT_INSTANCE_NAME}: ${(err as Error).message}\n`);
         if (key) await hub.pub.del(key).catch(() => undefined);
         return sendError('failed to persist message');
+      }
+      if (dropFanout(roomId)) {
+        if (ws.readyState === 1) ws.send(fanoutFrame(stored));
+        return;
       }
       await hub.publish(channel, fanoutFrame(stored)).catch((err: Error) => {
         process.stderr.write(`${env.CHAT_INSTANCE_NAME}: publish: ${err.message}\n`);

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FLAW_NAMES, parseDuplicateShare, parseFlaws } from '../../target/flaws.js';
+import { FLAW_NAMES, parseDuplicateShare, parseEvery, parseFlaws } from '../../target/flaws.js';
 import { REPO_ROOT } from '../../target/launcher/build.js';
 import { startStack, stopStack } from '../../target/launcher/stack.js';
 import { call, sleep } from './helpers.js';
@@ -35,8 +35,15 @@ describe('parseFlaws', () => {
 
   it('throws a one-line error naming the setting and the allowed names for an unknown flaw', () => {
     expect(() => parseFlaws('ready-lies,fast-everything')).toThrow(
-      'TARGET_FLAWS: unknown flaw "fast-everything" (allowed: single-endpoint, no-cooldown, retry-duplicates, ready-lies, slow-failover)',
+      'TARGET_FLAWS: unknown flaw "fast-everything" (allowed: single-endpoint, no-cooldown, retry-duplicates, ready-lies, slow-failover, lose-messages, drop-fanout)',
     );
+  });
+
+  it('TARGET_FLAW_LOSE_EVERY / TARGET_FLAW_DROP_FANOUT_EVERY: a whole number >= 1, else a one-line error naming it', () => {
+    expect(parseEvery('TARGET_FLAW_LOSE_EVERY', undefined, 10)).toBe(10);
+    expect(parseEvery('TARGET_FLAW_LOSE_EVERY', '7', 10)).toBe(7);
+    expect(() => parseEvery('TARGET_FLAW_LOSE_EVERY', '0', 10)).toThrow(/^TARGET_FLAW_LOSE_EVERY: "0" is not a whole number ≥ 1$/);
+    expect(() => parseEvery('TARGET_FLAW_DROP_FANOUT_EVERY', '2.5', 5)).toThrow(/^TARGET_FLAW_DROP_FANOUT_EVERY: "2.5"/);
   });
 
   it('TARGET_FLAW_DUPLICATE_SHARE: default 0.05, a number in [0, 1]', () => {

@@ -1,0 +1,148 @@
+/**
+ * The integrity check end to end, through the real CLIs against the real reference target and real k6, one run at
+ * a time (~25-35 s each): the healthy target shows 0 lost and 0 duplicates across a kill drill and a pause drill;
+ * retry-duplicates yields duplicates with examples and a failing verdict from both `npm run smoke` and a drill;
+ * lose-messages is reported as lost with the exact count; drop-fanout (a subscriber's fan-out dropped) shows
+ * undelivered messages.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../harness/paths.js';
+import { readRunSummary, type RunSummary } from '../../harness/summary.js';
+import type { IntegrityReport } from '../../integrity/index.js';
+import { tempDir } from '../chaos/helpers.js';
+
+const TSX = join(repoRoot, 'node_modules/tsx/dist/cli.mjs');
+const ledgerPath = join(tempDir('integrity-drill-'), 'ledger.jsonl');
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  runDir?: string;
+  integrity?: IntegrityReport;
+  summary?: RunSummary;
+  junit?: string;
+}
+
+function run(cli: 'smoke' | 'drill', args: string[], env: Record<string, string>): Promise<Ran> {
+  const script = cli === 'smoke' ? 'harness/cli/smoke.ts' : 'chaos/cli/drill.ts';
+  const extra = cli === 'drill' ? ['--ledger', ledgerPath] : [];
+  const cleanEnv: Record<string, string | undefined> = { ...process.env };
+  for (const k of ['CHAT_URL', 'AUTH_URL', 'WS_URL', 'TENANT_ID', 'LOGIN_EMAIL', 'LOGIN_PASSWORD', 'TARGET_FLAWS', 'SCALE', 'DURATION', 'PROFILE', 'FAULT_WINDOWS', 'USER_POOL', 'INTEGRITY_UNDELIVERED_LIMIT', 'INTEGRITY_SPAN_MS']) delete cleanEnv[k];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TSX, script, ...extra, ...args], { cwd: repoRoot, env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGINT'), 150_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const m = /^run: (\S+)/m.exec(stdout);
+      const r: Ran = { code, stdout, stderr };
+      if (m) {
+        const runDir = join(repoRoot, 'reports', m[1]!);
+        r.runDir = runDir;
+        if (existsSync(join(runDir, 'integrity.json'))) r.integrity = JSON.parse(readFileSync(join(runDir, 'integrity.json'), 'utf8')) as IntegrityReport;
+        if (existsSync(join(runDir, 'summary.json'))) r.summary = readRunSummary(join(runDir, 'summary.json'));
+        if (existsSync(join(runDir, 'junit.xml'))) r.junit = readFileSync(join(runDir, 'junit.xml'), 'utf8');
+      }
+      resolve(r);
+    });
+  });
+}
+
+const DRILL = ['--at', '6s', '--for', '6s', '--duration', '18s'];
+const byId = (r: Ran, id: string) => r.summary?.thresholds.find((t) => t.id === id);
+const diag = (r: Ran) => `exit ${r.code}\n${r.stdout}\n${r.stderr.slice(-3000)}`;
+
+function healthy(r: Ran): void {
+  expect(r.integrity, diag(r)).toBeDefined();
+  const i = r.integrity!;
+  expect(i.lost, JSON.stringify(i.examples.lost)).toBe(0);
+  expect(i.duplicates, JSON.stringify(i.examples.duplicates)).toBe(0);
+  expect(i.ok).toBeGreaterThan(300);
+  expect(i.details.deliveriesJudged).toBeGreaterThan(0);
+  expect(i.undelivered).toBe(0);
+  for (const id of ['integrity.lost', 'integrity.duplicates', 'integrity.undelivered']) expect(byId(r, id)?.result, id).toBe('pass');
+  expect(r.summary!.files['integrity']).toBe('integrity.json');
+  expect(r.stdout).toMatch(/^integrity: PASS/m);
+}
+
+function duplicated(r: Ran): void {
+  expect(r.code, diag(r)).toBe(1);
+  const i = r.integrity!;
+  expect(i.duplicates).toBeGreaterThan(0);
+  expect(i.lost).toBe(0);
+  expect(i.examples.duplicates.length).toBe(Math.min(20, i.duplicates));
+  for (const e of i.examples.duplicates) expect(Number(e['copies'])).toBeGreaterThanOrEqual(2);
+  expect(i.verdict).toBe('fail');
+  expect(r.summary!.verdict).toBe('fail');
+  expect(byId(r, 'integrity.duplicates')).toMatchObject({ result: 'fail', observed: i.duplicates });
+  expect(r.junit).toMatch(/<testcase classname="k6\.[a-z]+\.[a-z]+\.integrity_duplicates" name="count==0" time="0">\s*<failure message="observed count = \d+, limit == 0" type="threshold-breached"/);
+  expect(r.stdout).toMatch(/FAIL\s+integrity\.duplicates: integrity_duplicates count/);
+  expect(r.stdout).toMatch(/^integrity: FAIL/m);
+}
+
+describe('integrity after drills on the reference target without flaws', () => {
+  it('kill dbman-1: 0 lost, 0 duplicates, every delivery made', async () => {
+    const r = await run('drill', ['--fault', 'kill', '--node', 'dbman-1', ...DRILL], {});
+    expect(r.code, diag(r)).toBe(0);
+    healthy(r);
+  }, 150_000);
+
+  // Finding (measured): a paused node keeps the writes in flight; the client times out (1 s) and stores them again
+  // on the next node, and the node commits its copy when resumed. The reference target has no idempotency key
+  // for dbman writes, so a pause drill can show duplicates: the check must report them and fail the verdict.
+  it('pause dbman-2: 0 lost; duplicates (writes retried off a frozen node) reported and failing the verdict', async () => {
+    const r = await run('drill', ['--fault', 'pause', '--node', 'dbman-2', ...DRILL], {});
+    expect(r.integrity, diag(r)).toBeDefined();
+    const i = r.integrity!;
+    expect(i.lost, JSON.stringify(i.examples.lost)).toBe(0);
+    expect(i.ok).toBeGreaterThan(300);
+    expect(byId(r, 'integrity.lost')?.result).toBe('pass');
+    expect(byId(r, 'integrity.duplicates')).toMatchObject({ result: i.duplicates === 0 ? 'pass' : 'fail', observed: i.duplicates });
+    expect(i.examples.duplicates.length).toBe(Math.min(20, i.duplicates));
+    if (i.duplicates > 0) expect(r.code).toBe(1);
+  }, 150_000);
+});
+
+describe('integrity catches the flaws', () => {
+  it('retry-duplicates in a drill: duplicates with examples, failing verdict', async () => {
+    const r = await run('drill', ['--fault', 'kill', '--node', 'dbman-1', ...DRILL], { TARGET_FLAWS: 'retry-duplicates', TARGET_FLAW_DUPLICATE_SHARE: '0.1' });
+    duplicated(r);
+  }, 150_000);
+
+  it('retry-duplicates in the smoke: duplicates with examples, failing verdict', async () => {
+    const r = await run('smoke', [], { TARGET_FLAWS: 'retry-duplicates', TARGET_FLAW_DUPLICATE_SHARE: '0.1' });
+    duplicated(r);
+  }, 150_000);
+
+  it('lose-messages: lost is exactly every 7th write; drop-fanout: undelivered with examples', async () => {
+    const r = await run('smoke', [], { TARGET_FLAWS: 'lose-messages,drop-fanout', TARGET_FLAW_LOSE_EVERY: '7', TARGET_FLAW_DROP_FANOUT_EVERY: '4' });
+    expect(r.code, diag(r)).toBe(1);
+    const i = r.integrity!;
+    // every write reached chat-1 and was acknowledged (none failed), so the writes are the messages judged
+    expect(i.indeterminate + i.details.failedNotStored + i.duplicates).toBe(0);
+    expect(i.details.messages).toBeGreaterThan(200);
+    expect(i.lost).toBe(Math.floor(i.details.messages / 7));
+    expect(i.ok).toBe(i.details.messages - i.lost);
+    expect(i.examples.lost).toHaveLength(20);
+    expect(i.undelivered).toBeGreaterThan(0);
+    expect(i.examples.undelivered[0]).toMatchObject({ receiver: expect.stringMatching(/:sub\d+$/) });
+    expect(byId(r, 'integrity.lost')).toMatchObject({ result: 'fail', observed: i.lost });
+    expect(byId(r, 'integrity.undelivered')).toMatchObject({ result: 'fail', observed: i.undelivered });
+    expect(r.stdout).toMatch(new RegExp(`^  lost\\s+${i.lost}  \\(limit 0\\)$`, 'm'));
+  }, 150_000);
+
+  it('a bad INTEGRITY_UNDELIVERED_LIMIT exits 2 naming it, before anything starts', async () => {
+    const r = await run('smoke', [], { INTEGRITY_UNDELIVERED_LIMIT: 'many' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/INTEGRITY_UNDELIVERED_LIMIT: "many"/);
+    expect(r.stderr).not.toMatch(/\[load\]/);
+  }, 60_000);
+});
