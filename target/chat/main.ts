@@ -80,7 +80,8 @@ async function main(): Promise<void> {
     if (flawCfg.lose !== undefined && writes % flawCfg.lose === 0) {
       return { status: 201, body: { ...m, id: randomUUID(), created_at: new Date().toISOString() }, endpoint: 'none (lose-messages)' };
     }
-    return dbman.call<StoredMessage>('messages', m);
+    // The id is chosen here, once per message, so the dbman client's retry on the next node stores it once.
+    return dbman.call<StoredMessage>('messages', { ...m, id: randomUUID() });
   };
   /**
    * drop-fanout: every Nth stored message of a room (counted per room, so a periodic load mix cannot dodge it)

@@ -53,6 +53,8 @@ const In_roomsList = z.object({
 const In_roomsMembers = z.object({ tenant_id: tenant, room_id: uuid, user_id: z.string() });
 const In_roomsMembersCheck = z.object({ tenant_id: tenant, room_id: z.string(), user_id: z.string() });
 const In_messages = z.object({
+  /** Chosen by the caller so that a retried write (next node after a timeout) stores the message once. */
+  id: uuid.optional(),
   tenant_id: tenant,
   room_id: uuid,
   sender_id: uuid,
@@ -272,16 +274,42 @@ export function createOperations(pool: pg.Pool, opts: OpsOptions): Record<string
 
     messages: async (input) => {
       const b = parse(In_messages, input);
-      const r = await qp<MessageRow>(
-        'messages_insert',
-        `INSERT INTO messages (tenant_id, room_id, sender_id, body, meta_json) VALUES ($1, $2, $3, $4, $5)
-         RETURNING ${MESSAGE_COLUMNS}`,
-        [b.tenant_id, b.room_id, b.sender_id, b.body, JSON.stringify(b.meta_json)],
-      );
+      // retry-duplicates models the non-idempotent write of the contract: the node ignores the caller's id, so a
+      // write committed here and retried on the next node is stored twice.
+      const id = opts.failAfterMessageCommit ? undefined : b.id;
+      let row: MessageRow | undefined;
+      if (id === undefined) {
+        const r = await qp<MessageRow>(
+          'messages_insert',
+          `INSERT INTO messages (tenant_id, room_id, sender_id, body, meta_json) VALUES ($1, $2, $3, $4, $5)
+           RETURNING ${MESSAGE_COLUMNS}`,
+          [b.tenant_id, b.room_id, b.sender_id, b.body, JSON.stringify(b.meta_json)],
+        );
+        row = r.rows[0];
+      } else {
+        // Idempotent by id: a retry of a write that another node (or this one, frozen and resumed) committed
+        // returns the stored message instead of a second copy.
+        const r = await qp<MessageRow>(
+          'messages_insert_idempotent',
+          `INSERT INTO messages (id, tenant_id, room_id, sender_id, body, meta_json) VALUES ($6, $1, $2, $3, $4, $5)
+           ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
+          [b.tenant_id, b.room_id, b.sender_id, b.body, JSON.stringify(b.meta_json), id],
+        );
+        row = r.rows[0];
+        if (row === undefined) {
+          const existing = await qp<MessageRow>(
+            'messages_by_id',
+            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1 AND tenant_id = $2 AND room_id = $3 AND sender_id = $4`,
+            [id, b.tenant_id, b.room_id, b.sender_id],
+          );
+          row = existing.rows[0];
+          if (row === undefined) return { status: 409, body: { error: 'message id already used' } };
+        }
+      }
       if (opts.failAfterMessageCommit?.()) {
         return { status: 503, body: { error: 'injected failure after commit (retry-duplicates)' } };
       }
-      return { status: 201, body: messageJson(r.rows[0]!) };
+      return { status: 201, body: messageJson(row!) };
     },
 
     'messages/list': async (input) => {

@@ -95,19 +95,12 @@ describe('integrity after drills on the reference target without flaws', () => {
     healthy(r);
   }, 150_000);
 
-  // Finding (measured): a paused node keeps the writes in flight; the client times out (1 s) and stores them again
-  // on the next node, and the node commits its copy when resumed. The reference target has no idempotency key
-  // for dbman writes, so a pause drill can show duplicates: the check must report them and fail the verdict.
-  it('pause dbman-2: 0 lost; duplicates (writes retried off a frozen node) reported and failing the verdict', async () => {
+  // A paused node keeps the writes in flight; the client times out and stores them again on the next node, and the
+  // node commits its copy when resumed. The healthy target's writes are idempotent (chat picks the message id), so
+  // that retry stores once; without it this drill showed 10-14 duplicates per run (retry-duplicates shows them).
+  it('pause dbman-2: 0 lost and 0 duplicates although writes are retried off the frozen node', async () => {
     const r = await run('drill', ['--fault', 'pause', '--node', 'dbman-2', ...DRILL], {});
-    expect(r.integrity, diag(r)).toBeDefined();
-    const i = r.integrity!;
-    expect(i.lost, JSON.stringify(i.examples.lost)).toBe(0);
-    expect(i.ok).toBeGreaterThan(300);
-    expect(byId(r, 'integrity.lost')?.result).toBe('pass');
-    expect(byId(r, 'integrity.duplicates')).toMatchObject({ result: i.duplicates === 0 ? 'pass' : 'fail', observed: i.duplicates });
-    expect(i.examples.duplicates.length).toBe(Math.min(20, i.duplicates));
-    if (i.duplicates > 0) expect(r.code).toBe(1);
+    healthy(r);
   }, 150_000);
 });
 
