@@ -10,13 +10,14 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Component } from '../harness/target-file.js';
 import { readStat } from './drivers/proc.js';
 import { pickDriver, type FaultDriver, type HealOutcome } from './drivers/driver.js';
+import { DockerDriver } from './drivers/docker.js';
 import { ProcessDriver } from './drivers/process.js';
 import { ToxiproxyDriver } from './drivers/toxiproxy.js';
 import type { FaultStep } from './faults.js';
 import { Ledger, newFaultId, type LedgerFault } from './ledger.js';
 
 export function defaultDrivers(logDir?: string): FaultDriver[] {
-  return [new ProcessDriver({ logDir }), new ToxiproxyDriver()];
+  return [new ProcessDriver({ logDir }), new ToxiproxyDriver(), new DockerDriver()];
 }
 
 export interface NemesisOptions {

@@ -3,19 +3,28 @@
  * `npm run drill -- --file drills/kill-then-pause.yaml [--target <file>]`
  * See chaos/README.md. Exit 0 pass, 1 fail (threshold, steady state, inject/heal), 2 bad usage (nothing sent).
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../target/launcher/build.js';
+import { startDockerStack } from '../../target/launcher/docker-stack.js';
+import { stopStack } from '../../target/launcher/stack.js';
+import { parseFlaws } from '../../target/flaws.js';
 import { FAULT_KINDS } from '../faults.js';
 import { runDrill } from '../drill/run.js';
 import { specFromFlags } from '../drill/spec.js';
 import { exitOnError, parseFlags, UsageError } from './args.js';
 
 export const DRILL_USAGE = `usage: npm run drill -- --fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for 20s]
-                       [--profile failover] [--duration 45s] [--target <file>] [--proxy]
+                       [--profile failover] [--duration 45s] [--target <file> | --docker] [--proxy]
                        [--latency-ms 1000 --jitter-ms 200 | --rate-kbps 16] [--hold 3] [--slo-p95-ms 500] [--slo-error-rate 0.01]
                        [--max-failover 5s] [--max-recovery 15s]
        npm run drill -- --file <drill.yaml|drill.json> [--target <file>] [--ledger <file>]
 
 Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and stops it after; network faults
 (partition, latency, reset, bandwidth) then put a Toxiproxy proxy in front of every dbman node.
+--docker starts the reference target as containers (npm run stack -- up --docker) and drives the faults with the
+docker driver (stop, kill, pause, restart, partition by network disconnect); the stack is removed after.
 Exit codes: 0 pass, 1 a threshold, the steady state or a fault action failed, 2 bad usage (nothing sent).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -30,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
     file: { type: 'string' },
     ledger: { type: 'string' },
     proxy: { type: 'boolean' },
+    docker: { type: 'boolean' },
     'latency-ms': { type: 'string' },
     'jitter-ms': { type: 'string' },
     'rate-kbps': { type: 'string' },
@@ -66,7 +76,34 @@ async function main(argv: string[]): Promise<number> {
     maxFailover: s('max-failover'),
     maxRecovery: s('max-recovery'),
   });
-  return runDrill({ spec, targetPath: s('target'), ledgerPath: s('ledger') });
+  if (!values.docker) return runDrill({ spec, targetPath: s('target'), ledgerPath: s('ledger') });
+  if (s('target')) throw new UsageError('--docker and --target: choose one (--docker starts its own docker stack)');
+  if (spec.proxy) throw new UsageError('--docker and --proxy: choose one (the docker stack partitions by network disconnect)');
+  return drillOnDockerStack(spec, s('ledger'));
+}
+
+/** Starts the docker stack, runs the drill against it, removes it (also when the drill exits by itself on a signal). */
+async function drillOnDockerStack(spec: Parameters<typeof runDrill>[0]['spec'], ledgerPath: string | undefined): Promise<number> {
+  let flaws: string[];
+  try {
+    flaws = parseFlaws(process.env['TARGET_FLAWS']);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const targetPath = join(REPO_ROOT, '.state', `drill-docker-${process.pid}-target.json`);
+  const log = (l: string) => process.stdout.write(`drill: [docker stack] ${l}\n`);
+  // runDrill exits the process itself after SIGINT/SIGTERM: take the stack down synchronously then
+  const downSync = () => {
+    if (existsSync(targetPath)) spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'target/launcher/cli.ts'), 'down', '--target-file', targetPath], { stdio: 'ignore', cwd: REPO_ROOT });
+  };
+  process.on('exit', downSync);
+  try {
+    await startDockerStack({ flaws, targetFilePath: targetPath, log });
+    return await runDrill({ spec, targetPath, ledgerPath });
+  } finally {
+    if (existsSync(targetPath)) await stopStack(targetPath);
+    log('removed (containers, network, postgres, redis, orghub)');
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -1,5 +1,5 @@
 /**
- * npm run stack -- up [--foreground] [--proxy] [--flaws a,b] [--target-file PATH]
+ * npm run stack -- up [--foreground] [--proxy | --docker] [--flaws a,b] [--target-file PATH]
  * npm run stack -- status [--target-file PATH]
  * npm run stack -- down [--target-file PATH]
  *
@@ -10,11 +10,13 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDbmanProxies, type DbmanProxies } from '../../chaos/toxiproxy/server.js';
 import { parseFlaws } from '../flaws.js';
+import { DockerEngineError } from './docker-engine.js';
+import { startDockerStack } from './docker-stack.js';
 import { InfraError } from './infra.js';
 import { isAlive, type ProcRecord } from './procs.js';
 import { DEFAULT_TARGET_FILE, stackStatus, startStack, stopStack } from './stack.js';
 
-const USAGE = 'usage: npm run stack -- up [--foreground] [--proxy] [--flaws a,b] [--target-file PATH] | status [--target-file PATH] | down [--target-file PATH]';
+const USAGE = 'usage: npm run stack -- up [--foreground] [--proxy | --docker] [--flaws a,b] [--target-file PATH] | status [--target-file PATH] | down [--target-file PATH]';
 
 function fail(code: number, msg: string): never {
   process.stderr.write(`stack: ${msg}\n`);
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
       options: {
         foreground: { type: 'boolean', default: false },
         proxy: { type: 'boolean', default: false },
+        docker: { type: 'boolean', default: false },
         flaws: { type: 'string' },
         'target-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -55,6 +58,7 @@ async function main(): Promise<void> {
     } catch (err) {
       fail(2, (err as Error).message);
     }
+    if (values.proxy && values.docker) fail(2, '--proxy and --docker: choose one (the docker stack has no proxies yet)');
     let px: DbmanProxies | undefined;
     if (values.proxy) {
       try {
@@ -67,7 +71,8 @@ async function main(): Promise<void> {
     }
     let stack;
     try {
-      stack = await startStack({
+      const start = values.docker ? startDockerStack : startStack;
+      stack = await start({
         flaws,
         targetFilePath: targetFile,
         log,
@@ -76,7 +81,7 @@ async function main(): Promise<void> {
       });
     } catch (err) {
       await px?.server.stop();
-      if (err instanceof InfraError || /already running|TARGET_FLAW/.test((err as Error).message)) fail(2, (err as Error).message);
+      if (err instanceof InfraError || err instanceof DockerEngineError || /already running|TARGET_FLAW/.test((err as Error).message)) fail(2, (err as Error).message);
       fail(1, `up failed: ${(err as Error).message}`);
     }
     log(`up: every health check passed${flaws.length ? ` (flaws: ${flaws.join(',')})` : ''}`);

@@ -157,3 +157,32 @@ export function ensureTargetImage(log: (l: string) => void = () => undefined): s
     rmSync(root, { recursive: true, force: true });
   }
 }
+
+/** What a docker-mode stack created, recorded in the target file's `reference.docker`, removed by `stack down`. */
+export interface DockerResources {
+  network: string;
+  containers: string[];
+  image?: string;
+}
+
+/** Removes the containers (unpaused first, then forced) and the network; each one that is already gone is skipped. */
+export async function removeDockerResources(res: DockerResources | undefined): Promise<void> {
+  if (!res) return;
+  const { default: Docker } = await import('dockerode');
+  const docker = new Docker();
+  await Promise.all(
+    res.containers.map(async (name) => {
+      const c = docker.getContainer(name);
+      await c.unpause().catch(() => undefined);
+      await c.remove({ force: true, v: true }).catch((err: { statusCode?: number }) => {
+        if (err.statusCode !== 404) throw err;
+      });
+    }),
+  );
+  await docker
+    .getNetwork(res.network)
+    .remove()
+    .catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 404) throw err;
+    });
+}

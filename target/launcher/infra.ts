@@ -4,7 +4,7 @@
  * what to install.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { spawnDetached, type ProcRecord } from './procs.js';
@@ -95,7 +95,14 @@ export interface StartedInfra {
   proc: ProcRecord;
 }
 
-export async function startPostgres(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}): Promise<StartedInfra> {
+/** Extra listen addresses (docker mode: the Docker network's gateway) and the client network allowed in pg_hba. */
+export interface ListenOptions {
+  hosts: string[];
+  allowCidr?: string;
+}
+const LOOPBACK: ListenOptions = { hosts: ['127.0.0.1'] };
+
+export async function startPostgres(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}, listen = LOOPBACK): Promise<StartedInfra> {
   const bin = findPostgresBin(log);
   const user = postgresUser();
   const dataDir = join(stateDir, 'pg');
@@ -112,13 +119,14 @@ export async function startPostgres(stateDir: string, port: number, log: (l: str
     const e = err as { stderr?: Buffer };
     throw new InfraError(`initdb failed: ${(e.stderr?.toString() ?? String(err)).trim().split('\n').pop()}`);
   }
+  if (listen.allowCidr) appendFileSync(join(dataDir, 'pg_hba.conf'), `host all all ${listen.allowCidr} trust\n`);
   const proc = spawnDetached(
     'postgres',
     join(bin, 'postgres'),
     [
       '-D', dataDir,
       '-k', dataDir,
-      '-h', '127.0.0.1',
+      '-h', listen.hosts.join(','),
       '-p', String(port),
       '-c', 'fsync=off',
       '-c', 'synchronous_commit=off',
@@ -148,14 +156,14 @@ export async function startPostgres(stateDir: string, port: number, log: (l: str
   return { url, proc };
 }
 
-export async function startRedis(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}): Promise<StartedInfra> {
+export async function startRedis(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}, listen = LOOPBACK): Promise<StartedInfra> {
   const bin = findRedisServer(log);
   const dir = join(stateDir, 'redis');
   mkdirSync(dir);
   const proc = spawnDetached(
     'redis',
     bin,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'no'],
+    ['--port', String(port), '--bind', ...listen.hosts, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'no'],
     { env: { ...process.env, ...markEnv }, logFile: join(stateDir, 'logs', 'redis.log') },
   );
   const url = `redis://127.0.0.1:${port}`;

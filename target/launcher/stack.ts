@@ -11,7 +11,8 @@ import { TargetFile, readTargetFile, type FaultAccess } from '../../harness/targ
 import { migrate, seed, SEED } from '../db/migrate.js';
 import { parseFlaws, type Flaw } from '../flaws.js';
 import { REPO_ROOT, buildServices, type Service } from './build.js';
-import { startPostgres, startRedis } from './infra.js';
+import { removeDockerResources, type DockerResources } from './docker-engine.js';
+import { startPostgres, startRedis, type ListenOptions, type StartedInfra } from './infra.js';
 import { freePorts } from './ports.js';
 import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 
@@ -90,7 +91,7 @@ interface ReferenceExtra {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function httpOk(url: string, timeoutMs = 1000): Promise<boolean> {
+export async function httpOk(url: string, timeoutMs = 1000): Promise<boolean> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     await res.arrayBuffer();
@@ -117,25 +118,19 @@ async function waitHealthy(name: string, url: string, proc: ProcRecord, logFile:
   }
 }
 
-function writeAtomic(path: string, text: string): void {
+export function writeAtomic(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, path);
 }
 
-function flawsFrom(opts: StackOptions): Flaw[] {
+export function flawsFrom(opts: StackOptions): Flaw[] {
   return opts.flaws !== undefined ? parseFlaws(opts.flaws.join(',')) : parseFlaws(process.env['TARGET_FLAWS']);
 }
 
-/** Starts the whole stack; on any failure stops what it started, removes the folder and throws. */
-export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
-  const log = opts.log ?? (() => undefined);
-  const flaws = flawsFrom(opts);
-  const targetFilePath = resolve(opts.targetFilePath ?? DEFAULT_TARGET_FILE);
-  const nDbman = opts.dbmanNodes ?? 3;
-  const nChat = opts.chatInstances ?? 2;
-
+/** Throws when the stack a target file names still runs; removes the folder of a dead one. */
+export function refuseRunning(targetFilePath: string): void {
   if (existsSync(targetFilePath)) {
     let running = false;
     try {
@@ -148,11 +143,51 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     }
     if (running) throw new Error(`a stack is already running per ${targetFilePath}: run "npm run stack -- down" first or choose another target file`);
   }
+}
 
+/** The start of every stack start: options resolved, a running stack refused, a fresh state folder with logs/. */
+export function beginStart(opts: StackOptions) {
+  const log = opts.log ?? (() => undefined);
+  const flaws = flawsFrom(opts);
+  const targetFilePath = resolve(opts.targetFilePath ?? DEFAULT_TARGET_FILE);
+  refuseRunning(targetFilePath);
   const stateDir = mkdtempSync(join(tmpdir(), 'dbman-target-'));
   chmodSync(stateDir, 0o755);
   const logsDir = join(stateDir, 'logs');
   mkdirSync(logsDir);
+  return { log, flaws, targetFilePath, nDbman: opts.dbmanNodes ?? 3, nChat: opts.chatInstances ?? 2, stateDir, logsDir, stackId: basename(stateDir) };
+}
+
+/** PostgreSQL and Redis side by side; both processes are in `procs` before a failure of either is thrown. */
+export async function startInfra(
+  stateDir: string,
+  pgPort: number,
+  redisPort: number,
+  log: (l: string) => void,
+  mark: (component: string) => Record<string, string>,
+  procs: ProcRecord[],
+  listen?: ListenOptions,
+): Promise<[StartedInfra, StartedInfra]> {
+  const infra = await Promise.allSettled([
+    startPostgres(stateDir, pgPort, log, mark('postgres'), listen),
+    startRedis(stateDir, redisPort, log, mark('redis'), listen),
+  ]);
+  for (const r of infra) if (r.status === 'fulfilled') procs.push(r.value.proc);
+  for (const r of infra) if (r.status === 'rejected') throw r.reason;
+  return infra.map((r) => (r as PromiseFulfilledResult<StartedInfra>).value) as [StartedInfra, StartedInfra];
+}
+
+/** The services' settings: the reference defaults, then the launcher's environment, then `opts.serviceEnv`. */
+export function serviceEnvOf(opts: StackOptions): Record<string, string> {
+  const serviceEnv: Record<string, string> = { ...REFERENCE_SERVICE_ENV };
+  for (const k of PASSED_ENV) if (process.env[k] !== undefined && process.env[k] !== '') serviceEnv[k] = process.env[k]!;
+  Object.assign(serviceEnv, opts.serviceEnv ?? {});
+  return serviceEnv;
+}
+
+/** Starts the whole stack; on any failure stops what it started, removes the folder and throws. */
+export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
+  const { log, flaws, targetFilePath, nDbman, nChat, stateDir, logsDir } = beginStart(opts);
   const procs: ProcRecord[] = [...(opts.processes ?? [])];
   const stopAll = async () => {
     await stopInOrder(procs, basename(stateDir));
@@ -169,20 +204,9 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     // allSettled: when one fails, the other must have recorded its process before we stop everything.
     const stackId = basename(stateDir);
     const mark = (component: string) => ({ [STACK_ID_VAR]: stackId, [COMPONENT_VAR]: component });
-    const infra = await Promise.allSettled([
-      startPostgres(stateDir, pgPort, log, mark('postgres')),
-      startRedis(stateDir, redisPort, log, mark('redis')),
-    ]);
-    for (const r of infra) if (r.status === 'fulfilled') procs.push(r.value.proc);
-    for (const r of infra) if (r.status === 'rejected') throw r.reason;
-    const [pgInfra, redisInfra] = infra.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof startPostgres>>>).value) as [
-      Awaited<ReturnType<typeof startPostgres>>,
-      Awaited<ReturnType<typeof startRedis>>,
-    ];
+    const [pgInfra, redisInfra] = await startInfra(stateDir, pgPort, redisPort, log, mark, procs);
 
-    const serviceEnv: Record<string, string> = { ...REFERENCE_SERVICE_ENV };
-    for (const k of PASSED_ENV) if (process.env[k] !== undefined && process.env[k] !== '') serviceEnv[k] = process.env[k]!;
-    Object.assign(serviceEnv, opts.serviceEnv ?? {});
+    const serviceEnv = serviceEnvOf(opts);
     const jwtSecret = randomBytes(24).toString('hex');
     const baseEnv: NodeJS.ProcessEnv = { ...process.env, ...serviceEnv, TARGET_FLAWS: flaws.join(','), NODE_ENV: 'production' };
     for (const k of ['DBMAN_ENDPOINT', 'DBMAN_ENDPOINTS', 'PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL', 'JWT_SECRET']) delete baseEnv[k];
@@ -346,6 +370,7 @@ export async function stopStack(targetFilePath: string): Promise<void> {
       /* gone */
     }
   }
+  await removeDockerResources(t.reference['docker'] as DockerResources | undefined);
   await stopInOrder(procs, stackIdOf(t));
   const stateDir = t.reference.stateDir;
   if (stateDir && /dbman-target-/.test(stateDir)) rmSync(stateDir, { recursive: true, force: true });
