@@ -222,7 +222,7 @@ export async function mergeParts(opts: MergeOptions): Promise<MergeResult> {
   const defs = thresholdDefs(parts);
   const first = parts[0]!;
   const commonRunDir = [...new Set(parts.map((p) => dirname(dirname(p.dir))))];
-  const outDir = resolve(opts.out ?? (commonRunDir.length === 1 && basename(commonRunDir[0]!) === first.info.runId ? commonRunDir[0]! : join('reports', first.info.runId)));
+  const outDir = resolve(opts.out ?? (commonRunDir.length === 1 && basename(dirname(parts[0]!.dir)) === PARTS_DIR ? commonRunDir[0]! : join('reports', first.info.runId)));
   await mkdir(outDir, { recursive: true });
 
   const errors: string[] = [];

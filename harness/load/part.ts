@@ -20,6 +20,9 @@ import { partK6Env, UsageError, type PartConfig } from './config.js';
 import { validateK6Env } from '../smoke-config.js';
 import { executionSegment, partDirName, segmentArgs, segmentSequence } from './segments.js';
 
+let provisioned: Promise<string> | undefined;
+let built: Promise<string> | undefined;
+
 export const PART_FILE = 'part.json';
 export const PARTS_DIR = 'parts';
 
@@ -70,9 +73,12 @@ export async function runPart(config: PartConfig, io: PartIo = {}): Promise<{ co
     const env = partK6Env(config, runId);
     const parsed = validateK6Env(env);
     const plannedS = loadDurationS(resolveProfile(config.profile, parsed));
-    const k6Path = await ensureK6({ log: progress('provision', sink) });
+    // Several parts in one process (tests) share one provisioning and one build: no two writers of dist/load.js.
+    provisioned ??= ensureK6({ log: progress('provision', sink) });
+    const k6Path = await provisioned.catch((err) => { provisioned = undefined; throw err; });
     const k6Version = (await K6.installedVersion(k6Path)) ?? 'unknown';
-    const script = await buildScenario('load', progress('build', sink));
+    built ??= buildScenario('load', progress('build', sink)).finally(() => setTimeout(() => (built = undefined), 5_000).unref());
+    const script = await built;
     const partDir = join(root, runId, PARTS_DIR, partDirName(config.segment));
     await mkdir(partDir, { recursive: true });
     const seg = executionSegment(config.segment);
