@@ -1,5 +1,9 @@
 /** `npm run load -- ...`: a part of a split run, or `merge`; see harness/load/config.ts for the usage. */
-import { LOAD_USAGE, parsePartConfig, UsageError } from '../load/config.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { buildScenario } from '../build-scenario.js';
+import { LOAD_USAGE, parsePartConfig, parsePositiveInt, parseProfile, parseScale, UsageError } from '../load/config.js';
+import { testRunManifest } from '../load/k8s.js';
 import { mergeParts } from '../load/merge.js';
 import { runPart } from '../load/part.js';
 
@@ -19,14 +23,25 @@ try {
     if (bad) throw new UsageError(bad, `${bad}: unknown option; allowed: merge <dir>... [--out <dir>]`);
     if (dirs.length === 0) throw new UsageError('merge', 'merge: no directories given; allowed: merge <dir>... [--out <dir>]');
     code = (await mergeParts({ dirs, ...(out ? { out } : {}) })).code;
+  } else if (argv[0] === 'k8s') {
+    const { values } = parseArgs({ args: argv.slice(1), options: { profile: { type: 'string' }, parallelism: { type: 'string' }, scale: { type: 'string' }, out: { type: 'string' }, image: { type: 'string' }, 'run-id': { type: 'string' } }, strict: true });
+    const profile = parseProfile(values.profile);
+    const parallelism = parsePositiveInt('--parallelism', values.parallelism, 1000);
+    const scale = parseScale(values.scale);
+    const script = await buildScenario('load', () => {});
+    const yaml = testRunManifest({ profile, parallelism, script: await readFile(script, 'utf8'), runId: values['run-id'] ?? `k8s-${profile}`, ...(scale !== undefined ? { scale } : {}), ...(values.image ? { image: values.image } : {}) });
+    if (values.out) await writeFile(values.out, yaml);
+    else process.stdout.write(yaml);
+    code = 0;
   } else if (/^[a-z]/.test(argv[0]!)) {
-    throw new UsageError(argv[0]!, `${argv[0]}: unknown command; allowed: merge, or a part: --profile <name> --segment <i>/<n>`);
+    throw new UsageError(argv[0]!, `${argv[0]}: unknown command; allowed: merge, k8s, or a part: --profile <name> --segment <i>/<n>`);
   } else {
     code = (await runPart(parsePartConfig(argv))).code;
   }
 } catch (err) {
-  if (!(err instanceof UsageError)) throw err;
-  process.stderr.write(`load: ${err.message}\n`);
+  const parseArgsError = String((err as NodeJS.ErrnoException).code ?? '').startsWith('ERR_PARSE_ARGS');
+  if (!(err instanceof UsageError) && !parseArgsError) throw err;
+  process.stderr.write(`load: ${(err as Error).message.split('\n')[0]}\n`);
   code = 2;
 }
 process.exit(code);
