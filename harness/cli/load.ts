@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { buildScenario } from '../build-scenario.js';
 import { LOAD_USAGE, parsePartConfig, parsePositiveInt, parseProfile, parseScale, UsageError } from '../load/config.js';
 import { testRunManifest } from '../load/k8s.js';
+import { DEFAULT_CAPACITY, formatPlan, planRunners, readCapacity, tune } from '../load/plan.js';
 import { mergeParts } from '../load/merge.js';
 import { runPart } from '../load/part.js';
 
@@ -23,6 +24,14 @@ try {
     if (bad) throw new UsageError(bad, `${bad}: unknown option; allowed: merge <dir>... [--out <dir>]`);
     if (dirs.length === 0) throw new UsageError('merge', 'merge: no directories given; allowed: merge <dir>... [--out <dir>]');
     code = (await mergeParts({ dirs, ...(out ? { out } : {}) })).code;
+  } else if (argv[0] === 'plan') {
+    const { values } = parseArgs({ args: argv.slice(1), options: { profile: { type: 'string' }, scale: { type: 'string' }, bench: { type: 'string' } }, strict: true });
+    const plan = planRunners(parseProfile(values.profile), parseScale(values.scale) ?? 1, readCapacity(values.bench ?? 'bench/results.json'));
+    process.stdout.write(formatPlan(plan) + '\n');
+    code = 0;
+  } else if (argv[0] === 'tune') {
+    const { values } = parseArgs({ args: argv.slice(1), options: { apply: { type: 'boolean' }, sockets: { type: 'string' } }, strict: true });
+    code = tune(values.sockets !== undefined ? parsePositiveInt('--sockets', values.sockets, 10_000_000) : DEFAULT_CAPACITY.socketsPerRunner, values.apply === true, (l) => process.stderr.write(l + '\n'));
   } else if (argv[0] === 'k8s') {
     const { values } = parseArgs({ args: argv.slice(1), options: { profile: { type: 'string' }, parallelism: { type: 'string' }, scale: { type: 'string' }, out: { type: 'string' }, image: { type: 'string' }, 'run-id': { type: 'string' } }, strict: true });
     const profile = parseProfile(values.profile);
@@ -34,7 +43,7 @@ try {
     else process.stdout.write(yaml);
     code = 0;
   } else if (/^[a-z]/.test(argv[0]!)) {
-    throw new UsageError(argv[0]!, `${argv[0]}: unknown command; allowed: merge, k8s, or a part: --profile <name> --segment <i>/<n>`);
+    throw new UsageError(argv[0]!, `${argv[0]}: unknown command; allowed: merge, plan, tune, k8s, or a part: --profile <name> --segment <i>/<n>`);
   } else {
     code = (await runPart(parsePartConfig(argv))).code;
   }

@@ -1,0 +1,94 @@
+/**
+ * `npm run load -- plan --profile P [--scale x] [--bench file]`: runners a profile needs and the OS settings
+ * each runner needs; `npm run load -- tune [--apply] [--sockets N]` applies them (dry run by default; root only).
+ *
+ * Per-runner capacity: from the bench JSON (`bench/results.json`, `capacity.socketsPerRunner`) when present,
+ * else DEFAULT_CAPACITY, derived from lib/README.md's measurement on this 2-core machine (200 room sockets at
+ * 1 msg/s in rooms of 50: k6 215 MB RSS, 7.5 s CPU in 20 s, i.e. ~0.7 MB and ~10,000 received frames/s per
+ * 0.375 core). A stage-3 socket sends every 10 s in a room of 50 (≈5 received frames/s): a 2-core, 8 GB runner
+ * holds ~8,000 sockets at < 75 % memory and ~1.5 cores. Not yet confirmed by `npm run bench` (see README).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { peakRestRate, peakSockets, peakVus, resolveProfile, type ProfileName } from '../../lib/profiles.js';
+
+export const DEFAULT_CAPACITY = { socketsPerRunner: 8000, restIterationsPerS: 1000, source: 'default (lib/README.md measurement, 2 cores, 8 GB)' };
+/** Ephemeral ports per (source address, destination) pair, with ip_local_port_range 1024-65535, minus headroom. */
+export const SOCKETS_PER_SOURCE_ADDRESS = 60_000;
+
+export interface RunnerPlan {
+  profile: ProfileName;
+  scale: number;
+  peakSockets: number;
+  peakVus: number;
+  peakRestRate: number;
+  capacity: { socketsPerRunner: number; restIterationsPerS: number; source: string };
+  runners: number;
+  perRunner: { sockets: number; vus: number; restRate: number };
+  os: { nofile: number; localPortRange: string; sourceAddresses: number; notes: string[] };
+}
+
+export function readCapacity(benchFile: string | undefined): RunnerPlan['capacity'] {
+  if (benchFile && existsSync(benchFile)) {
+    const j = JSON.parse(readFileSync(benchFile, 'utf8')) as { capacity?: { socketsPerRunner?: number; restIterationsPerS?: number } };
+    if (j.capacity?.socketsPerRunner && j.capacity.socketsPerRunner > 0) {
+      return { socketsPerRunner: j.capacity.socketsPerRunner, restIterationsPerS: j.capacity.restIterationsPerS ?? DEFAULT_CAPACITY.restIterationsPerS, source: benchFile };
+    }
+  }
+  return DEFAULT_CAPACITY;
+}
+
+export function osSettings(sockets: number): RunnerPlan['os'] {
+  const sourceAddresses = Math.max(1, Math.ceil(sockets / SOCKETS_PER_SOURCE_ADDRESS));
+  const notes = [`ulimit -n ${Math.max(65536, Math.ceil(sockets * 2 + 10000))} (a socket is one fd; k6 and the runtime need more)`, 'sysctl -w net.ipv4.ip_local_port_range="1024 65535"'];
+  if (sourceAddresses > 1) notes.push(`${sourceAddresses} source addresses (k6 --local-ips, e.g. 10.0.0.10-10.0.0.${9 + sourceAddresses}): one address has at most ~${SOCKETS_PER_SOURCE_ADDRESS} ports to one target address and port`);
+  return { nofile: Math.max(65536, Math.ceil(sockets * 2 + 10000)), localPortRange: '1024 65535', sourceAddresses, notes };
+}
+
+export function planRunners(profile: ProfileName, scale = 1, capacity = DEFAULT_CAPACITY): RunnerPlan {
+  const p = resolveProfile(profile, scale !== 1 ? { scale } : {});
+  const sockets = peakSockets(p);
+  const rest = peakRestRate(p);
+  const runners = Math.max(1, Math.ceil(sockets / capacity.socketsPerRunner), Math.ceil(rest / capacity.restIterationsPerS));
+  const perRunner = { sockets: Math.ceil(sockets / runners), vus: Math.ceil(peakVus(p) / runners), restRate: rest / runners };
+  return { profile, scale, peakSockets: sockets, peakVus: peakVus(p), peakRestRate: rest, capacity, runners, perRunner, os: osSettings(perRunner.sockets) };
+}
+
+export function formatPlan(r: RunnerPlan): string {
+  return [
+    `profile ${r.profile}${r.scale !== 1 ? ` x${r.scale}` : ''}: peak ${r.peakSockets} sockets, ${r.peakVus} VUs, ${r.peakRestRate} REST iterations/s`,
+    `capacity per runner: ${r.capacity.socketsPerRunner} sockets, ${r.capacity.restIterationsPerS} REST iterations/s (${r.capacity.source})`,
+    `runners: ${r.runners} (npm run load -- --profile ${r.profile} --segment i/${r.runners}, i = 1..${r.runners}); each ~${r.perRunner.sockets} sockets, ~${r.perRunner.vus} VUs`,
+    'OS settings per runner (npm run load -- tune --apply as root):',
+    ...r.os.notes.map((n) => `  ${n}`),
+  ].join('\n');
+}
+
+/** The commands `tune` runs; executed only with apply (and as root). */
+export function tuneCommands(sockets: number): string[][] {
+  const os = osSettings(sockets);
+  return [
+    ['sysctl', '-w', `net.ipv4.ip_local_port_range=${os.localPortRange}`],
+    ['sysctl', '-w', `fs.nr_open=${Math.max(1048576, os.nofile)}`],
+  ];
+}
+
+export function tune(sockets: number, apply: boolean, log: (l: string) => void): number {
+  const cmds = tuneCommands(sockets);
+  if (!apply) {
+    for (const c of cmds) log(`would run: ${c.join(' ')}`);
+    log('dry run: pass --apply (as root) to apply; source addresses must be added to the interface by hand (ip addr add)');
+    log(`and in the shell that starts k6: ulimit -n ${osSettings(sockets).nofile}`);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    log('tune: --apply needs root');
+    return 2;
+  }
+  for (const c of cmds) {
+    log(`running: ${c.join(' ')}`);
+    execFileSync(c[0]!, c.slice(1), { stdio: 'inherit' });
+  }
+  log(`now in the shell that starts k6: ulimit -n ${osSettings(sockets).nofile}`);
+  return 0;
+}
