@@ -237,7 +237,6 @@ export async function mergeParts(opts: MergeOptions): Promise<MergeResult> {
   const rawOut = join(outDir, RAW_FILE);
   await concatRaw(parts.flatMap((p) => (p.raw ? [p.raw] : [])), rawOut);
   const thresholds = defs.length ? await judgeMerged(defs, rawOut, parts) : [];
-  // TODO(integrity): once integrity/ has landed, run checkIntegrity({rawFiles: parts' raws, target}) here.
 
   const iso = (xs: (string | undefined)[], pick: 'min' | 'max') => {
     const ts = xs.filter((x): x is string => !!x).sort();
