@@ -19,6 +19,7 @@ import type { TargetFile } from './target-file.js';
 import { loadDurationS, resolveProfile } from '../lib/profiles.js';
 import { integrityOptionsFromEnv, type IntegrityOptions } from '../integrity/index.js';
 import { integrityStep } from '../integrity/run.js';
+import { Interrupted, renderHtmlReport } from './run-lifecycle.js';
 
 export interface SmokeIo {
   /** Progress lines (stderr by default). */
@@ -136,7 +137,7 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
       extraThresholds: integrity.thresholds,
       files: integrity.files,
     });
-    const html = await renderHtml(runDir, step('report'));
+    const html = await renderHtmlReport(runDir, step('report'));
     await teardown();
     if (html) summary.files = { ...summary.files, report: basename(html) };
     summary.durations = { ...durations, totalMs: Date.now() - startedAt.getTime() };
@@ -169,24 +170,7 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
   }
 }
 
-class Interrupted extends Error {
-  constructor(readonly signal: NodeJS.Signals) {
-    super(`interrupted by ${signal}`);
-  }
-}
 
-/** The HTML report (report/); a failure to render is reported but does not change the verdict. */
-async function renderHtml(runDir: string, log: LogFn): Promise<string | undefined> {
-  try {
-    const { writeRunReport } = await import('../report/index.js');
-    const path = await writeRunReport(runDir);
-    log(`wrote ${path}`);
-    return path;
-  } catch (err) {
-    log(`no HTML report: ${(err as Error).message.split('\n')[0]}`);
-    return undefined;
-  }
-}
 
 export function formatDurations(d: Durations): string {
   const parts: [keyof Durations, string][] = [

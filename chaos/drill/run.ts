@@ -38,6 +38,7 @@ import { needsProxy, type DrillSpec } from './spec.js';
 import { ReadinessWatcher, steadyState, type Check, type ReadinessPoint } from './steady.js';
 import { integrityOptionsFromEnv, type IntegrityOptions } from '../../integrity/index.js';
 import { integrityStep } from '../../integrity/run.js';
+import { Interrupted, renderHtmlReport } from '../../harness/run-lifecycle.js';
 
 export const DRILL_FILE = 'drill.json';
 /** The bundled scenario the drill runs (all parts: REST, WS, hot room; the profile picks the shape). */
@@ -89,11 +90,6 @@ export interface DrillReport {
   errors: string[];
 }
 
-class Interrupted extends Error {
-  constructor(readonly signal: NodeJS.Signals) {
-    super(`interrupted by ${signal}`);
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -461,7 +457,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       ...summary.errors,
     ];
     await writeJson(join(runDir, DRILL_FILE), report);
-    await renderHtml(runDir, step('report'));
+    await renderHtmlReport(runDir, step('report'));
     await teardown();
     summary.durations = { ...durations, totalMs: Date.now() - startedAt.getTime() };
     summary.finishedAt = new Date().toISOString();
@@ -493,14 +489,6 @@ export async function runDrill(o: DrillOptions): Promise<number> {
   }
 }
 
-async function renderHtml(runDir: string, log: LogFn): Promise<void> {
-  try {
-    const { writeRunReport } = await import('../../report/index.js');
-    log(`wrote ${await writeRunReport(runDir)}`);
-  } catch (err) {
-    log(`no HTML report: ${(err as Error).message.split('\n')[0]}`);
-  }
-}
 
 /**
  * The drill's own thresholds over the figures, named like k6's, for faults that take a node away (stop, kill,
