@@ -41,7 +41,7 @@ export function readCapacity(benchFile: string | undefined): RunnerPlan['capacit
 export function osSettings(sockets: number): RunnerPlan['os'] {
   const sourceAddresses = Math.max(1, Math.ceil(sockets / SOCKETS_PER_SOURCE_ADDRESS));
   const notes = [`ulimit -n ${Math.max(65536, Math.ceil(sockets * 2 + 10000))} (a socket is one fd; k6 and the runtime need more)`, 'sysctl -w net.ipv4.ip_local_port_range="1024 65535"'];
-  if (sourceAddresses > 1) notes.push(`${sourceAddresses} source addresses (k6 --local-ips, e.g. 10.0.0.10-10.0.0.${9 + sourceAddresses}): one address has at most ~${SOCKETS_PER_SOURCE_ADDRESS} ports to one target address and port`);
+  if (sourceAddresses > 1) notes.push(`${sourceAddresses} source addresses (k6 --local-ips <first>-<last>, addresses the runner owns): one address has at most ~${SOCKETS_PER_SOURCE_ADDRESS} ports to one target address and port`);
   return { nofile: Math.max(65536, Math.ceil(sockets * 2 + 10000)), localPortRange: '1024 65535', sourceAddresses, notes };
 }
 
