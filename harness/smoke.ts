@@ -4,7 +4,7 @@
  * Every input was validated by parseSmokeConfig before this runs; the reference target's URLs are checked
  * again with lib/config.ts's parser once it is up, still before k6 sends anything.
  */
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { startStack, stopStack } from '../target/launcher/stack.js';
 import { buildScenario } from './build-scenario.js';
 import { startK6, type K6Run } from './k6-run.js';
@@ -12,14 +12,14 @@ import { progress, type LogFn } from './log.js';
 import { repoRoot } from './paths.js';
 import { ensureK6, K6, ProvisionError } from './provision.js';
 import { createRunDir, gitRevision } from './run-dir.js';
-import { finishRun, humanSummary, updateSummary } from './run-report.js';
+import { finishRun, humanSummary } from './run-report.js';
 import { k6EnvOf, UsageError, validateK6Env, type SmokeConfig } from './smoke-config.js';
 import type { Durations } from './summary.js';
 import type { TargetFile } from './target-file.js';
 import { loadDurationS, resolveProfile } from '../lib/profiles.js';
 import { integrityOptionsFromEnv, type IntegrityOptions } from '../integrity/index.js';
 import { integrityStep } from '../integrity/run.js';
-import { Interrupted, renderHtmlReport } from './run-lifecycle.js';
+import { closeRun, exitCodeOf, Interrupted } from './run-lifecycle.js';
 
 export interface SmokeIo {
   /** Progress lines (stderr by default). */
@@ -137,17 +137,11 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
       extraThresholds: integrity.thresholds,
       files: integrity.files,
     });
-    const html = await renderHtmlReport(runDir, step('report'));
-    await teardown();
-    if (html) summary.files = { ...summary.files, report: basename(html) };
-    summary.durations = { ...durations, totalMs: Date.now() - startedAt.getTime() };
-    summary.finishedAt = new Date().toISOString();
-    await updateSummary(runDir, summary);
+    await closeRun({ runDir, summary, durations, startedAt, teardown, log: step('report') });
     out(humanSummary(summary, runDir));
     if (integrity.table) out(integrity.table);
     log(`timings: ${formatDurations(summary.durations)}`);
-    if (interrupted) return interrupted === 'SIGINT' ? 130 : 143;
-    return summary.verdict === 'pass' ? 0 : 1;
+    return exitCodeOf(summary.verdict, interrupted);
   } catch (err) {
     if (err instanceof Interrupted) {
       log(`interrupted by ${err.signal}`);

@@ -20,7 +20,7 @@ import { progress, type LogFn } from '../../harness/log.js';
 import { distDir, repoRoot } from '../../harness/paths.js';
 import { ensureK6, K6, ProvisionError } from '../../harness/provision.js';
 import { createRunDir, gitRevision, writeJson } from '../../harness/run-dir.js';
-import { finishRun, humanSummary, publicTarget, updateSummary } from '../../harness/run-report.js';
+import { finishRun, humanSummary, publicTarget } from '../../harness/run-report.js';
 import { checkLoopback, k6EnvOf, validateK6Env } from '../../harness/smoke-config.js';
 import type { Durations, RunSummary } from '../../harness/summary.js';
 import { readTargetFile, TargetFileError, type Component, type TargetFile } from '../../harness/target-file.js';
@@ -38,7 +38,7 @@ import { needsProxy, type DrillSpec } from './spec.js';
 import { ReadinessWatcher, steadyState, type Check, type ReadinessPoint } from './steady.js';
 import { integrityOptionsFromEnv, type IntegrityOptions } from '../../integrity/index.js';
 import { integrityStep } from '../../integrity/run.js';
-import { Interrupted, renderHtmlReport } from '../../harness/run-lifecycle.js';
+import { closeRun, exitCodeOf, Interrupted } from '../../harness/run-lifecycle.js';
 
 export const DRILL_FILE = 'drill.json';
 /** The bundled scenario the drill runs (all parts: REST, WS, hot room; the profile picks the shape). */
@@ -457,16 +457,11 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       ...summary.errors,
     ];
     await writeJson(join(runDir, DRILL_FILE), report);
-    await renderHtmlReport(runDir, step('report'));
-    await teardown();
-    summary.durations = { ...durations, totalMs: Date.now() - startedAt.getTime() };
-    summary.finishedAt = new Date().toISOString();
-    await updateSummary(runDir, summary);
+    await closeRun({ runDir, summary, durations, startedAt, teardown, log: step('report') });
     out(humanSummary(summary, runDir));
     out(formatFigures(report));
     if (integrity.table) out(integrity.table);
-    if (interrupted) return interrupted === 'SIGINT' ? 130 : 143;
-    return summary.verdict === 'pass' ? 0 : 1;
+    return exitCodeOf(summary.verdict, interrupted);
   } catch (err) {
     if (err instanceof Interrupted) {
       log(`interrupted by ${err.signal}`);
