@@ -11,7 +11,9 @@ import { z } from 'zod';
 export const PROCESS_FAULTS = ['stop', 'kill', 'pause', 'restart'] as const;
 /** Network faults through a Toxiproxy proxy in front of the node. */
 export const NETWORK_FAULTS = ['partition', 'latency', 'reset', 'bandwidth'] as const;
-export const FAULT_KINDS = [...PROCESS_FAULTS, ...NETWORK_FAULTS] as const;
+/** Faults on a dbman node's own link to its database (`faults.dbLink`): the node runs on, the database is gone. */
+export const DB_LINK_FAULTS = ['db-cut'] as const;
+export const FAULT_KINDS = [...PROCESS_FAULTS, ...NETWORK_FAULTS, ...DB_LINK_FAULTS] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Parses "20s", "1500ms", "2m", or a bare number of seconds into seconds. */

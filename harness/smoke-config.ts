@@ -146,6 +146,7 @@ function targetFromEnv(env: NodeJS.ProcessEnv): TargetFile | undefined {
     login: { email: env.LOGIN_EMAIL!, password: env.LOGIN_PASSWORD! },
     dbmanNodes: [],
     chatInstances: [],
+    loadBalancers: [],
   };
 }
 
@@ -234,4 +235,5 @@ const PLACEHOLDER_TARGET: TargetFile = {
   login: { email: 'placeholder', password: 'placeholder' },
   dbmanNodes: [],
   chatInstances: [],
+  loadBalancers: [],
 };

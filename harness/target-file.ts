@@ -6,6 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
+/** One proxy of a toxiproxy-server: its HTTP API and the proxy's name. */
+export const ToxiproxyProxy = z
+  .object({
+    apiUrl: z.url(),
+    proxy: z.string().min(1),
+  })
+  .strict();
+export type ToxiproxyProxy = z.infer<typeof ToxiproxyProxy>;
+
 /** How a fault driver can reach one component. Every field is optional: a component may be reachable several ways. */
 export const FaultAccess = z
   .object({
@@ -13,13 +22,13 @@ export const FaultAccess = z
     pid: z.number().int().positive().optional(),
     /** A Docker container, by name or id (docker driver). */
     container: z.string().min(1).optional(),
-    /** A Toxiproxy proxy in front of the component (network faults). */
-    toxiproxy: z
-      .object({
-        apiUrl: z.url(),
-        proxy: z.string().min(1),
-      })
-      .optional(),
+    /** A Toxiproxy proxy in front of the component, on the path its clients use (network faults). */
+    toxiproxy: ToxiproxyProxy.optional(),
+    /**
+     * dbman nodes only: a Toxiproxy proxy on the node's own link to PostgreSQL (its DATABASE_URL points at it),
+     * so `db-cut` takes the database away from this node alone while the node itself keeps running.
+     */
+    dbLink: ToxiproxyProxy.optional(),
   })
   .strict();
 export type FaultAccess = z.infer<typeof FaultAccess>;
@@ -34,6 +43,18 @@ export const Component = z
   })
   .strict();
 export type Component = z.infer<typeof Component>;
+
+/**
+ * A load balancer of the deployment (HAProxy in the reference target). `fronts: "chat"`: the clients' one URL
+ * (chatUrl and wsUrl point at it); `fronts: "dbman"`: the app services' one dbman URL (the `dbman-lb` topology),
+ * which health-checks every node's /health/ready and takes a not-ready node out of traffic.
+ */
+export const LoadBalancer = Component.extend({
+  fronts: z.enum(['chat', 'dbman']),
+  /** Where the balancer reports its backends' state (HAProxy's stats page, CSV with `;csv`), when it has one. */
+  statsUrl: z.url().optional(),
+}).strict();
+export type LoadBalancer = z.infer<typeof LoadBalancer>;
 
 export const TargetFile = z
   .object({
@@ -51,13 +72,17 @@ export const TargetFile = z
     dbmanNodes: z.array(Component).default([]),
     chatInstances: z.array(Component).default([]),
     orghub: Component.optional(),
+    /** The Redis the chat instances fan out through (`redis://` URL); faults reach it by a proxy or its container. */
+    redis: Component.optional(),
+    loadBalancers: z.array(LoadBalancer).default([]),
     /** Set by the reference target's launcher only. */
     reference: z
       .object({
         stateDir: z.string().min(1),
         launcherPid: z.number().int().positive().optional(),
         flaws: z.array(z.string()),
-        topology: z.string().default('client-side'),
+        /** `client-side`: the app services get every dbman node in DBMAN_ENDPOINTS; `dbman-lb`: one URL behind a balancer. */
+        topology: z.enum(['client-side', 'dbman-lb']).default('client-side'),
         postgres: z.object({ url: z.string(), pid: z.number().int().positive().optional() }).strict(),
         redis: z.object({ url: z.string(), pid: z.number().int().positive().optional() }).strict(),
       })
