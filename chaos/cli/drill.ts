@@ -16,13 +16,16 @@ import { specFromFlags } from '../drill/spec.js';
 import { exitOnError, parseFlags, UsageError } from './args.js';
 
 export const DRILL_USAGE = `usage: npm run drill -- --fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for 20s]
-                       [--profile failover] [--duration 45s] [--target <file> | --docker] [--proxy]
+                       [--profile failover] [--duration 45s] [--target <file> | --docker] [--proxy] [--lb] [--dbman-lb]
                        [--latency-ms 1000 --jitter-ms 200 | --rate-kbps 16] [--hold 3] [--slo-p95-ms 500] [--slo-error-rate 0.01]
                        [--max-failover 5s] [--max-recovery 15s]
        npm run drill -- --file <drill.yaml|drill.json> [--target <file>] [--ledger <file>]
 
-Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and stops it after; network faults
-(partition, latency, reset, bandwidth) then put a Toxiproxy proxy in front of every dbman node.
+Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and stops it after. Network faults
+(partition, latency, reset, bandwidth), db-cut and faults on redis then put Toxiproxy proxies in front of every
+dbman node, on every dbman node's PostgreSQL link and in front of Redis (--proxy asks for them always).
+--lb puts HAProxy in front of the chat instances (automatic for a fault on chat-N); --dbman-lb gives the app
+services one dbman URL behind HAProxy, which health-checks /health/ready (the dbman-lb topology).
 --docker starts the reference target as containers (npm run stack -- up --docker) and drives the faults with the
 docker driver (stop, kill, pause, restart, partition by network disconnect); the stack is removed after.
 Exit codes: 0 pass, 1 a threshold, the steady state or a fault action failed, 2 bad usage (nothing sent).`;
@@ -39,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
     file: { type: 'string' },
     ledger: { type: 'string' },
     proxy: { type: 'boolean' },
+    lb: { type: 'boolean' },
+    'dbman-lb': { type: 'boolean' },
     docker: { type: 'boolean' },
     'latency-ms': { type: 'string' },
     'jitter-ms': { type: 'string' },
@@ -67,6 +72,8 @@ async function main(argv: string[]): Promise<number> {
     profile: s('profile'),
     file: s('file'),
     proxy: values.proxy as boolean | undefined,
+    lb: values.lb as boolean | undefined,
+    dbmanLb: values['dbman-lb'] as boolean | undefined,
     latencyMs: s('latency-ms'),
     jitterMs: s('jitter-ms'),
     rateKbps: s('rate-kbps'),

@@ -37,8 +37,15 @@ export const DrillSpec = z
     duration: Duration.optional(),
     faults: z.array(FaultStep).min(1, 'at least one fault'),
     slo: DrillSlo.default(DrillSlo.parse({})),
-    /** Put a Toxiproxy proxy in front of every dbman node of the stack the drill starts (network faults need it). */
+    /**
+     * Put Toxiproxy proxies in the stack the drill starts: in front of every dbman node, on every dbman node's
+     * PostgreSQL link, and in front of Redis (network faults, db-cut and faults on redis need them).
+     */
     proxy: z.boolean().default(false),
+    /** HAProxy in front of the chat instances of the stack the drill starts (clients use one URL; chat faults need it). */
+    chatLb: z.boolean().default(false),
+    /** The dbman-lb topology for the stack the drill starts: the app services get one dbman URL behind HAProxy. */
+    dbmanLb: z.boolean().default(false),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -58,8 +65,14 @@ export const DrillSpec = z
   .transform((d) => ({ ...d, durationS: d.duration ?? Math.ceil(Math.max(...d.faults.map((f) => f.at + f.for)) + RECOVERY_TAIL_S) }));
 export type DrillSpec = z.infer<typeof DrillSpec>;
 
-export function needsProxy(spec: DrillSpec): boolean {
-  return spec.faults.some((f) => (NETWORK_FAULTS as readonly FaultKind[]).includes(f.fault));
+/** Whether the stack a drill starts needs Toxiproxy proxies: a network fault, a db-cut, or any fault on redis. */
+export function needsProxy(spec: Pick<DrillSpec, 'faults'>): boolean {
+  return spec.faults.some((f) => (NETWORK_FAULTS as readonly FaultKind[]).includes(f.fault) || f.fault === 'db-cut' || f.node === 'redis');
+}
+
+/** Whether the stack a drill starts needs HAProxy in front of chat: a fault on a chat instance (clients must fail over). */
+export function needsChatLb(spec: Pick<DrillSpec, 'faults'>): boolean {
+  return spec.faults.some((f) => /^chat-\d+$/.test(f.node));
 }
 
 /** Reads a drill file: YAML (which also reads JSON). Field names as in DrillSpec. */
@@ -86,6 +99,8 @@ export interface DrillFlags {
   profile?: string;
   file?: string;
   proxy?: boolean;
+  lb?: boolean;
+  dbmanLb?: boolean;
   latencyMs?: string;
   jitterMs?: string;
   rateKbps?: string;
@@ -145,6 +160,8 @@ function withOverrides(raw: Record<string, unknown>, f: DrillFlags): Record<stri
   if (f.profile !== undefined) out.profile = f.profile;
   if (f.duration !== undefined) out.duration = num(f.duration);
   if (f.proxy) out.proxy = true;
+  if (f.lb) out.chatLb = true;
+  if (f.dbmanLb) out.dbmanLb = true;
   const slo = { ...((out.slo as Record<string, unknown> | undefined) ?? {}) };
   if (f.hold !== undefined) slo.holdS = num(f.hold);
   if (f.sloP95Ms !== undefined) slo.p95Ms = num(f.sloP95Ms);
