@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { FAULT_KINDS } from './faults.js';
 
-export const DRIVER_NAMES = ['process', 'toxiproxy', 'docker'] as const;
+export const DRIVER_NAMES = ['process', 'toxiproxy', 'docker', 'db-link'] as const;
 export type DriverName = (typeof DRIVER_NAMES)[number];
 
 const InjectLine = z.object({

@@ -10,6 +10,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Component } from '../harness/target-file.js';
 import { readStat } from './drivers/proc.js';
 import { pickDriver, type FaultDriver, type HealOutcome } from './drivers/driver.js';
+import { DbLinkDriver } from './drivers/db-link.js';
 import { DockerDriver } from './drivers/docker.js';
 import { ProcessDriver } from './drivers/process.js';
 import { ToxiproxyDriver } from './drivers/toxiproxy.js';
@@ -17,7 +18,7 @@ import type { FaultStep } from './faults.js';
 import { Ledger, newFaultId, type LedgerFault } from './ledger.js';
 
 export function defaultDrivers(logDir?: string): FaultDriver[] {
-  return [new ProcessDriver({ logDir }), new ToxiproxyDriver(), new DockerDriver()];
+  return [new ProcessDriver({ logDir }), new ToxiproxyDriver(), new DockerDriver(), new DbLinkDriver()];
 }
 
 export interface NemesisOptions {

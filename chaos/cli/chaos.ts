@@ -2,7 +2,8 @@
  * `npm run chaos -- <command>`
  *
  *   status                         what the ledger says is injected now, and what each driver sees of it
- *   heal                           heal every active fault in the ledger (SIGCONT, restart, remove toxics)
+ *   heal                           heal every active fault in the ledger (SIGCONT, restart, remove toxics,
+ *                                  enable a cut database link again, unpause/start/reconnect containers)
  *   inject --fault F --node N      inject one fault now (no load, no schedule); heal it with `heal`
  *
  * Options: --ledger <file> (default $CHAOS_LEDGER or .state/chaos-ledger.jsonl),
@@ -12,6 +13,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readTargetFile, TargetFileError } from '../../harness/target-file.js';
+import { FaultUsageError } from '../drivers/driver.js';
+import { faultTargets, findFaultTarget } from '../fault-targets.js';
 import { FAULT_KINDS, FaultStep } from '../faults.js';
 import { defaultLedgerPath, Ledger } from '../ledger.js';
 import { defaultDrivers, Nemesis } from '../nemesis.js';
@@ -77,11 +80,16 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof TargetFileError) throw new UsageError(`--target: ${err.message}`);
     throw err;
   }
-  const node = [...target.dbmanNodes, ...target.chatInstances, ...(target.orghub ? [target.orghub] : [])].find(
-    (n) => n.name === step.node,
-  );
-  if (!node) throw new UsageError(`--node: no node ${step.node} in ${targetPath}`);
-  const r = await nemesis.inject(step, node);
+  const node = findFaultTarget(target, step.node);
+  if (!node) throw new UsageError(`--node: no node ${step.node} in ${targetPath} (nodes: ${faultTargets(target).map((c) => c.name).join(', ')})`);
+  let r;
+  try {
+    r = await nemesis.inject(step, node);
+  } catch (err) {
+    // no driver reaches the node, or its access (proxy, container) is not there: a configuration error, nothing injected
+    if (err instanceof FaultUsageError) throw new UsageError(`--node: ${err.message}`);
+    throw err;
+  }
   console.log(`${stamp()} injected ${step.fault} on ${step.node} at ${new Date(r.at).toISOString()}; undo with: npm run chaos -- heal`);
   return 0;
 }

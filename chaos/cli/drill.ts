@@ -12,13 +12,13 @@ import { stopStack } from '../../target/launcher/stack.js';
 import { parseFlaws } from '../../target/flaws.js';
 import { FAULT_KINDS } from '../faults.js';
 import { runDrill } from '../drill/run.js';
-import { specFromFlags } from '../drill/spec.js';
+import { needsChatLb, needsProxy, specFromFlags } from '../drill/spec.js';
 import { exitOnError, parseFlags, UsageError } from './args.js';
 
 export const DRILL_USAGE = `usage: npm run drill -- --fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for 20s]
                        [--profile failover] [--duration 45s] [--target <file> | --docker] [--proxy] [--lb] [--dbman-lb]
                        [--latency-ms 1000 --jitter-ms 200 | --rate-kbps 16] [--hold 3] [--slo-p95-ms 500] [--slo-error-rate 0.01]
-                       [--max-failover 5s] [--max-recovery 15s]
+                       [--max-failover 5s] [--max-recovery 15s] [--max-ready-flip 5s] [--max-reconnect-p95-ms 5000]
        npm run drill -- --file <drill.yaml|drill.json> [--target <file>] [--ledger <file>]
 
 Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and stops it after. Network faults
@@ -26,6 +26,10 @@ Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and st
 dbman node, on every dbman node's PostgreSQL link and in front of Redis (--proxy asks for them always).
 --lb puts HAProxy in front of the chat instances (automatic for a fault on chat-N); --dbman-lb gives the app
 services one dbman URL behind HAProxy, which health-checks /health/ready (the dbman-lb topology).
+Fault targets: dbman-N, chat-N, orghub, redis and the load balancers, as the target file names them. db-cut
+cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
+its liveness staying up and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients'
+reconnects (seen, p95 within --max-reconnect-p95-ms).
 --docker starts the reference target as containers (npm run stack -- up --docker) and drives the faults with the
 docker driver (stop, kill, pause, restart, partition by network disconnect); the stack is removed after.
 Exit codes: 0 pass, 1 a threshold, the steady state or a fault action failed, 2 bad usage (nothing sent).`;
@@ -53,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
     'slo-error-rate': { type: 'string' },
     'max-failover': { type: 'string' },
     'max-recovery': { type: 'string' },
+    'max-ready-flip': { type: 'string' },
+    'max-reconnect-p95-ms': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help) {
@@ -82,10 +88,11 @@ async function main(argv: string[]): Promise<number> {
     sloErrorRate: s('slo-error-rate'),
     maxFailover: s('max-failover'),
     maxRecovery: s('max-recovery'),
+    maxReadyFlip: s('max-ready-flip'),
+    maxReconnectP95Ms: s('max-reconnect-p95-ms'),
   });
   if (!values.docker) return runDrill({ spec, targetPath: s('target'), ledgerPath: s('ledger') });
   if (s('target')) throw new UsageError('--docker and --target: choose one (--docker starts its own docker stack)');
-  if (spec.proxy) throw new UsageError('--docker and --proxy: choose one (the docker stack partitions by network disconnect)');
   return drillOnDockerStack(spec, s('ledger'));
 }
 
@@ -105,11 +112,11 @@ async function drillOnDockerStack(spec: Parameters<typeof runDrill>[0]['spec'], 
   };
   process.on('exit', downSync);
   try {
-    await startDockerStack({ flaws, targetFilePath: targetPath, log });
+    await startDockerStack({ flaws, targetFilePath: targetPath, log, proxy: spec.proxy || needsProxy(spec), chatLb: spec.chatLb || needsChatLb(spec), dbmanLb: spec.dbmanLb });
     return await runDrill({ spec, targetPath, ledgerPath });
   } finally {
     if (existsSync(targetPath)) await stopStack(targetPath);
-    log('removed (containers, network, postgres, redis, orghub)');
+    log('removed (containers, network, postgres, redis, orghub, haproxy, toxiproxy-server)');
   }
 }
 

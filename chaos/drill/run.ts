@@ -12,7 +12,7 @@
  * did not hold before the first fault (then nothing is injected), or a fault could not be injected or healed;
  * 2 bad usage or configuration (nothing sent).
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { $ } from 'zx';
 import { startK6, type K6Run, type K6RunResult } from '../../harness/k6-run.js';
@@ -23,22 +23,28 @@ import { createRunDir, gitRevision, writeJson } from '../../harness/run-dir.js';
 import { finishRun, humanSummary, publicTarget } from '../../harness/run-report.js';
 import { checkLoopback, k6EnvOf, validateK6Env } from '../../harness/smoke-config.js';
 import type { Durations, RunSummary } from '../../harness/summary.js';
-import { readTargetFile, TargetFileError, type Component, type TargetFile } from '../../harness/target-file.js';
+import { readTargetFile, TargetFileError, type TargetFile } from '../../harness/target-file.js';
 import { loadDurationS, resolveProfile } from '../../lib/profiles.js';
 import { parseFlaws } from '../../target/flaws.js';
 import { startStack, stopStack } from '../../target/launcher/stack.js';
 import { UsageError } from '../cli/args.js';
 import { pickDriver } from '../drivers/driver.js';
-import { faultWindows } from '../faults.js';
+import { faultWindows, NETWORK_FAULTS } from '../faults.js';
 import { failoverFigures, readSeries, type FailoverFigures, type PhaseStats } from '../figures.js';
 import { defaultLedgerPath, Ledger } from '../ledger.js';
-import { defaultDrivers, Nemesis, recordReferenceProcess } from '../nemesis.js';
-import { startDbmanProxies, type DbmanProxies, type ToxiproxyServer } from '../toxiproxy/server.js';
-import { needsProxy, type DrillSpec } from './spec.js';
-import { ReadinessWatcher, steadyState, type Check, type ReadinessPoint } from './steady.js';
+import { defaultDrivers, Nemesis } from '../nemesis.js';
+import { needsChatLb, needsProxy, type DrillSpec } from './spec.js';
+import { ReadinessWatcher, steadyState, type Check, type LivenessPoint, type ReadinessPoint } from './steady.js';
+import { BalancerWatcher, type BalancerPoint } from './balancer.js';
+import { findFaultTarget, faultTargets, isChatInstance } from '../fault-targets.js';
+import { dbCutFigures, type DbCutFigures } from '../health-figures.js';
+import { formatFigures, judgeFigures } from './judge.js';
+import { readWsSamples, reconnectFigures, wsByPhase, type ReconnectFigures, type WsPhaseFigures } from '../ws-figures.js';
 import { integrityOptionsFromEnv, type IntegrityOptions } from '../../integrity/index.js';
 import { integrityStep } from '../../integrity/run.js';
 import { closeRun, exitCodeOf, Interrupted } from '../../harness/run-lifecycle.js';
+
+export { formatFigures, judgeFigures };
 
 export const DRILL_FILE = 'drill.json';
 /** The bundled scenario the drill runs (all parts: REST, WS, hot room; the profile picks the shape). */
@@ -57,6 +63,10 @@ export interface DrillOptions {
 }
 
 export interface DrillFault extends Partial<FailoverFigures> {
+  /** db-cut: the node's readiness flip, liveness, readiness back (and the balancer's view in the dbman-lb topology). */
+  dbCut?: DbCutFigures;
+  /** A fault on a chat instance: the WS clients' reconnects from inject to the next fault (or the end). */
+  ws?: ReconnectFigures;
   id?: string;
   fault: string;
   node: string;
@@ -81,7 +91,14 @@ export interface DrillReport {
   steadyState: Check[];
   faults: DrillFault[];
   phases: Record<string, PhaseStats>;
+  /** Per phase: hot-room fan-out p95 and delivery ratio, WS reconnects and messages missed. */
+  ws: Record<string, WsPhaseFigures>;
+  /** dbman /health/ready and chat /health, polled every 250 ms: the changes per component. */
   readiness: Record<string, ReadinessPoint[]>;
+  /** dbman /health/live, polled every 250 ms: the changes per node. */
+  liveness: Record<string, LivenessPoint[]>;
+  /** dbman-lb topology: when the balancer had each node in traffic (its stats page, polled every 500 ms). */
+  balancer?: { name: string; nodes: Record<string, BalancerPoint[]>; lastError?: string };
   /** Checks after the load: every node ready again. */
   after: Check[];
   verdict: 'pass' | 'fail';
@@ -93,21 +110,20 @@ export interface DrillReport {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function allComponents(t: TargetFile): Component[] {
-  return [...t.dbmanNodes, ...t.chatInstances, ...(t.orghub ? [t.orghub] : [])];
-}
-
 /** Checks that every fault's node exists and has a driver that reaches it: a UsageError (exit 2) otherwise. */
 export function checkSpecAgainstTarget(spec: DrillSpec, t: TargetFile, where: string): void {
   const drivers = defaultDrivers();
   spec.faults.forEach((f, i) => {
-    const node = allComponents(t).find((c) => c.name === f.node);
+    const node = findFaultTarget(t, f.node);
     const at = spec.faults.length > 1 ? `faults.${i}.node` : '--node';
-    if (!node) throw new UsageError(`${at}: no node ${f.node} in ${where} (nodes: ${allComponents(t).map((c) => c.name).join(', ')})`);
+    if (!node) throw new UsageError(`${at}: no node ${f.node} in ${where} (nodes: ${faultTargets(t).map((c) => c.name).join(', ')})`);
     try {
       pickDriver(drivers, f.fault, node);
     } catch (err) {
-      throw new UsageError(`${at}: ${(err as Error).message}${f.fault === 'partition' || f.fault === 'latency' || f.fault === 'reset' || f.fault === 'bandwidth' ? ' (a drill without --target puts proxies in front of the dbman nodes by itself)' : ''}`);
+      const hint = (NETWORK_FAULTS as readonly string[]).includes(f.fault) || f.fault === 'db-cut'
+        ? ' (a drill without --target puts proxies in front of the dbman nodes, on their PostgreSQL links and in front of Redis by itself)'
+        : '';
+      throw new UsageError(`${at}: ${(err as Error).message}${hint}`);
     }
   });
 }
@@ -158,18 +174,16 @@ export async function runDrill(o: DrillOptions): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const useProxy = !given && (spec.proxy || needsProxy(spec));
   const ledger = new Ledger(o.ledgerPath ?? defaultLedgerPath());
 
-  const toxiproxyLog = join(repoRoot, '.state', `drill-${process.pid}-toxiproxy.log`);
   let stopTarget: (() => Promise<void>) | undefined;
-  let toxiproxy: ToxiproxyServer | undefined;
   let k6: K6Run | undefined;
   let interrupted: NodeJS.Signals | undefined;
   let nemesis: Nemesis | undefined;
   let runId = '';
   const timers: NodeJS.Timeout[] = [];
   let watcher: ReadinessWatcher | undefined;
+  let balancerWatcher: BalancerWatcher | undefined;
 
   const healRun = async (why: string) => {
     if (!nemesis) return;
@@ -185,6 +199,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
   const teardown = async () => {
     for (const t of timers) clearTimeout(t);
     watcher?.stop();
+    balancerWatcher?.stop();
     await healRun('teardown');
     const stop = stopTarget;
     stopTarget = undefined;
@@ -192,11 +207,6 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     if (stop) {
       log('stopping the reference target');
       await stop();
-    }
-    if (toxiproxy) {
-      await toxiproxy.stop();
-      toxiproxy = undefined;
-      rmSync(toxiproxyLog, { force: true });
     }
     if (stop) durations.teardownMs = Date.now() - t0;
   };
@@ -236,26 +246,15 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       log(`target: ${target.name} (${targetFilePath}), not started or stopped by the drill`);
     } else {
       targetFilePath = join(repoRoot, '.state', `drill-${process.pid}-target.json`);
-      let proxies: DbmanProxies | undefined;
-      if (useProxy) {
-        proxies = await startDbmanProxies({ detached: true, logPath: toxiproxyLog });
-        toxiproxy = proxies.server;
-        log(`toxiproxy-server on ${toxiproxy.apiUrl} (pid ${toxiproxy.pid}): dbman nodes behind proxies`);
-      }
-      const tp = proxies;
+      // the stack starts (and `stack down` stops) its own toxiproxy-server and haproxy
+      const topology = { proxy: spec.proxy || needsProxy(spec), chatLb: spec.chatLb || needsChatLb(spec), dbmanLb: spec.dbmanLb };
       const stack = await timed('targetStartMs', 'target', (l) => {
-        l(`starting the reference target${flaws.length ? ` with flaws ${flaws.join(', ')}` : ''}${tp ? ' with proxies' : ''} (${targetFilePath})`);
-        return startStack({
-          flaws,
-          targetFilePath,
-          log: l,
-          ...(tp ? { dbmanEndpointFor: tp.endpointFor } : {}),
-        });
+        const with_ = [topology.proxy && 'proxies', topology.chatLb && 'a chat LB', topology.dbmanLb && 'the dbman LB'].filter(Boolean);
+        l(`starting the reference target${flaws.length ? ` with flaws ${flaws.join(', ')}` : ''}${with_.length ? ` with ${with_.join(', ')}` : ''} (${targetFilePath})`);
+        return startStack({ flaws, targetFilePath, log: l, ...topology });
       });
       stopTarget = () => stopStack(stack.targetFilePath);
       target = stack.target;
-      // so that `npm run stack -- down` after a SIGKILLed drill stops the proxy server too (with the dbman group)
-      if (proxies) recordReferenceProcess(stack.targetFilePath, { ...proxies.procRecord, name: 'dbman-toxiproxy' });
       checkSpecAgainstTarget(spec, target, 'the reference target');
     }
     check();
@@ -295,7 +294,9 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       steadyState: steady,
       faults: spec.faults.map((f) => ({ fault: f.fault, node: f.node, plannedAtS: f.at, plannedForS: f.for })),
       phases: {},
+      ws: {},
       readiness: {},
+      liveness: {},
       after: [],
       verdict: 'fail',
       breached: [],
@@ -315,7 +316,9 @@ export async function runDrill(o: DrillOptions): Promise<number> {
 
     // --- load + schedule ---
     log(`run ${runId}: profile ${spec.profile} (~${Math.round(plannedS)} s of load), FAULT_WINDOWS ${JSON.stringify(windows)}`);
-    watcher = new ReadinessWatcher(target.dbmanNodes);
+    watcher = new ReadinessWatcher({ dbman: target.dbmanNodes, chat: target.chatInstances });
+    const dbmanLb = target.loadBalancers.find((b) => b.fronts === 'dbman' && b.statsUrl);
+    balancerWatcher = dbmanLb ? new BalancerWatcher(dbmanLb, target.dbmanNodes) : undefined;
     const loadLog = step('load');
     const t0 = Date.now();
     k6 = startK6({ k6Path, script: DRILL_SCRIPT, runDir, env: k6Env, log: loadLog, echo: false, timeoutMs: (plannedS + 240) * 1000 });
@@ -332,8 +335,9 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       {
         log(`load started at ${at.toISOString()} (${source})`);
         watcher!.start();
+        balancerWatcher?.start();
         spec.faults.forEach((f, i) => {
-          const node = allComponents(target).find((c) => c.name === f.node)!;
+          const node = findFaultTarget(target, f.node)!;
           const injectIn = at.getTime() + f.at * 1000 - Date.now();
           const healIn = at.getTime() + (f.at + f.for) * 1000 - Date.now();
           timers.push(
@@ -405,20 +409,35 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       after = await steadyState(target);
     }
     watcher.stop();
+    balancerWatcher?.stop();
     for (const c of after.filter((x) => !x.ok)) errors.push(`after the drill: ${c.what}: ${c.detail}`);
 
     // --- judge ---
     report.loadStartedAt = k6Result.loadStartedAt?.toISOString();
     report.readiness = watcher.timeline;
+    report.liveness = watcher.liveness;
+    if (balancerWatcher) report.balancer = { name: dbmanLb!.name, nodes: balancerWatcher.timeline, ...(balancerWatcher.lastError ? { lastError: balancerWatcher.lastError } : {}) };
     report.after = after;
-    const series = existsSync(k6Result.paths.raw) ? await readSeries(k6Result.paths.raw) : undefined;
+    const hasRaw = existsSync(k6Result.paths.raw);
+    const series = hasRaw ? await readSeries(k6Result.paths.raw) : undefined;
     if (series) report.phases = series.phases;
+    const wsSamples = hasRaw ? await readWsSamples(k6Result.paths.raw) : undefined;
+    if (wsSamples) report.ws = wsByPhase(wsSamples);
     const runFaults = ledger.faults().filter((f) => f.inject.runId === runId);
+    const injectTimes = runFaults.map((x) => x.injectedAt);
     report.faults = spec.faults.map((f, i) => {
       const lf = runFaults.find((x) => x.inject.id === injectedIds.get(i));
       const base: DrillFault = { fault: f.fault, node: f.node, plannedAtS: f.at, plannedForS: f.for };
       if (!lf) return { ...base, error: 'not injected' };
       const healAt = lf.healedAt ?? Date.now();
+      const extra: Pick<DrillFault, 'dbCut' | 'ws'> = {};
+      if (f.fault === 'db-cut') {
+        extra.dbCut = dbCutFigures({ injectAt: lf.injectedAt, healAt }, { ...watcher!.states(f.node), balancer: balancerWatcher?.states(f.node) });
+      }
+      if (isChatInstance(target, f.node) && wsSamples) {
+        const next = Math.min(...injectTimes.filter((t) => t > lf.injectedAt), Infinity);
+        extra.ws = reconnectFigures(wsSamples, lf.injectedAt, next);
+      }
       const figures = series
         ? failoverFigures(
             series,
@@ -427,7 +446,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
             spec.slo.holdS,
           )
         : {};
-      return { ...base, id: lf.inject.id, driver: lf.inject.driver, ...figures, injectAt: new Date(lf.injectedAt).toISOString(), healAt: new Date(healAt).toISOString() };
+      return { ...base, id: lf.inject.id, driver: lf.inject.driver, ...figures, ...extra, injectAt: new Date(lf.injectedAt).toISOString(), healAt: new Date(healAt).toISOString() };
     });
     const figureBreaches = judgeFigures(report.faults, spec.slo);
     errors.push(...figureBreaches);
@@ -482,57 +501,4 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     signals.off('SIGINT', onSignal);
     signals.off('SIGTERM', onSignal);
   }
-}
-
-
-/**
- * The drill's own thresholds over the figures, named like k6's, for faults that take a node away (stop, kill,
- * pause, restart, partition, reset): fault phase, failover done within maxFailoverS; recovery phase, node ready
- * and SLO held within maxRecoveryS of heal. Returns the breaches (empty: all held).
- */
-export function judgeFigures(faults: DrillFault[], slo: DrillSpec['slo']): string[] {
-  const out: string[] = [];
-  for (const f of faults) {
-    if (f.error) continue;
-    // A slow link (latency, bandwidth) below the client timeout is never set aside: there is no failover to time,
-    // only the per-phase thresholds judge it. Faults that take a node away must fail over.
-    if (f.fault === 'latency' || f.fault === 'bandwidth') continue;
-    const who = `{phase:fault,fault:${f.fault},node:${f.node}}`;
-    if (f.failoverS === null || (f.failoverS !== undefined && f.failoverS > slo.maxFailoverS)) {
-      out.push(`failover_time${who}: <=${slo.maxFailoverS}s (observed ${f.failoverS === null ? 'SLO never held ' + slo.holdS + ' s before heal' : `${f.failoverS}s`})`);
-    }
-    const rwho = `{phase:recovery,fault:${f.fault},node:${f.node}}`;
-    if (f.recoveryS === null || (f.recoveryS !== undefined && f.recoveryS > slo.maxRecoveryS)) {
-      out.push(`recovery_time${rwho}: <=${slo.maxRecoveryS}s (observed ${f.recoveryS === null ? 'node not ready or SLO not held before the load ended' : `${f.recoveryS}s`})`);
-    }
-  }
-  return out;
-}
-
-const fmt = (v: number | null | undefined, unit = 's') =>
-  v === null || v === undefined ? '—' : `${unit === ' ms' ? v.toFixed(1) : v}${unit}`;
-
-/** The failover figures as a few lines for the terminal. */
-export function formatFigures(r: DrillReport): string {
-  const lines = [
-    `failover figures (a good second: error rate <= ${r.slo.errorRate}, p95 <= ${r.slo.p95Ms} ms; held ${r.slo.holdS} s; ` +
-      `limits: failover <= ${r.slo.maxFailoverS} s, recovery <= ${r.slo.maxRecoveryS} s):`,
-  ];
-  for (const f of r.faults) {
-    if (f.error) {
-      lines.push(`  ${f.fault} ${f.node}: ${f.error}`);
-      continue;
-    }
-    lines.push(
-      `  ${f.fault} ${f.node} (${f.driver}) inject ${f.injectAt} heal ${f.healAt}: failover ${fmt(f.failoverS)}${f.impactSeen === false ? ' (no impact seen)' : ''}, ` +
-        `${f.relapseSeconds ? `${f.relapseSeconds} bad s after failover, ` : ''}recovery ${fmt(f.recoveryS)} (node ready ${fmt(f.nodeReadyAfterHealS)} after heal), failed during fault ${f.failedDuringFault ?? '—'}/${f.requestsDuringFault ?? '—'}, ` +
-        `longest error burst ${f.longestErrorBurst ? `${f.longestErrorBurst.seconds}s (${f.longestErrorBurst.failed} failed)` : 'none'}, ` +
-        `first error ${f.firstErrorOffsetS === null || f.firstErrorOffsetS === undefined ? 'none' : `${f.firstErrorOffsetS}s after inject`}`,
-    );
-  }
-  for (const [phase, p] of Object.entries(r.phases)) {
-    lines.push(`  phase ${phase}: ${p.requests} requests, ${p.failed} failed, p95 ${fmt(p.p95Ms, ' ms')}, p99 ${fmt(p.p99Ms, ' ms')}`);
-  }
-  lines.push(`drill verdict: ${r.verdict.toUpperCase()}${r.breached.length ? ` — ${r.breached.join('; ')}` : ''}`);
-  return lines.join('\n');
 }

@@ -22,6 +22,14 @@ export const DrillSlo = z
     maxFailoverS: z.number().positive().default(5),
     /** Drill threshold, recovery phase: the healed node ready and the SLO held within this many seconds of heal. */
     maxRecoveryS: z.number().positive().default(15),
+    /**
+     * Drill threshold, db-cut: the node's /health/ready must turn not-ready within this many seconds of inject.
+     * Sized to the reference target's readiness check: one `SELECT 1` bounded by DBMAN_READY_TIMEOUT_MS (1 s),
+     * plus the drill's 250 ms poll, plus room for a loaded 2-core machine.
+     */
+    maxReadyFlipS: z.number().positive().default(5),
+    /** Drill threshold, faults on a chat instance: WS reconnect time (unplanned close → new socket open) p95, ms. */
+    maxReconnectP95Ms: z.number().positive().default(5000),
   })
   .strict();
 export type DrillSlo = z.infer<typeof DrillSlo>;
@@ -109,6 +117,8 @@ export interface DrillFlags {
   sloErrorRate?: string;
   maxFailover?: string;
   maxRecovery?: string;
+  maxReadyFlip?: string;
+  maxReconnectP95Ms?: string;
 }
 
 const num = (v: string | undefined) => (v === undefined ? undefined : /^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
@@ -168,6 +178,8 @@ function withOverrides(raw: Record<string, unknown>, f: DrillFlags): Record<stri
   if (f.sloErrorRate !== undefined) slo.errorRate = num(f.sloErrorRate);
   if (f.maxFailover !== undefined) slo.maxFailoverS = durationOrRaw(f.maxFailover);
   if (f.maxRecovery !== undefined) slo.maxRecoveryS = durationOrRaw(f.maxRecovery);
+  if (f.maxReadyFlip !== undefined) slo.maxReadyFlipS = durationOrRaw(f.maxReadyFlip);
+  if (f.maxReconnectP95Ms !== undefined) slo.maxReconnectP95Ms = num(f.maxReconnectP95Ms);
   if (Object.keys(slo).length) out.slo = slo;
   return out;
 }

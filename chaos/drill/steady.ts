@@ -1,9 +1,11 @@
 /**
  * The steady-state hypothesis (Chaos Toolkit's term), checked before any fault: every dbman node answers
  * /health/ready with 200, every chat instance and orghub answer /health, and a probe request (login) works.
- * And the readiness watcher that records each dbman node's readiness timeline during the drill.
+ * And the readiness watcher that records each dbman node's readiness and liveness timelines (and each chat
+ * instance's health) during the drill.
  */
 import type { Component, TargetFile } from '../../harness/target-file.js';
+import { firstAtOrAfter, TimelineRecorder, type StatePoint } from './timeline.js';
 
 export interface Check {
   what: string;
@@ -70,66 +72,85 @@ export interface ReadinessPoint {
   ready: boolean;
 }
 
+export interface LivenessPoint {
+  t: string;
+  live: boolean;
+}
+
+/** One polled health endpoint of one component. */
+interface Probe {
+  node: string;
+  url: string;
+  timeline: TimelineRecorder;
+  inFlight: boolean;
+}
+
 /**
- * Polls /health/ready of every node every `everyMs` and keeps the changes (plus the first sample) per node.
- * A poll that gets no answer within the interval counts as not ready.
+ * Polls, every `everyMs` (250 ms), /health/ready AND /health/live of every dbman node and /health of every chat
+ * instance, and keeps the changes (plus the first sample) per component: `readiness` (dbman ready, chat health)
+ * and `liveness` (dbman live). Each endpoint is polled on its own, so a hanging one does not slow the others; a
+ * poll that gets no answer within `timeoutMs` counts as not ready (not live).
  */
 export class ReadinessWatcher {
-  readonly timeline: Record<string, ReadinessPoint[]> = {};
-  private readonly last: Record<string, boolean | undefined> = {};
+  private readonly ready: Probe[] = [];
+  private readonly live: Probe[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private polling = false;
 
   constructor(
-    private readonly nodes: Component[],
+    parts: { dbman: readonly Component[]; chat?: readonly Component[] },
     private readonly everyMs = 250,
+    private readonly timeoutMs = Math.max(200, everyMs * 2),
   ) {
-    for (const n of nodes) this.timeline[n.name] = [];
+    const probe = (c: Component, path: string): Probe => ({ node: c.name, url: new URL(path, c.url).href, timeline: new TimelineRecorder(), inFlight: false });
+    for (const n of parts.dbman) {
+      this.ready.push(probe(n, '/health/ready'));
+      this.live.push(probe(n, '/health/live'));
+    }
+    for (const c of parts.chat ?? []) this.ready.push(probe(c, '/health'));
   }
 
   start(): void {
-    const tick = async () => {
-      if (this.polling) return;
-      this.polling = true;
-      await Promise.all(
-        this.nodes.map(async (n) => {
-          const ready = await isReady(n, Math.max(200, this.everyMs * 2));
-          if (this.last[n.name] !== ready) {
-            this.last[n.name] = ready;
-            this.timeline[n.name]!.push({ t: new Date().toISOString(), ready });
-          }
-        }),
-      );
-      this.polling = false;
+    const tick = () => {
+      for (const p of [...this.ready, ...this.live]) {
+        if (p.inFlight) continue;
+        p.inFlight = true;
+        void get(p.url, this.timeoutMs).then((r) => {
+          p.timeline.record('status' in r && r.status === 200);
+          p.inFlight = false;
+        });
+      }
     };
-    void tick();
-    this.timer = setInterval(() => void tick(), this.everyMs);
+    tick();
+    this.timer = setInterval(tick, this.everyMs);
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    // close every timeline with its last state, so a reader sees how it ended
-    for (const n of this.nodes) {
-      const tl = this.timeline[n.name]!;
-      if (tl.length) tl.push({ t: new Date().toISOString(), ready: tl.at(-1)!.ready });
-    }
+    for (const p of [...this.ready, ...this.live]) p.timeline.close();
   }
 
-  /** The first time at or after `fromMs` the node was seen ready (a ready state already holding at fromMs counts at fromMs). */
-  readyAtOrAfter(node: string, fromMs: number): number | null {
-    const tl = this.timeline[node] ?? [];
-    let state: boolean | undefined;
-    for (const p of tl) {
-      const t = Date.parse(p.t);
-      if (t <= fromMs) {
-        state = p.ready;
-        continue;
-      }
-      if (state === true) return fromMs;
-      if (p.ready) return t;
-      state = p.ready;
-    }
-    return state === true ? fromMs : null;
+  /** Component name → readiness changes (dbman /health/ready, chat /health), as drill.json holds them. */
+  get timeline(): Record<string, ReadinessPoint[]> {
+    return Object.fromEntries(this.ready.map((p) => [p.node, p.timeline.points.map((x) => ({ t: x.t, ready: x.ok }))]));
+  }
+
+  /** dbman node name → liveness changes (/health/live). */
+  get liveness(): Record<string, LivenessPoint[]> {
+    return Object.fromEntries(this.live.map((p) => [p.node, p.timeline.points.map((x) => ({ t: x.t, live: x.ok }))]));
+  }
+
+  /** The raw timelines of one component: ready (or chat health) and live (dbman only); undefined when not watched. */
+  states(node: string): { ready?: StatePoint[]; live?: StatePoint[] } {
+    return { ready: this.ready.find((p) => p.node === node)?.timeline.points, live: this.live.find((p) => p.node === node)?.timeline.points };
+  }
+
+  /**
+   * The first time at or after `fromMs` the component was seen ready (a ready state already holding at fromMs
+   * counts at fromMs); null when never, undefined when the watcher does not watch it (redis, a balancer).
+   */
+  readyAtOrAfter(node: string, fromMs: number): number | null | undefined {
+    const tl = this.states(node).ready;
+    return tl ? firstAtOrAfter(tl, fromMs, true) : undefined;
   }
 }

@@ -72,6 +72,14 @@ export class ToxiproxyClient {
     return this.call('GET', `/proxies/${encodeURIComponent(name)}`, undefined, true);
   }
 
+  /**
+   * Enables or disables a proxy (POST /proxies/{name} {enabled}). Disabled, it closes every open connection and
+   * stops listening, so new connections are refused; enabled again, it listens on the same address.
+   */
+  async setEnabled(name: string, enabled: boolean): Promise<ProxyConfig> {
+    return (await this.call<ProxyConfig>('POST', `/proxies/${encodeURIComponent(name)}`, { enabled }))!;
+  }
+
   async addToxic(proxy: string, toxic: Toxic): Promise<Toxic> {
     return (await this.call<Toxic>('POST', `/proxies/${encodeURIComponent(proxy)}/toxics`, { toxicity: 1, ...toxic }))!;
   }

@@ -1,0 +1,21 @@
+/**
+ * The parts of a target file a fault can be aimed at, by name: the dbman nodes, the chat instances, orghub, Redis
+ * and the load balancers. The drill, its spec check and `npm run chaos -- inject` all look names up here; which
+ * faults reach a part is the drivers' business (a pid, a container, a Toxiproxy proxy in front of it, its
+ * database link).
+ */
+import type { Component, TargetFile } from '../harness/target-file.js';
+
+export function faultTargets(t: TargetFile): Component[] {
+  return [...t.dbmanNodes, ...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...(t.redis ? [t.redis] : []), ...t.loadBalancers];
+}
+
+/** The part named `name`, or undefined. */
+export function findFaultTarget(t: TargetFile, name: string): Component | undefined {
+  return faultTargets(t).find((c) => c.name === name);
+}
+
+/** Whether `name` is one of the target's chat instances (a fault on it closes WebSockets: the WS figures apply). */
+export function isChatInstance(t: TargetFile, name: string): boolean {
+  return t.chatInstances.some((c) => c.name === name);
+}
