@@ -2,11 +2,13 @@
 // flip, liveness and readiness back (and the balancer's view), a chat fault's WS reconnects, Redis's fan-out per
 // phase, and HAProxy's stats CSV. Each judgement is shown to pass on a healthy shape and to fail on a broken one
 // (ready-lies: ready never flips; no reconnect samples; a slow reconnect).
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inTraffic, parseHaproxyCsv, serverOf } from '../../chaos/drill/balancer.js';
 import { judgeFigures } from '../../chaos/drill/judge.js';
 import type { DrillFault } from '../../chaos/drill/run.js';
-import { DrillSlo } from '../../chaos/drill/spec.js';
+import { DrillSlo, needsChatLb, needsProxy, specFromFlags } from '../../chaos/drill/spec.js';
 import { firstAtOrAfter, heldThroughout, type StatePoint } from '../../chaos/drill/timeline.js';
 import { dbCutFigures, judgeDbCut } from '../../chaos/health-figures.js';
 import { judgeReconnects, reconnectFigures, wsByPhase, type WsSample } from '../../chaos/ws-figures.js';
@@ -152,5 +154,16 @@ describe('HAProxy stats CSV', () => {
     expect(serverOf(servers, { name: 'dbman-3', url: 'http://127.0.0.1:41003', faults: {} })!.server).toBe('srv3');
     expect(inTraffic('MAINT')).toBe(false);
     expect(() => parseHaproxyCsv('<html>')).toThrow(/not HAProxy stats CSV/);
+  });
+});
+
+describe('drill file examples (chaos/drills/)', () => {
+  it('all parse; the chat kill needs the chat balancer, the redis slowdown and the db-cut need proxies', () => {
+    const dir = join(import.meta.dirname, '../../chaos/drills');
+    const specs = Object.fromEntries(readdirSync(dir).map((f) => [f, specFromFlags({ file: join(dir, f) })]));
+    expect(needsChatLb(specs['chat-kill.yaml']!)).toBe(true);
+    expect(needsProxy(specs['redis-slow.yaml']!)).toBe(true);
+    expect(specs['db-cut.yaml']!).toMatchObject({ slo: { maxReadyFlipS: 5 }, faults: [{ fault: 'db-cut', node: 'dbman-2' }] });
+    expect(needsProxy(specs['db-cut.yaml']!)).toBe(true);
   });
 });
