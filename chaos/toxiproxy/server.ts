@@ -1,7 +1,7 @@
 /**
- * Starts a toxiproxy-server on a free loopback port and puts one proxy in front of each given node, so that the
- * launcher (`stack up --proxy`) only has to call `startToxiproxy()` then `proxyNodes()` and point the app
- * services' DBMAN_ENDPOINTS at the returned proxy URLs, and write `faults.toxiproxy = {apiUrl, proxy}` per node.
+ * Starts a toxiproxy-server on a free loopback port and creates proxies on it: `proxyLink` for one TCP link
+ * (the reference stack's `proxy: true` puts one in front of each dbman node, one on each node's PostgreSQL link
+ * and one in front of Redis), `proxyNodes` for a list of HTTP nodes (tests).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
@@ -40,6 +40,8 @@ export interface StartToxiproxyOptions {
   logPath?: string;
   /** Keep running after this process exits (the launcher's `stack up` does; tests do not). */
   detached?: boolean;
+  /** The server's environment (default: this process's); the launcher adds its stack marks. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startToxiproxy(opts: StartToxiproxyOptions = {}): Promise<ToxiproxyServer> {
@@ -54,6 +56,7 @@ export async function startToxiproxy(opts: StartToxiproxyOptions = {}): Promise<
   const child = spawn(binary, ['-host', host, '-port', String(port)], {
     stdio: ['ignore', out, out],
     detached: opts.detached ?? false,
+    env: opts.env ?? process.env,
   });
   if (typeof out === 'number') closeSync(out);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -88,65 +91,44 @@ export async function startToxiproxy(opts: StartToxiproxyOptions = {}): Promise<
   };
 }
 
-export interface NodeProxy {
-  /** The node's name, also the proxy's name. */
-  name: string;
-  proxy: string;
-  /** What the app services should use instead of the node's own URL, e.g. http://127.0.0.1:41234. */
-  url: string;
+export interface LinkProxy {
+  /** host:port the proxy listens on (the port chosen by the server). */
   listen: string;
+  /** host:port it forwards to. */
   upstream: string;
-  /** Ready to drop into the target file's `faults.toxiproxy`. */
+  /** Ready to drop into the target file's `faults.toxiproxy` or `faults.dbLink`. */
   toxiproxy: { apiUrl: string; proxy: string };
-}
-
-/** Creates one proxy per node (listening on a free loopback port, forwarding to the node's host:port). */
-export async function proxyNodes(apiUrl: string, nodes: { name: string; url: string }[]): Promise<NodeProxy[]> {
-  const client = new ToxiproxyClient(apiUrl);
-  const out: NodeProxy[] = [];
-  for (const n of nodes) {
-    const u = new URL(n.url);
-    const upstream = `${u.hostname}:${u.port || (u.protocol === 'https:' ? 443 : 80)}`;
-    const listen = `127.0.0.1:${await freePort()}`;
-    const created = await client.createProxy({ name: n.name, listen, upstream, enabled: true });
-    out.push({
-      name: n.name,
-      proxy: created.name,
-      url: `${u.protocol}//${created.listen}`,
-      listen: created.listen,
-      upstream,
-      toxiproxy: { apiUrl, proxy: created.name },
-    });
-  }
-  return out;
-}
-
-/** What `startStack({dbmanEndpointFor})` (target/launcher/stack.ts) takes per dbman node. */
-export interface ProxiedEndpoint {
-  url: string;
-  toxiproxy: { apiUrl: string; proxy: string };
-}
-
-export interface DbmanProxies {
-  server: ToxiproxyServer;
-  /** Pass as `startStack({ dbmanEndpointFor })`: creates the node's proxy and returns the URL the apps should use. */
-  endpointFor: (node: { name: string; url: string }) => Promise<ProxiedEndpoint>;
-  /** For the launcher's `reference.processes`, so `stack down` stops the server too (its own process group). */
-  procRecord: { name: string; pid: number; group: boolean };
 }
 
 /**
- * The whole `stack up --proxy` seam: a toxiproxy-server on a free loopback port and a per-node proxy factory.
- * `detached: true` lets the server outlive the caller (the launcher's `up` exits; `down` stops it by its pid).
+ * Creates one enabled proxy named `name` forwarding to `upstream` (host:port), listening on `listenHost` at a
+ * port the server picks (port 0, so there is no race for a free port); the answer carries the real address.
  */
-export async function startDbmanProxies(opts: StartToxiproxyOptions = {}): Promise<DbmanProxies> {
-  const server = await startToxiproxy(opts);
-  return {
-    server,
-    endpointFor: async (node) => {
-      const [p] = await proxyNodes(server.apiUrl, [node]);
-      return { url: p!.url, toxiproxy: p!.toxiproxy };
-    },
-    procRecord: { name: 'toxiproxy', pid: server.pid, group: opts.detached ?? false },
-  };
+export async function proxyLink(apiUrl: string, name: string, upstream: string, listenHost = '127.0.0.1'): Promise<LinkProxy> {
+  const created = await new ToxiproxyClient(apiUrl).createProxy({ name, listen: `${listenHost}:0`, upstream, enabled: true });
+  return { listen: created.listen, upstream, toxiproxy: { apiUrl, proxy: created.name } };
+}
+
+/** host:port of an http(s) URL (default port by scheme). */
+export function hostPortOf(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || (u.protocol === 'https:' ? 443 : 80)}`;
+}
+
+export interface NodeProxy extends LinkProxy {
+  /** The node's name, also the proxy's name. */
+  name: string;
+  proxy: string;
+  /** What the node's clients use instead of the node's own URL, e.g. http://127.0.0.1:41234. */
+  url: string;
+}
+
+/** Creates one proxy per HTTP node (named after the node, listening on a loopback port, forwarding to its host:port). */
+export async function proxyNodes(apiUrl: string, nodes: { name: string; url: string }[]): Promise<NodeProxy[]> {
+  const out: NodeProxy[] = [];
+  for (const n of nodes) {
+    const p = await proxyLink(apiUrl, n.name, hostPortOf(n.url));
+    out.push({ ...p, name: n.name, proxy: p.toxiproxy.proxy, url: `${new URL(n.url).protocol}//${p.listen}` });
+  }
+  return out;
 }

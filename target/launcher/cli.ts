@@ -1,14 +1,12 @@
 /**
- * npm run stack -- up [--foreground] [--proxy | --docker] [--flaws a,b] [--target-file PATH]
+ * npm run stack -- up [--foreground] [--docker] [--proxy] [--lb] [--dbman-lb] [--flaws a,b] [--target-file PATH]
  * npm run stack -- status [--target-file PATH]
  * npm run stack -- down [--target-file PATH]
  *
  * Exit codes: 0 ok, 1 a component is unhealthy (status) or starting failed, 2 bad usage or configuration.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startDbmanProxies, type DbmanProxies } from '../../chaos/toxiproxy/server.js';
 import { parseFlaws } from '../flaws.js';
 import { DockerEngineError } from './docker-engine.js';
 import { startDockerStack } from './docker-stack.js';
@@ -16,7 +14,15 @@ import { InfraError } from './infra.js';
 import { isAlive, type ProcRecord } from './procs.js';
 import { DEFAULT_TARGET_FILE, stackStatus, startStack, stopStack } from './stack.js';
 
-const USAGE = 'usage: npm run stack -- up [--foreground] [--proxy | --docker] [--flaws a,b] [--target-file PATH] | status [--target-file PATH] | down [--target-file PATH]';
+const USAGE = `usage: npm run stack -- up [--foreground] [--docker] [--proxy] [--lb] [--dbman-lb] [--flaws a,b] [--target-file PATH]
+       npm run stack -- status [--target-file PATH]
+       npm run stack -- down [--target-file PATH]
+  --docker     dbman nodes and chat instances as Docker containers
+  --proxy      Toxiproxy proxies in front of every dbman node, on every node's PostgreSQL link and in front of Redis
+  --lb         HAProxy in front of the chat instances (the target file's chatUrl and wsUrl point at it)
+  --dbman-lb   the dbman-lb topology: the app services get one dbman URL, HAProxy checking every node's /health/ready
+  --flaws a,b  switch flaws on (default: TARGET_FLAWS)`;
+const UP_ONLY = ['foreground', 'docker', 'proxy', 'lb', 'dbman-lb', 'flaws'] as const;
 
 function fail(code: number, msg: string): never {
   process.stderr.write(`stack: ${msg}\n`);
@@ -33,13 +39,15 @@ async function main(): Promise<void> {
         foreground: { type: 'boolean', default: false },
         proxy: { type: 'boolean', default: false },
         docker: { type: 'boolean', default: false },
+        lb: { type: 'boolean', default: false },
+        'dbman-lb': { type: 'boolean', default: false },
         flaws: { type: 'string' },
         'target-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (err) {
-    fail(2, `${(err as Error).message}; ${USAGE}`);
+    fail(2, `${(err as Error).message} (see --help)`);
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -47,7 +55,11 @@ async function main(): Promise<void> {
     return;
   }
   const cmd = positionals[0];
-  if (positionals.length !== 1 || !['up', 'status', 'down'].includes(cmd ?? '')) fail(2, USAGE);
+  if (positionals.length !== 1 || !['up', 'status', 'down'].includes(cmd ?? '')) fail(2, `give one command: up, status or down (see --help)`);
+  if (cmd !== 'up') {
+    const wrong = UP_ONLY.find((k) => values[k] !== undefined && values[k] !== false);
+    if (wrong) fail(2, `--${wrong}: only with "up", not with "${cmd}"`);
+  }
   const targetFile = values['target-file'] ?? process.env['TARGET_FILE'] ?? DEFAULT_TARGET_FILE;
   const log = (l: string) => process.stdout.write(`stack: ${l}\n`);
 
@@ -58,17 +70,6 @@ async function main(): Promise<void> {
     } catch (err) {
       fail(2, (err as Error).message);
     }
-    if (values.proxy && values.docker) fail(2, '--proxy and --docker: choose one (the docker stack has no proxies yet)');
-    let px: DbmanProxies | undefined;
-    if (values.proxy) {
-      try {
-        // detached: the server outlives `up`; its record (dbman group) lets `down` stop it
-        px = await startDbmanProxies({ detached: true, logPath: join(dirname(resolve(targetFile)), 'toxiproxy-server.log') });
-      } catch (err) {
-        fail(1, `up failed: toxiproxy-server: ${(err as Error).message}`);
-      }
-      log(`toxiproxy-server on ${px.server.apiUrl} (pid ${px.server.pid}): the app services reach the dbman nodes through it`);
-    }
     let stack;
     try {
       const start = values.docker ? startDockerStack : startStack;
@@ -77,15 +78,17 @@ async function main(): Promise<void> {
         targetFilePath: targetFile,
         log,
         launcherPid: values.foreground ? process.pid : undefined,
-        ...(px ? { dbmanEndpointFor: px.endpointFor, processes: [{ ...px.procRecord, name: 'dbman-toxiproxy' }] } : {}),
+        proxy: values.proxy,
+        chatLb: values.lb,
+        dbmanLb: values['dbman-lb'],
       });
     } catch (err) {
-      await px?.server.stop();
       if (err instanceof InfraError || err instanceof DockerEngineError || /already running|TARGET_FLAW/.test((err as Error).message)) fail(2, (err as Error).message);
       fail(1, `up failed: ${(err as Error).message}`);
     }
     log(`up: every health check passed${flaws.length ? ` (flaws: ${flaws.join(',')})` : ''}`);
     log(`chat ${stack.target.chatUrl}  ws ${stack.target.wsUrl}  orghub ${stack.target.authUrl}`);
+    for (const lb of stack.target.loadBalancers) log(`${lb.name} ${lb.url} (in front of ${lb.fronts}; stats ${lb.statsUrl})`);
     process.stdout.write(`${stack.targetFilePath}\n`);
     if (!values.foreground) return;
     log('running in the foreground: Ctrl-C stops everything');

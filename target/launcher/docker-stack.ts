@@ -49,6 +49,7 @@ async function allStarted<T>(starts: Promise<T>[]): Promise<T[]> {
 
 /** Starts the docker-mode stack; on any failure removes what it created and throws. */
 export async function startDockerStack(opts: StackOptions = {}): Promise<RunningStack> {
+  if (opts.proxy || opts.chatLb || opts.dbmanLb) throw new Error('docker stack: proxies and load balancers are not there yet (coming next)');
   await ensureDockerEngine(opts.log);
   const { default: Docker } = await import('dockerode');
   const docker = new Docker();

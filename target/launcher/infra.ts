@@ -1,5 +1,5 @@
 /**
- * PostgreSQL and Redis from the machine's binaries, in a temp folder, on given loopback ports.
+ * PostgreSQL, Redis (and HAProxy for the load balancers) from the machine's binaries, in a temp folder, on given loopback ports.
  * Missing binaries are installed with apt-get when running as root on Debian; otherwise a one-line error says
  * what to install.
  */
@@ -75,6 +75,16 @@ export function findRedisServer(log: (l: string) => void): string {
     return which('redis-server') ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined);
   };
   return ensure(find, 'redis-server', 'redis-server', log);
+}
+
+/** HAProxy from HAPROXY_BIN, else PATH or /usr/sbin (Debian's `haproxy` package). */
+export function findHaproxy(log: (l: string) => void): string {
+  const find = () => {
+    const env = process.env['HAPROXY_BIN'];
+    if (env && existsSync(env)) return env;
+    return which('haproxy') ?? (existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : undefined);
+  };
+  return ensure(find, 'haproxy', 'HAProxy (haproxy)', log);
 }
 
 /** PostgreSQL refuses to run as root: as root we run it as the `postgres` user. */

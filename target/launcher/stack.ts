@@ -7,12 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { TargetFile, readTargetFile, type FaultAccess } from '../../harness/target-file.js';
+import { TargetFile, readTargetFile, type Component, type FaultAccess } from '../../harness/target-file.js';
 import { migrate, seed, SEED } from '../db/migrate.js';
 import { parseFlaws, type Flaw } from '../flaws.js';
 import { REPO_ROOT, buildServices, type Service } from './build.js';
 import { removeDockerResources, type DockerResources } from './docker-engine.js';
 import { startPostgres, startRedis, type ListenOptions, type StartedInfra } from './infra.js';
+import { balancerPorts, startBalancers, StackLinks, type LinkAddress, type TopologyOptions } from './links.js';
 import { freePorts } from './ports.js';
 import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 
@@ -32,35 +33,13 @@ export const REFERENCE_SERVICE_ENV: Readonly<Record<string, string>> = {
 /** Launcher environment variables passed on to the services when set. */
 const PASSED_ENV = [...Object.keys(REFERENCE_SERVICE_ENV), 'TARGET_FLAW_DUPLICATE_SHARE', 'DBMAN_DRAIN_DELAY_MS', 'DBMAN_READY_TIMEOUT_MS'];
 
-export interface DbmanNodeInfo {
-  /** dbman-1 ... */
-  name: string;
-  /** 0-based position in the endpoint list. */
-  index: number;
-  host: string;
-  port: number;
-  /** The node's own URL. */
-  url: string;
-}
-
-/** What an app service gets as this node's endpoint (a proxy in front of it, say), and how faults reach that path. */
-export interface DbmanEndpoint {
-  url: string;
-  toxiproxy?: { apiUrl: string; proxy: string };
-}
-
-export interface StackOptions {
+export interface StackOptions extends TopologyOptions {
   /** Flaw names (validated); default: TARGET_FLAWS from the environment. */
   flaws?: string[];
   /** Where to write the target description file; default `.state/target.json` under the repo. */
   targetFilePath?: string;
   /** Progress lines; default: none. */
   log?: (line: string) => void;
-  /**
-   * Seam for issue 4 (`stack up --proxy`): the endpoint the app services use for a dbman node. Default: the node's
-   * own URL. Called once per node, in endpoint-list order, after the nodes are ready.
-   */
-  dbmanEndpointFor?: (node: DbmanNodeInfo) => string | DbmanEndpoint | Promise<string | DbmanEndpoint>;
   /** Extra environment for every service (e.g. DBMAN_COOLDOWN_MS, TARGET_FLAW_DUPLICATE_SHARE); wins over defaults. */
   serviceEnv?: Record<string, string>;
   /** Number of dbman nodes (default 3) and chat instances (default 2). */
@@ -68,7 +47,7 @@ export interface StackOptions {
   chatInstances?: number;
   /** Recorded as reference.launcherPid (set by `stack up --foreground`, whose process stays and stops the stack on a signal). */
   launcherPid?: number;
-  /** Processes started for this stack by the caller (e.g. `up --proxy`'s toxiproxy-server), recorded so `down` stops them too. */
+  /** Processes started for this stack by the caller, recorded so `down` stops them too. */
   processes?: ProcRecord[];
 }
 
@@ -87,6 +66,10 @@ interface ReferenceExtra {
   jwtSecret: string;
   dbmanEndpoints: string[];
   serviceEnv: Record<string, string>;
+  /** With proxies: the stack's toxiproxy-server. */
+  toxiproxy?: { apiUrl: string; pid: number };
+  /** With a load balancer: the stack's haproxy. */
+  haproxy?: { configPath: string; statsUrl: string; pid: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -185,6 +168,17 @@ export function serviceEnvOf(opts: StackOptions): Record<string, string> {
   return serviceEnv;
 }
 
+/** The target file's name: "reference (local)", "reference (docker, dbman-lb, chat LB, proxies, flaws: a,b)". */
+export function referenceName(mode: 'local' | 'docker', flaws: string[], o: TopologyOptions): string {
+  const parts = [mode, o.dbmanLb && 'dbman-lb', o.chatLb && 'chat LB', o.proxy && 'proxies', flaws.length && `flaws: ${flaws.join(',')}`];
+  return `reference (${parts.filter(Boolean).join(', ')})`;
+}
+
+/** The target file's `redis`: the URL the chat instances use, faults by its proxy, else by its process. */
+export function redisComponent(url: string, link: LinkAddress, pid: number): Component {
+  return { name: 'redis', url, faults: link.toxiproxy ? { toxiproxy: link.toxiproxy } : { pid } };
+}
+
 /** Starts the whole stack; on any failure stops what it started, removes the folder and throws. */
 export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
   const { log, flaws, targetFilePath, nDbman, nChat, stateDir, logsDir } = beginStart(opts);
@@ -226,59 +220,80 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       return { proc: p, logFile, url: `http://127.0.0.1:${port}` };
     };
 
-    const nodes = Array.from({ length: nDbman }, (_, i) => {
+    const links = await StackLinks.start(!!opts.proxy, { logsDir, env: { ...process.env, ...mark('toxiproxy') }, procs });
+    if (links.toxiproxy) log(`toxiproxy-server on ${links.toxiproxy.apiUrl} (pid ${links.toxiproxy.pid})`);
+    const redisLink = await links.link('redis', `127.0.0.1:${redisPort}`);
+    const dbLinks: LinkAddress[] = [];
+    for (let i = 0; i < nDbman; i++) dbLinks.push(await links.link(`dbman-${i + 1}-db`, `127.0.0.1:${pgPort}`));
+    const nodes = dbLinks.map((dbLink, i) => {
       const name = `dbman-${i + 1}`;
       const port = appPorts[i]!;
-      return { name, port, ...start(name, 'dbman', port, { DATABASE_URL: pgInfra.url, DBMAN_NODE_NAME: name }) };
+      const databaseUrl = pgInfra.url.replace(`@127.0.0.1:${pgPort}/`, `@${dbLink.address}/`);
+      return { name, port, dbLink, ...start(name, 'dbman', port, { DATABASE_URL: databaseUrl, DBMAN_NODE_NAME: name }) };
     });
     await Promise.all(nodes.map((n) => waitHealthy(n.name, `${n.url}/health/ready`, n.proc, n.logFile)));
     log(`dbman nodes ready: ${nodes.map((n) => `${n.name} ${n.url}`).join(', ')}`);
 
-    const endpoints: DbmanEndpoint[] = [];
-    for (const [index, n] of nodes.entries()) {
-      const info: DbmanNodeInfo = { name: n.name, index, host: '127.0.0.1', port: n.port, url: n.url };
-      const e = opts.dbmanEndpointFor ? await opts.dbmanEndpointFor(info) : n.url;
-      endpoints.push(typeof e === 'string' ? { url: e } : e);
-    }
-    const appEnv = { DBMAN_ENDPOINTS: endpoints.map((e) => e.url).join(','), JWT_SECRET: jwtSecret };
+    // the path to each node (the app services', or the dbman LB's), through a proxy when proxies are on
+    const nodeLinks: LinkAddress[] = [];
+    for (const n of nodes) nodeLinks.push(await links.link(n.name, `127.0.0.1:${n.port}`));
+    const lbPorts = await balancerPorts(opts);
+    const dbmanEndpoints = opts.dbmanLb ? [`http://127.0.0.1:${lbPorts.dbman}`] : nodeLinks.map((l) => `http://${l.address}`);
+    const appEnv = { DBMAN_ENDPOINTS: dbmanEndpoints.join(','), JWT_SECRET: jwtSecret };
+    const redisUrl = `redis://${redisLink.address}`;
 
     const chats = Array.from({ length: nChat }, (_, i) => {
       const name = `chat-${i + 1}`;
-      return { name, ...start(name, 'chat', appPorts[nDbman + i]!, { ...appEnv, REDIS_URL: redisInfra.url, CHAT_INSTANCE_NAME: name, CHAT_USE_MQ: 'false' }) };
+      return { name, port: appPorts[nDbman + i]!, ...start(name, 'chat', appPorts[nDbman + i]!, { ...appEnv, REDIS_URL: redisUrl, CHAT_INSTANCE_NAME: name, CHAT_USE_MQ: 'false' }) };
     });
     const orghub = { name: 'orghub', ...start('orghub', 'orghub', appPorts[nDbman + nChat]!, appEnv) };
     await Promise.all([...chats, orghub].map((s) => waitHealthy(s.name, `${s.url}/health`, s.proc, s.logFile)));
     log(`chat instances ready: ${chats.map((c) => `${c.name} ${c.url}`).join(', ')}; orghub ready: ${orghub.url}`);
 
-    const dbmanFaults = (i: number): FaultAccess => {
-      const f: FaultAccess = { pid: nodes[i]!.proc.pid };
-      if (endpoints[i]!.toxiproxy) f.toxiproxy = endpoints[i]!.toxiproxy;
-      return f;
-    };
+    const lbs = await startBalancers(opts, {
+      stateDir,
+      env: { ...process.env, ...mark('haproxy') },
+      procs,
+      log,
+      ports: lbPorts,
+      chatServers: chats.map((c) => ({ name: c.name, address: `127.0.0.1:${c.port}` })),
+      dbmanServers: nodes.map((n, i) => ({ name: n.name, address: nodeLinks[i]!.address })),
+    });
+
+    const dbmanFaults = (i: number): FaultAccess => ({
+      pid: nodes[i]!.proc.pid,
+      ...(nodeLinks[i]!.toxiproxy ? { toxiproxy: nodeLinks[i]!.toxiproxy } : {}),
+      ...(nodes[i]!.dbLink.toxiproxy ? { dbLink: nodes[i]!.dbLink.toxiproxy } : {}),
+    });
     const extra: ReferenceExtra = {
       stackId,
       processes: procs,
       logsDir,
       jwtSecret,
-      dbmanEndpoints: endpoints.map((e) => e.url),
+      dbmanEndpoints,
       serviceEnv,
+      ...(links.toxiproxy ? { toxiproxy: { apiUrl: links.toxiproxy.apiUrl, pid: links.toxiproxy.pid } } : {}),
+      ...(lbs.haproxy ? { haproxy: lbs.haproxy } : {}),
     };
+    const chatUrl = lbs.chat?.url ?? chats[0]!.url;
     const target = TargetFile.parse({
       version: 1,
-      name: flaws.length ? `reference (local, flaws: ${flaws.join(',')})` : 'reference (local)',
-      chatUrl: chats[0]!.url,
+      name: referenceName('local', flaws, opts),
+      chatUrl,
       authUrl: orghub.url,
-      wsUrl: `${chats[0]!.url.replace(/^http/, 'ws')}/ws`,
+      wsUrl: `${chatUrl.replace(/^http/, 'ws')}/ws`,
       tenantId: SEED.tenantId,
       login: { email: SEED.adminEmail, password: SEED.adminPassword },
       dbmanNodes: nodes.map((n, i) => ({ name: n.name, url: n.url, faults: dbmanFaults(i) })),
       chatInstances: chats.map((c) => ({ name: c.name, url: c.url, faults: { pid: c.proc.pid } })),
       orghub: { name: 'orghub', url: orghub.url, faults: { pid: orghub.proc.pid } },
+      redis: redisComponent(redisUrl, redisLink, redisInfra.proc.pid),
+      loadBalancers: lbs.loadBalancers,
       reference: {
         stateDir,
         ...(opts.launcherPid ? { launcherPid: opts.launcherPid } : {}),
         flaws,
-        topology: 'client-side',
+        topology: opts.dbmanLb ? 'dbman-lb' : 'client-side',
         postgres: { url: pgInfra.url, pid: pgInfra.proc.pid },
         redis: { url: redisInfra.url, pid: redisInfra.proc.pid },
         ...extra,
@@ -413,7 +428,7 @@ export async function stackStatus(targetFilePath: string): Promise<ComponentStat
     let healthy = false;
     try {
       const res = await fetch(`${url}${healthPath}`, { signal: AbortSignal.timeout(1500) });
-      detail = `${res.status} ${(await res.text()).slice(0, 120)}`;
+      detail = `${res.status} ${(await res.text()).replace(/\s+/g, ' ').slice(0, 120)}`;
       healthy = res.status === 200;
     } catch (err) {
       detail = (err as Error).name === 'TimeoutError' ? 'timeout' : 'no answer';
@@ -425,6 +440,8 @@ export async function stackStatus(targetFilePath: string): Promise<ComponentStat
     ...t.dbmanNodes.map((c) => check(c.name, c.url, '/health/ready', c.faults.pid)),
     ...t.chatInstances.map((c) => check(c.name, c.url, '/health', c.faults.pid)),
     ...(t.orghub ? [check('orghub', t.orghub.url, '/health', t.orghub.faults.pid)] : []),
+    // through each balancer: chat's /health, or a ready dbman node behind it
+    ...t.loadBalancers.map((lb) => check(lb.name, lb.url, lb.fronts === 'chat' ? '/health' : '/health/ready', t.reference?.['haproxy'] ? (t.reference['haproxy'] as { pid: number }).pid : undefined)),
   ];
   const out = await Promise.all(checks);
   if (t.reference) {
@@ -433,6 +450,10 @@ export async function stackStatus(targetFilePath: string): Promise<ComponentStat
       return { name, url, pid, running, healthy: running, detail: running ? 'process running' : 'process gone' };
     };
     out.push(infra('postgres', t.reference.postgres.url, t.reference.postgres.pid), infra('redis', t.reference.redis.url, t.reference.redis.pid));
+    const tp = t.reference['toxiproxy'] as { apiUrl: string; pid: number } | undefined;
+    if (tp) out.push(await check('toxiproxy', tp.apiUrl, '/version', tp.pid));
+    const hp = t.reference['haproxy'] as { statsUrl: string; pid: number } | undefined;
+    if (hp) out.push(await check('haproxy', hp.statsUrl, ';csv', hp.pid));
   }
   return out;
 }

@@ -1,6 +1,8 @@
 /**
- * `npm run stack -- up --proxy`: a toxiproxy-server in front of every dbman node (each node's faults.toxiproxy,
- * the app services' endpoints are the proxies), and `down` stops that server too.
+ * `npm run stack -- up --proxy` (client-side topology): a toxiproxy-server with a proxy in front of every dbman
+ * node (each node's faults.toxiproxy; the app services' endpoints are the proxies), one on every node's
+ * PostgreSQL link (faults.dbLink; the node's DATABASE_URL) and one in front of Redis (target.redis; the chat
+ * instances' REDIS_URL), and `down` stops that server too.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -32,6 +34,16 @@ function toxiproxyPids(): number[] {
     .map(Number);
 }
 
+/** A process's environment. */
+function environOf(pid: number): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+
 afterAll(() => {
   if (existsSync(targetFile)) cli('down');
   rmSync(dir, { recursive: true, force: true });
@@ -43,7 +55,7 @@ describe('stack up --proxy', () => {
     expect(up.status, up.stderr + up.stdout).toBe(0);
     const t = readTargetFile(targetFile);
     const procs = (t.reference?.['processes'] as ProcRecord[]) ?? [];
-    const px = procs.find((p) => p.name === 'dbman-toxiproxy');
+    const px = procs.find((p) => p.name === 'toxiproxy');
     expect(px).toBeDefined();
     expect(isAlive(px!)).toBe(true);
     const endpoints = t.reference?.['dbmanEndpoints'] as string[];
@@ -61,6 +73,23 @@ describe('stack up --proxy', () => {
       const ready = await fetch(`${endpoints[i]}/health/ready`);
       expect(ready.status).toBe(200);
     }
+    // each node's own PostgreSQL link is a proxy of its own, and the node's DATABASE_URL points at it
+    const listens = new Set<string>();
+    for (const n of t.dbmanNodes) {
+      expect(n.faults.dbLink, n.name).toEqual({ apiUrl: n.faults.toxiproxy!.apiUrl, proxy: `${n.name}-db` });
+      const p = (await (await fetch(`${n.faults.dbLink!.apiUrl}/proxies/${n.faults.dbLink!.proxy}`)).json()) as { listen: string; upstream: string };
+      expect(p.upstream).toBe(new URL(t.reference!.postgres.url).host);
+      expect(environOf(n.faults.pid!)['DATABASE_URL']).toContain(`@${p.listen}/`);
+      listens.add(p.listen);
+    }
+    expect(listens.size).toBe(3);
+    // Redis: the chat instances use the proxy
+    expect(t.redis?.faults.toxiproxy?.proxy).toBe('redis');
+    expect(t.redis?.faults.pid).toBeUndefined();
+    for (const c of t.chatInstances) expect(environOf(c.faults.pid!)['REDIS_URL']).toBe(t.redis!.url);
+    expect(t.redis!.url).not.toBe(t.reference!.redis.url);
+    expect(t.loadBalancers).toEqual([]);
+    expect(t.reference!.topology).toBe('client-side');
     // a login goes orghub -> proxy -> dbman
     const login = await fetch(`${t.authUrl}/api/v1/auth/login`, {
       method: 'POST',
