@@ -139,6 +139,8 @@ export interface ServerState {
   server: string;
   /** HAProxy's status: UP, DOWN, `UP 1/2` (going down), `DOWN 1/2` (coming up), MAINT, ... */
   status: string;
+  /** Sessions (requests or WS tunnels) the server got so far (`stot`). */
+  sessions: number;
 }
 
 /** Every backend server's state from a HAProxy stats page (`<statsUrl>;csv`). */
@@ -147,9 +149,9 @@ export async function haproxyServerStates(statsUrl: string): Promise<ServerState
   if (res.status !== 200) throw new Error(`haproxy stats ${statsUrl}: HTTP ${res.status}`);
   const [header, ...rows] = (await res.text()).trim().split('\n');
   const cols = header!.replace(/^#\s*/, '').split(',');
-  const [px, sv, st] = ['pxname', 'svname', 'status'].map((c) => cols.indexOf(c));
+  const col = (f: string[], name: string) => f[cols.indexOf(name)] ?? '';
   return rows
     .map((r) => r.split(','))
-    .filter((f) => f[sv!] !== 'FRONTEND' && f[sv!] !== 'BACKEND')
-    .map((f) => ({ backend: f[px!]!, server: f[sv!]!, status: f[st!]! }));
+    .filter((f) => !['FRONTEND', 'BACKEND'].includes(col(f, 'svname')))
+    .map((f) => ({ backend: col(f, 'pxname'), server: col(f, 'svname'), status: col(f, 'status'), sessions: Number(col(f, 'stot')) }));
 }
