@@ -51,8 +51,10 @@ export interface SeriesFilter {
   key: string;
   baseMetric: string;
   tags: Record<string, string>;
-  /** Keep the values too (to compute an aggregation the summary data lacks). */
+  /** Keep the values too (to compute an aggregation the summary data lacks). Memory grows with the samples. */
   keepValues?: boolean;
+  /** Called with every matching sample's value (bounded-memory aggregation, e.g. harness/load/series-stats.ts). */
+  onValue?: (value: number) => void;
 }
 
 export interface SeriesCount {
@@ -76,6 +78,7 @@ export async function countSamples(path: string, filters: readonly SeriesFilter[
         const c = out.get(f.key)!;
         c.samples += 1;
         c.values?.push(p.value);
+        f.onValue?.(p.value);
       }
     },
     new Set(byMetric.keys()),

@@ -1,6 +1,7 @@
 /**
- * The integrity step of a smoke or a drill: after k6, before finishRun (the target is still up). Returns what
- * joins the run: thresholds, errors (a check that could not run fails the run) and the file name.
+ * The integrity step of a smoke, a drill or a split run's merge: after k6, before the verdict (the target is
+ * still up). One check over the history of every raw file given (a merge: one per part). Returns what joins the
+ * run: thresholds, errors (a check that could not run fails the run) and the file name.
  */
 import { existsSync } from 'node:fs';
 import type { ThresholdResult } from '../harness/summary.js';
@@ -16,18 +17,19 @@ export interface IntegrityStep {
 }
 
 export async function integrityStep(
-  a: { rawPath: string; target: TargetFile; runDir: string; runId: string; options: IntegrityOptions },
+  a: { rawPath: string | readonly string[]; target: TargetFile; runDir: string; runId: string; options: IntegrityOptions },
   log: (line: string) => void,
 ): Promise<IntegrityStep> {
-  if (!existsSync(a.rawPath)) {
+  const rawFiles = (typeof a.rawPath === 'string' ? [a.rawPath] : [...a.rawPath]).filter((p) => existsSync(p));
+  if (rawFiles.length === 0) {
     log('no k6 raw output: integrity not checked');
     return { thresholds: [], errors: [], files: {} };
   }
   const t0 = Date.now();
   try {
-    const report = await checkIntegrity({ rawFiles: [a.rawPath], target: a.target, runDir: a.runDir, runId: a.runId, ...a.options });
+    const report = await checkIntegrity({ rawFiles, target: a.target, runDir: a.runDir, runId: a.runId, ...a.options });
     const table = formatIntegrity(report);
-    log(`checked ${report.details.messages} messages in ${report.details.rooms} rooms in ${((Date.now() - t0) / 1000).toFixed(1)} s: wrote ${INTEGRITY_FILE}`);
+    log(`checked ${report.details.messages} messages in ${report.details.rooms} rooms (${rawFiles.length} raw file${rawFiles.length > 1 ? 's' : ''}) in ${((Date.now() - t0) / 1000).toFixed(1)} s: wrote ${INTEGRITY_FILE}`);
     return { thresholds: report.thresholds, errors: [], files: { integrity: INTEGRITY_FILE }, report, table };
   } catch (err) {
     const msg = `integrity check failed: ${(err as Error).message}`;

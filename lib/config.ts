@@ -42,6 +42,11 @@ export interface SuiteConfig {
   instance: string;
   /** SLO limits that replace the profile's (SLO, JSON), e.g. {"phases":{"fault":{"httpP95Ms":6000}}}. */
   sloOverrides: SloOverrides | undefined;
+  /**
+   * The hot room of a split run, made once by `npm run load -- prepare` and shared by every part (HOT_ROOM, a
+   * room id): setup() then adds its pool users to it instead of creating its own. Unset = setup makes one.
+   */
+  hotRoom: string | undefined;
 }
 
 /** A bad environment value. `message` is one line naming the variable and what is allowed. */
@@ -75,6 +80,7 @@ export const ENV_VARIABLES = [
   'ALLOW_REMOTE',
   'INSTANCE',
   'SLO',
+  'HOT_ROOM',
 ] as const;
 
 const SECRET = new Set(['LOGIN_PASSWORD']);
@@ -100,6 +106,7 @@ const poolSize = z.pipe(
 );
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']);
 const instance = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,16}$/));
+const roomId = z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,128}$/));
 const ratio = z.optional(z.number().check(z.gte(0), z.lte(1)));
 const ms = z.optional(z.number().check(z.positive(), z.lte(3_600_000)));
 const phaseSlo = z.strictObject({ errorRateMax: ratio, httpP95Ms: ms, storeSuccessMin: ratio, storeP95Ms: ms, wsDeliveryP95Ms: ms });
@@ -233,6 +240,7 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
   const allowRemote = allowRemoteRaw === '1' || allowRemoteRaw === 'true' || allowRemoteRaw === 'yes';
   const inst = optional(env, 'INSTANCE', instance, '1 to 16 characters from A-Z a-z 0-9 _ -') ?? '0';
   const slo = parseSloOverrides(env.SLO);
+  const hotRoom = optional(env, 'HOT_ROOM', roomId, 'a room id (1 to 128 characters from A-Z a-z 0-9 _ . : -) made by npm run load -- prepare');
 
   if (!allowRemote) {
     for (const [name, url] of [
@@ -263,5 +271,6 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
     allowRemote,
     instance: inst,
     sloOverrides: slo,
+    hotRoom,
   };
 }

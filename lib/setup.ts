@@ -28,7 +28,7 @@ export interface SetupData {
   admin?: Identity;
   /** Pool users (tokens); empty = everything runs as the admin. */
   users: Identity[];
-  rooms: { rest: string[]; ws: string[]; hot?: string };
+  rooms: { rest: string[]; ws: string[]; hot?: string; hotShared?: boolean };
   /** Counts for the summary (no secrets). */
   created: { users: number; rooms: number; failed: number };
 }
@@ -124,12 +124,24 @@ export function runSetup(cfg: SuiteConfig, profile: Profile, need: { rest: boole
   };
   if (need.rest) data.rooms.rest = makeRooms('rest', profile.restRooms);
   if (need.ws) data.rooms.ws = makeRooms('ws', profile.wsRooms);
-  if (need.hotRoom) {
+  if (need.hotRoom && cfg.hotRoom !== undefined) {
+    // A split run's one hot room (HOT_ROOM, made by `npm run load -- prepare` as this admin): this part's pool
+    // users join it, so its subscribers get every part's messages, as in an unsplit run.
+    let failed = 0;
+    for (const userId of members) {
+      if (userId !== admin.userId && !asAdmin.addMember(cfg.hotRoom, userId).ok) failed += 1;
+    }
+    data.created.failed += failed;
+    if (failed === 0) {
+      data.rooms.hot = cfg.hotRoom;
+      data.rooms.hotShared = true;
+    }
+  } else if (need.hotRoom) {
     const hot = makeRooms('hot', 1);
     if (hot[0] !== undefined) data.rooms.hot = hot[0];
   }
   if ((need.rest && data.rooms.rest.length === 0) || (need.ws && data.rooms.ws.length === 0) || (need.hotRoom && !data.rooms.hot)) {
-    return done('creating rooms failed');
+    return done(need.hotRoom && cfg.hotRoom !== undefined && !data.rooms.hot ? `joining the shared hot room ${cfg.hotRoom} failed` : 'creating rooms failed');
   }
   return done();
 }

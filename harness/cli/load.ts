@@ -2,11 +2,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { buildScenario } from '../build-scenario.js';
-import { LOAD_USAGE, parsePartConfig, parsePositiveInt, parseProfile, parseScale, UsageError } from '../load/config.js';
+import { LOAD_USAGE, parseMergeConfig, parsePartConfig, parsePositiveInt, parsePrepareConfig, parseProfile, parseScale, UsageError } from '../load/config.js';
 import { testRunManifest } from '../load/k8s.js';
 import { DEFAULT_CAPACITY, formatPlan, planRunners, readCapacity, tune } from '../load/plan.js';
 import { mergeParts } from '../load/merge.js';
 import { runPart } from '../load/part.js';
+import { prepareRun, readRoomsFile } from '../load/prepare.js';
 
 const argv = process.argv.slice(2);
 let code: number;
@@ -15,15 +16,18 @@ try {
     process.stdout.write(LOAD_USAGE + '\n');
     code = argv.length === 0 ? 2 : 0;
   } else if (argv[0] === 'merge') {
-    const rest = argv.slice(1);
-    const outAt = rest.indexOf('--out');
-    const out = outAt >= 0 ? rest[outAt + 1] : undefined;
-    if (outAt >= 0 && !out) throw new UsageError('--out', '--out: needs a directory');
-    const dirs = rest.filter((_, i) => i !== outAt && i !== outAt + 1 || outAt < 0);
-    const bad = dirs.find((d) => d.startsWith('-'));
-    if (bad) throw new UsageError(bad, `${bad}: unknown option; allowed: merge <dir>... [--out <dir>]`);
-    if (dirs.length === 0) throw new UsageError('merge', 'merge: no directories given; allowed: merge <dir>... [--out <dir>]');
-    code = (await mergeParts({ dirs, ...(out ? { out } : {}) })).code;
+    const config = parseMergeConfig(argv.slice(1));
+    const integrity = config.integrity === 'skip' ? 'skip' : { target: config.integrity.target.target, options: config.integrity.options };
+    code = (await mergeParts({ dirs: config.dirs, integrity, ...(config.out ? { out: config.out } : {}) })).code;
+  } else if (argv[0] === 'prepare') {
+    const config = parsePrepareConfig(argv.slice(1));
+    code = await prepareRun({ target: config.target.target, profile: config.profile, runId: config.runId, out: config.out }).then(
+      () => 0,
+      (err: Error) => {
+        process.stderr.write(`load: prepare: ${err.message.split('\n')[0]}\n`);
+        return 1;
+      },
+    );
   } else if (argv[0] === 'plan') {
     const { values } = parseArgs({ args: argv.slice(1), options: { profile: { type: 'string' }, scale: { type: 'string' }, bench: { type: 'string' } }, strict: true });
     const plan = planRunners(parseProfile(values.profile), parseScale(values.scale) ?? 1, readCapacity(values.bench ?? 'bench/results.json'));
@@ -33,12 +37,20 @@ try {
     const { values } = parseArgs({ args: argv.slice(1), options: { apply: { type: 'boolean' }, sockets: { type: 'string' } }, strict: true });
     code = tune(values.sockets !== undefined ? parsePositiveInt('--sockets', values.sockets, 10_000_000) : DEFAULT_CAPACITY.socketsPerRunner, values.apply === true, (l) => process.stderr.write(l + '\n'));
   } else if (argv[0] === 'k8s') {
-    const { values } = parseArgs({ args: argv.slice(1), options: { profile: { type: 'string' }, parallelism: { type: 'string' }, scale: { type: 'string' }, out: { type: 'string' }, image: { type: 'string' }, 'run-id': { type: 'string' } }, strict: true });
+    const { values } = parseArgs({ args: argv.slice(1), options: { profile: { type: 'string' }, parallelism: { type: 'string' }, scale: { type: 'string' }, out: { type: 'string' }, image: { type: 'string' }, rooms: { type: 'string' } }, strict: true });
     const profile = parseProfile(values.profile);
     const parallelism = parsePositiveInt('--parallelism', values.parallelism, 1000);
     const scale = parseScale(values.scale);
+    if (values.rooms === undefined) throw new UsageError('--rooms', '--rooms: missing; allowed: the rooms file of npm run load -- prepare (its run id and shared hot room go into the manifest)');
+    let rooms;
+    try {
+      rooms = readRoomsFile(values.rooms);
+    } catch (err) {
+      throw new UsageError('--rooms', `--rooms: ${(err as Error).message}`);
+    }
+    if (rooms.profile !== profile) throw new UsageError('--rooms', `--rooms: prepared for profile ${rooms.profile}, not ${profile}`);
     const script = await buildScenario('load', () => {});
-    const yaml = testRunManifest({ profile, parallelism, script: await readFile(script, 'utf8'), runId: values['run-id'] ?? `k8s-${profile}`, ...(scale !== undefined ? { scale } : {}), ...(values.image ? { image: values.image } : {}) });
+    const yaml = testRunManifest({ profile, parallelism, script: await readFile(script, 'utf8'), runId: rooms.runId, ...(rooms.hotRoom ? { hotRoom: rooms.hotRoom } : {}), ...(scale !== undefined ? { scale } : {}), ...(values.image ? { image: values.image } : {}) });
     if (values.out) await writeFile(values.out, yaml);
     else process.stdout.write(yaml);
     code = 0;

@@ -2,7 +2,7 @@
  * `npm run load -- k8s --profile P --parallelism N`: a k6-operator `TestRun` (k6.io/v1alpha1) plus the
  * ConfigMap holding the bundled scenario (dist/load.js: one self-contained file), as multi-document YAML.
  * The target and login come from a Secret (`dbman-load-target`, keys CHAT_URL ... LOGIN_PASSWORD), never
- * literally. The operator gives runner i of N `--execution-segment (i-1)/N:i/N` of the sequence 0,1/N,...,1:
+ * literally; the run id and the shared hot room (HOT_ROOM) from the rooms file of `npm run load -- prepare`. The operator gives runner i of N `--execution-segment (i-1)/N:i/N` of the sequence 0,1/N,...,1:
  * the same segments as `npm run load -- --segment i/N` (operatorSegmentArgs models it; the test compares).
  */
 import { stringify } from 'yaml';
@@ -18,6 +18,8 @@ export interface ManifestOptions {
   script: string;
   scale?: number;
   runId: string;
+  /** The run's shared hot room (npm run load -- prepare): every runner's setup() joins it. */
+  hotRoom?: string;
   image?: string;
   name?: string;
 }
@@ -48,6 +50,7 @@ export function testRunManifest(o: ManifestOptions): string {
     { name: 'PROFILE', value: o.profile },
     { name: 'RUN_ID', value: o.runId },
     { name: 'ALLOW_REMOTE', value: '1' },
+    ...(o.hotRoom !== undefined ? [{ name: 'HOT_ROOM', value: o.hotRoom }] : []),
     ...(o.scale !== undefined ? [{ name: 'SCALE', value: String(o.scale) }] : []),
   ];
   const testRun = {

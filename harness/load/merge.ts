@@ -3,12 +3,19 @@
  *
  * - The parts must belong together (part.json): one run id, one profile and scale, segments 1..n of one
  *   sequence, each once; the same threshold list in every part's k6 summary data (`suite.thresholds`).
- *   Anything else is bad input (exit 2).
- * - The raw outputs are concatenated into one `k6-raw.json.gz` (gzip members back to back are one valid gzip
- *   stream), and every threshold is judged on those merged samples with harness/verdict.ts's pieces:
- *   percentiles from the merged sample values (k6's interpolation), rates from the summed 0/1 samples, counts
- *   summed; never an average of the parts' percentiles. A threshold without samples fails (no-samples).
- * - One summary.json (kind "load"), junit.xml, merge.json (the parts), report.html; exit 0 pass, 1 fail.
+ *   Anything else is bad input (exit 2). A split run's parts must have shared one hot room (prepare/--rooms:
+ *   the hot room in each part's setup data); else the merge fails (its fan-out is not the unsplit run's).
+ * - Every threshold is judged on the samples of all parts in bounded memory: each part's raw output is streamed
+ *   once into per-(sub)metric SeriesStats (exact count, sum, min, max; a mergeable relative-error sketch for
+ *   percentiles, series-stats.ts: within 0.5 %), the parts' stats are merged (bucket counts add: never an
+ *   average of the parts' percentiles), and the thresholds are read from the merged stats. A threshold without
+ *   samples fails (no-samples). The raw outputs are also concatenated into one `k6-raw.json.gz` for the report
+ *   (gzip members back to back are one valid gzip stream; streamed, not held).
+ * - The message integrity check runs once over the history of every part (integrity/), reading the rooms back
+ *   from the target; its thresholds (lost, duplicates, undelivered) join the verdict. With --skip-integrity the
+ *   merge says it was not run (merge.json, the printed summary) and judges the k6 thresholds only.
+ * - One summary.json (kind "load"), junit.xml, merge.json (the parts), integrity.json, report.html; exit 0
+ *   pass, 1 fail.
  */
 import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -16,14 +23,18 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { junitXml } from '../junit.js';
 import { RAW_FILE } from '../k6-run.js';
-import { countSamples, type SeriesFilter } from '../raw.js';
+import type { IntegrityOptions } from '../../integrity/index.js';
+import { integrityStep } from '../../integrity/run.js';
+import { countSamples } from '../raw.js';
 import { JUNIT_FILE, SUMMARY_FILE } from '../run-report.js';
 import { pointLatest, writeJson } from '../run-dir.js';
 import { readK6SummaryData, RunSummary, type K6SummaryData, type ThresholdResult } from '../summary.js';
-import { aggregate, formatSummary, holds, parseExpression, parseMetricName, verdictOf } from '../verdict.js';
+import type { TargetFile } from '../target-file.js';
+import { formatSummary, holds, parseExpression, parseMetricName, verdictOf } from '../verdict.js';
 import { UsageError } from './config.js';
 import { PART_FILE, PARTS_DIR, PartInfo } from './part.js';
 import { partDirName } from './segments.js';
+import { RELATIVE_ERROR, SeriesStats } from './series-stats.js';
 
 export const MERGE_FILE = 'merge.json';
 
@@ -158,23 +169,35 @@ export async function concatRaw(raws: readonly string[], out: string): Promise<v
   await new Promise<void>((res, rej) => ws.end((err?: Error | null) => (err ? rej(err) : res())));
 }
 
-/** Judges every threshold on the samples of `rawPath` (the merged output). */
-export async function judgeMerged(defs: readonly ThresholdDef[], rawPath: string, parts: readonly LoadedPart[]): Promise<ThresholdResult[]> {
-  const filters = new Map<string, SeriesFilter>();
-  for (const d of defs) {
-    const { baseMetric, tags } = parseMetricName(d.key);
-    filters.set(d.key, { key: d.key, baseMetric, tags, keepValues: true });
+/**
+ * The statistics of every (sub)metric `key` over all `raws`: each file streamed once into its own SeriesStats,
+ * then merged. Memory: one sketch per key and file at a time, whatever the number of samples.
+ */
+export async function mergedStats(keys: readonly string[], raws: readonly string[]): Promise<Map<string, SeriesStats>> {
+  const merged = new Map(keys.map((k) => [k, new SeriesStats()]));
+  for (const raw of raws) {
+    const mine = new Map(keys.map((k) => [k, new SeriesStats()]));
+    const filters = keys.map((key) => {
+      const stats = mine.get(key)!;
+      return { key, ...parseMetricName(key), onValue: (v: number) => stats.add(v) };
+    });
+    await countSamples(raw, filters);
+    for (const [k, s] of mine) merged.get(k)!.merge(s);
   }
-  const counts = await countSamples(rawPath, [...filters.values()]);
+  return merged;
+}
+
+/** Judges every threshold on the merged statistics of the parts' samples. */
+export function judgeMerged(defs: readonly ThresholdDef[], stats: ReadonlyMap<string, SeriesStats>, parts: readonly LoadedPart[]): ThresholdResult[] {
   return defs.map((d): ThresholdResult => {
     const { baseMetric, tags } = parseMetricName(d.key);
     const parsed = parseExpression(d.expression);
-    const count = counts.get(d.key)!;
+    const series = stats.get(d.key)!;
     const aggregation = parsed?.aggregation ?? d.expression;
-    const observed = count.samples === 0 || !parsed ? null : aggregate(count.values ?? [], aggregation);
+    const observed = series.count === 0 || !parsed ? null : series.aggregate(aggregation);
     const metric = parts.map((p) => p.data?.metrics[d.key]).find((m) => m !== undefined);
     const k6Oks = parts.map((p) => p.data?.metrics[d.key]?.thresholds?.[d.expression]?.ok).filter((x): x is boolean => x !== undefined);
-    const result = count.samples === 0 ? 'no-samples' : observed !== null && parsed && holds(observed, parsed.operator, parsed.limit) ? 'pass' : 'fail';
+    const result = series.count === 0 ? 'no-samples' : observed !== null && parsed && holds(observed, parsed.operator, parsed.limit) ? 'pass' : 'fail';
     return {
       name: `${d.key}: ${d.expression}`,
       metric: d.key,
@@ -186,7 +209,7 @@ export async function judgeMerged(defs: readonly ThresholdDef[], rawPath: string
       limit: parsed?.limit ?? Number.NaN,
       observed,
       unit: metric?.contains === 'time' ? 'ms' : metric?.contains === 'data' ? 'B' : '',
-      samples: count.samples,
+      samples: series.count,
       // what the parts' k6 processes said, each about its own share only: every part held it
       k6Ok: k6Oks.length > 0 && k6Oks.every(Boolean),
       result,
@@ -197,11 +220,27 @@ export async function judgeMerged(defs: readonly ThresholdDef[], rawPath: string
   });
 }
 
+/** The hot room each part's setup() used (k6 summary data, setup_data.rooms.hot). */
+function hotRoomOf(p: LoadedPart): string | undefined {
+  const setup = (p.data as { setup_data?: { rooms?: { hot?: unknown } } } | undefined)?.setup_data;
+  return typeof setup?.rooms?.hot === 'string' ? setup.rooms.hot : undefined;
+}
+
+/** An error when the parts of a split run did not all use one hot room (a part without one fails on its own thresholds). */
+export function hotRoomError(parts: readonly LoadedPart[]): string | undefined {
+  if (parts.length < 2) return undefined;
+  const rooms = new Set(parts.map(hotRoomOf).filter((r): r is string => r !== undefined));
+  if (rooms.size <= 1) return undefined;
+  return `the parts used ${rooms.size} different hot rooms (${[...rooms].slice(0, 4).join(', ')}): a split run's hot room is shared (npm run load -- prepare, then --rooms for every part), else its fan-out is not the unsplit run's`;
+}
+
 export interface MergeOptions {
   dirs: string[];
   /** Output run dir (default: the run dir above the parts when they share one, else reports/<run-id>). */
   out?: string;
   log?: (line: string) => void;
+  /** The integrity check's target and limits, or 'skip' (said in merge.json and the printed summary). */
+  integrity: { target: TargetFile; options: IntegrityOptions } | 'skip';
   /** Render report.html (default true). */
   report?: boolean;
   latest?: boolean;
@@ -234,9 +273,24 @@ export async function mergeParts(opts: MergeOptions): Promise<MergeResult> {
     if (!p.raw) errors.push(`part ${name}: k6 wrote no raw output`);
   }
   if (defs.length === 0) errors.push('the run defined no thresholds: nothing was judged');
-  const rawOut = join(outDir, RAW_FILE);
-  await concatRaw(parts.flatMap((p) => (p.raw ? [p.raw] : [])), rawOut);
-  const thresholds = defs.length ? await judgeMerged(defs, rawOut, parts) : [];
+  const hotRooms = hotRoomError(parts);
+  if (hotRooms) errors.push(hotRooms);
+  const raws = parts.flatMap((p) => (p.raw ? [p.raw] : []));
+  await concatRaw(raws, join(outDir, RAW_FILE));
+  let thresholds = defs.length ? judgeMerged(defs, await mergedStats(defs.map((d) => d.key), raws), parts) : [];
+
+  // The integrity check: once, over the history of every part, the rooms read back from the target.
+  const files: Record<string, string> = {};
+  let integrityTable: string | undefined;
+  if (opts.integrity === 'skip') {
+    log('integrity check NOT run (--skip-integrity): this verdict says nothing about lost, duplicated or undelivered messages');
+  } else {
+    const integrity = await integrityStep({ rawPath: raws, target: opts.integrity.target, runDir: outDir, runId: first.info.runId, options: opts.integrity.options }, log);
+    thresholds = [...thresholds, ...integrity.thresholds];
+    errors.push(...integrity.errors);
+    Object.assign(files, integrity.files);
+    integrityTable = integrity.table;
+  }
 
   const iso = (xs: (string | undefined)[], pick: 'min' | 'max') => {
     const ts = xs.filter((x): x is string => !!x).sort();
@@ -259,7 +313,7 @@ export async function mergeParts(opts: MergeOptions): Promise<MergeResult> {
     gitRevision: [...new Set(parts.map((p) => p.info.gitRevision))].join(', '),
     target: first.info.target,
     thresholds,
-    files: { summary: SUMMARY_FILE, junit: JUNIT_FILE, k6Raw: RAW_FILE, merge: MERGE_FILE },
+    files: { summary: SUMMARY_FILE, junit: JUNIT_FILE, k6Raw: RAW_FILE, merge: MERGE_FILE, ...files },
   });
   await writeJson(join(outDir, MERGE_FILE), {
     version: 1,
@@ -267,8 +321,9 @@ export async function mergeParts(opts: MergeOptions): Promise<MergeResult> {
     profile: first.info.profile,
     scale: first.info.scale ?? 1,
     sequence: first.info.segment.sequence,
-    parts: parts.map((p) => ({ dir: p.dir, segment: p.info.segment, host: p.info.host, k6ExitCode: p.info.k6ExitCode, loadStartedAt: p.info.loadStartedAt, loadMs: p.info.loadMs })),
-    method: 'thresholds judged on the concatenated raw samples of every part: percentiles of the merged values, rates of the summed samples',
+    parts: parts.map((p) => ({ dir: p.dir, segment: p.info.segment, host: p.info.host, k6ExitCode: p.info.k6ExitCode, loadStartedAt: p.info.loadStartedAt, loadMs: p.info.loadMs, hotRoom: hotRoomOf(p) ?? null })),
+    method: `thresholds judged on the merged statistics of every part's samples: counts, rates, avg, min, max exact; percentiles from merged relative-error sketches (within ${RELATIVE_ERROR * 100} % of the exact k6 percentile), never averaged`,
+    integrity: opts.integrity === 'skip' ? { checked: false, reason: '--skip-integrity: the verdict says nothing about lost, duplicated or undelivered messages' } : { checked: files.integrity !== undefined, file: files.integrity ?? null },
   });
   await writeJson(join(outDir, SUMMARY_FILE), summary);
   await writeFile(join(outDir, JUNIT_FILE), junitXml(summary));
@@ -284,6 +339,7 @@ export async function mergeParts(opts: MergeOptions): Promise<MergeResult> {
   }
   if (opts.latest ?? true) await pointLatest(outDir, dirname(outDir)).catch(() => undefined);
   log(formatSummary(summary.verdict, summary.thresholds, summary.errors));
-  log(`merged ${parts.length} parts of ${summary.runId} into ${outDir}`);
+  if (integrityTable) log(integrityTable);
+  log(`merged ${parts.length} parts of ${summary.runId} into ${outDir}${opts.integrity === 'skip' ? ' (integrity NOT checked)' : ''}`);
   return { code: summary.verdict === 'pass' ? 0 : 1, summary, outDir };
 }

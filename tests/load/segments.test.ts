@@ -62,7 +62,7 @@ describe('execution segments', () => {
     }
     expect(() => parsePartConfig(['--profile', 'stage3', '--segment', '1/2'], {})).toThrow(/--target: missing/);
     expect(() => parsePartConfig(['--profile', 'stage3', '--segment', '1/2'], { ...TARGET_ENV, CHAT_URL: 'http://10.0.0.1:80' })).toThrow(/outside loopback/);
-    const ok = parsePartConfig(['--profile', 'stage3', '--segment', '2/3', '--scale', '0.01'], TARGET_ENV);
-    expect(ok.segment).toEqual({ index: 2, count: 3 });
+    const ok = parsePartConfig(['--profile', 'stage3', '--segment', '1/1', '--scale', '0.01'], TARGET_ENV);
+    expect(ok.segment).toEqual({ index: 1, count: 1 });
   });
 });

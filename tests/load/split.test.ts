@@ -1,22 +1,28 @@
 /**
  * A stage profile scaled to this machine (baseline × 0.1, 20 s: ~14 k6 VUs, 50 sockets, 1-2.5 REST iterations/s)
- * run as 3 concurrent segment processes against ONE reference target, merged, and compared with one unsplit run
- * (segment 1/1) of the same profile. Tolerance (loopback, shared 2-core machine): the same thresholds, each with
- * the same result; rates within 0.02 absolute; REST store samples within 15 % (arrival rate: the same iterations
- * planned); latency statistics within max(150 ms, 3×). And: a part with a breached threshold fails the merge.
+ * run as 3 concurrent segment processes against ONE reference target (one hot room made by prepare), merged with
+ * the integrity check, and compared with one unsplit run (segment 1/1) of the same profile. Tolerance (loopback,
+ * shared 2-core machine): the same thresholds, each with the same result; rates within 0.02 absolute; REST store
+ * samples within 15 % (arrival rate: the same iterations planned); latency statistics within max(150 ms, 2×).
+ * The 3 parts share one hot room: its receipts come from every part's subscribers, for every part's publisher.
+ * And the merge fails when a part breached a threshold, when the parts did not share the hot room, and when
+ * the target lost an acknowledged message (the integrity check over all parts).
  */
-import { copyFile, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readHistory } from '../../integrity/index.js';
 import { startStack, stopStack, type RunningStack } from '../../target/launcher/stack.js';
 import { parsePartConfig } from '../../harness/load/config.js';
 import { runPart } from '../../harness/load/part.js';
-import { mergeParts } from '../../harness/load/merge.js';
+import { mergeParts, type MergeOptions } from '../../harness/load/merge.js';
+import { prepareRun } from '../../harness/load/prepare.js';
 import type { ThresholdResult } from '../../harness/summary.js';
 
 const ENV = { DURATION: '20', USER_POOL: '4' };
@@ -40,31 +46,41 @@ afterAll(async () => {
 });
 
 
-async function part(runId: string, seg: string): Promise<number> {
+async function part(runId: string, seg: string, rooms?: string, load: { profile: string; scale: string; env?: Record<string, string> } = { profile: 'baseline', scale: '0.1' }): Promise<number> {
   const lines: string[] = [];
-  const config = parsePartConfig(['--profile', 'baseline', '--segment', seg, '--run-id', runId, '--target', stack!.targetFilePath, '--scale', '0.1'], { ...process.env, ...ENV });
+  const config = parsePartConfig(['--profile', load.profile, '--segment', seg, '--run-id', runId, '--target', stack!.targetFilePath, '--scale', load.scale, ...(rooms ? ['--rooms', rooms] : [])], { ...process.env, ...ENV, ...load.env });
   const { code } = await runPart(config, { root: join(root, 'reports'), log: (l) => lines.push(l) });
   if (code !== 0) console.error(lines.join('\n'));
   return code;
 }
 
 const byName = (ts: ThresholdResult[]) => new Map(ts.map((t) => [t.name, t]));
+const merge = (dirs: string[], o: Partial<MergeOptions> = {}) =>
+  mergeParts({ dirs, integrity: { target: stack!.target, options: { undeliveredLimit: 0, spanMs: 1000 } }, log: () => {}, report: false, latest: false, ...o });
+const partsOf = (run: string) => ['1-of-3', '2-of-3', '3-of-3'].map((p) => join(root, 'reports', run, 'parts', p));
 
 describe('split run', () => {
   let split: ThresholdResult[] = [];
   let whole: ThresholdResult[] = [];
 
   it('3 segment processes against one target merge into one passing verdict matching an unsplit run', async () => {
-    const codes = await Promise.all(['1/3', '2/3', '3/3'].map((s) => part('split3', s)));
+    const roomsFile = join(root, 'reports', 'split3', 'rooms.json');
+    await prepareRun({ target: stack!.target, profile: 'baseline', runId: 'split3', out: roomsFile, log: () => {} });
+    const codes = await Promise.all(['1/3', '2/3', '3/3'].map((s) => part('split3', s, roomsFile)));
     expect(codes).toEqual([0, 0, 0]);
-    const merged = await mergeParts({ dirs: [join(root, 'reports', 'split3')], log: () => {}, report: false, latest: false });
+    const merged = await merge([join(root, 'reports', 'split3')]);
     split = merged.summary.thresholds;
     expect(merged.summary.kind).toBe('load');
     expect(merged.summary.errors).toEqual([]);
     expect(merged.code, JSON.stringify(split.filter((t) => t.result !== 'pass'))).toBe(0);
+    // the integrity check ran once over all 3 parts' history and joined the verdict
+    expect(split.filter((t) => t.id?.startsWith('integrity.')).map((t) => `${t.id}:${t.result}`)).toEqual(['integrity.lost:pass', 'integrity.duplicates:pass', 'integrity.undelivered:pass']);
+    const integrity = JSON.parse(await readFile(join(root, 'reports', 'split3', 'integrity.json'), 'utf8'));
+    expect(integrity.details.rawFiles).toBe(3);
+    expect(merged.summary.files.integrity).toBe('integrity.json');
 
     expect(await part('whole1', '1/1')).toBe(0);
-    const single = await mergeParts({ dirs: [join(root, 'reports', 'whole1')], log: () => {}, report: false, latest: false });
+    const single = await merge([join(root, 'reports', 'whole1')]);
     whole = single.summary.thresholds;
     expect(single.code).toBe(0);
 
@@ -82,6 +98,30 @@ describe('split run', () => {
     expect(Math.abs(rest(a) - rest(b)) / rest(b)).toBeLessThanOrEqual(0.15);
   }, 200_000);
 
+  it('3 parts share the one prepared hot room: its receipts come from every part\'s subscribers, for every part\'s publisher', async () => {
+    // smoke x1.5: 3 hot-room VUs (one per part, 4 subscribers each); baseline x0.1 has a single one
+    const roomsFile = join(root, 'reports', 'hot3', 'rooms.json');
+    const { hotRoom } = await prepareRun({ target: stack!.target, profile: 'smoke', runId: 'hot3', out: roomsFile, log: () => {} });
+    process.env.DURATION = '12'; // k6 reads the process environment (restored in afterAll)
+    const load = { profile: 'smoke', scale: '1.5', env: { DURATION: '12' } };
+    expect(await Promise.all(['1/3', '2/3', '3/3'].map((s) => part('hot3', s, roomsFile, load)))).toEqual([0, 0, 0]);
+    process.env.DURATION = ENV.DURATION;
+    const merged = await merge([join(root, 'reports', 'hot3')]);
+    expect(merged.code, JSON.stringify([merged.summary.errors, merged.summary.thresholds.filter((t) => t.result !== 'pass')])).toBe(0);
+    // one hot room: every part's setup() joined the prepared room, and its receipts cross the parts both ways
+    for (const dir of partsOf('hot3')) {
+      const setup = JSON.parse(await readFile(join(dir, 'k6-summary.json'), 'utf8')).setup_data;
+      expect(setup.rooms.hot).toBe(hotRoom);
+      expect(setup.rooms.hotShared).toBe(true);
+    }
+    const history = await readHistory(partsOf('hot3').map((d) => join(d, 'k6-raw.json.gz')));
+    const pairs = new Set<string>();
+    for (const [receiver, receipts] of history.receipts) {
+      for (const r of receipts) if (r.marker.split(':')[3] === 'h') pairs.add(`${receiver.split(':')[1]} got ${r.marker.split(':')[2]}`);
+    }
+    for (const rcv of ['1-of-3', '2-of-3', '3-of-3']) for (const pub of ['1-of-3', '2-of-3', '3-of-3']) expect(pairs, `${rcv} got ${pub}`).toContain(`${rcv} got ${pub}`);
+  }, 120_000);
+
   it('the merge of a part with a breached threshold fails', async () => {
     const copy = join(root, 'breach');
     await cp(join(root, 'reports', 'split3'), copy, { recursive: true });
@@ -95,10 +135,46 @@ describe('split run', () => {
     await concatRaw([raw + '.orig', extra], raw);
     await rm(join(copy, 'parts', '2-of-3', 'k6-raw.json.gz.orig'));
     await rm(extra);
-    const merged = await mergeParts({ dirs: [copy], log: () => {}, report: false, latest: false });
+    const lines: string[] = [];
+    const merged = await merge([copy], { integrity: 'skip', log: (l) => lines.push(l) });
     expect(merged.code).toBe(1);
     const t = merged.summary.thresholds.find((x) => x.id === 'store_success')!;
     expect(t.result).toBe('fail');
     expect(JSON.parse(await readFile(join(copy, 'summary.json'), 'utf8')).verdict).toBe('fail');
+    // without a target the merge says the integrity check did not run
+    expect(lines.join('\n')).toMatch(/integrity check NOT run/);
+    expect(JSON.parse(await readFile(join(copy, 'merge.json'), 'utf8')).integrity.checked).toBe(false);
+    expect(merged.summary.thresholds.some((x) => x.id?.startsWith('integrity.'))).toBe(false);
+  }, 60_000);
+
+  it('the merge fails when the parts did not share one hot room', async () => {
+    const copy = join(root, 'own-rooms');
+    await cp(join(root, 'reports', 'split3'), copy, { recursive: true });
+    const summaryPath = join(copy, 'parts', '3-of-3', 'k6-summary.json');
+    const data = JSON.parse(await readFile(summaryPath, 'utf8'));
+    data.setup_data.rooms.hot = '00000000-0000-4000-8000-000000000003'; // as when part 3 made its own
+    await writeFile(summaryPath, JSON.stringify(data));
+    const merged = await merge([copy], { integrity: 'skip' });
+    expect(merged.code).toBe(1);
+    expect(merged.summary.errors.join('\n')).toMatch(/the parts used 2 different hot rooms/);
+  }, 60_000);
+
+  it('the integrity check over all parts fails when the target lost an acknowledged message', async () => {
+    const db = new pg.Client({ connectionString: stack!.target.reference!.postgres.url });
+    await db.connect();
+    try {
+      // the target "loses" one stored hot-room message of part 2 after the fact (as the lose-messages flaw would)
+      const del = await db.query("DELETE FROM messages WHERE id = (SELECT id FROM messages WHERE body LIKE 'k6m:hot3:2-of-3:h:%' ORDER BY seq LIMIT 1)");
+      expect(del.rowCount).toBe(1);
+    } finally {
+      await db.end();
+    }
+    const copy = join(root, 'lost');
+    await cp(join(root, 'reports', 'hot3'), copy, { recursive: true });
+    const merged = await merge([copy]);
+    expect(merged.code).toBe(1);
+    const lost = merged.summary.thresholds.find((x) => x.id === 'integrity.lost')!;
+    expect(lost.result).toBe('fail');
+    expect(lost.observed).toBe(1);
   }, 60_000);
 });
