@@ -17,7 +17,9 @@ import { bundlePath, buildServices } from './build.js';
 import { ensureDockerEngine, ensureTargetImage, removeDockerResources, type DockerResources } from './docker-engine.js';
 import { freePorts } from './ports.js';
 import { COMPONENT_VAR, STACK_ID_VAR, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
-import { beginStart, httpOk, serviceEnvOf, startInfra, stopStack, writeAtomic, type RunningStack, type StackOptions } from './stack.js';
+import { hostPortOf } from '../../chaos/toxiproxy/server.js';
+import { balancerPorts, dbmanLbUrl, startBalancers, StackLinks, type LinkAddress } from './links.js';
+import { beginStart, httpOk, redisComponent, referenceName, serviceEnvOf, startInfra, stopStack, writeAtomic, type RunningStack, type StackOptions } from './stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DBMAN_PORT = 8082;
@@ -49,7 +51,6 @@ async function allStarted<T>(starts: Promise<T>[]): Promise<T[]> {
 
 /** Starts the docker-mode stack; on any failure removes what it created and throws. */
 export async function startDockerStack(opts: StackOptions = {}): Promise<RunningStack> {
-  if (opts.proxy || opts.chatLb || opts.dbmanLb) throw new Error('docker stack: proxies and load balancers are not there yet (coming next)');
   await ensureDockerEngine(opts.log);
   const { default: Docker } = await import('dockerode');
   const docker = new Docker();
@@ -95,13 +96,28 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
         .start();
       return { name, container: cname, url: `http://127.0.0.1:${hostPort}`, inner: `http://${cname}:${port}` };
     };
-    const pgInner = pg.url.replace('@127.0.0.1:', `@${gw}:`);
+    // proxies (when on) listen on the network's gateway, so the containers and the host's processes both reach them;
+    // they forward to loopback addresses (PostgreSQL, Redis, the containers' published ports)
+    const links = await StackLinks.start(!!opts.proxy, { logsDir, env: { ...process.env, ...mark('toxiproxy') }, procs, listenHost: gw });
+    if (links.toxiproxy) log(`toxiproxy-server on ${links.toxiproxy.apiUrl} (pid ${links.toxiproxy.pid}), proxies on ${gw}`);
+    const redisLink = await links.link('redis', `127.0.0.1:${redisPort}`, `${gw}:${redisPort}`);
+    const dbLinks: LinkAddress[] = [];
+    for (let i = 0; i < nDbman; i++) dbLinks.push(await links.link(`dbman-${i + 1}-db`, `127.0.0.1:${pgPort}`, `${gw}:${pgPort}`));
     const nodes = await allStarted(
-      Array.from({ length: nDbman }, (_, i) =>
-        run(`dbman-${i + 1}`, 'dbman', DBMAN_PORT, appPorts[i]!, { DATABASE_URL: pgInner, DBMAN_NODE_NAME: `dbman-${i + 1}` }, '/health/ready'),
+      dbLinks.map((dbLink, i) =>
+        run(`dbman-${i + 1}`, 'dbman', DBMAN_PORT, appPorts[i]!, { DATABASE_URL: pg.url.replace(`@127.0.0.1:${pgPort}/`, `@${dbLink.address}/`), DBMAN_NODE_NAME: `dbman-${i + 1}` }, '/health/ready'),
       ),
     );
     log(`dbman containers ready: ${nodes.map((n) => `${n.container} ${n.url}`).join(', ')}`);
+    // the path to each node: its proxy (to the published port), else the container's name on the network
+    const nodeLinks: LinkAddress[] = [];
+    for (const n of nodes) nodeLinks.push(await links.link(n.name, hostPortOf(n.url), hostPortOf(n.inner)));
+    const lbPorts = await balancerPorts(opts, gw);
+    const lbUrl = dbmanLbUrl(lbPorts.dbman, gw);
+    const chatEndpoints = opts.dbmanLb ? [lbUrl] : nodeLinks.map((l) => `http://${l.address}`);
+    // orghub is a host process: container names do not resolve there, published ports do
+    const orghubEndpoints = opts.dbmanLb ? [lbUrl] : links.toxiproxy ? chatEndpoints : nodes.map((n) => n.url);
+    const redisUrl = `redis://${redisLink.address}`;
     const chats = await allStarted(
       Array.from({ length: nChat }, (_, i) =>
         run(
@@ -110,9 +126,9 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
           CHAT_PORT,
           appPorts[nDbman + i]!,
           {
-            DBMAN_ENDPOINTS: nodes.map((n) => n.inner).join(','),
+            DBMAN_ENDPOINTS: chatEndpoints.join(','),
             JWT_SECRET: jwtSecret,
-            REDIS_URL: redis.url.replace('//127.0.0.1:', `//${gw}:`),
+            REDIS_URL: redisUrl,
             CHAT_INSTANCE_NAME: `chat-${i + 1}`,
             CHAT_USE_MQ: 'false',
           },
@@ -125,7 +141,7 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
     const baseEnv: NodeJS.ProcessEnv = { ...process.env, ...serviceEnv, TARGET_FLAWS: flaws.join(','), NODE_ENV: 'production' };
     for (const k of ['DBMAN_ENDPOINT', 'DBMAN_ENDPOINTS', 'PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL', 'JWT_SECRET']) delete baseEnv[k];
     const orghub = spawnDetached('orghub', process.execPath, [bundlePath('orghub')], {
-      env: { ...baseEnv, DBMAN_ENDPOINTS: nodes.map((n) => n.url).join(','), JWT_SECRET: jwtSecret, HOST: '127.0.0.1', PORT: String(orghubPort), ...mark('orghub') },
+      env: { ...baseEnv, DBMAN_ENDPOINTS: orghubEndpoints.join(','), JWT_SECRET: jwtSecret, HOST: '127.0.0.1', PORT: String(orghubPort), ...mark('orghub') },
       logFile: orghubLog,
       cwd: stateDir,
     });
@@ -138,31 +154,57 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
     }
     log(`chat containers ready: ${chats.map((c) => `${c.container} ${c.url}`).join(', ')}; orghub ready: ${orghubUrl}`);
 
+    // HAProxy on the host: the chat LB on loopback in front of the chat containers' published ports; the dbman LB
+    // on the gateway (the chat containers reach it there) in front of the nodes' proxies or published ports
+    const lbs = await startBalancers(opts, {
+      stateDir,
+      env: { ...process.env, ...mark('haproxy') },
+      procs,
+      log,
+      ports: lbPorts,
+      dbmanHost: gw,
+      chatServers: chats.map((c) => ({ name: c.name, address: hostPortOf(c.url) })),
+      dbmanServers: nodes.map((n, i) => ({ name: n.name, address: links.toxiproxy ? nodeLinks[i]!.address : hostPortOf(n.url) })),
+    });
+    const chatUrl = lbs.chat?.url ?? chats[0]!.url;
+
     const target = TargetFile.parse({
       version: 1,
-      name: flaws.length ? `reference (docker, flaws: ${flaws.join(',')})` : 'reference (docker)',
-      chatUrl: chats[0]!.url,
+      name: referenceName('docker', flaws, opts),
+      chatUrl,
       authUrl: orghubUrl,
-      wsUrl: `${chats[0]!.url.replace(/^http/, 'ws')}/ws`,
+      wsUrl: `${chatUrl.replace(/^http/, 'ws')}/ws`,
       tenantId: SEED.tenantId,
       login: { email: SEED.adminEmail, password: SEED.adminPassword },
-      dbmanNodes: nodes.map((n) => ({ name: n.name, url: n.url, faults: { container: n.container } })),
+      dbmanNodes: nodes.map((n, i) => ({
+        name: n.name,
+        url: n.url,
+        faults: {
+          container: n.container,
+          ...(nodeLinks[i]!.toxiproxy ? { toxiproxy: nodeLinks[i]!.toxiproxy } : {}),
+          ...(dbLinks[i]!.toxiproxy ? { dbLink: dbLinks[i]!.toxiproxy } : {}),
+        },
+      })),
       chatInstances: chats.map((c) => ({ name: c.name, url: c.url, faults: { container: c.container } })),
       orghub: { name: 'orghub', url: orghubUrl, faults: { pid: orghub.pid } },
+      redis: redisComponent(redisUrl, redisLink, redis.proc.pid),
+      loadBalancers: lbs.loadBalancers,
       reference: {
         stateDir,
         ...(opts.launcherPid ? { launcherPid: opts.launcherPid } : {}),
         flaws,
-        topology: 'client-side',
+        topology: opts.dbmanLb ? 'dbman-lb' : 'client-side',
         postgres: { url: pg.url, pid: pg.proc.pid },
         redis: { url: redis.url, pid: redis.proc.pid },
         stackId,
         processes: procs,
         logsDir,
         jwtSecret,
-        dbmanEndpoints: nodes.map((n) => n.inner),
+        dbmanEndpoints: chatEndpoints,
         serviceEnv,
         docker: res,
+        ...(links.toxiproxy ? { toxiproxy: { apiUrl: links.toxiproxy.apiUrl, pid: links.toxiproxy.pid } } : {}),
+        ...(lbs.haproxy ? { haproxy: lbs.haproxy } : {}),
       },
     });
     writeAtomic(targetFilePath, `${JSON.stringify(target, null, 2)}\n`);

@@ -47,9 +47,12 @@ export class StackLinks {
     return new StackLinks(server, o.listenHost ?? '127.0.0.1');
   }
 
-  /** The address for the link to `upstream` (host:port), through a new proxy named `name` when proxies are on. */
-  async link(name: string, upstream: string): Promise<LinkAddress> {
-    if (!this.toxiproxy) return { address: upstream };
+  /**
+   * The address for the link to `upstream` (host:port, as the toxiproxy-server reaches it), through a new proxy
+   * named `name` when proxies are on; without proxies `direct` (default: `upstream`), e.g. a container's inner name.
+   */
+  async link(name: string, upstream: string, direct = upstream): Promise<LinkAddress> {
+    if (!this.toxiproxy) return { address: direct };
     const p = await proxyLink(this.toxiproxy.apiUrl, name, upstream, this.listenHost);
     return { address: p.listen, toxiproxy: p.toxiproxy };
   }
