@@ -6,7 +6,8 @@
  * on 127.0.0.1 only, at a fixed host port (so a restarted container keeps its URL). The chat containers reach the
  * nodes by container name (Docker's DNS); orghub reaches them through the published ports. The target file gets
  * `faults.container` per node and chat instance and `reference.docker` = {network, containers, image}, which
- * `stopStack` removes.
+ * `stopStack` removes. With `proxy`, `chatLb`, `dbmanLb` (target/launcher/links.ts) toxiproxy-server and haproxy
+ * run on the host, bound to 127.0.0.1 and the network's gateway only (target/README.md, "Docker mode").
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
