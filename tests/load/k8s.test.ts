@@ -5,7 +5,7 @@ import { segmentArgs } from '../../harness/load/segments.js';
 
 describe('k6-operator manifest', () => {
   it('a ConfigMap with the script and a TestRun with env from a Secret, arguments, parallelism, resources', () => {
-    const yaml = testRunManifest({ profile: 'stage3', parallelism: 4, script: 'export default function () {}\n', runId: 'w47' });
+    const yaml = testRunManifest({ profile: 'stage3', parallelism: 4, script: 'export default function () {}\n', runId: 'w47', hotRoom: 'room-9' });
     const [cm, tr] = parseAllDocuments(yaml).map((d) => d.toJS());
     expect(cm.kind).toBe('ConfigMap');
     expect(cm.data['load.js']).toBe('export default function () {}\n');
@@ -18,6 +18,7 @@ describe('k6-operator manifest', () => {
     const env = Object.fromEntries(tr.spec.runner.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
     expect(env.PROFILE).toBe('stage3');
     expect(env.RUN_ID).toBe('w47');
+    expect(env.HOT_ROOM).toBe('room-9'); // every runner joins the one hot room of npm run load -- prepare
     expect(env.LOGIN_PASSWORD).toEqual({ secretKeyRef: { name: TARGET_SECRET, key: 'LOGIN_PASSWORD' } });
     expect(yaml).not.toMatch(/password:\s*\S/i);
     expect(tr.spec.runner.resources.requests.cpu).toBe('2');
