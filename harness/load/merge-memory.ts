@@ -18,16 +18,12 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { countSamples, type SeriesFilter } from '../raw.js';
-import { percentile } from '../verdict.js';
-import { SeriesStats } from './series-stats.js';
+import { countSamples } from '../raw.js';
+import { parseMetricName, percentile } from '../verdict.js';
+import { mergedStats } from './merge.js';
 
-const FILTERS: Omit<SeriesFilter, 'key'>[] = [
-  { baseMetric: 'http_req_duration', tags: {} },
-  { baseMetric: 'http_req_duration', tags: { endpoint: 'message_store' } },
-  { baseMetric: 'http_req_duration', tags: { phase: 'baseline' } },
-  { baseMetric: 'message_store_latency', tags: {} },
-];
+/** Thresholded (sub)metrics as the merge names them. */
+const KEYS = ['http_req_duration', 'http_req_duration{endpoint:message_store}', 'http_req_duration{phase:baseline}', 'message_store_latency'];
 
 async function writeParts(dir: string, samples: number, parts: number): Promise<string[]> {
   const files: string[] = [];
@@ -55,21 +51,14 @@ async function writeParts(dir: string, samples: number, parts: number): Promise<
 /** Child: judge `files` with one method, print JSON {rssMb, ms, p95}. */
 async function judge(method: 'values' | 'stats', files: string[]): Promise<void> {
   const t0 = Date.now();
-  const keys = FILTERS.map((f, i) => `s${i}`);
   let p95: number | null;
   if (method === 'values') {
     // as the merge did: every value of every thresholded series kept, percentiles of the sorted values
-    const all = new Map(keys.map((k) => [k, [] as number[]]));
-    for (const file of files) await countSamples(file, FILTERS.map((f, i) => ({ ...f, key: keys[i]!, onValue: (v: number) => all.get(keys[i]!)!.push(v) })));
-    p95 = percentile(all.get('s0')!, 95);
+    const all = new Map(KEYS.map((k) => [k, [] as number[]]));
+    for (const file of files) await countSamples(file, KEYS.map((key) => ({ key, ...parseMetricName(key), onValue: (v: number) => all.get(key)!.push(v) })));
+    p95 = percentile(all.get(KEYS[0]!)!, 95);
   } else {
-    const merged = new Map(keys.map((k) => [k, new SeriesStats()]));
-    for (const file of files) {
-      const mine = new Map(keys.map((k) => [k, new SeriesStats()]));
-      await countSamples(file, FILTERS.map((f, i) => ({ ...f, key: keys[i]!, onValue: (v: number) => mine.get(keys[i]!)!.add(v) })));
-      for (const [k, s] of mine) merged.get(k)!.merge(s);
-    }
-    p95 = merged.get('s0')!.percentile(95);
+    p95 = (await mergedStats(KEYS, files)).get(KEYS[0]!)!.percentile(95);
   }
   process.stdout.write(JSON.stringify({ rssMb: Math.round(process.resourceUsage().maxRSS / 1024), ms: Date.now() - t0, p95 }) + '\n');
 }
@@ -81,7 +70,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'merge-memory-'));
   try {
     const files = await writeParts(dir, samples, parts);
-    console.log(`${samples} samples in ${parts} parts (${FILTERS.length} thresholded series, as the merge judges them)`);
+    console.log(`${samples} samples in ${parts} parts (${KEYS.length} thresholded series, as the merge judges them)`);
     for (const method of ['values', 'stats'] as const) {
       const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', method, ...files], { encoding: 'utf8', maxBuffer: 1 << 20 });
       const label = method === 'values' ? 'kept values (before)' : 'merged stats (now)  ';
