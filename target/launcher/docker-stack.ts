@@ -19,7 +19,7 @@ import { ensureDockerEngine, ensureTargetImage, removeDockerResources, type Dock
 import { freePorts } from './ports.js';
 import { COMPONENT_VAR, STACK_ID_VAR, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 import { hostPortOf } from '../../chaos/toxiproxy/server.js';
-import { balancerPorts, dbmanLbUrl, startBalancers, StackLinks, type LinkAddress } from './links.js';
+import { balancerPorts, dbmanLbUrl, startBalancers, StackLinks, type LinkAddress, type StackContext } from './links.js';
 import { beginStart, httpOk, redisComponent, referenceName, serviceEnvOf, startInfra, stopStack, writeAtomic, type RunningStack, type StackOptions } from './stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -99,8 +99,8 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
     };
     // proxies (when on) listen on the network's gateway, so the containers and the host's processes both reach them;
     // they forward to loopback addresses (PostgreSQL, Redis, the containers' published ports)
-    const links = await StackLinks.start(!!opts.proxy, { logsDir, env: { ...process.env, ...mark('toxiproxy') }, procs, listenHost: gw });
-    if (links.toxiproxy) log(`toxiproxy-server on ${links.toxiproxy.apiUrl} (pid ${links.toxiproxy.pid}), proxies on ${gw}`);
+    const ctx: StackContext = { stateDir, logsDir, procs, log, mark };
+    const links = await StackLinks.start(ctx, !!opts.proxy, gw);
     const redisLink = await links.link('redis', `127.0.0.1:${redisPort}`, `${gw}:${redisPort}`);
     const dbLinks: LinkAddress[] = [];
     for (let i = 0; i < nDbman; i++) dbLinks.push(await links.link(`dbman-${i + 1}-db`, `127.0.0.1:${pgPort}`, `${gw}:${pgPort}`));
@@ -157,11 +157,7 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
 
     // HAProxy on the host: the chat LB on loopback in front of the chat containers' published ports; the dbman LB
     // on the gateway (the chat containers reach it there) in front of the nodes' proxies or published ports
-    const lbs = await startBalancers(opts, {
-      stateDir,
-      env: { ...process.env, ...mark('haproxy') },
-      procs,
-      log,
+    const lbs = await startBalancers(ctx, opts, {
       ports: lbPorts,
       dbmanHost: gw,
       chatServers: chats.map((c) => ({ name: c.name, address: hostPortOf(c.url) })),

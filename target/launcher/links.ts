@@ -25,6 +25,17 @@ export interface TopologyOptions {
   dbmanLb?: boolean;
 }
 
+/** What a stack start shares with its links: its folder, its process records and log, and its process marks. */
+export interface StackContext {
+  stateDir: string;
+  logsDir: string;
+  /** The stack's processes: what starts here is pushed at once, so a failed start stops it too. */
+  procs: ProcRecord[];
+  log: (l: string) => void;
+  /** The environment variables that mark a process as the stack's component (procs.ts). */
+  mark: (component: string) => Record<string, string>;
+}
+
 /** An address a client is given for a link: the proxy's when proxies are on, else the upstream itself. */
 export interface LinkAddress {
   /** host:port. */
@@ -40,11 +51,12 @@ export class StackLinks {
   ) {}
 
   /** Starts the stack's toxiproxy-server when `proxy` is on (recorded in `procs` as `toxiproxy`). */
-  static async start(proxy: boolean, o: { logsDir: string; env: NodeJS.ProcessEnv; procs: ProcRecord[]; listenHost?: string }): Promise<StackLinks> {
-    if (!proxy) return new StackLinks(undefined, o.listenHost ?? '127.0.0.1');
-    const server = await startToxiproxy({ detached: true, env: o.env, logPath: join(o.logsDir, 'toxiproxy.log') });
-    o.procs.push({ name: 'toxiproxy', pid: server.pid, startTime: procStartTime(server.pid), group: true });
-    return new StackLinks(server, o.listenHost ?? '127.0.0.1');
+  static async start(ctx: StackContext, proxy: boolean, listenHost = '127.0.0.1'): Promise<StackLinks> {
+    if (!proxy) return new StackLinks(undefined, listenHost);
+    const server = await startToxiproxy({ detached: true, env: { ...process.env, ...ctx.mark('toxiproxy') }, logPath: join(ctx.logsDir, 'toxiproxy.log') });
+    ctx.procs.push({ name: 'toxiproxy', pid: server.pid, startTime: procStartTime(server.pid), group: true });
+    ctx.log(`toxiproxy-server on ${server.apiUrl} (pid ${server.pid}), proxies on ${listenHost}`);
+    return new StackLinks(server, listenHost);
   }
 
   /**
@@ -80,12 +92,9 @@ export async function balancerPorts(o: TopologyOptions, dbmanHost = '127.0.0.1')
  * `dbmanHost` is where the dbman LB listens (127.0.0.1, or the Docker gateway so containers reach it).
  */
 export async function startBalancers(
+  ctx: StackContext,
   o: TopologyOptions,
   s: {
-    stateDir: string;
-    env: NodeJS.ProcessEnv;
-    procs: ProcRecord[];
-    log: (l: string) => void;
     ports: { stats: number; chat: number; dbman: number };
     dbmanHost?: string;
     chatServers: LbServer[];
@@ -99,10 +108,10 @@ export async function startBalancers(
     ...(o.chatLb ? { chat: { binds: [`127.0.0.1:${s.ports.chat}`], servers: s.chatServers } } : {}),
     ...(o.dbmanLb ? { dbman: { binds: [`${dbmanHost}:${s.ports.dbman}`], servers: s.dbmanServers } } : {}),
   };
-  const h = await startHaproxy(s.stateDir, plan, s.log, s.env, s.procs);
+  const h = await startHaproxy(ctx.stateDir, plan, ctx.log, { ...process.env, ...ctx.mark('haproxy') }, ctx.procs);
   const chat: LoadBalancer | undefined = o.chatLb ? { name: 'chat-lb', url: `http://127.0.0.1:${s.ports.chat}`, fronts: 'chat', statsUrl: h.statsUrl, faults: {} } : undefined;
   const dbman: LoadBalancer | undefined = o.dbmanLb ? { name: 'dbman-lb', url: dbmanLbUrl(s.ports.dbman, dbmanHost), fronts: 'dbman', statsUrl: h.statsUrl, faults: {} } : undefined;
-  s.log(`haproxy (pid ${h.proc.pid}): ${[chat && `chat LB ${chat.url}`, dbman && `dbman LB ${dbman.url}`].filter(Boolean).join(', ')}; stats ${h.statsUrl}`);
+  ctx.log(`haproxy (pid ${h.proc.pid}): ${[chat && `chat LB ${chat.url}`, dbman && `dbman LB ${dbman.url}`].filter(Boolean).join(', ')}; stats ${h.statsUrl}`);
   return {
     loadBalancers: [chat, dbman].filter((b): b is LoadBalancer => b !== undefined),
     ...(chat ? { chat } : {}),

@@ -13,7 +13,7 @@ import { parseFlaws, type Flaw } from '../flaws.js';
 import { REPO_ROOT, buildServices, type Service } from './build.js';
 import { removeDockerResources, type DockerResources } from './docker-engine.js';
 import { startPostgres, startRedis, type ListenOptions, type StartedInfra } from './infra.js';
-import { balancerPorts, startBalancers, StackLinks, type LinkAddress, type TopologyOptions } from './links.js';
+import { balancerPorts, startBalancers, StackLinks, type LinkAddress, type StackContext, type TopologyOptions } from './links.js';
 import { freePorts } from './ports.js';
 import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 
@@ -220,8 +220,8 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       return { proc: p, logFile, url: `http://127.0.0.1:${port}` };
     };
 
-    const links = await StackLinks.start(!!opts.proxy, { logsDir, env: { ...process.env, ...mark('toxiproxy') }, procs });
-    if (links.toxiproxy) log(`toxiproxy-server on ${links.toxiproxy.apiUrl} (pid ${links.toxiproxy.pid})`);
+    const ctx: StackContext = { stateDir, logsDir, procs, log, mark };
+    const links = await StackLinks.start(ctx, !!opts.proxy);
     const redisLink = await links.link('redis', `127.0.0.1:${redisPort}`);
     const dbLinks: LinkAddress[] = [];
     for (let i = 0; i < nDbman; i++) dbLinks.push(await links.link(`dbman-${i + 1}-db`, `127.0.0.1:${pgPort}`));
@@ -250,11 +250,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     await Promise.all([...chats, orghub].map((s) => waitHealthy(s.name, `${s.url}/health`, s.proc, s.logFile)));
     log(`chat instances ready: ${chats.map((c) => `${c.name} ${c.url}`).join(', ')}; orghub ready: ${orghub.url}`);
 
-    const lbs = await startBalancers(opts, {
-      stateDir,
-      env: { ...process.env, ...mark('haproxy') },
-      procs,
-      log,
+    const lbs = await startBalancers(ctx, opts, {
       ports: lbPorts,
       chatServers: chats.map((c) => ({ name: c.name, address: `127.0.0.1:${c.port}` })),
       dbmanServers: nodes.map((n, i) => ({ name: n.name, address: nodeLinks[i]!.address })),

@@ -17,7 +17,7 @@ import { startDockerStack } from '../../target/launcher/docker-stack.js';
 import { haproxyServerStates } from '../../target/launcher/haproxy.js';
 import { findMarked, isAlive, type ProcRecord } from '../../target/launcher/procs.js';
 import { stopStack, type RunningStack } from '../../target/launcher/stack.js';
-import { call, openWsOk, sleep, type WsConn } from '../target/helpers.js';
+import { call, envFromList, openWsOk, setProxyEnabled, statusOf, within, type WsConn } from '../target/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'docker-lb-test-'));
 const docker = new Docker();
@@ -28,19 +28,9 @@ let token: string;
 
 const lb = (fronts: 'chat' | 'dbman') => t.loadBalancers.find((b) => b.fronts === fronts)!;
 const stateOf = async (backend: string, server: string) => (await haproxyServerStates(lb('chat').statsUrl!)).find((s) => s.backend === backend && s.server === server)!;
-const status = (url: string) => fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0);
-const setEnabled = (p: { apiUrl: string; proxy: string }, enabled: boolean) =>
-  fetch(`${p.apiUrl}/proxies/${p.proxy}`, { method: 'POST', body: JSON.stringify({ enabled }) }).then((r) => expect(r.status).toBe(200));
-const envOf = async (container: string) => Object.fromEntries(((await docker.getContainer(container).inspect()).Config.Env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-
-async function within(ms: number, what: string, pred: () => Promise<boolean>): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await pred()) return Date.now() - t0;
-    if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(50);
-  }
-}
+const status = statusOf;
+const setEnabled = setProxyEnabled;
+const envOf = async (container: string) => envFromList((await docker.getContainer(container).inspect()).Config.Env ?? []);
 
 async function listRooms(n: number): Promise<number[]> {
   const out: number[] = [];

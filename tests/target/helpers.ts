@@ -1,4 +1,5 @@
 /** Helpers for the target tests: real local HTTP servers (ok, 4xx, 5xx, hanging) and a free port nobody listens on. */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
@@ -160,3 +161,34 @@ export async function openWsOk(url: string, headers: Record<string, string> = {}
   if (!(r instanceof WsConn)) throw new Error(`upgrade refused: ${r.status} ${JSON.stringify(r.body)}`);
   return r;
 }
+
+// ---- stacks with proxies and balancers ----
+
+/** A local process's environment (/proc/<pid>/environ). */
+export function environOf(pid: number): Record<string, string> {
+  return envFromList(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0'));
+}
+
+/** NAME=value strings (a process's or a container's environment) as a record. */
+export function envFromList(list: string[]): Record<string, string> {
+  return Object.fromEntries(list.filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
+/** Polls `pred` every 50 ms until it holds; resolves with the milliseconds it took, throws after `ms`. */
+export async function within(ms: number, what: string, pred: () => Promise<boolean>): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    if (await pred()) return Date.now() - t0;
+    if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(50);
+  }
+}
+
+/** Enables or disables a Toxiproxy proxy through its HTTP API (disabled: connections closed, new ones refused). */
+export async function setProxyEnabled(p: { apiUrl: string; proxy: string }, enabled: boolean): Promise<void> {
+  const r = await fetch(`${p.apiUrl}/proxies/${p.proxy}`, { method: 'POST', body: JSON.stringify({ enabled }) });
+  if (r.status !== 200) throw new Error(`toxiproxy ${p.proxy} enabled=${enabled}: HTTP ${r.status}`);
+}
+
+/** An HTTP status, or 0 when the request failed (refused, reset, timeout). */
+export const statusOf = (url: string, timeoutMs = 2000): Promise<number> => fetch(url, { signal: AbortSignal.timeout(timeoutMs) }).then((r) => r.status, () => 0);

@@ -14,7 +14,7 @@ import type { Component, TargetFile } from '../../harness/target-file.js';
 import { haproxyServerStates, type ServerState } from '../../target/launcher/haproxy.js';
 import { findMarked, isAlive, type ProcRecord } from '../../target/launcher/procs.js';
 import { startStack, stopStack, type RunningStack } from '../../target/launcher/stack.js';
-import { call, openWsOk, sleep, type WsConn } from './helpers.js';
+import { call, environOf, openWsOk, setProxyEnabled, sleep, statusOf, within, type WsConn } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stack-lb-test-'));
 const running: RunningStack[] = [];
@@ -22,16 +22,6 @@ const sockets: WsConn[] = [];
 let stack: RunningStack;
 let t: TargetFile;
 let token: string;
-
-/** A process's environment. */
-function environOf(pid: number): Record<string, string> {
-  return Object.fromEntries(
-    readFileSync(`/proc/${pid}/environ`, 'utf8')
-      .split('\0')
-      .filter(Boolean)
-      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-  );
-}
 
 const lb = (target: TargetFile, fronts: 'chat' | 'dbman') => target.loadBalancers.find((b) => b.fronts === fronts)!;
 const node = (target: TargetFile, name: string): Component => target.dbmanNodes.find((n) => n.name === name)!;
@@ -42,23 +32,7 @@ async function serverState(target: TargetFile, backend: string, server: string):
   return s;
 }
 
-/** Polls until `pred` holds (every 50 ms, at most `ms`); resolves with the milliseconds it took. */
-async function within(ms: number, what: string, pred: () => Promise<boolean>): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await pred()) return Date.now() - t0;
-    if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(50);
-  }
-}
-
-const status = async (url: string) => {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(2000) })).status;
-  } catch {
-    return 0;
-  }
-};
+const status = statusOf;
 
 async function loginThrough(target: TargetFile): Promise<string> {
   const r = await call('POST', `${target.authUrl}/api/v1/auth/login`, { body: { tenant_id: target.tenantId, email: target.login.email, password: target.login.password } });
@@ -73,8 +47,7 @@ async function listRooms(target: TargetFile, tok: string, n: number): Promise<nu
   return out;
 }
 
-const setEnabled = (p: { apiUrl: string; proxy: string }, enabled: boolean) =>
-  fetch(`${p.apiUrl}/proxies/${p.proxy}`, { method: 'POST', body: JSON.stringify({ enabled }) }).then((r) => expect(r.status).toBe(200));
+const setEnabled = setProxyEnabled;
 
 beforeAll(async () => {
   stack = await startStack({ flaws: [], targetFilePath: join(dir, 'lb.json'), proxy: true, chatLb: true, dbmanLb: true });

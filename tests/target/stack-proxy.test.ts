@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTargetFile } from '../../harness/target-file.js';
 import { isAlive, type ProcRecord } from '../../target/launcher/procs.js';
+import { environOf } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'stack-proxy-test-'));
 const targetFile = join(dir, 'target.json');
@@ -32,16 +33,6 @@ function toxiproxyPids(): number[] {
       }
     })
     .map(Number);
-}
-
-/** A process's environment. */
-function environOf(pid: number): Record<string, string> {
-  return Object.fromEntries(
-    readFileSync(`/proc/${pid}/environ`, 'utf8')
-      .split('\0')
-      .filter(Boolean)
-      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-  );
 }
 
 afterAll(() => {
