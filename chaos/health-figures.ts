@@ -18,7 +18,8 @@ export interface DbCutFigures {
   balancerBackS?: number | null;
 }
 
-const seconds = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
+/** Seconds to the hundredth: a flip seen by the first poll after inject is tens of ms, not 0. */
+const seconds = (ms: number) => Math.max(0, Math.round(ms / 10) / 100);
 
 export function dbCutFigures(
   w: { injectAt: number; healAt: number },

@@ -424,7 +424,9 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     const wsSamples = hasRaw ? await readWsSamples(k6Result.paths.raw) : undefined;
     if (wsSamples) report.ws = wsByPhase(wsSamples);
     const runFaults = ledger.faults().filter((f) => f.inject.runId === runId);
-    const injectTimes = runFaults.map((x) => x.injectedAt);
+    // WS windows open at the ledger's intent time (written just before the driver acts): a killed instance's
+    // clients may reconnect before the driver returns and the `applied` time is taken
+    const intentTimes = runFaults.map((x) => x.inject.at);
     report.faults = spec.faults.map((f, i) => {
       const lf = runFaults.find((x) => x.inject.id === injectedIds.get(i));
       const base: DrillFault = { fault: f.fault, node: f.node, plannedAtS: f.at, plannedForS: f.for };
@@ -435,8 +437,8 @@ export async function runDrill(o: DrillOptions): Promise<number> {
         extra.dbCut = dbCutFigures({ injectAt: lf.injectedAt, healAt }, { ...watcher!.states(f.node), balancer: balancerWatcher?.states(f.node) });
       }
       if (isChatInstance(target, f.node) && wsSamples) {
-        const next = Math.min(...injectTimes.filter((t) => t > lf.injectedAt), Infinity);
-        extra.ws = reconnectFigures(wsSamples, lf.injectedAt, next);
+        const next = Math.min(...intentTimes.filter((t) => t > lf.inject.at), Infinity);
+        extra.ws = reconnectFigures(wsSamples, lf.inject.at, next);
       }
       const figures = series
         ? failoverFigures(

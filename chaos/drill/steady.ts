@@ -89,7 +89,8 @@ interface Probe {
  * Polls, every `everyMs` (250 ms), /health/ready AND /health/live of every dbman node and /health of every chat
  * instance, and keeps the changes (plus the first sample) per component: `readiness` (dbman ready, chat health)
  * and `liveness` (dbman live). Each endpoint is polled on its own, so a hanging one does not slow the others; a
- * poll that gets no answer within `timeoutMs` counts as not ready (not live).
+ * poll that gets no answer within `timeoutMs` (1 s: a busy 2-core machine must not pass for a dead node) counts
+ * as not ready (not live).
  */
 export class ReadinessWatcher {
   private readonly ready: Probe[] = [];
@@ -99,7 +100,7 @@ export class ReadinessWatcher {
   constructor(
     parts: { dbman: readonly Component[]; chat?: readonly Component[] },
     private readonly everyMs = 250,
-    private readonly timeoutMs = Math.max(200, everyMs * 2),
+    private readonly timeoutMs = Math.max(1000, everyMs * 4),
   ) {
     const probe = (c: Component, path: string): Probe => ({ node: c.name, url: new URL(path, c.url).href, timeline: new TimelineRecorder(), inFlight: false });
     for (const n of parts.dbman) {

@@ -19,6 +19,7 @@ import { DB_LINK_FAULTS } from '../faults.js';
 import { ToxiproxyClient } from '../toxiproxy/client.js';
 import type { FaultDriver, HealOutcome } from './driver.js';
 import { FaultUsageError } from './driver.js';
+import { accessedProxy } from './toxiproxy.js';
 
 export interface DbLinkHandle {
   node: string;
@@ -35,10 +36,7 @@ export class DbLinkDriver implements FaultDriver<DbLinkHandle> {
   }
 
   async prepare(_step: FaultStep, node: Component): Promise<DbLinkHandle> {
-    const link = node.faults?.dbLink;
-    if (!link) throw new FaultUsageError(`node ${node.name}: target file gives no faults.dbLink`);
-    const p = await new ToxiproxyClient(link.apiUrl).getProxy(link.proxy);
-    if (!p) throw new FaultUsageError(`node ${node.name}: toxiproxy at ${link.apiUrl} has no proxy ${link.proxy}`);
+    const { access: link, proxy: p } = await accessedProxy(node, 'dbLink');
     if (p.enabled === false) throw new FaultUsageError(`node ${node.name}: the database link ${link.proxy} is already cut`);
     return { node: node.name, apiUrl: link.apiUrl, proxy: link.proxy };
   }

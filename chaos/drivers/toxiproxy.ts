@@ -9,10 +9,10 @@
  *
  * Heal deletes the toxic by its name (unique per fault); a toxic already gone counts as healed.
  */
-import type { Component } from '../../harness/target-file.js';
+import type { Component, ToxiproxyProxy } from '../../harness/target-file.js';
 import type { FaultKind, FaultParams, FaultStep } from '../faults.js';
 import { NETWORK_FAULTS } from '../faults.js';
-import { ToxiproxyClient, type Toxic } from '../toxiproxy/client.js';
+import { ToxiproxyClient, type ProxyConfig, type Toxic } from '../toxiproxy/client.js';
 import type { FaultDriver, HealOutcome } from './driver.js';
 import { FaultUsageError } from './driver.js';
 
@@ -40,6 +40,18 @@ export function toxicFor(kind: FaultKind, name: string, p: FaultParams): Toxic {
   }
 }
 
+/**
+ * The proxy a node's `faults.<field>` names, as the server has it now; a FaultUsageError (bad configuration,
+ * nothing injected) when the target file gives no such access or the server has no such proxy.
+ */
+export async function accessedProxy(node: Component, field: 'toxiproxy' | 'dbLink'): Promise<{ access: ToxiproxyProxy; proxy: ProxyConfig }> {
+  const access = node.faults?.[field];
+  if (!access) throw new FaultUsageError(`node ${node.name}: target file gives no faults.${field}`);
+  const proxy = await new ToxiproxyClient(access.apiUrl).getProxy(access.proxy);
+  if (!proxy) throw new FaultUsageError(`node ${node.name}: toxiproxy at ${access.apiUrl} has no proxy ${access.proxy}`);
+  return { access, proxy };
+}
+
 export class ToxiproxyDriver implements FaultDriver<ToxiproxyHandle> {
   readonly name = 'toxiproxy' as const;
   readonly kinds = NETWORK_FAULTS;
@@ -49,12 +61,7 @@ export class ToxiproxyDriver implements FaultDriver<ToxiproxyHandle> {
   }
 
   async prepare(step: FaultStep, node: Component): Promise<ToxiproxyHandle> {
-    const tp = node.faults?.toxiproxy;
-    if (!tp) throw new FaultUsageError(`node ${node.name}: target file gives no faults.toxiproxy`);
-    const client = new ToxiproxyClient(tp.apiUrl);
-    if (!(await client.getProxy(tp.proxy))) {
-      throw new FaultUsageError(`node ${node.name}: toxiproxy at ${tp.apiUrl} has no proxy ${tp.proxy}`);
-    }
+    const { access: tp } = await accessedProxy(node, 'toxiproxy');
     const name = `chaos-${step.fault}-${Date.now().toString(36)}-${process.pid}`;
     return { node: node.name, apiUrl: tp.apiUrl, proxy: tp.proxy, toxic: toxicFor(step.fault, name, step.params) };
   }
