@@ -9,14 +9,16 @@
  *   a marked message stored without any recorded send (e.g. k6 stopped with it in flight) is indeterminate too;
  * - failed or unknown and not stored → consistent, counted as `failedNotStored`.
  * Per (stored message × recorded subscriber of its room that was open from before the send until `spanMs` after
- * the outcome became known): never received → `undelivered` (counted per pair).
+ * the outcome became known): never received → `undelivered` (counted per pair). A subscriber that reconnected
+ * is judged only over the spans it was connected: when one of its disconnections overlaps that window, a
+ * message it never received is `missedWhileReconnecting` (per pair, not an anomaly), not `undelivered`.
  * Per recorded subscriber and sender stream, in receipt order: a seq lower than one already received →
  * `reordered` (counted per late receipt).
  *
  * Only subscribers whose receipts are recorded count (socket keys ending in `:sub<j>`: the hot-room subscribers).
  */
 import { parseBody, senderKey } from '../lib/marker.js';
-import type { History, Send } from './history.js';
+import type { History, Send, SocketSpan } from './history.js';
 
 export interface StoredMessage {
   id: string;
@@ -48,6 +50,8 @@ export interface Classification extends Counts {
   extraCopies: number;
   /** (message × subscriber) pairs judged for delivery. */
   deliveriesJudged: number;
+  /** (stored message × subscriber) pairs not received because the subscriber was reconnecting meanwhile. */
+  missedWhileReconnecting: number;
   examples: Record<Exclude<CountKey, 'ok'>, Example[]>;
 }
 
@@ -72,7 +76,7 @@ export function classify(history: History, stored: readonly StoredMessage[], opt
   const maxEx = opts.maxExamples ?? MAX_EXAMPLES;
   const c: Classification = {
     ok: 0, lost: 0, duplicates: 0, indeterminate: 0, undelivered: 0, reordered: 0,
-    failedNotStored: 0, messages: 0, extraCopies: 0, deliveriesJudged: 0,
+    failedNotStored: 0, messages: 0, extraCopies: 0, deliveriesJudged: 0, missedWhileReconnecting: 0,
     examples: { lost: [], duplicates: [], indeterminate: [], undelivered: [], reordered: [] },
   };
   const example = (k: keyof Classification['examples'], e: Example) => {
@@ -116,7 +120,7 @@ export function classify(history: History, stored: readonly StoredMessage[], opt
   }
 
   // Delivery: every stored marked message × every recorded subscriber of its room open over its span.
-  const subsByRoom = new Map<string, { socket: string; openedMs: number; closedMs: number }[]>();
+  const subsByRoom = new Map<string, SocketSpan[]>();
   for (const sp of history.sockets.values()) {
     if (!SUBSCRIBER_KEY.test(sp.socket) || sp.openedMs <= 0) continue;
     let l = subsByRoom.get(sp.room);
@@ -135,8 +139,13 @@ export function classify(history: History, stored: readonly StoredMessage[], opt
     const untilMs = (s ? outcomeOf(s).resolvedMs : sendMs) + spanMs;
     for (const sub of subs) {
       if (sub.openedMs > sendMs || sub.closedMs < untilMs) continue;
+      const heard = received.get(sub.socket)?.has(marker) ?? false;
+      if (sub.gaps.some((g) => g.downMs <= untilMs && g.upMs >= sendMs)) {
+        if (!heard) c.missedWhileReconnecting += 1;
+        continue;
+      }
       c.deliveriesJudged += 1;
-      if (received.get(sub.socket)?.has(marker)) continue;
+      if (heard) continue;
       c.undelivered += 1;
       example('undelivered', { marker, room, receiver: sub.socket, sentAt: new Date(sendMs).toISOString(), subscriberOpen: [new Date(sub.openedMs).toISOString(), new Date(sub.closedMs).toISOString()] });
     }

@@ -8,6 +8,7 @@
 import { createInterface } from 'node:readline';
 import { openRaw } from '../harness/raw.js';
 import { parseBody } from '../lib/marker.js';
+import { parseGaps } from '../lib/reconnect.js';
 
 export type Outcome = 'acked' | 'failed' | 'unknown';
 
@@ -38,6 +39,8 @@ export interface SocketSpan {
   /** 0 = never opened. */
   openedMs: number;
   closedMs: number;
+  /** Disconnections inside [openedMs, closedMs] (a socket that reconnected; a trailing one ends at closedMs). */
+  gaps: Array<{ downMs: number; upMs: number }>;
 }
 
 export interface History {
@@ -86,7 +89,7 @@ export function addRecord(h: History, metric: string, atMs: number, meta: Record
     const socket = str(meta['socket']);
     if (!socket) return;
     h.records += 1;
-    h.sockets.set(socket, { socket, room: str(meta['room']), openedMs: num(meta['opened_ms']), closedMs: num(meta['closed_ms']) });
+    h.sockets.set(socket, { socket, room: str(meta['room']), openedMs: num(meta['opened_ms']), closedMs: num(meta['closed_ms']), gaps: parseGaps(str(meta['gaps'])) });
   }
 }
 

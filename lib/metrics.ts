@@ -18,12 +18,18 @@ export const wsFanoutDelivery = new Rate('ws_fanout_delivery');
 export const wsErrorFrames = new Counter('ws_error_frames');
 /** sends with neither an echo nor an error frame within the ack timeout (outcome unknown). */
 export const wsEchoTimeouts = new Counter('ws_echo_timeout');
-/** sockets that never opened (refused, 4xx/5xx on upgrade, timeout). */
+/** connection attempts that never opened (refused, 4xx/5xx on upgrade, open timeout): first opens and reconnects. */
 export const wsOpenFailed = new Counter('ws_open_failed');
-/** sockets that opened and were closed (by the server or the network) before their planned end. */
+/** open connections closed by the server or the network before their planned end (each one, reconnected or not). */
 export const wsClosedEarly = new Counter('ws_closed_early');
-/** 1 per socket: opened and stayed open for its planned span. */
+/** 1 per socket: opened, did not give up, and no disconnection lasted longer than the reconnect policy's gapOkMs. */
 export const wsSessionOk = new Rate('ws_session_ok');
+/** a room socket opened again after an unplanned close or a failed open. Tags: phase (of the disconnection). */
+export const wsReconnects = new Counter('ws_reconnects');
+/** ms, unplanned close (or the start of a failed first open) → the replacement open. Tags: phase (of the disconnection). */
+export const wsReconnectMs = new Trend('ws_reconnect_ms', true);
+/** hot room: messages a subscriber never received because they were sent while it was disconnected (seq gap across a reconnect). */
+export const wsMissedMessages = new Counter('ws_missed_messages');
 /** hot room: a subscriber got a sender's seq lower than one it already had from that sender. */
 export const hotRoomOutOfOrder = new Counter('hot_room_out_of_order');
 /** hot room: acknowledged messages of the VU's own publisher that a subscriber connected throughout never got. */

@@ -9,6 +9,7 @@
  */
 import { BASE_ABORT, BASE_SLO, withOverrides, type Parts, type SloSet } from './slo.js';
 import { k6Duration } from './duration.js';
+import { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';
 
 export const PROFILE_NAMES = ['smoke', 'baseline', 'stage1', 'stage2', 'stage3', 'failover'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -67,6 +68,8 @@ export interface Profile {
   wsRooms: number;
   slo: SloSet;
   setupTimeoutS: number;
+  /** How every room socket (ws part and hot room) reconnects after an unplanned close (lib/reconnect.ts). */
+  reconnect: ReconnectPolicy;
 }
 
 const BASE: SloSet = { whole: BASE_SLO, abort: BASE_ABORT };
@@ -129,6 +132,7 @@ function stageProfile(
     wsRooms: pools.wsRooms,
     slo,
     setupTimeoutS: 60 + pools.users + Math.ceil((pools.restRooms + pools.wsRooms) / 20),
+    reconnect: DEFAULT_RECONNECT,
   };
 }
 
@@ -169,6 +173,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     wsRooms: 2,
     slo: BASE,
     setupTimeoutS: 60,
+    reconnect: DEFAULT_RECONNECT,
   },
   ...stageProfiles(),
   failover: {
@@ -202,6 +207,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
       },
     }),
     setupTimeoutS: 60,
+    reconnect: DEFAULT_RECONNECT,
   },
 };
 

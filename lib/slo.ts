@@ -28,7 +28,10 @@ export interface Slo {
   fanoutP95Ms: number;
   /** hot room: share of (acknowledged message × subscriber connected the whole time) that arrived, minimum. */
   fanoutDeliveryMin: number;
-  /** share of room sockets that opened and stayed open for their planned span, minimum. */
+  /**
+   * share of room sockets whose session was ok, minimum: opened, did not give up reconnecting, and no
+   * disconnection longer than the reconnect policy's gapOkMs (lib/reconnect.ts).
+   */
   wsSessionOkMin: number;
 }
 
@@ -39,6 +42,12 @@ export interface PhaseSlo {
   storeSuccessMin?: number;
   storeP95Ms?: number;
   wsDeliveryP95Ms?: number;
+  /**
+   * Room sockets: unplanned close → replacement open (`ws_reconnect_ms`, tagged with the phase of the close) p95
+   * maximum, ms. Set it only where sockets are meant to reconnect (a drill with a chat-instance fault, through the
+   * SLO setting): a phase without reconnects has no samples, and the harness fails a threshold that measured nothing.
+   */
+  wsReconnectP95Ms?: number;
 }
 
 /** "The target is plainly down": stop the run early (abortOnFail) once these are breached after delayS. */
@@ -159,7 +168,7 @@ export function thresholdSpecs(set: SloSet, parts: Parts): ThresholdSpec[] {
     add({ id: 'ws_delivery_p95', metric: 'ws_delivery_latency', stat: 'p(95)', op: '<=', limit: s.wsDeliveryP95Ms, unit: 'ms', meaning: `WS send to own echo p95, at most ${s.wsDeliveryP95Ms} ms` });
   }
   if (sockets) {
-    add({ id: 'ws_session_ok', metric: 'ws_session_ok', stat: 'rate', op: '>=', limit: s.wsSessionOkMin, unit: 'ratio', meaning: `room sockets that opened and stayed open for their planned span, at least ${pct(s.wsSessionOkMin)}` });
+    add({ id: 'ws_session_ok', metric: 'ws_session_ok', stat: 'rate', op: '>=', limit: s.wsSessionOkMin, unit: 'ratio', meaning: `room sockets that opened and stayed connected for their planned span (reconnect gaps up to the policy's limit allowed), at least ${pct(s.wsSessionOkMin)}` });
   }
   if (parts.hotRoom) {
     add({ id: 'fanout_p95', metric: 'ws_fanout_latency', stat: 'p(95)', op: '<=', limit: s.fanoutP95Ms, unit: 'ms', meaning: `hot room send to receipt at each other subscriber p95, at most ${s.fanoutP95Ms} ms` });
@@ -179,6 +188,9 @@ export function thresholdSpecs(set: SloSet, parts: Parts): ThresholdSpec[] {
     }
     if (parts.rest && p.httpP95Ms !== undefined) {
       add({ id: `${phase}.http_p95`, phase, metric: 'http_req_duration', tags, stat: 'p(95)', op: '<=', limit: p.httpP95Ms, unit: 'ms', meaning: `${phase} phase: every REST request p95, at most ${p.httpP95Ms} ms` });
+    }
+    if (sockets && p.wsReconnectP95Ms !== undefined) {
+      add({ id: `${phase}.ws_reconnect_p95`, phase, metric: 'ws_reconnect_ms', tags, stat: 'p(95)', op: '<=', limit: p.wsReconnectP95Ms, unit: 'ms', meaning: `${phase} phase: room socket unplanned close to replacement open p95, at most ${p.wsReconnectP95Ms} ms` });
     }
     if (parts.ws && p.wsDeliveryP95Ms !== undefined) {
       add({ id: `${phase}.ws_delivery_p95`, phase, metric: 'ws_delivery_latency', tags, stat: 'p(95)', op: '<=', limit: p.wsDeliveryP95Ms, unit: 'ms', meaning: `${phase} phase: WS send to own echo p95, at most ${p.wsDeliveryP95Ms} ms` });

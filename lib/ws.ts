@@ -18,9 +18,12 @@ import {
   wsOpenFailed,
   wsSessionOk,
   wsAckViaDuplicate,
+  wsReconnectMs,
+  wsReconnects,
 } from './metrics.js';
 import type { Phase } from './phase.js';
 import { withMeta } from './history.js';
+import { formatGaps, nextStep, sessionOk, type Gap, type ReconnectPolicy } from './reconnect.js';
 
 export interface MessageFrame {
   type: 'message';
@@ -41,10 +44,17 @@ export function classifyError(text: string): ErrorKind {
 }
 
 export interface RoomSocketHandlers {
-  onOpen?: (s: RoomSocket) => void;
+  /** Every open: the first (`reopened` false) and each replacement after a disconnection (`reopened` true). */
+  onOpen?: (s: RoomSocket, reopened: boolean) => void;
   /** A fan-out frame whose body carries a suite marker. */
   onMarked?: (s: RoomSocket, parsed: ParsedBody, frame: MessageFrame, recvMs: number) => void;
   onErrorFrame?: (s: RoomSocket, text: string, kind: ErrorKind) => void;
+  /**
+   * The open socket was closed by the server or the network (not by close()): a message in flight has an unknown
+   * outcome now. A replacement may follow (onOpen with `reopened`).
+   */
+  onDisconnect?: (s: RoomSocket) => void;
+  /** The socket ended for good: planned close, or (`early`) disconnected with no replacement to come. */
   onClose?: (s: RoomSocket, early: boolean) => void;
   /**
    * Cheap pre-filter on the raw frame text: frames it rejects are not decoded at all (a socket that only waits
@@ -59,72 +69,243 @@ export interface RoomSocketOptions {
   roomId: string;
   token: string;
   phase: (atMs?: number) => Phase;
-  /** ms after which a socket still connecting counts as failed to open and is closed. */
+  /** ms after which a connection attempt still connecting counts as failed to open (and is closed). */
   openTimeoutMs: number;
   tags?: Record<string, string>;
   /** Socket key for the history (sample metadata), e.g. `<run>:<inst>:h:<vu>:<iter>:sub3`. */
   label?: string;
+  /** Reconnect after an unplanned close or a failed open (lib/reconnect.ts); unset: the socket ends there. */
+  reconnect?: ReconnectPolicy;
+  /** The planned end of the socket's span (epoch ms): no attempt at or after it. Default: no bound but attempts. */
+  plannedEndMs?: number;
 }
 
-export type SocketState = 'connecting' | 'open' | 'closing' | 'closed';
+/** `waiting`: disconnected, the next attempt is due at `retryAtMs` (or none before the planned end). */
+export type SocketState = 'connecting' | 'open' | 'waiting' | 'closing' | 'closed';
 
+/** One connected stretch of a socket; `closeMs` unset while it lasts. */
+export interface Span {
+  openMs: number;
+  closeMs?: number;
+}
+
+/**
+ * One room socket over its planned span: the same room as the same user throughout. After an unplanned close or a
+ * failed open it opens a replacement connection with backoff (opts.reconnect), so one RoomSocket may be several
+ * connections in turn; `spans` are the stretches it was connected, `gaps` the disconnections.
+ *
+ * Metrics: `ws_open_failed` per failed connection attempt, `ws_closed_early` per unplanned close of an open
+ * connection, `ws_reconnects` + `ws_reconnect_ms` per replacement opened (tagged with the phase of the
+ * disconnection), one `ws_session_ok` per socket when it ends (lib/reconnect.ts `sessionOk`).
+ */
 export class RoomSocket {
   state: SocketState = 'connecting';
   createdAtMs = Date.now();
+  /** First open. */
   openedAtMs: number | undefined;
+  /** Final end (planned close or give-up). */
   closedAtMs: number | undefined;
-  /** Closed by the server or the network before close() was called. */
+  /** Ended disconnected: closed by the server or the network and not replaced. */
   closedEarly = false;
+  /** Never opened. */
   failedToOpen = false;
-  private ws: WebSocket;
+  /** Attempts ran out. */
+  gaveUp = false;
+  readonly spans: Span[] = [];
+  readonly gaps: Gap[] = [];
+  /** Replacements opened. */
+  reconnects = 0;
+  /** Next attempt due (state `waiting`); undefined: none before the planned end. */
+  retryAtMs: number | undefined;
+  private ws: WebSocket | undefined;
+  private attemptStartMs = Date.now();
+  /** The current connection has neither opened nor failed yet. */
+  private attemptPending = false;
+  /** Attempts made in the current outage. */
+  private attempt = 0;
   private judged = false;
 
   constructor(
     readonly opts: RoomSocketOptions,
     private readonly h: RoomSocketHandlers,
   ) {
-    const sep = opts.wsUrl.includes('?') ? '&' : '?';
-    const url = `${opts.wsUrl}${sep}room_id=${encodeURIComponent(opts.roomId)}`;
-    this.ws = new WebSocket(url, null, {
-      headers: { Authorization: `Bearer ${opts.token}` },
-      tags: { phase: opts.phase(), name: `${opts.wsUrl}?room_id=:id`, ...(opts.tags ?? {}) },
+    this.connect();
+  }
+
+  private connect(): void {
+    const o = this.opts;
+    const sep = o.wsUrl.includes('?') ? '&' : '?';
+    const url = `${o.wsUrl}${sep}room_id=${encodeURIComponent(o.roomId)}`;
+    this.state = 'connecting';
+    this.attemptPending = true;
+    this.attemptStartMs = Date.now();
+    const ws = new WebSocket(url, null, {
+      headers: { Authorization: `Bearer ${o.token}` },
+      tags: { phase: o.phase(), name: `${o.wsUrl}?room_id=:id`, ...(o.tags ?? {}) },
     });
-    this.ws.onopen = () => {
-      if (this.state !== 'connecting') return;
-      this.state = 'open';
-      this.openedAtMs = Date.now();
-      this.h.onOpen?.(this);
+    this.ws = ws;
+    // Events of a connection this socket has already left behind (timed out) are ignored; one that opens after
+    // all is closed at once.
+    ws.onopen = () => {
+      if (this.ws === ws) this.onOpened();
+      else ws.close();
     };
-    this.ws.onmessage = (ev) => this.onMessage(ev?.data);
-    this.ws.onerror = () => {
-      // The close event follows; errors before open mean the socket never opened.
+    ws.onmessage = (ev) => {
+      if (this.ws === ws) this.onMessage(ev?.data);
     };
-    this.ws.onclose = () => this.onClosed();
+    ws.onerror = () => {
+      // The close event follows; errors before open mean the attempt failed.
+    };
+    ws.onclose = () => {
+      if (this.ws === ws) this.onConnectionClosed();
+    };
   }
 
   /** Sends a JSON frame when open; false otherwise. */
   send(frame: unknown): boolean {
-    if (this.state !== 'open') return false;
+    if (this.state !== 'open' || !this.ws) return false;
     this.ws.send(JSON.stringify(frame));
     return true;
   }
 
-  /** Planned close. Safe to call in any state. */
+  /**
+   * Planned close. Safe to call in any state; never followed by a reconnect. k6 (v1.8.1) blocks the VU for good
+   * when close() is called on a WebSocket still connecting, so an attempt in progress is closed once it opens
+   * (or ends by itself when it fails).
+   */
   close(): void {
     if (this.state === 'closed' || this.state === 'closing') return;
-    const wasConnecting = this.state === 'connecting';
+    if (this.state === 'waiting') return this.end(false);
+    const wasOpen = this.state === 'open';
     this.state = 'closing';
-    if (wasConnecting) this.failedToOpen = true;
+    if (!wasOpen) return;
     try {
-      this.ws.close();
+      this.ws!.close();
     } catch {
-      this.onClosed();
+      this.onConnectionClosed();
     }
   }
 
-  /** Closes a socket still connecting after the open timeout. */
-  checkOpenTimeout(nowMs: number): void {
-    if (this.state === 'connecting' && nowMs - this.createdAtMs > this.opts.openTimeoutMs) this.close();
+  /** Call often (every tick): a connection attempt past the open timeout fails; a due reconnect starts. */
+  tick(nowMs = Date.now()): void {
+    const connecting = this.state === 'connecting' || (this.state === 'closing' && this.attemptPending);
+    if (connecting && nowMs - this.attemptStartMs > this.opts.openTimeoutMs) {
+      // Left behind, not closed (see close()): if it opens after all, its open handler closes it.
+      this.ws = undefined;
+      this.attemptPending = false;
+      if (this.state === 'closing') this.end(false);
+      else this.onAttemptFailed(nowMs);
+    } else if (this.state === 'waiting' && this.retryAtMs !== undefined && nowMs >= this.retryAtMs) {
+      this.retryAtMs = undefined;
+      this.connect();
+    }
+  }
+
+  private onOpened(): void {
+    this.attemptPending = false;
+    if (this.state === 'closing') {
+      // Closed (planned) while it was connecting: close it now that k6 can.
+      this.ws!.close();
+      return;
+    }
+    if (this.state !== 'connecting') return;
+    const now = Date.now();
+    this.state = 'open';
+    this.spans.push({ openMs: now });
+    const reopened = this.openedAtMs !== undefined || this.gaps.length > 0;
+    this.openedAtMs ??= now;
+    const gap = this.gaps[this.gaps.length - 1];
+    if (gap && gap.upMs === undefined) {
+      gap.upMs = now;
+      this.reconnects += 1;
+      const tags = { phase: this.opts.phase(gap.downMs) };
+      wsReconnects.add(1, tags);
+      withMeta({ socket: this.opts.label ?? '', down_ms: gap.downMs }, () => wsReconnectMs.add(now - gap.downMs, tags));
+    }
+    this.h.onOpen?.(this, reopened);
+  }
+
+  private onConnectionClosed(): void {
+    this.attemptPending = false;
+    const now = Date.now();
+    const prev = this.state;
+    if (prev === 'closing') {
+      const span = this.spans[this.spans.length - 1];
+      if (span && span.closeMs === undefined) span.closeMs = now;
+      return this.end(false);
+    }
+    if (prev === 'open') {
+      // Unplanned: the server or the network closed it.
+      this.spans[this.spans.length - 1]!.closeMs = now;
+      wsClosedEarly.add(1, { phase: this.opts.phase(now) });
+      this.gaps.push({ downMs: now });
+      // A replacement that stayed open capMs was stable: this is a new outage.
+      const lasted = now - this.spans[this.spans.length - 1]!.openMs;
+      if (this.opts.reconnect && lasted >= this.opts.reconnect.capMs) this.attempt = 0;
+      this.h.onDisconnect?.(this);
+      return this.retryOrEnd(now);
+    }
+    if (prev === 'connecting') this.onAttemptFailed(now);
+  }
+
+  /** A connection attempt that never opened (refused, non-101 answer, open timeout). */
+  private onAttemptFailed(nowMs: number): void {
+    wsOpenFailed.add(1, { phase: this.opts.phase(nowMs) });
+    // A failed first open: the socket has been disconnected since it was created.
+    if (this.gaps.length === 0 && this.openedAtMs === undefined) this.gaps.push({ downMs: this.createdAtMs });
+    this.retryOrEnd(nowMs);
+  }
+
+  private retryOrEnd(nowMs: number): void {
+    this.ws = undefined;
+    const p = this.opts.reconnect;
+    if (!p) return this.end(true);
+    const step = nextStep(p, this.attempt, nowMs, this.opts.plannedEndMs ?? Number.POSITIVE_INFINITY);
+    if (step === 'give-up') {
+      this.gaveUp = true;
+      return this.end(true);
+    }
+    this.state = 'waiting';
+    if (step === 'wait-for-end') {
+      this.retryAtMs = undefined;
+      return;
+    }
+    this.attempt += 1;
+    this.retryAtMs = step.retryAtMs;
+  }
+
+  private end(early: boolean): void {
+    if (this.state === 'closed') return;
+    const disconnected = this.gaps.length > 0 && this.gaps[this.gaps.length - 1]!.upMs === undefined;
+    this.state = 'closed';
+    this.retryAtMs = undefined;
+    this.ws = undefined;
+    this.closedAtMs ??= Date.now();
+    if (this.openedAtMs === undefined) this.failedToOpen = true;
+    else if (early || disconnected) this.closedEarly = true;
+    this.judge();
+    this.h.onClose?.(this, early || disconnected);
+  }
+
+  /** One ws_session_ok sample per socket, with the history metadata (spans and gaps). */
+  private judge(): void {
+    if (this.judged) return;
+    this.judged = true;
+    const endMs = this.closedAtMs ?? Date.now();
+    const tags = { phase: this.opts.phase() };
+    const ok = this.opts.reconnect
+      ? sessionOk(this.opts.reconnect, { opened: this.openedAtMs !== undefined, gaveUp: this.gaveUp, gaps: this.gaps, endMs })
+      : !this.failedToOpen && !this.closedEarly;
+    const meta = {
+      socket: this.opts.label ?? '',
+      room: this.opts.roomId,
+      opened_ms: this.openedAtMs ?? 0,
+      closed_ms: endMs,
+      // Disconnections inside [opened_ms, closed_ms] (not the wait for a failed first open): integrity judges
+      // delivery only over the connected spans.
+      gaps: formatGaps(this.gaps.filter((g) => this.openedAtMs !== undefined && g.downMs >= this.openedAtMs), endMs),
+    };
+    withMeta(meta, () => wsSessionOk.add(ok, tags));
   }
 
   private onMessage(data: unknown): void {
@@ -147,35 +328,6 @@ export class RoomSocket {
       const parsed = parseBody(frame.payload?.body);
       if (parsed) this.h.onMarked?.(this, parsed, frame as MessageFrame, Date.now());
     }
-  }
-
-  private onClosed(): void {
-    const prev = this.state;
-    this.state = 'closed';
-    this.closedAtMs ??= Date.now();
-    if (this.openedAtMs === undefined) {
-      this.failedToOpen = true;
-    } else if (prev === 'open') {
-      this.closedEarly = true;
-    }
-    this.judge();
-    this.h.onClose?.(this, this.closedEarly);
-  }
-
-  /** One ws_session_ok sample per socket; ws_open_failed / ws_closed_early counted once. */
-  private judge(): void {
-    if (this.judged) return;
-    this.judged = true;
-    const tags = { phase: this.opts.phase() };
-    if (this.failedToOpen) wsOpenFailed.add(1, tags);
-    if (this.closedEarly) wsClosedEarly.add(1, tags);
-    const meta = {
-      socket: this.opts.label ?? '',
-      room: this.opts.roomId,
-      opened_ms: this.openedAtMs ?? 0,
-      closed_ms: this.closedAtMs ?? Date.now(),
-    };
-    withMeta(meta, () => wsSessionOk.add(!this.failedToOpen && !this.closedEarly, tags));
   }
 }
 

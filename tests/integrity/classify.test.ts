@@ -22,8 +22,8 @@ function send(h: History, marker: string, outcome: 'acked' | 'failed' | 'unknown
 function stored(marker: string, room = ROOM, id = `id-${marker}-${Math.random()}`, sendMs = T0): StoredMessage {
   return { id, room, body: body(marker, sendMs) };
 }
-function socket(h: History, key: string, room: string, openedMs: number, closedMs: number): void {
-  addRecord(h, 'ws_session_ok', closedMs, { socket: key, room, opened_ms: String(openedMs), closed_ms: String(closedMs) });
+function socket(h: History, key: string, room: string, openedMs: number, closedMs: number, gaps = ''): void {
+  addRecord(h, 'ws_session_ok', closedMs, { socket: key, room, opened_ms: String(openedMs), closed_ms: String(closedMs), gaps });
 }
 function receipt(h: History, receiver: string, marker: string, atMs: number): void {
   addRecord(h, 'ws_fanout_latency', atMs, { marker, receiver });
@@ -118,6 +118,27 @@ describe('classify: delivery and order', () => {
     expect(classify(h, [stored(m0, HOT)], { spanMs: 100 }).undelivered).toBe(1);
   });
 
+  it('a reconnected subscriber is judged only over its connected spans: a message sent in a gap is missed while reconnecting', () => {
+    const h = emptyHistory();
+    const m = (seq: number) => mk('h', 3, seq);
+    const sendAt = [T0, T0 + 3000, T0 + 6000, T0 + 9000];
+    sendAt.forEach((t, seq) => send(h, m(seq), 'acked', HOT, t + 10));
+    // sub0 was disconnected from T0+2500 to T0+4000 and again from T0+8500 to the end (T0+20000)
+    socket(h, sub(0), HOT, T0 - 1000, T0 + 20_000, `${T0 + 2500}-${T0 + 4000} ${T0 + 8500}-${T0 + 20_000}`);
+    socket(h, sub(1), HOT, T0 - 1000, T0 + 20_000);
+    receipt(h, sub(0), m(0), T0 + 20);
+    receipt(h, sub(0), m(2), T0 + 6020); // m1 and m3 were sent while it was disconnected
+    for (const seq of [0, 1, 3]) receipt(h, sub(1), m(seq), sendAt[seq]! + 20); // m2 undelivered to sub1
+    const c = classify(h, sendAt.map((t, seq) => stored(m(seq), HOT, `id${seq}`, t)));
+    expect(c.missedWhileReconnecting).toBe(2);
+    expect(c.undelivered).toBe(1);
+    expect(c.examples.undelivered).toEqual([expect.objectContaining({ marker: m(2), receiver: sub(1) })]);
+    expect(c.deliveriesJudged).toBe(4 + 2); // sub1 all four, sub0 the two sent while it was connected
+    // a message sent in a gap that arrived anyway is neither missed nor judged
+    receipt(h, sub(0), m(1), T0 + 4100);
+    expect(classify(h, sendAt.map((t, seq) => stored(m(seq), HOT, `id${seq}`, t))).missedWhileReconnecting).toBe(1);
+  });
+
   it('order inversions per sender stream as each subscriber saw them; duplicates of a receipt are not inversions', () => {
     const h = emptyHistory();
     const a = (seq: number) => mk('h', 3, seq);
@@ -190,6 +211,7 @@ describe('readHistory', () => {
     const b = [
       point('message_store_success', '2026-11-23T15:00:01.000Z', { marker: `k6m:${RUN}:1:r:1:0:0:0`, room: ROOM, sender: 'u', outcome: 'failed', detail: '503' }),
       point('ws_session_ok', '2026-11-23T15:00:02.000Z', { socket: 'x:sub0', room: HOT, opened_ms: '1', closed_ms: '2' }),
+      point('ws_session_ok', '2026-11-23T15:00:02.000Z', { socket: 'x:sub1', room: HOT, opened_ms: '1', closed_ms: '90', gaps: '10-20 80-90' }),
     ].join('\n');
     writeFileSync(join(dir, 'a.json.gz'), gzipSync(a + '\n'));
     writeFileSync(join(dir, 'b.json'), b + '\n');
@@ -198,6 +220,7 @@ describe('readHistory', () => {
     expect(h.sends.get(mk('r', 1, 0))!.attempts).toEqual([{ outcome: 'acked', detail: '201', atMs: Date.parse('2026-11-23T15:00:00.100Z') }]);
     expect(h.receipts.get('x:sub0')).toHaveLength(1);
     expect(h.dropped.receipts).toBe(1);
-    expect(h.sockets.get('x:sub0')).toEqual({ socket: 'x:sub0', room: HOT, openedMs: 1, closedMs: 2 });
+    expect(h.sockets.get('x:sub0')).toEqual({ socket: 'x:sub0', room: HOT, openedMs: 1, closedMs: 2, gaps: [] });
+    expect(h.sockets.get('x:sub1')?.gaps).toEqual([{ downMs: 10, upMs: 20 }, { downMs: 80, upMs: 90 }]);
   });
 });

@@ -62,6 +62,19 @@ describe('thresholds from the SLO description', () => {
     expect(fault.every((s) => s.tags.phase === 'fault' && s.meaning.startsWith('fault phase:'))).toBe(true);
   });
 
+  it('adds a reconnect-time limit only for a phase that sets one (a chat-instance fault), for the socket parts', () => {
+    // Off by default: a drill on a dbman node has no reconnects, and a threshold without samples fails.
+    for (const p of Object.values(PROFILES)) expect(thresholdSpecs(p.slo, ALL).some((s) => s.metric === 'ws_reconnect_ms')).toBe(false);
+    const chatFault = withOverrides(PROFILES.failover.slo, { phases: { fault: { wsReconnectP95Ms: 5000 } } });
+    const specs = thresholdSpecs(chatFault, ALL);
+    expect(specs.find((s) => s.id === 'fault.ws_reconnect_p95')).toMatchObject({ metric: 'ws_reconnect_ms', tags: { phase: 'fault' }, stat: 'p(95)', op: '<=', limit: 5000, unit: 'ms', phase: 'fault' });
+    expect(toK6Thresholds(specs)['ws_reconnect_ms{phase:fault}']).toEqual(['p(95)<=5000']);
+    // the ids that existed before keep their place
+    expect(specs.filter((s) => s.phase === 'fault').map((s) => s.id)).toEqual(['fault.store_success', 'fault.store_p95', 'fault.error_rate', 'fault.http_p95', 'fault.ws_reconnect_p95', 'fault.ws_delivery_p95']);
+    expect(thresholdSpecs(chatFault, { rest: true, ws: false, hotRoom: false }).map((s) => s.id)).not.toContain('fault.ws_reconnect_p95');
+    expect(thresholdSpecs(chatFault, { rest: false, ws: false, hotRoom: true }).map((s) => s.id)).toContain('fault.ws_reconnect_p95');
+  });
+
   it('marks the abort thresholds and nothing else', () => {
     const specs = thresholdSpecs(BASE, ALL);
     expect(specs.filter((s) => s.abortOnFail).map((s) => s.id)).toEqual(['abort.store_success', 'abort.error_rate', 'abort.ws_session_ok']);
