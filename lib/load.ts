@@ -16,6 +16,7 @@ import {
   messageStoreSuccess,
   wsFanoutDelivery,
   wsFanoutLatency,
+  wsMissedMessages,
   wsSessionOk,
 } from './metrics.js';
 import { phaseClock, type Phase } from './phase.js';
@@ -99,13 +100,10 @@ export function restIteration(ctx: Ctx, data: SetupData): void {
 
 interface Slot {
   index: number;
-  generation: number;
   sock: RoomSocket;
   sender: MessageSender;
   nextSendMs: number;
 }
-
-const MAX_RECONNECTS_PER_SLOT = 20;
 
 /** Sockets that never get a chance (setup failed) still count as failed sessions, so ws_session_ok breaks. */
 function notReady(sockets: number, phase: Phase): void {
@@ -127,49 +125,46 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
   const intervalMs = w.sendIntervalS * 1000;
   const slots: Slot[] = [];
 
-  const open = (index: number, generation: number): Slot => {
+  const open = (index: number): Slot => {
     const k = vu * w.socketsPerVu + index;
     const who = pick(ids, k)!;
     const roomId = pick(data.rooms.ws, k)!;
     let slot: Slot;
-    const base = markerBase(ctx, data, 'w', generation * w.socketsPerVu + index);
+    const base = markerBase(ctx, data, 'w', index);
+    // One socket per slot for the whole session: after an unplanned close it reconnects with backoff (same room,
+    // same user, same sender stream); the message in flight then has an unknown outcome (a failed store).
     const sock = new RoomSocket(
-      { wsUrl: ctx.cfg.wsUrl, roomId, token: who.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS, label: senderKey({ ...base, seq: 0 }) },
+      {
+        wsUrl: ctx.cfg.wsUrl,
+        roomId,
+        token: who.token,
+        phase,
+        openTimeoutMs: OPEN_TIMEOUT_MS,
+        label: senderKey({ ...base, seq: 0 }),
+        reconnect: ctx.profile.reconnect,
+        plannedEndMs: endMs,
+      },
       {
         wants: (raw) => slot.sender.mayBeEcho(raw),
         onMarked: (_s, parsed, _f, recvMs) => slot.sender.onMarked(parsed, recvMs),
         onErrorFrame: (_s, _t, kind) => slot.sender.onErrorFrame(kind),
-        onClose: (_s, early) => {
-          slot.sender.abandon();
-          if (early && generation < MAX_RECONNECTS_PER_SLOT && Date.now() < endMs - 2000) {
-            // Reconnect after a pause, as a real client would; the next tick opens it.
-            slot.nextSendMs = Date.now() + 1000;
-            reopen.push({ index, generation: generation + 1, atMs: Date.now() + 1000 });
-          }
-        },
+        onDisconnect: () => slot.sender.abandon(),
+        onClose: () => slot.sender.abandon(),
       },
     );
     const sender = new MessageSender(sock, base, { ackTimeoutMs: ackMs, maxRetries: 0, phase, room: roomId, sender: who.userId });
     // Stagger first sends over one interval so sockets do not send in lockstep.
-    slot = { index, generation, sock, sender, nextSendMs: start + (intervalMs * (index + 1)) / (w.socketsPerVu + 1) };
+    slot = { index, sock, sender, nextSendMs: start + (intervalMs * (index + 1)) / (w.socketsPerVu + 1) };
     return slot;
   };
-  const reopen: Array<{ index: number; generation: number; atMs: number }> = [];
 
-  for (let i = 0; i < w.socketsPerVu; i++) slots.push(open(i, 0));
+  for (let i = 0; i < w.socketsPerVu; i++) slots.push(open(i));
 
   const timer = setInterval(() => {
     const now = Date.now();
-    for (let i = reopen.length - 1; i >= 0; i--) {
-      const r = reopen[i]!;
-      if (now >= r.atMs) {
-        reopen.splice(i, 1);
-        if (now < endMs - 1000) slots[r.index] = open(r.index, r.generation);
-      }
-    }
     let busy = false;
     for (const s of slots) {
-      s.sock.checkOpenTimeout(now);
+      s.sock.tick(now);
       s.sender.tick(now);
       if (now < endMs && now >= s.nextSendMs) {
         s.sender.sendNext(now);
@@ -178,7 +173,6 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
       if (s.sender.busy) busy = true;
     }
     if (now >= hardEndMs || (now >= endMs && !busy)) {
-      reopen.length = 0;
       for (const s of slots) s.sock.close();
       if (slots.every((s) => s.sock.state === 'closed') || now >= hardEndMs + 5000) clearInterval(timer);
     }
@@ -206,40 +200,54 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const pubBase = markerBase(ctx, data, 'h', 0);
   const ownKey = senderKey({ ...pubBase, seq: 0 });
   const subs: Subscriber[] = [];
+  // Every socket of the session reconnects after an unplanned close, until the planned end of the publishing.
+  const sockOpts = (token: string, label: string) => ({
+    wsUrl: ctx.cfg.wsUrl,
+    roomId,
+    token,
+    phase,
+    openTimeoutMs: OPEN_TIMEOUT_MS,
+    label,
+    reconnect: ctx.profile.reconnect,
+    plannedEndMs: start + 5000 + h.messagesPerPublisher * intervalMs + h.graceS * 1000,
+  });
 
   for (let j = 0; j < h.subscribersPerVu; j++) {
     const sub: Subscriber = { sock: undefined as unknown as RoomSocket, log: new SubscriberLog(ownKey) };
     const label = `${ownKey}:sub${j}`;
-    sub.sock = new RoomSocket(
-      { wsUrl: ctx.cfg.wsUrl, roomId, token: pick(ids, vu + 1 + j)!.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS, label },
-      {
-        onMarked: (_s, parsed, _f, recvMs) => {
-          const sendMs = parsed.sendMs;
-          if (sendMs !== undefined) {
-            withMeta({ marker: parsed.id, receiver: label }, () =>
-              wsFanoutLatency.add(Math.max(0, recvMs - sendMs), { phase: phase(sendMs) }),
-            );
-          }
-          const r = sub.log.receive(senderKey(parsed.marker), parsed.marker.seq);
-          if (r === 'duplicate') hotRoomDuplicates.add(1, { phase: phase() });
-          else if (r === 'out_of_order') hotRoomOutOfOrder.add(1, { phase: phase() });
-        },
+    sub.sock = new RoomSocket(sockOpts(pick(ids, vu + 1 + j)!.token, label), {
+      onOpen: (_s, reopened) => {
+        if (reopened) sub.log.reconnected();
       },
-    );
+      onMarked: (_s, parsed, _f, recvMs) => {
+        const sendMs = parsed.sendMs;
+        if (sendMs !== undefined) {
+          withMeta({ marker: parsed.id, receiver: label }, () =>
+            wsFanoutLatency.add(Math.max(0, recvMs - sendMs), { phase: phase(sendMs) }),
+          );
+        }
+        const r = sub.log.receive(senderKey(parsed.marker), parsed.marker.seq);
+        if (r === 'duplicate') hotRoomDuplicates.add(1, { phase: phase() });
+        else if (r === 'out_of_order') hotRoomOutOfOrder.add(1, { phase: phase() });
+        const missed = sub.log.takeMissed();
+        if (missed > 0) {
+          const gap = sub.sock.gaps[sub.sock.gaps.length - 1];
+          wsMissedMessages.add(missed, { phase: phase(gap?.downMs) });
+        }
+      },
+    });
     subs.push(sub);
   }
 
   let sender: MessageSender;
   const publisher = pick(ids, vu)!;
-  const pubSock = new RoomSocket(
-    { wsUrl: ctx.cfg.wsUrl, roomId, token: publisher.token, phase, openTimeoutMs: OPEN_TIMEOUT_MS, label: `${ownKey}:pub` },
-    {
-      wants: (raw) => sender.mayBeEcho(raw),
-      onMarked: (_s, parsed, _f, recvMs) => sender.onMarked(parsed, recvMs),
-      onErrorFrame: (_s, _t, kind) => sender.onErrorFrame(kind),
-      onClose: () => sender.abandon(),
-    },
-  );
+  const pubSock = new RoomSocket(sockOpts(publisher.token, `${ownKey}:pub`), {
+    wants: (raw) => sender.mayBeEcho(raw),
+    onMarked: (_s, parsed, _f, recvMs) => sender.onMarked(parsed, recvMs),
+    onErrorFrame: (_s, _t, kind) => sender.onErrorFrame(kind),
+    onDisconnect: () => sender.abandon(),
+    onClose: () => sender.abandon(),
+  });
   sender = new MessageSender(pubSock, pubBase, { ackTimeoutMs: ackMs, maxRetries: h.maxRetries, phase, room: roomId, sender: publisher.userId }, true);
 
   const all = [pubSock, ...subs.map((s) => s.sock)];
@@ -255,8 +263,8 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
 
   /**
    * Delivery of each acknowledged message of this VU's publisher, judged graceS after its acknowledgement (so an
-   * interrupted or aborted run keeps what was judged), against every subscriber that was open before the first
-   * send of the message and has not been closed early.
+   * interrupted or aborted run keeps what was judged), against every subscriber connected over its whole span
+   * (lib/fanout.ts judgeDelivery; a subscriber disconnected meanwhile counts it in ws_missed_messages instead).
    */
   const judge = (now: number, all: boolean): void => {
     const outcomes = sender.outcomes;
@@ -275,7 +283,7 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
 
   const timer = setInterval(() => {
     const now = Date.now();
-    for (const s of all) s.checkOpenTimeout(now);
+    for (const s of all) s.tick(now);
     if (pubStart === undefined) {
       const settled = all.every((s) => s.state !== 'connecting');
       if (settled || now >= openWaitUntil) {
