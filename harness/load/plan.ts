@@ -8,8 +8,10 @@
  * 0.375 core). A stage-3 socket sends every 10 s in a room of 50 (≈5 received frames/s): a 2-core, 8 GB runner
  * holds ~8,000 sockets at < 75 % memory and ~1.5 cores. Not yet confirmed by `npm run bench` (see README).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import type { MeasuredCapacity } from '../bench/figures.js';
+import { readBenchCapacity } from '../bench/results.js';
+import { UsageError } from '../smoke-config.js';
 import { peakRestRate, peakSockets, peakVus, resolveProfile, type ProfileName } from '../../lib/profiles.js';
 
 export const DEFAULT_CAPACITY = { socketsPerRunner: 8000, restIterationsPerS: 1000, source: 'default (lib/README.md measurement, 2 cores, 8 GB)' };
@@ -28,14 +30,28 @@ export interface RunnerPlan {
   os: { nofile: number; localPortRange: string; sourceAddresses: number; notes: string[] };
 }
 
+/**
+ * The capacity from a bench's measured figures; a figure the bench did not measure (null) keeps its default, and
+ * the source says so.
+ */
+export function capacityOf(measured: MeasuredCapacity | undefined, source: string): RunnerPlan['capacity'] {
+  if (!measured || (measured.socketsPerRunner === null && measured.restIterationsPerS === null)) return DEFAULT_CAPACITY;
+  const defaulted = [measured.socketsPerRunner === null ? 'sockets' : '', measured.restIterationsPerS === null ? 'REST' : ''].filter(Boolean);
+  return {
+    socketsPerRunner: measured.socketsPerRunner ?? DEFAULT_CAPACITY.socketsPerRunner,
+    restIterationsPerS: measured.restIterationsPerS ?? DEFAULT_CAPACITY.restIterationsPerS,
+    source: defaulted.length ? `${source}; default for ${defaulted.join(' and ')}` : source,
+  };
+}
+
+/** The capacity of a bench results file (`npm run bench`), DEFAULT_CAPACITY when there is none. */
 export function readCapacity(benchFile: string | undefined): RunnerPlan['capacity'] {
-  if (benchFile && existsSync(benchFile)) {
-    const j = JSON.parse(readFileSync(benchFile, 'utf8')) as { capacity?: { socketsPerRunner?: number; restIterationsPerS?: number } };
-    if (j.capacity?.socketsPerRunner && j.capacity.socketsPerRunner > 0) {
-      return { socketsPerRunner: j.capacity.socketsPerRunner, restIterationsPerS: j.capacity.restIterationsPerS ?? DEFAULT_CAPACITY.restIterationsPerS, source: benchFile };
-    }
+  if (!benchFile) return DEFAULT_CAPACITY;
+  try {
+    return capacityOf(readBenchCapacity(benchFile), benchFile);
+  } catch (err) {
+    throw new UsageError('--bench', `--bench: ${(err as Error).message.split('\n')[0]}`);
   }
-  return DEFAULT_CAPACITY;
 }
 
 export function osSettings(sockets: number): RunnerPlan['os'] {
