@@ -174,6 +174,7 @@ export async function concatRaw(raws: readonly string[], out: string): Promise<v
  * then merged. Memory: one sketch per key and file at a time, whatever the number of samples.
  */
 export async function mergedStats(keys: readonly string[], raws: readonly string[]): Promise<Map<string, SeriesStats>> {
+  keys = [...new Set(keys)]; // a (sub)metric with several thresholds (p(95), p(99)) is read once
   const merged = new Map(keys.map((k) => [k, new SeriesStats()]));
   for (const raw of raws) {
     const mine = new Map(keys.map((k) => [k, new SeriesStats()]));

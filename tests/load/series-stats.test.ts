@@ -82,3 +82,22 @@ describe('series stats', () => {
     expect(Math.abs(averaged - exact) / exact).toBeGreaterThan(10 * RELATIVE_ERROR);
   });
 });
+
+describe('mergedStats (the merge reading parts)', () => {
+  it('reads every part once per (sub)metric, also for a metric with several thresholds, and merges exactly the counts', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { mergedStats } = await import('../../harness/load/merge.js');
+    const dir = await mkdtemp(join(tmpdir(), 'merged-stats-'));
+    const point = (metric: string, value: number, tags: Record<string, string>) => JSON.stringify({ metric, type: 'Point', data: { time: '2026-11-30T22:00:00Z', value, tags } });
+    const parts = [[5, 7, 9], [1, 100]].map((vs, i) => ({ path: join(dir, `p${i}.json`), vs }));
+    for (const p of parts) await writeFile(p.path, p.vs.map((v, k) => point('lat', v, { endpoint: k % 2 ? 'a' : 'b' })).join('\n') + '\n');
+    const stats = await mergedStats(['lat', 'lat', 'lat{endpoint:a}'], parts.map((p) => p.path));
+    expect(stats.get('lat')!.count).toBe(5);
+    expect(stats.get('lat')!.aggregate('count')).toBe(122);
+    expect(stats.get('lat')!.aggregate('max')).toBe(100);
+    expect(stats.get('lat{endpoint:a}')!.count).toBe(2); // 7 and 100
+    await rm(dir, { recursive: true, force: true });
+  });
+});

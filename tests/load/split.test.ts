@@ -73,6 +73,13 @@ describe('split run', () => {
     expect(merged.summary.kind).toBe('load');
     expect(merged.summary.errors).toEqual([]);
     expect(merged.code, JSON.stringify(split.filter((t) => t.result !== 'pass'))).toBe(0);
+    // every sample of every part counted once: merged samples = the sum of what each part's k6 counted
+    const k6Data = await Promise.all(partsOf('split3').map(async (d) => JSON.parse(await readFile(join(d, 'k6-summary.json'), 'utf8')) as { metrics: Record<string, { type: string; values: Record<string, number> }> }));
+    for (const t of split.filter((x) => !x.id?.startsWith('integrity.'))) {
+      const perPart = k6Data.map((d) => d.metrics[t.metric]).map((m) => (!m ? 0 : m.type === 'rate' ? m.values.passes! + m.values.fails! : m.type === 'trend' ? m.values.count! : Number.NaN));
+      if (perPart.some(Number.isNaN)) continue; // counters: k6 reports their sum, not their sample count
+      expect(t.samples, t.name).toBe(perPart.reduce((a, b) => a + b, 0));
+    }
     // the integrity check ran once over all 3 parts' history and joined the verdict
     expect(split.filter((t) => t.id?.startsWith('integrity.')).map((t) => `${t.id}:${t.result}`)).toEqual(['integrity.lost:pass', 'integrity.duplicates:pass', 'integrity.undelivered:pass']);
     const integrity = JSON.parse(await readFile(join(root, 'reports', 'split3', 'integrity.json'), 'utf8'));
