@@ -109,7 +109,7 @@ const instance = z.string().check(z.regex(/^[A-Za-z0-9_-]{1,16}$/));
 const roomId = z.string().check(z.regex(/^[A-Za-z0-9_.:-]{1,128}$/));
 const ratio = z.optional(z.number().check(z.gte(0), z.lte(1)));
 const ms = z.optional(z.number().check(z.positive(), z.lte(3_600_000)));
-const phaseSlo = z.strictObject({ errorRateMax: ratio, httpP95Ms: ms, storeSuccessMin: ratio, storeP95Ms: ms, wsDeliveryP95Ms: ms });
+const phaseSlo = z.strictObject({ errorRateMax: ratio, httpP95Ms: ms, storeSuccessMin: ratio, storeP95Ms: ms, wsDeliveryP95Ms: ms, wsReconnectP95Ms: ms });
 const sloOverrides = z.strictObject({
   whole: z.optional(
     z.strictObject({
