@@ -131,6 +131,9 @@ describe('parseConfig', () => {
     const c = parseConfig({ ...GOOD, SLO: '{"whole":{"listP95Ms":700},"phases":{"fault":{"httpP95Ms":6000}},"abort":{"delayS":30}}' });
     expect(c.sloOverrides).toEqual({ whole: { listP95Ms: 700 }, phases: { fault: { httpP95Ms: 6000 } }, abort: { delayS: 30 } });
     expect(parseConfig(GOOD).sloOverrides).toBeUndefined();
+    // a chat-instance drill's reconnect-time limit (lib/slo.ts PhaseSlo.wsReconnectP95Ms)
+    expect(parseConfig({ ...GOOD, SLO: '{"phases":{"fault":{"wsReconnectP95Ms":5000}}}' }).sloOverrides).toEqual({ phases: { fault: { wsReconnectP95Ms: 5000 } } });
+    expect(() => parseConfig({ ...GOOD, SLO: '{"phases":{"fault":{"wsReconnectP95Ms":0}}}' })).toThrow(/SLO: .*\(at phases\.fault\.wsReconnectP95Ms\)/);
   });
 
   it('never echoes the password', () => {
