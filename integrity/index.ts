@@ -66,6 +66,8 @@ export interface IntegrityReport extends Counts {
     failedNotStored: number;
     extraCopies: number;
     deliveriesJudged: number;
+    /** (stored message × subscriber) pairs not received because the subscriber was reconnecting meanwhile (not an anomaly). */
+    missedWhileReconnecting: number;
     rooms: number;
     storedMarked: number;
     historyRecords: number;
@@ -113,6 +115,7 @@ export function buildReport(
     'per message (marker): ok = acknowledged and stored once; lost = acknowledged, not stored; duplicates = stored more than once (any outcome); indeterminate = failed or unknown outcome (or no recorded send) yet stored once, not an error',
     `undelivered counts (stored message × hot-room subscriber open from before its send until ${x.spanMs} ms after its outcome) pairs without a receipt; reordered counts receipts of a lower seq than one already received from the same sender stream, per subscriber`,
     'only hot-room subscribers have their receipts recorded; the ws part\'s room-mates are not judged for delivery',
+    'a subscriber that reconnected is judged only over the spans it was connected: a message sent while it was disconnected and never received counts in details.missedWhileReconnecting, not in undelivered',
   ];
   if (x.droppedReceipts > 0) notes.push(`${x.droppedReceipts} receipts were not kept (memory cap): undelivered may be over-counted`);
   return {
@@ -126,6 +129,7 @@ export function buildReport(
       failedNotStored: c.failedNotStored,
       extraCopies: c.extraCopies,
       deliveriesJudged: c.deliveriesJudged,
+      missedWhileReconnecting: c.missedWhileReconnecting,
       rooms: x.rooms,
       storedMarked: x.storedMarked,
       historyRecords: x.historyRecords,
