@@ -5,10 +5,10 @@
  * - a normal short smoke: no socket closes early, nothing reconnects, every session ok;
  * - chat-1 restarted (SIGTERM, started again) 5 s into a 16 s failover run: its sockets close and come back with
  *   backoff, `ws_reconnects` > 0, `ws_reconnect_ms` samples tagged with the fault phase, `ws_missed_messages` > 0;
- *   the sessions stay ok, fan-out delivery holds; the integrity check finds 0 lost, 0 duplicates, 0 undelivered
- *   and counts the messages missed while reconnecting;
+ *   the sessions stay ok, fan-out delivery and the fault-phase reconnect-time limit hold; the integrity check finds
+ *   0 lost, 0 duplicates, 0 undelivered and counts the messages missed while reconnecting;
  * - chat-1 killed 2 s into a run and never back: every attempt fails, no socket reconnects, the sessions are not
- *   ok and the `ws_session_ok` threshold breaks (k6 exit 99).
+ *   ok and the `ws_session_ok` threshold breaks (k6 exit 99); the reconnect-time limit is judged no-samples.
  *
  * Run alone: `flock /tmp/heavy-run.lock npx vitest run tests/integrity/ws-reconnect.test.ts` (about 1 min).
  */
@@ -24,9 +24,9 @@ import { ensureK6 } from '../../harness/provision.js';
 import { forEachPoint } from '../../harness/raw.js';
 import { k6EnvOf } from '../../harness/smoke-config.js';
 import type { TargetFile } from '../../harness/target-file.js';
-import { classify } from '../../integrity/classify.js';
+import { judgeThresholds } from '../../harness/verdict.js';
+import { checkIntegrity } from '../../integrity/index.js';
 import { readHistory } from '../../integrity/history.js';
-import { readRooms } from '../../integrity/readback.js';
 import { DEFAULT_RECONNECT } from '../../lib/reconnect.js';
 import { startStack, type RunningStack } from '../../target/launcher/stack.js';
 
@@ -59,10 +59,13 @@ interface Sample {
   phase: string | undefined;
 }
 
+/** A chat-instance drill's reconnect-time limit (lib/slo.ts PhaseSlo.wsReconnectP95Ms), through the SLO setting. */
+const RECONNECT_SLO = JSON.stringify({ phases: { fault: { wsReconnectP95Ms: 5000 } } });
+
 interface Ran {
   result: K6RunResult;
   samples: Sample[];
-  summary: { suite: { thresholds: Array<{ id: string; ok: boolean | null; observed: number | null }> } };
+  summary: Parameters<typeof judgeThresholds>[0] & { suite: { thresholds: Array<{ id: string; ok: boolean | null; observed: number | null }> } };
   loadStartMs: number;
   runId: string;
   log: string;
@@ -121,7 +124,7 @@ describe('room sockets reconnect after an unplanned close', () => {
     let heal: (() => Promise<void>) | undefined;
     // SCALE 1.5: 3 hot-room publishers and 15 subscribers. A subscriber misses a message when it comes back after
     // a publisher that then publishes; with full jitter all 15 come back before all 3 with odds 1 in C(18,3) = 816.
-    const r = await runLoad('failover', { DURATION: '16s', FAULT_WINDOWS: '[[5,11]]', SCALE: '1.5' }, async (t0) => {
+    const r = await runLoad('failover', { DURATION: '16s', FAULT_WINDOWS: '[[5,11]]', SCALE: '1.5', SLO: RECONNECT_SLO }, async (t0) => {
       heal = await onChat1('restart', t0, 5);
     });
     await heal?.();
@@ -146,31 +149,34 @@ describe('room sockets reconnect after an unplanned close', () => {
     expect(sum(r, 'ws_session_ok')).toBe(sockets);
     expect(threshold(r, 'ws_session_ok')?.ok).toBe(true);
     expect(threshold(r, 'fanout_delivery')?.ok, diag(r)).toBe(true);
+    const reconnectP95 = threshold(r, 'fault.ws_reconnect_p95');
+    expect(reconnectP95?.ok).toBe(true);
+    expect(reconnectP95?.observed).toBeGreaterThan(0);
 
     const history = await readHistory([r.result.paths.raw]);
     const subs = [...history.sockets.values()].filter((s) => /:sub\d+$/.test(s.socket));
     expect(subs.length).toBe(15);
     for (const s of subs) expect(s.gaps.length, s.socket).toBe(1);
-    const rooms = new Set([...history.sends.values()].map((s) => s.room));
-    const c = classify(history, await readRooms(target, [...rooms]));
-    expect(c.lost, JSON.stringify(c.examples.lost)).toBe(0);
-    expect(c.duplicates, JSON.stringify(c.examples.duplicates)).toBe(0);
-    expect(c.undelivered, JSON.stringify(c.examples.undelivered)).toBe(0);
-    expect(c.ok).toBeGreaterThan(300);
-    expect(c.deliveriesJudged).toBeGreaterThan(0);
-    expect(c.missedWhileReconnecting).toBeGreaterThan(0);
+    const i = await checkIntegrity({ rawFiles: [r.result.paths.raw], target });
+    expect(i.lost, JSON.stringify(i.examples.lost)).toBe(0);
+    expect(i.duplicates, JSON.stringify(i.examples.duplicates)).toBe(0);
+    expect(i.undelivered, JSON.stringify(i.examples.undelivered)).toBe(0);
+    expect(i.ok).toBeGreaterThan(300);
+    expect(i.details.deliveriesJudged).toBeGreaterThan(0);
+    expect(i.details.missedWhileReconnecting).toBeGreaterThan(0);
+    expect(i.verdict).toBe('pass');
     const ms = reconnectMs.map((s) => s.value).sort((a, b) => a - b);
     const at = (q: number) => Math.round(ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!);
     process.stdout.write(
       `chat-1 restart: ${sockets} sockets reconnected, ws_reconnect_ms p50 ${at(0.5)} p95 ${at(0.95)} max ${at(1)} ms; ` +
-        `ws_missed_messages ${sum(r, 'ws_missed_messages')}; integrity ok ${c.ok} lost ${c.lost} duplicates ${c.duplicates} ` +
-        `undelivered ${c.undelivered} (${c.deliveriesJudged} judged) missed while reconnecting ${c.missedWhileReconnecting}\n`,
+        `ws_missed_messages ${sum(r, 'ws_missed_messages')}; integrity ok ${i.ok} lost ${i.lost} duplicates ${i.duplicates} ` +
+        `undelivered ${i.undelivered} (${i.details.deliveriesJudged} judged) missed while reconnecting ${i.details.missedWhileReconnecting}\n`,
     );
   }, 90_000);
 
   it('chat-1 killed and never back: reconnects fail, sessions are not ok, the threshold breaks', async () => {
     let heal: (() => Promise<void>) | undefined;
-    const r = await runLoad('ws', { PROFILE: 'failover', DURATION: '14s', FAULT_WINDOWS: '[[2,14]]' }, async (t0) => {
+    const r = await runLoad('ws', { PROFILE: 'failover', DURATION: '14s', FAULT_WINDOWS: '[[2,14]]', SLO: RECONNECT_SLO }, async (t0) => {
       heal = await onChat1('kill', t0, 2);
     });
     await heal?.();
@@ -184,5 +190,9 @@ describe('room sockets reconnect after an unplanned close', () => {
     expect(sum(r, 'ws_open_failed')).toBeGreaterThan(sockets * 2);
     expect(sum(r, 'ws_session_ok')).toBe(0);
     expect(threshold(r, 'ws_session_ok')).toMatchObject({ ok: false, observed: 0 });
+    // No socket came back, so the reconnect-time limit measured nothing: k6 passes it, the suite's verdict fails it.
+    const judged = await judgeThresholds(r.summary, r.result.paths.raw);
+    expect(judged.find((t) => t.id === 'fault.ws_reconnect_p95')).toMatchObject({ result: 'no-samples', samples: 0 });
+    expect(judged.find((t) => t.id === 'ws_session_ok')).toMatchObject({ result: 'fail' });
   }, 60_000);
 });
