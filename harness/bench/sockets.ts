@@ -3,7 +3,8 @@
  * the suite's own room-socket scenario (stage 3: 50 sockets per VU, one message per socket every 10 s, send →
  * own echo timed) with N sockets for one session against the endpoint, which puts sockets into rooms of 50 as
  * stage 3 does (100,000 users in 2,000 rooms), so each socket also receives its 49 room-mates' messages
- * (~5 frames/s). Steps double from 250 until one is not steady (harness/bench/steps.ts) or a cap is reached.
+ * (~5 frames/s). Steps double from 250 until one is not steady, then one step halfway back narrows the figure
+ * (harness/bench/steps.ts); or until a cap is reached.
  * The VUs start spread over the first send interval (as a ramp spreads them; harness/bench/k6/ws-suite.js), and
  * a step's session lasts two send intervals or more, so from the end of the first interval to the end of the
  * first VU's session every socket is open and sending: delivery p95 (from k6's raw output) and CPU are taken
@@ -73,7 +74,7 @@ export async function benchSockets(ctx: PartContext, o: { durationS: number; max
   const started = Date.now();
   let stoppedBecause = '';
   for (;;) {
-    const next = nextStep(steps, done, Date.now() - started, { memoryCapBytes: MEMORY_CAP_BYTES, timeCapMs: TIME_CAP_S * 1000 }, o.capReason);
+    const next = nextStep(steps, done, Date.now() - started, { memoryCapBytes: MEMORY_CAP_BYTES, timeCapMs: TIME_CAP_S * 1000 }, o.capReason, s.socketsPerVu);
     if ('stop' in next) {
       stoppedBecause = next.stop;
       break;

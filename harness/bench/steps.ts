@@ -53,19 +53,28 @@ export function unsteadyReasons(f: StepFacts, b: SteadyBounds): string[] {
 export type NextStep = { run: number } | { stop: string };
 
 /**
- * The next count to run after `done` (each with its unsteady reasons), or why to stop. `capReason` names what
- * set the last count (e.g. `--max-sockets 16000`).
+ * The next count to run after `done` (each with its unsteady reasons), or why to stop. After the first step that
+ * is not steady, one more step halfway between it and the last steady one (in whole `unit`s) narrows the figure
+ * down; then it stops. `capReason` names what set the largest count (e.g. `--max-sockets 16000`).
  */
-export function nextStep(steps: readonly number[], done: ReadonlyArray<StepFacts & { reasons: string[] }>, elapsedMs: number, limits: StopLimits, capReason: string): NextStep {
+export function nextStep(steps: readonly number[], done: ReadonlyArray<StepFacts & { reasons: string[] }>, elapsedMs: number, limits: StopLimits, capReason: string, unit: number): NextStep {
   const last = done[done.length - 1];
-  if (last && last.reasons.length > 0) return { stop: `${last.sockets} sockets not steady: ${last.reasons.join('; ')}` };
+  const broke = done.find((d) => d.reasons.length > 0);
+  const timeLeft = (next: number): boolean => !last || elapsedMs + Math.min((last.wallMs * next) / last.sockets, 2 * last.wallMs) <= limits.timeCapMs;
+  if (broke) {
+    const why = `${broke.sockets} sockets not steady: ${broke.reasons.join('; ')}`;
+    if (last !== broke) return { stop: `${why}; ${last!.sockets} sockets ${last!.reasons.length ? `not steady either: ${last!.reasons.join('; ')}` : 'steady'}` };
+    const steady = maxSteadySockets(done);
+    const mid = Math.floor((steady + broke.sockets) / 2 / unit) * unit;
+    if (steady > 0 && mid > steady && mid < broke.sockets && timeLeft(mid)) return { run: mid };
+    return { stop: why };
+  }
   const next = steps[done.length];
   if (next === undefined) return { stop: `reached the socket cap (${capReason})` };
   if (!last) return { run: next };
   const predictedRss = (last.peakRssBytes * next) / last.sockets;
   if (predictedRss > limits.memoryCapBytes) return { stop: `memory cap: ${next} sockets would need ~${mib(predictedRss)} of k6 RSS > ${mib(limits.memoryCapBytes)}` };
-  const predictedMs = (last.wallMs * next) / last.sockets;
-  if (elapsedMs + Math.min(predictedMs, 2 * last.wallMs) > limits.timeCapMs) return { stop: `time cap: ${next} sockets would end the socket part after ${Math.round(limits.timeCapMs / 1000)} s` };
+  if (!timeLeft(next)) return { stop: `time cap: ${next} sockets would end the socket part after ${Math.round(limits.timeCapMs / 1000)} s` };
   return { run: next };
 }
 

@@ -38,26 +38,36 @@ describe('socket steps', () => {
     expect(unsteadyReasons(facts(1000, { peakRssBytes: 7 * GiB }), bounds)).toEqual(['k6 RSS 7168 MiB > cap 6144 MiB']);
   });
 
-  it('runs the first step, then the next while steady, and stops at the first unsteady step', () => {
+  it('runs the first step, the next while steady, one step halfway back after the first unsteady one, then stops', () => {
     const steps = socketSteps(16_000, 50);
-    expect(nextStep(steps, [], 0, limits, 'cap')).toEqual({ run: 250 });
-    expect(nextStep(steps, [judged(facts(250))], 25_000, limits, 'cap')).toEqual({ run: 500 });
-    const broke = [judged(facts(250)), judged(facts(500)), judged(facts(1000, { deliveryP95Ms: 70 }))];
-    expect(nextStep(steps, broke, 75_000, limits, 'cap')).toEqual({ stop: '1000 sockets not steady: delivery p95 70.0 ms > 50 ms' });
-    expect(maxSteadySockets(broke)).toBe(500);
-    expect(maxSteadySockets([judged(facts(250, { openFailed: 1 }))])).toBe(0);
+    expect(nextStep(steps, [], 0, limits, 'cap', 50)).toEqual({ run: 250 });
+    expect(nextStep(steps, [judged(facts(250))], 25_000, limits, 'cap', 50)).toEqual({ run: 500 });
+    const broke = [judged(facts(250)), judged(facts(500)), judged(facts(1000)), judged(facts(2000, { deliveryP95Ms: 70 }))];
+    expect(nextStep(steps, broke, 100_000, limits, 'cap', 50)).toEqual({ run: 1500 });
+    expect(maxSteadySockets(broke)).toBe(1000);
+    const why = '2000 sockets not steady: delivery p95 70.0 ms > 50 ms';
+    const midSteady = [...broke, judged(facts(1500))];
+    expect(nextStep(steps, midSteady, 125_000, limits, 'cap', 50)).toEqual({ stop: `${why}; 1500 sockets steady` });
+    expect(maxSteadySockets(midSteady)).toBe(1500);
+    const midBroke = [...broke, judged(facts(1500, { openFailed: 2 }))];
+    expect(nextStep(steps, midBroke, 125_000, limits, 'cap', 50)).toEqual({ stop: `${why}; 1500 sockets not steady either: 2 socket(s) failed to open` });
+    expect(maxSteadySockets(midBroke)).toBe(1000);
+    // no halfway step when the first step breaks, when there is no whole VU in between, or no time left
+    expect(nextStep(steps, [judged(facts(250, { openFailed: 1 }))], 25_000, limits, 'cap', 50)).toEqual({ stop: '250 sockets not steady: 1 socket(s) failed to open' });
+    expect(nextStep([50, 100], [judged(facts(50)), judged(facts(100, { echoTimeouts: 1 }))], 50_000, limits, 'cap', 50)).toEqual({ stop: '100 sockets not steady: 1 echo timeout(s)' });
+    expect(nextStep(steps, broke, 290_000, limits, 'cap', 50)).toEqual({ stop: why });
   });
 
   it('stops at the socket cap, and before a step that would cross the memory or the time cap', () => {
-    expect(nextStep([250, 500], [judged(facts(250)), judged(facts(500))], 50_000, limits, '--max-sockets 500')).toEqual({ stop: 'reached the socket cap (--max-sockets 500)' });
+    expect(nextStep([250, 500], [judged(facts(250)), judged(facts(500))], 50_000, limits, '--max-sockets 500', 50)).toEqual({ stop: 'reached the socket cap (--max-sockets 500)' });
     // 4000 sockets at 1 GiB → 8000 would need ~2 GiB; at 4 GiB → ~8 GiB > 6 GiB.
     const steps = socketSteps(16_000, 50);
     const upTo4000 = steps.slice(0, 5).map((n) => judged(facts(n)));
-    expect(nextStep(steps, upTo4000, 100_000, limits, 'cap')).toEqual({ run: 8000 });
+    expect(nextStep(steps, upTo4000, 100_000, limits, 'cap', 50)).toEqual({ run: 8000 });
     const heavy = [...upTo4000.slice(0, 4), judged(facts(4000, { peakRssBytes: 4 * GiB }))];
-    expect(nextStep(steps, heavy, 100_000, limits, 'cap')).toEqual({ stop: 'memory cap: 8000 sockets would need ~8192 MiB of k6 RSS > 6144 MiB' });
+    expect(nextStep(steps, heavy, 100_000, limits, 'cap', 50)).toEqual({ stop: 'memory cap: 8000 sockets would need ~8192 MiB of k6 RSS > 6144 MiB' });
     // 280 s spent, the last step took 25 s: the next would end after the 300 s cap.
-    expect(nextStep(steps, upTo4000, 280_000, limits, 'cap')).toEqual({ stop: 'time cap: 8000 sockets would end the socket part after 300 s' });
+    expect(nextStep(steps, upTo4000, 280_000, limits, 'cap', 50)).toEqual({ stop: 'time cap: 8000 sockets would end the socket part after 300 s' });
   });
 
   it('the socket cap: --max-sockets, or the open-files limit when lower', () => {
