@@ -12,7 +12,7 @@
  *
  * Run alone: `flock /tmp/heavy-run.lock npx vitest run tests/integrity/ws-reconnect.test.ts` (about 1 min).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,13 +31,19 @@ import { DEFAULT_RECONNECT } from '../../lib/reconnect.js';
 import { startStack, type RunningStack } from '../../target/launcher/stack.js';
 
 const quiet = () => undefined;
+const temps: string[] = [];
+const tempDir = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+};
 let stack: RunningStack;
 let target: TargetFile;
 let k6Path: string;
 const scripts: Record<string, string> = {};
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ws-reconnect-'));
+  const dir = tempDir('ws-reconnect-');
   [stack, k6Path, scripts['failover'], scripts['smoke'], scripts['ws']] = await Promise.all([
     startStack({ targetFilePath: join(dir, 'target.json'), flaws: [] }),
     ensureK6({ log: quiet }),
@@ -50,6 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.down();
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
 });
 
 interface Sample {
@@ -75,7 +82,7 @@ const METRICS = new Set(['ws_reconnects', 'ws_reconnect_ms', 'ws_missed_messages
 
 /** One k6 run of `script` against the stack; `fault(loadStartMs)` runs beside it. */
 async function runLoad(script: string, env: Record<string, string>, fault?: (loadStartMs: number) => Promise<void>): Promise<Ran> {
-  const runDir = mkdtempSync(join(tmpdir(), 'ws-reconnect-run-'));
+  const runDir = tempDir('ws-reconnect-run-');
   const runId = `wsrc-${Date.now().toString(36)}`;
   const run = startK6({ k6Path, script: scripts[script]!, runDir, env: { ...k6EnvOf(target, 'failover', false), RUN_ID: runId, ...env }, log: quiet, echo: false, timeoutMs: 90_000 });
   const loadStartMs = (await run.loadStarted).getTime();
@@ -97,7 +104,7 @@ const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 /** The fault on chat-1 at `atS` seconds after the load start, through the process driver. */
 async function onChat1(kind: 'restart' | 'kill', loadStartMs: number, atS: number): Promise<() => Promise<void>> {
-  const driver = new ProcessDriver({ logDir: mkdtempSync(join(tmpdir(), 'ws-reconnect-chaos-')) });
+  const driver = new ProcessDriver({ logDir: tempDir('ws-reconnect-chaos-') });
   const chat1 = target.chatInstances.find((c) => c.name === 'chat-1')!;
   const handle = await driver.prepare(FaultStep.parse({ fault: kind, node: 'chat-1', at: atS, for: 1 }), chat1);
   await sleep(Math.max(0, loadStartMs + atS * 1000 - Date.now()));
