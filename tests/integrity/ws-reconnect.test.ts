@@ -118,6 +118,16 @@ async function onChat1(kind: 'restart' | 'kill', loadStartMs: number, atS: numbe
   };
 }
 
+/** A run with that fault on chat-1, healed (chat-1 running again) before it returns. */
+async function runWithChat1Fault(kind: 'restart' | 'kill', atS: number, script: string, env: Record<string, string>): Promise<Ran> {
+  let heal: (() => Promise<void>) | undefined;
+  const r = await runLoad(script, env, async (t0) => {
+    heal = await onChat1(kind, t0, atS);
+  });
+  await heal?.();
+  return r;
+}
+
 describe('room sockets reconnect after an unplanned close', () => {
   it('a normal smoke: nothing closes early, nothing reconnects', async () => {
     const r = await runLoad('smoke', { PROFILE: 'smoke', DURATION: '6s' });
@@ -128,13 +138,9 @@ describe('room sockets reconnect after an unplanned close', () => {
   }, 60_000);
 
   it('chat-1 restarted mid-run: sockets reconnect with backoff, missed messages counted, nothing lost or duplicated', async () => {
-    let heal: (() => Promise<void>) | undefined;
     // SCALE 1.5: 3 hot-room publishers and 15 subscribers. A subscriber misses a message when it comes back after
     // a publisher that then publishes; with full jitter all 15 come back before all 3 with odds 1 in C(18,3) = 816.
-    const r = await runLoad('failover', { DURATION: '16s', FAULT_WINDOWS: '[[5,11]]', SCALE: '1.5', SLO: RECONNECT_SLO }, async (t0) => {
-      heal = await onChat1('restart', t0, 5);
-    });
-    await heal?.();
+    const r = await runWithChat1Fault('restart', 5, 'failover', { DURATION: '16s', FAULT_WINDOWS: '[[5,11]]', SCALE: '1.5', SLO: RECONNECT_SLO });
     // Every socket (the ws part's 6 × 5, the hot room's 3 × 6) was on chat-1: each closed early and came back.
     const sockets = count(r, 'ws_session_ok');
     expect(sockets, diag(r)).toBe(48);
@@ -182,11 +188,7 @@ describe('room sockets reconnect after an unplanned close', () => {
   }, 90_000);
 
   it('chat-1 killed and never back: reconnects fail, sessions are not ok, the threshold breaks', async () => {
-    let heal: (() => Promise<void>) | undefined;
-    const r = await runLoad('ws', { PROFILE: 'failover', DURATION: '14s', FAULT_WINDOWS: '[[2,14]]', SLO: RECONNECT_SLO }, async (t0) => {
-      heal = await onChat1('kill', t0, 2);
-    });
-    await heal?.();
+    const r = await runWithChat1Fault('kill', 2, 'ws', { PROFILE: 'failover', DURATION: '14s', FAULT_WINDOWS: '[[2,14]]', SLO: RECONNECT_SLO });
     expect(r.result.exitCode, diag(r)).toBe(99);
     const sockets = count(r, 'ws_session_ok');
     expect(sockets).toBe(20);
