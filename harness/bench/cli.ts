@@ -100,7 +100,7 @@ function summaryText(r: BenchResults, out: string): string {
     const x = r.rest;
     lines.push(`REST (${x.vus} VUs/connections, ${x.durationS} s each):`);
     for (const run of [x.suite, x.rawK6, x.wrk]) {
-      if (run) lines.push(`  ${run.tool.padEnd(7)} ${run.requestsPerS.toFixed(0).padStart(7)} requests/s${run.iterationsPerS !== null ? ` (${run.iterationsPerS.toFixed(0)} iterations/s)` : ''}, CPU ${run.cpuCores.toFixed(2)} cores, endpoint ${run.endpointCpuCores.toFixed(2)}, other jobs ${run.otherCpuCores.toFixed(2)}`);
+      if (run) lines.push(`  ${run.tool.padEnd(7)} ${run.requestsPerS.toFixed(0).padStart(7)} requests/s${run.iterationsPerS !== null ? ` (${run.iterationsPerS.toFixed(0)} iterations/s)` : ''}, CPU ${run.cpuCores.toFixed(2)} cores, endpoint ${run.endpointCpuCores.toFixed(2)}, rest ${run.otherCpuCores.toFixed(2)}`);
     }
     if (x.wrkSkipped) lines.push(`  wrk skipped: ${x.wrkSkipped}`);
     lines.push(`  suite / raw k6 = ${x.ratios.suiteToRawK6?.toFixed(3) ?? 'n/a'}, suite / wrk = ${x.ratios.suiteToWrk?.toFixed(3) ?? 'n/a'}`);
@@ -109,7 +109,7 @@ function summaryText(r: BenchResults, out: string): string {
     const s = r.sockets;
     lines.push(`Room sockets per k6 process (stage 3: ${s.socketsPerVu} per VU, a send every ${s.sendIntervalS} s, rooms of ${s.roomSize}, ${s.sessionS} s steps, steady = delivery p95 <= ${s.deliveryP95BoundMs} ms, no failed opens):`);
     for (const st of s.steps) {
-      lines.push(`  ${String(st.sockets).padStart(6)}  p95 ${st.deliveryP95Ms?.toFixed(1) ?? 'n/a'} ms  RSS ${(st.k6PeakRssBytes / 2 ** 20).toFixed(0)} MiB  ${(st.memoryPerSocketBytes / 1024).toFixed(1)} KiB/socket  CPU ${st.k6CpuCores.toFixed(2)} cores  ${st.cpuPerSocketMillicores.toFixed(3)} millicores/socket  other jobs ${st.otherCpuCores.toFixed(2)} cores  ${st.steady ? 'steady' : 'NOT steady'}`);
+      lines.push(`  ${String(st.sockets).padStart(6)}  p95 ${st.deliveryP95Ms?.toFixed(1) ?? 'n/a'} ms  RSS ${(st.k6PeakRssBytes / 2 ** 20).toFixed(0)} MiB  ${(st.memoryPerSocketBytes / 1024).toFixed(1)} KiB/socket  CPU ${st.k6CpuCores.toFixed(2)} cores  ${st.cpuPerSocketMillicores.toFixed(3)} millicores/socket  rest ${st.otherCpuCores.toFixed(2)} cores  ${st.steady ? 'steady' : 'NOT steady'}`);
     }
     lines.push(`  most held steadily: ${s.maxSteadySockets} (stopped: ${s.stoppedBecause})`);
   }

@@ -30,7 +30,7 @@ export function cpuCores(samples: readonly ProcSample[], w: TimeWindow): number 
   return seconds > 0 ? Math.max(0, last.cpuS - first.cpuS) / seconds : 0;
 }
 
-/** Cores the rest of the machine used in the window: machine busy cores − the measured processes' cores (≥ 0). */
+/** Cores the rest of the machine (other jobs, kernel threads) used in the window: machine busy cores − the measured processes' cores (≥ 0). */
 export function otherCores(machine: readonly ProcSample[], measured: readonly (readonly ProcSample[])[], w: TimeWindow): number {
   return Math.max(0, cpuCores(machine, w) - measured.reduce((sum, s) => sum + cpuCores(s, w), 0));
 }

@@ -27,7 +27,7 @@ export interface PartContext {
 
 function describe(r: RestRun): string {
   const it = r.iterationsPerS !== null ? `, ${r.iterationsPerS.toFixed(0)} iterations/s` : '';
-  return `${r.tool}: ${r.requestsPerS.toFixed(0)} requests/s${it}, tool CPU ${r.cpuCores.toFixed(2)} cores, endpoint CPU ${r.endpointCpuCores.toFixed(2)} cores, other jobs ${r.otherCpuCores.toFixed(2)} cores, failed ${(r.failedRate * 100).toFixed(2)} %`;
+  return `${r.tool}: ${r.requestsPerS.toFixed(0)} requests/s${it}, tool CPU ${r.cpuCores.toFixed(2)} cores, endpoint CPU ${r.endpointCpuCores.toFixed(2)} cores, rest of the machine ${r.otherCpuCores.toFixed(2)} cores, failed ${(r.failedRate * 100).toFixed(2)} %`;
 }
 
 /** The load window without its first second (connections opening, JIT warming). */

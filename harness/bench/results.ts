@@ -18,7 +18,7 @@ export const RestRun = z.object({
   cpuCores: nonNeg,
   /** the endpoint's CPU during the load, in cores (near 1 = the endpoint, not the tool, was the limit). */
   endpointCpuCores: nonNeg,
-  /** cores the rest of the machine (other jobs) used meanwhile. */
+  /** cores the rest of the machine used meanwhile: other jobs, and kernel threads (e.g. writing k6's raw output). */
   otherCpuCores: nonNeg,
   /** share of requests that failed (k6: http_req_failed; wrk: non-2xx/3xx and socket errors). */
   failedRate: nonNeg,
@@ -51,7 +51,7 @@ export const SocketStep = z.object({
   k6PeakRssBytes: nonNeg,
   k6CpuCores: nonNeg,
   endpointCpuCores: nonNeg,
-  /** cores the rest of the machine (other jobs) used in the steady part. */
+  /** cores the rest of the machine (other jobs, kernel threads) used in the steady part. */
   otherCpuCores: nonNeg,
   memoryPerSocketBytes: nonNeg,
   cpuPerSocketMillicores: nonNeg,

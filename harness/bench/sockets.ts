@@ -132,7 +132,7 @@ export async function benchSockets(ctx: PartContext, o: { durationS: number; max
     };
     results.push(step);
     ctx.log(
-      `sockets ${sockets}: delivery p95 ${step.deliveryP95Ms?.toFixed(1) ?? 'n/a'} ms over ${step.deliveries} sends, k6 RSS ${mib(step.k6PeakRssBytes)} (${(step.memoryPerSocketBytes / 1024).toFixed(1)} KiB/socket), k6 CPU ${k6Cpu.toFixed(2)} cores (${step.cpuPerSocketMillicores.toFixed(3)} millicores/socket), endpoint CPU ${endpointCpu.toFixed(2)}, other jobs ${otherCpu.toFixed(2)} cores: ${step.steady ? 'steady' : `NOT steady (${reasons.join('; ')})`}`,
+      `sockets ${sockets}: delivery p95 ${step.deliveryP95Ms?.toFixed(1) ?? 'n/a'} ms over ${step.deliveries} sends, k6 RSS ${mib(step.k6PeakRssBytes)} (${(step.memoryPerSocketBytes / 1024).toFixed(1)} KiB/socket), k6 CPU ${k6Cpu.toFixed(2)} cores (${step.cpuPerSocketMillicores.toFixed(3)} millicores/socket), endpoint CPU ${endpointCpu.toFixed(2)}, rest of the machine ${otherCpu.toFixed(2)} cores: ${step.steady ? 'steady' : `NOT steady (${reasons.join('; ')})`}`,
     );
   }
   const max = maxSteadySockets(done);

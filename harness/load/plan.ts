@@ -2,11 +2,13 @@
  * `npm run load -- plan --profile P [--scale x] [--bench file]`: runners a profile needs and the OS settings
  * each runner needs; `npm run load -- tune [--apply] [--sockets N]` applies them (dry run by default; root only).
  *
- * Per-runner capacity: from the bench JSON (`bench/results.json`, `capacity.socketsPerRunner`) when present,
- * else DEFAULT_CAPACITY, derived from lib/README.md's measurement on this 2-core machine (200 room sockets at
- * 1 msg/s in rooms of 50: k6 215 MB RSS, 7.5 s CPU in 20 s, i.e. ~0.7 MB and ~10,000 received frames/s per
- * 0.375 core). A stage-3 socket sends every 10 s in a room of 50 (≈5 received frames/s): a 2-core, 8 GB runner
- * holds ~8,000 sockets at < 75 % memory and ~1.5 cores. Not yet confirmed by `npm run bench` (see README).
+ * Per-runner capacity: from the bench JSON (`npm run bench` writes `bench/results.json`; `capacity`) when present,
+ * else DEFAULT_CAPACITY, measured by `npm run bench` on the 2-core machine (2026-11-30, k6 v1.8.1; see
+ * harness/load/README.md): one k6 process held 2,000 stage-3 room sockets (a send every 10 s in rooms of 50)
+ * with delivery p95 44 ms (3,000: 143 ms; 4,000: 1.95 s), at ~180 KiB and ~0.36 millicores per socket, so
+ * latency, not memory or CPU, is the limit; the suite's REST scenario ran 1,691 iterations/s (3,686 requests/s).
+ * One k6 process per runner; a runner is assumed to carry both its sockets and its REST share (the larger
+ * runner count of the two is taken).
  */
 import { execFileSync } from 'node:child_process';
 import type { MeasuredCapacity } from '../bench/figures.js';
@@ -14,7 +16,7 @@ import { readBenchCapacity } from '../bench/results.js';
 import { UsageError } from '../smoke-config.js';
 import { peakRestRate, peakSockets, peakVus, resolveProfile, type ProfileName } from '../../lib/profiles.js';
 
-export const DEFAULT_CAPACITY = { socketsPerRunner: 8000, restIterationsPerS: 1000, source: 'default (lib/README.md measurement, 2 cores, 8 GB)' };
+export const DEFAULT_CAPACITY = { socketsPerRunner: 2000, restIterationsPerS: 1691, source: 'default (npm run bench, 2 cores, 2026-11-30)' };
 /** Ephemeral ports per (source address, destination) pair, with ip_local_port_range 1024-65535, minus headroom. */
 export const SOCKETS_PER_SOURCE_ADDRESS = 60_000;
 
