@@ -3,14 +3,16 @@
  * progress line, no results file). Also --help.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseBenchArgs, UsageError } from '../../harness/bench/config.js';
 import { repoRoot } from '../../harness/paths.js';
 
 const TSX = join(repoRoot, 'node_modules/tsx/dist/cli.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'bench-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function bench(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [TSX, 'harness/bench/cli.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
@@ -45,7 +47,7 @@ describe('npm run bench: options', () => {
     } catch (err) {
       expect((err as UsageError).setting).toBe(setting);
     }
-    const out = join(mkdtempSync(join(tmpdir(), 'bench-cli-')), 'results.json');
+    const out = join(dir, 'results.json');
     const r = bench([...args, ...(args.includes('--out') ? [] : ['--out', out])]);
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split('\n');

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,6 +66,7 @@ describe('bench figures', () => {
     expect(() => readCapacity(bad)).toThrow(UsageError);
     await writeFile(bad, '{not json');
     expect(() => readCapacity(bad)).toThrow(/--bench/);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it("wrk's report", () => {

@@ -4,16 +4,18 @@
  * numbers are positive and agree with each other; nothing about speed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BenchResults } from '../../harness/bench/results.js';
 import { capacityOf, planRunners, readCapacity } from '../../harness/load/plan.js';
 import { repoRoot } from '../../harness/paths.js';
 
 const TSX = join(repoRoot, 'node_modules/tsx/dist/cli.mjs');
-const out = join(mkdtempSync(join(tmpdir(), 'bench-run-')), 'results.json');
+const dir = mkdtempSync(join(tmpdir(), 'bench-run-'));
+const out = join(dir, 'results.json');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let code: number | null;
 let stdout = '';
 let results: BenchResults;
