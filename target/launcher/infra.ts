@@ -68,23 +68,23 @@ export function findPostgresBin(log: (l: string) => void): string {
   return ensure(find, 'postgresql', 'PostgreSQL (initdb, postgres)', log);
 }
 
-export function findRedisServer(log: (l: string) => void): string {
+/** A binary from `envVar`, else PATH, /usr/sbin or /usr/bin; its Debian package installed when missing (ensure). */
+function findBinary(envVar: string, bin: string, pkg: string, what: string, log: (l: string) => void): string {
   const find = () => {
-    const env = process.env['REDIS_SERVER_BIN'];
+    const env = process.env[envVar];
     if (env && existsSync(env)) return env;
-    return which('redis-server') ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined);
+    return which(bin) ?? ['/usr/sbin', '/usr/bin'].map((d) => join(d, bin)).find((f) => existsSync(f));
   };
-  return ensure(find, 'redis-server', 'redis-server', log);
+  return ensure(find, pkg, what, log);
+}
+
+export function findRedisServer(log: (l: string) => void): string {
+  return findBinary('REDIS_SERVER_BIN', 'redis-server', 'redis-server', 'redis-server', log);
 }
 
 /** HAProxy from HAPROXY_BIN, else PATH or /usr/sbin (Debian's `haproxy` package). */
 export function findHaproxy(log: (l: string) => void): string {
-  const find = () => {
-    const env = process.env['HAPROXY_BIN'];
-    if (env && existsSync(env)) return env;
-    return which('haproxy') ?? (existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : undefined);
-  };
-  return ensure(find, 'haproxy', 'HAProxy (haproxy)', log);
+  return findBinary('HAPROXY_BIN', 'haproxy', 'haproxy', 'HAProxy (haproxy)', log);
 }
 
 /** PostgreSQL refuses to run as root: as root we run it as the `postgres` user. */
