@@ -9,9 +9,11 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../harness/paths.js';
 import { TARGET_ENV } from '../../harness/smoke-config.js';
+import { DEFAULT_CAPACITY, planRunners } from '../../harness/load/plan.js';
 
 interface Step { name?: string; run?: string; uses?: string; env?: Record<string, string>; with?: Record<string, unknown> }
 interface Job { needs?: string | string[]; steps: Step[] }
+const STAGES = ['baseline', 'stage1', 'stage2', 'stage3'] as const;
 
 const wf = parse(readFileSync(join(repoRoot, '.github/workflows/load-weekly.yml'), 'utf8')) as { jobs: Record<string, Job> };
 const stepRunning = (job: Job, cmd: RegExp) => job.steps.find((s) => s.run !== undefined && cmd.test(s.run));
@@ -41,5 +43,14 @@ describe('load-weekly workflow', () => {
     }
     expect(merge.run).toContain('--allow-remote');
     expect(merge.run).not.toContain('--skip-integrity');
+  });
+
+  it('runs as many runners per stage as `npm run load -- plan` computes from the default (benchmarked) capacity', () => {
+    const plan = wf.jobs['plan']!.steps.map((st) => st.run ?? '').join('\n');
+    for (const stage of STAGES) {
+      const m = new RegExp(`${stage}\\) n=(\\d+) ;;`).exec(plan);
+      expect(m, `no runner count for ${stage} in the plan job`).not.toBeNull();
+      expect(Number(m![1]), stage).toBe(planRunners(stage, 1, DEFAULT_CAPACITY).runners);
+    }
   });
 });
