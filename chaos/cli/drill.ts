@@ -19,7 +19,7 @@ export const DRILL_USAGE = `usage: npm run drill -- --fault <${FAULT_KINDS.join(
                        [--profile failover] [--duration 45s] [--target <file> | --docker] [--proxy] [--lb] [--dbman-lb]
                        [--latency-ms 1000 --jitter-ms 200 | --rate-kbps 16] [--hold 3] [--slo-p95-ms 500] [--slo-error-rate 0.01]
                        [--max-failover 5s] [--max-recovery 15s] [--max-ready-flip 5s] [--max-reconnect-p95-ms 5000]
-       npm run drill -- --file <drill.yaml|drill.json> [--target <file>] [--ledger <file>]
+       npm run drill -- --file <drill.yaml|drill.json> [--target <file> [--allow-remote]] [--ledger <file>]
 
 Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and stops it after. Network faults
 (partition, latency, reset, bandwidth), db-cut and faults on redis then put Toxiproxy proxies in front of every
@@ -32,6 +32,7 @@ its liveness staying up and its readiness back (--max-recovery). A fault on chat
 reconnects (seen, p95 within --max-reconnect-p95-ms).
 --docker starts the reference target as containers (npm run stack -- up --docker) and drives the faults with the
 docker driver (stop, kill, pause, restart, partition by network disconnect); the stack is removed after.
+A target file whose URLs are outside loopback (127.0.0.0/8, localhost, ::1), e.g. staging, needs --allow-remote.
 Exit codes: 0 pass, 1 a threshold, the steady state or a fault action failed, 2 bad usage (nothing sent).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -45,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     target: { type: 'string' },
     file: { type: 'string' },
     ledger: { type: 'string' },
+    'allow-remote': { type: 'boolean' },
     proxy: { type: 'boolean' },
     lb: { type: 'boolean' },
     'dbman-lb': { type: 'boolean' },
@@ -91,7 +93,9 @@ async function main(argv: string[]): Promise<number> {
     maxReadyFlip: s('max-ready-flip'),
     maxReconnectP95Ms: s('max-reconnect-p95-ms'),
   });
-  if (!values.docker) return runDrill({ spec, targetPath: s('target'), ledgerPath: s('ledger') });
+  const allowRemote = values['allow-remote'] === true;
+  if (!values.docker) return runDrill({ spec, targetPath: s('target'), ledgerPath: s('ledger'), allowRemote });
+  if (allowRemote) throw new UsageError('--allow-remote: only with --target <file>, not with --docker (the docker stack runs on this machine)');
   if (s('target')) throw new UsageError('--docker and --target: choose one (--docker starts its own docker stack)');
   return drillOnDockerStack(spec, s('ledger'));
 }

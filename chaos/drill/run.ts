@@ -54,6 +54,8 @@ export interface DrillOptions {
   spec: DrillSpec;
   /** A target file; without it the drill starts the reference target (TARGET_FLAWS) and stops it after. */
   targetPath?: string;
+  /** Let a target file name hosts outside loopback (a staging deployment); never needed for the reference target. */
+  allowRemote?: boolean;
   ledgerPath?: string;
   /** Where run dirs go (default reports/). */
   reportsRoot?: string;
@@ -161,12 +163,14 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       throw err;
     }
     checkSpecAgainstTarget(spec, given, o.targetPath);
+    // the same rule as the smoke: a target outside loopback only with --allow-remote
     try {
-      checkLoopback(given, false, (field) => `--target ${field}`);
+      checkLoopback(given, o.allowRemote ?? false, (field) => `--target ${field}`);
     } catch (err) {
-      // drills send load and faults only to this machine: there is no --allow-remote here
-      throw new UsageError((err as Error).message.replace(/, or pass --allow-remote$/, ''));
+      throw new UsageError((err as Error).message);
     }
+  } else if (o.allowRemote) {
+    throw new UsageError('--allow-remote: only with --target <file> (the reference target runs on this machine)');
   }
   let flaws: string[] = [];
   try {
@@ -264,7 +268,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     const { runDir } = created;
     const windows = faultWindows(spec.faults);
     const k6Env: Record<string, string> = {
-      ...k6EnvOf(target, spec.profile, false),
+      ...k6EnvOf(target, spec.profile, (o.allowRemote ?? false) && given !== undefined),
       RUN_ID: runId,
       FAULT_WINDOWS: JSON.stringify(windows),
       DURATION: `${spec.durationS}s`,
