@@ -4,10 +4,17 @@
  * run first. PostgreSQL, Redis, Chromium and Docker are installed by the code that starts them.
  */
 import { ensureActionlint, ensureK6, ensureToxiproxyServer } from '../harness/provision.js';
+import { dockerInfoOk, stopStartedDockerd } from '../target/launcher/docker-engine.js';
 
-export default async function provisionTools(): Promise<void> {
+export default async function provisionTools(): Promise<() => Promise<void>> {
   const log = (line: string) => process.stderr.write(`[test setup] ${line}\n`);
   await ensureK6({ log });
   await ensureToxiproxyServer({ log });
   await ensureActionlint({ log });
+  // A Docker engine that answered before the tests is the user's: left alone. One that the docker tests started
+  // (ensureDockerEngine) is stopped again after the last test, so a test run leaves no server behind.
+  const engineBefore = dockerInfoOk();
+  return async () => {
+    if (!engineBefore) log(`docker engine: ${await stopStartedDockerd()}`);
+  };
 }

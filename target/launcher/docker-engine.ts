@@ -22,10 +22,12 @@ export class DockerEngineError extends Error {}
 
 export const IMAGE_REPO = 'dbman-target';
 export const DOCKERD_LOG = join(REPO_ROOT, '.state', 'dockerd.log');
+/** The pid of the dockerd this project started (so that the test run that started it can stop it again). */
+export const DOCKERD_PID_FILE = join(REPO_ROOT, '.state', 'dockerd.pid');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function dockerInfoOk(): boolean {
+export function dockerInfoOk(): boolean {
   return spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 15_000 }).status === 0;
 }
 
@@ -71,6 +73,7 @@ export async function ensureDockerEngine(log: (l: string) => void = () => undefi
   closeSync(fd);
   child.on('error', () => undefined);
   child.unref();
+  if (child.pid) writeFileSync(DOCKERD_PID_FILE, `${child.pid}\n`);
   log(`docker: started dockerd --storage-driver=vfs (pid ${child.pid}, log ${DOCKERD_LOG})`);
   const deadline = Date.now() + 60_000;
   while (!dockerInfoOk()) {
@@ -81,6 +84,29 @@ export async function ensureDockerEngine(log: (l: string) => void = () => undefi
     await sleep(250);
   }
   return { startedPid: child.pid, installed };
+}
+
+/**
+ * Stops the dockerd that ensureDockerEngine started (DOCKERD_PID_FILE), if it still runs: SIGTERM, which also
+ * stops the containerd it manages, then wait up to `waitMs`. Returns what it did, for the log.
+ */
+export async function stopStartedDockerd(waitMs = 30_000): Promise<string> {
+  if (!existsSync(DOCKERD_PID_FILE)) return 'no dockerd started by the suite';
+  const pid = Number(readFileSync(DOCKERD_PID_FILE, 'utf8').trim());
+  rmSync(DOCKERD_PID_FILE, { force: true });
+  const isDockerd = () => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]!.endsWith('dockerd');
+    } catch {
+      return false;
+    }
+  };
+  if (!Number.isInteger(pid) || pid <= 0 || !isDockerd()) return `dockerd ${pid} already gone`;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + waitMs;
+  while (isDockerd() && Date.now() < deadline) await sleep(200);
+  if (isDockerd()) return `dockerd ${pid} still running ${waitMs} ms after SIGTERM`;
+  return `stopped dockerd ${pid}`;
 }
 
 /** The node binary and every shared library it needs (ldd), with the dynamic loader. */
