@@ -106,12 +106,13 @@ function faultsTable(m: ReportModel): string {
         `<td class="num">${fmt(f.nodeReadyAfterHealS, 1, ' s')}</td>` +
         `<td class="num">${f.requestsDuringFault === null ? '–' : `${f.failedDuringFault ?? '–'} / ${f.requestsDuringFault}`}</td>` +
         `<td class="num">${fmt(f.longestErrorBurstS, 0, ' s')}</td><td class="num">${fmt(f.firstErrorOffsetS, 2, ' s')}</td>` +
-        `<td>${esc(f.error ?? '')}</td></tr>`,
+        `<td>${esc(f.checks ?? '–')}</td><td>${esc(f.error ?? '')}</td></tr>`,
     )
     .join('');
   return (
     '<table id="faults"><tr><th>fault</th><th>injected</th><th>healed</th><th>lasted</th><th>failover</th><th>recovery</th>' +
-    '<th>node ready after heal</th><th>failed / requests during fault</th><th>longest error burst</th><th>first error after inject</th><th>error</th></tr>' +
+    '<th>node ready after heal</th><th>failed / requests during fault</th><th>longest error burst</th><th>first error after inject</th>' +
+    '<th>readiness / WS reconnects</th><th>error</th></tr>' +
     `${rows}</table>`
   );
 }

@@ -87,6 +87,12 @@ export const DrillFault = z
     failedDuringFault: num,
     firstErrorOffsetS: num,
     longestErrorBurst: z.looseObject({ seconds: num, failed: num }).nullable().optional(),
+    /** db-cut (chaos/health-figures.ts): the node's readiness flip, liveness and the balancer's view. */
+    dbCut: z
+      .looseObject({ readyFlipS: num, liveStayedUp: z.boolean().nullable().optional(), readyBackS: num, balancerOutS: num, balancerBackS: num })
+      .optional(),
+    /** A fault on a chat instance (chaos/ws-figures.ts): the WS clients' reconnects. */
+    ws: z.looseObject({ reconnects: num, reconnectP50Ms: num, reconnectP95Ms: num, reconnectMaxMs: num, missedMessages: num }).optional(),
     error: str,
   })
   .transform((f) => ({

@@ -5,7 +5,7 @@
  */
 import { basename, resolve } from 'node:path';
 import { readRaw, type Histogram, type RateCount, type RawAggregate, type Totals } from './raw.js';
-import { integrityCounts, readRunInputs, INTEGRITY_KEYS, type RunInputs, type SummaryThreshold } from './inputs.js';
+import { integrityCounts, readRunInputs, INTEGRITY_KEYS, type DrillFault, type RunInputs, type SummaryThreshold } from './inputs.js';
 
 export const MODEL_VERSION = 1;
 
@@ -33,6 +33,8 @@ export interface FaultBand {
   failedDuringFault: number | null;
   longestErrorBurstS: number | null;
   firstErrorOffsetS: number | null;
+  /** The fault's own checks in one line: db-cut's readiness flip, a chat fault's WS reconnects (null: none). */
+  checks: string | null;
   error: string | null;
 }
 export interface GroupStats {
@@ -225,6 +227,26 @@ function buildCharts(agg: RawAggregate, x: number[]): ChartDef[] {
 }
 
 /** Readiness as step series on their own x (every change, plus the run's ends so the last state carries on). */
+const secs = (v: number | null | undefined) => (typeof v === 'number' ? `${v} s` : 'never');
+const ms = (v: number | null | undefined) => (typeof v === 'number' ? `${v} ms` : '–');
+
+/** The figures a fault has beyond failover and recovery, as one line for the faults table. */
+export function faultChecks(f: Partial<Pick<DrillFault, 'dbCut' | 'ws'>>): string | null {
+  const parts: string[] = [];
+  if (f.dbCut) {
+    const d = f.dbCut;
+    parts.push(
+      `ready flip ${secs(d.readyFlipS)}, live ${d.liveStayedUp === true ? 'up throughout' : d.liveStayedUp === false ? 'DOWN' : 'not watched'}, ready back ${secs(d.readyBackS)}` +
+        (d.balancerOutS !== undefined || d.balancerBackS !== undefined ? `, balancer out ${secs(d.balancerOutS)} / back ${secs(d.balancerBackS)}` : ''),
+    );
+  }
+  if (f.ws) {
+    const w = f.ws;
+    parts.push(`WS: ${w.reconnects ?? 0} reconnects, p50 ${ms(w.reconnectP50Ms)}, p95 ${ms(w.reconnectP95Ms)}, max ${ms(w.reconnectMaxMs)}, ${w.missedMessages ?? 0} missed`);
+  }
+  return parts.length ? parts.join('; ') : null;
+}
+
 function buildReadiness(inputs: RunInputs, ends: number[]): ReportModel['readiness'] {
   const r = inputs.drill?.readiness;
   if (!r || Object.keys(r).length === 0) return null;
@@ -270,6 +292,7 @@ export async function buildModel(runDir: string): Promise<ReportModel> {
     failedDuringFault: f.failedDuringFault ?? null,
     longestErrorBurstS: f.longestErrorBurst?.seconds ?? null,
     firstErrorOffsetS: f.firstErrorOffsetS ?? null,
+    checks: faultChecks(f),
     error: f.error ?? null,
   }));
   const all = phaseStats(agg.total);
