@@ -175,7 +175,7 @@ export function integrityThresholds(
   return [
     make('lost', '==', 0, messages, 'acknowledged messages missing from their room (integrity check)'),
     make('duplicates', '==', 0, messages, 'messages stored more than once (integrity check)'),
-    make('undelivered', '<=', undeliveredLimit, deliveries, 'stored messages a subscriber connected throughout never got (integrity check)'),
+    make('undelivered', '<=', undeliveredLimit, deliveries, 'stored messages a subscriber connected at the time never got (integrity check)'),
   ];
 }
 

@@ -12,7 +12,7 @@ export const messageStoreLatency = new Trend('message_store_latency', true);
 export const wsDeliveryLatency = new Trend('ws_delivery_latency', true);
 /** ms, hot room: send (time in the marker) → receipt at each other subscriber. Tags: phase. */
 export const wsFanoutLatency = new Trend('ws_fanout_latency', true);
-/** hot room: 1 per (acknowledged message × subscriber connected throughout): 1 delivered, 0 missing. */
+/** hot room: 1 per (acknowledged message × subscriber connected when it was sent): 1 delivered, 0 missing. */
 export const wsFanoutDelivery = new Rate('ws_fanout_delivery');
 /** error frames received. Tags: error (persist|duplicate|body|unauthorized|other), phase. */
 export const wsErrorFrames = new Counter('ws_error_frames');
@@ -32,7 +32,7 @@ export const wsReconnectMs = new Trend('ws_reconnect_ms', true);
 export const wsMissedMessages = new Counter('ws_missed_messages');
 /** hot room: a subscriber got a sender's seq lower than one it already had from that sender. */
 export const hotRoomOutOfOrder = new Counter('hot_room_out_of_order');
-/** hot room: acknowledged messages of the VU's own publisher that a subscriber connected throughout never got. */
+/** hot room: acknowledged messages of the VU's own publisher that a subscriber connected at the time never got. */
 export const hotRoomMissing = new Counter('hot_room_missing');
 /** hot room: a subscriber got the same marker twice. */
 export const hotRoomDuplicates = new Counter('hot_room_duplicates');

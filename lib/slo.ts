@@ -172,7 +172,7 @@ export function thresholdSpecs(set: SloSet, parts: Parts): ThresholdSpec[] {
   }
   if (parts.hotRoom) {
     add({ id: 'fanout_p95', metric: 'ws_fanout_latency', stat: 'p(95)', op: '<=', limit: s.fanoutP95Ms, unit: 'ms', meaning: `hot room send to receipt at each other subscriber p95, at most ${s.fanoutP95Ms} ms` });
-    add({ id: 'fanout_delivery', metric: 'ws_fanout_delivery', stat: 'rate', op: '>=', limit: s.fanoutDeliveryMin, unit: 'ratio', meaning: `hot room acknowledged messages that reached every subscriber connected throughout, at least ${pct(s.fanoutDeliveryMin)}` });
+    add({ id: 'fanout_delivery', metric: 'ws_fanout_delivery', stat: 'rate', op: '>=', limit: s.fanoutDeliveryMin, unit: 'ratio', meaning: `hot room acknowledged messages that reached every subscriber while it was connected, at least ${pct(s.fanoutDeliveryMin)}` });
   }
 
   for (const [phase, p] of Object.entries(set.phases ?? {}) as Array<[Phase, PhaseSlo]>) {
