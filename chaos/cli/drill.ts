@@ -25,7 +25,8 @@ Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and st
 (partition, latency, reset, bandwidth), db-cut and faults on redis then put Toxiproxy proxies in front of every
 dbman node, on every dbman node's PostgreSQL link and in front of Redis (--proxy asks for them always).
 --lb puts HAProxy in front of the chat instances (automatic for a fault on chat-N); --dbman-lb gives the app
-services one dbman URL behind HAProxy, which health-checks /health/ready (the dbman-lb topology).
+services one dbman URL behind HAProxy, which health-checks /health/ready (the dbman-lb topology). --proxy, --lb
+and --dbman-lb shape the reference target the drill starts: not with --target.
 Fault targets: dbman-N, chat-N, orghub, redis and the load balancers, as the target file names them. db-cut
 cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
 its liveness staying up and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients'

@@ -155,6 +155,10 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   let given: TargetFile | undefined;
+  if (o.targetPath && (spec.proxy || spec.chatLb || spec.dbmanLb)) {
+    const set = [spec.proxy && '--proxy', spec.chatLb && '--lb', spec.dbmanLb && '--dbman-lb'].filter(Boolean).join(', ');
+    throw new UsageError(`${set}: only without --target (they shape the reference target the drill starts; a target file describes its own proxies and balancers)`);
+  }
   if (o.targetPath) {
     try {
       given = readTargetFile(o.targetPath);

@@ -78,6 +78,7 @@ describe('drill usage (nothing started, nothing sent)', () => {
     [['--fault', 'kill', '--node', 'dbman-1', '--profile', 'huge'], /^drill: --profile: /],
     [['--fault', 'kill', '--node', 'dbman-1', '--target', 'REMOTE'], /^drill: --target chatUrl: host "192\.0\.2\.1" is outside loopback; allowed: 127\.0\.0\.0\/8, localhost, ::1, or pass --allow-remote$/],
     [['--fault', 'kill', '--node', 'dbman-1', '--allow-remote'], /^drill: --allow-remote: only with --target <file>/],
+    [['--fault', 'kill', '--node', 'dbman-1', '--target', '/nonexistent/target.json', '--dbman-lb', '--lb'], /^drill: --lb, --dbman-lb: only without --target/],
     [['--fault', 'kill', '--node', 'dbman-1', '--docker', '--allow-remote'], /^drill: --allow-remote: only with --target <file>, not with --docker/],
   ];
   for (const [args, re] of bad) {
