@@ -118,7 +118,8 @@ async function drillOnDockerStack(spec: Parameters<typeof runDrill>[0]['spec'], 
   process.on('exit', downSync);
   try {
     await startDockerStack({ flaws, targetFilePath: targetPath, log, proxy: spec.proxy || needsProxy(spec), chatLb: spec.chatLb || needsChatLb(spec), dbmanLb: spec.dbmanLb });
-    return await runDrill({ spec, targetPath, ledgerPath });
+    // the docker stack above already has the proxies and balancers the spec asked for
+    return await runDrill({ spec: { ...spec, proxy: false, chatLb: false, dbmanLb: false }, targetPath, ledgerPath });
   } finally {
     if (existsSync(targetPath)) await stopStack(targetPath);
     log('removed (containers, network, postgres, redis, orghub, haproxy, toxiproxy-server)');
