@@ -13,6 +13,8 @@ export interface BalancerServer {
   /** The server's address (host:port) when the stats page gives it. */
   addr?: string;
   status: string;
+  /** Sessions (requests or WS tunnels) the server got so far (`stot`). */
+  sessions: number;
 }
 
 /** Parses HAProxy's stats CSV (header line `# pxname,svname,...`) into its server rows (not FRONTEND/BACKEND). */
@@ -22,12 +24,12 @@ export function parseHaproxyCsv(text: string): BalancerServer[] {
   if (!header?.startsWith('# ')) throw new Error('not HAProxy stats CSV (no "# pxname,svname,..." header)');
   const cols = header.slice(2).split(',');
   const at = (name: string) => cols.indexOf(name);
-  const [px, sv, st, ad] = [at('pxname'), at('svname'), at('status'), at('addr')];
+  const [px, sv, st, ad, stot] = [at('pxname'), at('svname'), at('status'), at('addr'), at('stot')];
   if (px < 0 || sv < 0 || st < 0) throw new Error('HAProxy stats CSV without pxname, svname or status');
   return lines
     .map((l) => l.split(','))
     .filter((f) => f[sv] !== 'FRONTEND' && f[sv] !== 'BACKEND')
-    .map((f) => ({ backend: f[px]!, server: f[sv]!, status: f[st]!, ...(ad >= 0 && f[ad] ? { addr: f[ad] } : {}) }));
+    .map((f) => ({ backend: f[px]!, server: f[sv]!, status: f[st]!, sessions: Number(f[stot] ?? 0), ...(ad >= 0 && f[ad] ? { addr: f[ad] } : {}) }));
 }
 
 /** Whether a server status means the balancer sends it traffic. */

@@ -12,6 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseHaproxyCsv, type BalancerServer } from '../../chaos/drill/balancer.js';
 import { findHaproxy, InfraError } from './infra.js';
 import { isAlive, spawnDetached, type ProcRecord } from './procs.js';
 
@@ -134,26 +135,12 @@ export async function startHaproxy(
   return { proc, configPath, statsUrl };
 }
 
-export interface ServerState {
-  /** `chat` or `dbman`. */
-  backend: string;
-  /** The server's name (chat-1, dbman-2, ...). */
-  server: string;
-  /** HAProxy's status: UP, DOWN, `UP 1/2` (going down), `DOWN 1/2` (coming up), MAINT, ... */
-  status: string;
-  /** Sessions (requests or WS tunnels) the server got so far (`stot`). */
-  sessions: number;
-}
+/** One backend server as the stats page reports it: backend `chat` or `dbman`, server chat-1/dbman-2/..., status, sessions. */
+export type ServerState = BalancerServer;
 
 /** Every backend server's state from a HAProxy stats page (`<statsUrl>;csv`). */
 export async function haproxyServerStates(statsUrl: string): Promise<ServerState[]> {
   const res = await fetch(`${statsUrl};csv`, { signal: AbortSignal.timeout(2000) });
   if (res.status !== 200) throw new Error(`haproxy stats ${statsUrl}: HTTP ${res.status}`);
-  const [header, ...rows] = (await res.text()).trim().split('\n');
-  const cols = header!.replace(/^#\s*/, '').split(',');
-  const col = (f: string[], name: string) => f[cols.indexOf(name)] ?? '';
-  return rows
-    .map((r) => r.split(','))
-    .filter((f) => !['FRONTEND', 'BACKEND'].includes(col(f, 'svname')))
-    .map((f) => ({ backend: col(f, 'pxname'), server: col(f, 'svname'), status: col(f, 'status'), sessions: Number(col(f, 'stot')) }));
+  return parseHaproxyCsv(await res.text());
 }
