@@ -4,7 +4,7 @@
  * faults reach a part is the drivers' business (a pid, a container, a Toxiproxy proxy in front of it, its
  * database link).
  */
-import type { Component, TargetFile } from '../harness/target-file.js';
+import type { Component, TargetFile } from '../runner/target-file.js';
 
 export function faultTargets(t: TargetFile): Component[] {
   return [...t.dbmanNodes, ...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...(t.redis ? [t.redis] : []), ...t.loadBalancers];

@@ -16,7 +16,7 @@
  *                   when the request ends, so a timeout shows up one client timeout after the fact)
  *   phases          count, failed, error rate, p95, p99 per `phase` tag (baseline|fault|recovery)
  */
-import { forEachPoint } from '../harness/raw.js';
+import { forEachPoint } from '../runner/raw.js';
 
 export interface Bucket {
   /** Epoch second. */

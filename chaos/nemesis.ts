@@ -7,7 +7,7 @@
  *   healAll()           heals every active fault of the ledger, newest first (also those of dead drills)
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { Component } from '../harness/target-file.js';
+import type { Component } from '../runner/target-file.js';
 import { readStat } from './drivers/proc.js';
 import { pickDriver, type FaultDriver, type HealOutcome } from './drivers/driver.js';
 import { DbLinkDriver } from './drivers/db-link.js';

@@ -10,7 +10,7 @@
  * "No samples" is its own state (count 0, figures null), never a pass: a chat fault whose clients reported no
  * reconnect fails its judgement, whether no socket reconnected or the scenario does not report reconnects.
  */
-import { forEachPoint } from '../harness/raw.js';
+import { forEachPoint } from '../runner/raw.js';
 import { percentile } from './figures.js';
 
 export const WS_METRICS = {

@@ -6,7 +6,7 @@
  * Bounded: receipts beyond `maxReceipts` are dropped and counted (`dropped.receipts`), reported in the output.
  */
 import { createInterface } from 'node:readline';
-import { openRaw } from '../harness/raw.js';
+import { openRaw } from '../runner/raw.js';
 import { parseBody } from '../lib/marker.js';
 import { parseGaps } from '../lib/reconnect.js';
 

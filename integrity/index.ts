@@ -7,9 +7,9 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeJson } from '../harness/run-dir.js';
-import type { ThresholdResult } from '../harness/summary.js';
-import type { TargetFile } from '../harness/target-file.js';
+import { writeJson } from '../runner/run-dir.js';
+import type { ThresholdResult } from '../runner/summary.js';
+import type { TargetFile } from '../runner/target-file.js';
 import { classify, COUNT_KEYS, MAX_EXAMPLES, type Classification, type Counts } from './classify.js';
 import { readHistory } from './history.js';
 import { readRooms } from './readback.js';
@@ -143,7 +143,7 @@ export function buildReport(
   };
 }
 
-/** The three integrity thresholds in the harness's shape (`samples` = messages or delivery pairs judged; none judged = no-samples). */
+/** The three integrity thresholds in the runner's shape (`samples` = messages or delivery pairs judged; none judged = no-samples). */
 export function integrityThresholds(
   counts: Counts,
   messages: number,

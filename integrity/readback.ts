@@ -4,7 +4,7 @@
  * following `next_cursor` to the last page. The login the suite's setup() uses created every room, so it is a
  * member of each (the contract: the creator is a member).
  */
-import type { TargetFile } from '../harness/target-file.js';
+import type { TargetFile } from '../runner/target-file.js';
 import type { StoredMessage } from './classify.js';
 
 const TIMEOUT_MS = 15_000;

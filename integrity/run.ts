@@ -4,8 +4,8 @@
  * run: thresholds, errors (a check that could not run fails the run) and the file name.
  */
 import { existsSync } from 'node:fs';
-import type { ThresholdResult } from '../harness/summary.js';
-import type { TargetFile } from '../harness/target-file.js';
+import type { ThresholdResult } from '../runner/summary.js';
+import type { TargetFile } from '../runner/target-file.js';
 import { checkIntegrity, formatIntegrity, INTEGRITY_FILE, type IntegrityOptions, type IntegrityReport } from './index.js';
 
 export interface IntegrityStep {

@@ -1,7 +1,7 @@
 /**
  * The k6 environment, parsed and validated once.
  *
- * PURE: no `k6/*` import and no Node import, so the harness can import `parseConfig` from Node and reject a bad
+ * PURE: no `k6/*` import and no Node import, so the runner can import `parseConfig` from Node and reject a bad
  * value (exit 2) before k6 starts, and k6 runs exactly the same parser at init (`lib/env.ts`).
  * Validation is zod (the `zod/mini` build: 46 kB in the bundle, it runs in k6's JS runtime; see lib/README.md).
  */
@@ -62,7 +62,7 @@ export class ConfigError extends Error {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** Everything this module reads, for documentation and for the harness (which passes these through to k6). */
+/** Everything this module reads, for documentation and for the runner (which passes these through to k6). */
 export const ENV_VARIABLES = [
   'CHAT_URL',
   'AUTH_URL',

@@ -1,7 +1,7 @@
 /**
  * The plan of one run from its config: the profile (SCALE, DURATION, USER_POOL applied, reduced to the parts a
  * scenario file runs) and the thresholds. PURE (no k6, no Node): k6 builds its options from it at init, and the
- * harness can compute exactly the same threshold list from Node.
+ * runner can compute exactly the same threshold list from Node.
  */
 import type { SuiteConfig } from './config.js';
 import { partsOf, resolveProfile, selectParts, type Profile } from './profiles.js';
@@ -17,7 +17,7 @@ export const SCENARIO_PARTS: Readonly<Record<string, Parts>> = {
   'hot-room': { rest: false, ws: false, hotRoom: true },
 };
 
-/** The thresholds chosen for a config and a set of parts (pure; the harness computes the same list from Node). */
+/** The thresholds chosen for a config and a set of parts (pure; the runner computes the same list from Node). */
 export function planFor(cfg: SuiteConfig, keep: Parts): { profile: Profile; specs: ThresholdSpec[] } {
   let profile = selectParts(resolveProfile(cfg.profile, cfg), keep);
   if (cfg.sloOverrides) profile = { ...profile, slo: withOverrides(profile.slo, cfg.sloOverrides) };

@@ -1,5 +1,5 @@
 /**
- * One SLO description → the k6 thresholds. PURE: no k6, no Node; the harness imports `thresholdSpecs` to label
+ * One SLO description → the k6 thresholds. PURE: no k6, no Node; the runner imports `thresholdSpecs` to label
  * every threshold in summary.json / junit.xml with its meaning, limit and observed statistic.
  *
  * Every threshold is a ThresholdSpec: a k6 metric (optionally narrowed by tags, e.g. `{phase:fault}`), a
@@ -45,7 +45,7 @@ export interface PhaseSlo {
   /**
    * Room sockets: unplanned close → replacement open (`ws_reconnect_ms`, tagged with the phase of the close) p95
    * maximum, ms. Set it only where sockets are meant to reconnect (a drill with a chat-instance fault, through the
-   * SLO setting): a phase without reconnects has no samples, and the harness fails a threshold that measured nothing.
+   * SLO setting): a phase without reconnects has no samples, and the runner fails a threshold that measured nothing.
    */
   wsReconnectP95Ms?: number;
 }
@@ -123,7 +123,7 @@ export function thresholdExpression(spec: Pick<ThresholdSpec, 'stat' | 'op' | 'l
   return `${spec.stat}${spec.op}${spec.limit}`;
 }
 
-/** Whether an observed value satisfies a spec (the harness uses it to double-check k6's verdict). */
+/** Whether an observed value satisfies a spec (the runner uses it to double-check k6's verdict). */
 export function holds(spec: Pick<ThresholdSpec, 'op' | 'limit'>, observed: number): boolean {
   switch (spec.op) {
     case '<':

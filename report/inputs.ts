@@ -3,7 +3,7 @@
  * kept, most fields optional), so a report still renders when a part of the suite adds or drops a field; only
  * k6's raw output is required.
  *
- * - summary.json: the harness's RunSummary (harness/summary.ts), read loosely;
+ * - summary.json: the runner's RunSummary (runner/summary.ts), read loosely;
  * - drill.json: the drill's faults, figures and node readiness timelines (chaos/);
  * - integrity.json: the message integrity check's counts and examples.
  */

@@ -3,8 +3,8 @@
  * ~2 min the first time; skipped when the right versions are there), so no test file depends on another having
  * run first. PostgreSQL, Redis, Chromium and Docker are installed by the code that starts them.
  */
-import { ensureActionlint, ensureK6, ensureToxiproxyServer } from '../harness/provision.js';
-import { dockerInfoOk, stopStartedDockerd } from '../target/launcher/docker-engine.js';
+import { ensureActionlint, ensureK6, ensureToxiproxyServer } from '../runner/provision.js';
+import { dockerInfoOk, stopStartedDockerd } from '../reference-target/launcher/docker-engine.js';
 
 export default async function provisionTools(): Promise<() => Promise<void>> {
   const log = (line: string) => process.stderr.write(`[test setup] ${line}\n`);

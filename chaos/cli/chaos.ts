@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { readTargetFile, TargetFileError } from '../../harness/target-file.js';
+import { readTargetFile, TargetFileError } from '../../runner/target-file.js';
 import { FaultUsageError } from '../drivers/driver.js';
 import { faultTargets, findFaultTarget } from '../fault-targets.js';
 import { FAULT_KINDS, FaultStep } from '../faults.js';

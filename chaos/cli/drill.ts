@@ -6,10 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../target/launcher/build.js';
-import { startDockerStack } from '../../target/launcher/docker-stack.js';
-import { stopStack } from '../../target/launcher/stack.js';
-import { parseFlaws } from '../../target/flaws.js';
+import { REPO_ROOT } from '../../reference-target/launcher/build.js';
+import { startDockerStack } from '../../reference-target/launcher/docker-stack.js';
+import { stopStack } from '../../reference-target/launcher/stack.js';
+import { parseFlaws } from '../../reference-target/flaws.js';
 import { FAULT_KINDS } from '../faults.js';
 import { runDrill } from '../drill/run.js';
 import { needsChatLb, needsProxy, specFromFlags } from '../drill/spec.js';
@@ -113,7 +113,7 @@ async function drillOnDockerStack(spec: Parameters<typeof runDrill>[0]['spec'], 
   const log = (l: string) => process.stdout.write(`drill: [docker stack] ${l}\n`);
   // runDrill exits the process itself after SIGINT/SIGTERM: take the stack down synchronously then
   const downSync = () => {
-    if (existsSync(targetPath)) spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'target/launcher/cli.ts'), 'down', '--target-file', targetPath], { stdio: 'ignore', cwd: REPO_ROOT });
+    if (existsSync(targetPath)) spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'reference-target/launcher/cli.ts'), 'down', '--target-file', targetPath], { stdio: 'ignore', cwd: REPO_ROOT });
   };
   process.on('exit', downSync);
   try {

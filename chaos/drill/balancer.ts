@@ -3,7 +3,7 @@
  * drill and keeps, per backend server, when the balancer had it in traffic (status UP, including "UP 1/3" while
  * it counts failed checks) and when it took it out (DOWN, MAINT, NOLB, ...). A poll that fails records nothing.
  */
-import type { Component, LoadBalancer } from '../../harness/target-file.js';
+import type { Component, LoadBalancer } from '../../runner/target-file.js';
 import { TimelineRecorder, type StatePoint } from './timeline.js';
 
 export interface BalancerServer {

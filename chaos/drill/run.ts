@@ -1,10 +1,10 @@
 /**
  * The drill: steady state → k6 load (failover profile, FAULT_WINDOWS from the schedule) → inject at T → heal at
- * T+D → watch readiness → load ends → judge (the harness's verdict over per-phase thresholds) → failover
+ * T+D → watch readiness → load ends → judge (the runner's verdict over per-phase thresholds) → failover
  * figures (chaos/figures.ts, against the ledger's real times) → reports/<run-id>/drill.json and a printout.
  *
- * Jepsen's split: the generator is k6 (harness), the nemesis is chaos/nemesis.ts with the ledger, the checker is
- * the harness's verdict plus the figures. Healing always runs: after the scheduled time, when the load ends early,
+ * Jepsen's split: the generator is k6 (runner), the nemesis is chaos/nemesis.ts with the ledger, the checker is
+ * the runner's verdict plus the figures. Healing always runs: after the scheduled time, when the load ends early,
  * on an exception, and on SIGINT/SIGTERM (the process then exits 130/143); a drill killed with SIGKILL leaves
  * the ledger for `npm run chaos -- heal`.
  *
@@ -15,18 +15,18 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { $ } from 'zx';
-import { startK6, type K6Run, type K6RunResult } from '../../harness/k6-run.js';
-import { progress, type LogFn } from '../../harness/log.js';
-import { distDir, repoRoot } from '../../harness/paths.js';
-import { ensureK6, K6, ProvisionError } from '../../harness/provision.js';
-import { createRunDir, gitRevision, writeJson } from '../../harness/run-dir.js';
-import { finishRun, humanSummary, publicTarget } from '../../harness/run-report.js';
-import { checkLoopback, k6EnvOf, validateK6Env } from '../../harness/smoke-config.js';
-import type { Durations, RunSummary } from '../../harness/summary.js';
-import { readTargetFile, TargetFileError, type TargetFile } from '../../harness/target-file.js';
+import { startK6, type K6Run, type K6RunResult } from '../../runner/k6-run.js';
+import { progress, type LogFn } from '../../runner/log.js';
+import { distDir, repoRoot } from '../../runner/paths.js';
+import { ensureK6, K6, ProvisionError } from '../../runner/provision.js';
+import { createRunDir, gitRevision, writeJson } from '../../runner/run-dir.js';
+import { finishRun, humanSummary, publicTarget } from '../../runner/run-report.js';
+import { checkLoopback, k6EnvOf, validateK6Env } from '../../runner/smoke-config.js';
+import type { Durations, RunSummary } from '../../runner/summary.js';
+import { readTargetFile, TargetFileError, type TargetFile } from '../../runner/target-file.js';
 import { loadDurationS, resolveProfile } from '../../lib/profiles.js';
-import { parseFlaws } from '../../target/flaws.js';
-import { startStack, stopStack } from '../../target/launcher/stack.js';
+import { parseFlaws } from '../../reference-target/flaws.js';
+import { startStack, stopStack } from '../../reference-target/launcher/stack.js';
 import { UsageError } from '../cli/args.js';
 import { pickDriver } from '../drivers/driver.js';
 import { faultWindows, NETWORK_FAULTS } from '../faults.js';
@@ -42,7 +42,7 @@ import { formatFigures, judgeFigures } from './judge.js';
 import { readWsSamples, reconnectFigures, wsByPhase, type ReconnectFigures, type WsPhaseFigures } from '../ws-figures.js';
 import { integrityOptionsFromEnv, type IntegrityOptions } from '../../integrity/index.js';
 import { integrityStep } from '../../integrity/run.js';
-import { closeRun, exitCodeOf, Interrupted } from '../../harness/run-lifecycle.js';
+import { closeRun, exitCodeOf, Interrupted } from '../../runner/run-lifecycle.js';
 
 export { formatFigures, judgeFigures };
 
@@ -335,7 +335,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     const injectedIds = new Map<number, string>();
     // The phase clock inside k6 starts at setup's end (the scenario prints `load_start_ms=<epoch ms>`): faults
     // are scheduled from that same instant, so FAULT_WINDOWS and the real faults line up. k6's first progress
-    // line (harness load-start) is the fallback.
+    // line (runner load-start) is the fallback.
     let scheduled = false;
     const schedule = (at: Date, source: string) => {
       if (scheduled || interrupted) return;

@@ -4,7 +4,7 @@
  * And the readiness watcher that records each dbman node's readiness and liveness timelines (and each chat
  * instance's health) during the drill.
  */
-import type { Component, TargetFile } from '../../harness/target-file.js';
+import type { Component, TargetFile } from '../../runner/target-file.js';
 import { firstAtOrAfter, TimelineRecorder, type StatePoint } from './timeline.js';
 
 export interface Check {

@@ -13,7 +13,7 @@
  * A toxic (timeout 0) would be the other choice; it hangs open connections instead of closing them, which tests
  * the readiness timeout rather than the cut. `partition` through `faults.toxiproxy` already covers the hang.
  */
-import type { Component } from '../../harness/target-file.js';
+import type { Component } from '../../runner/target-file.js';
 import type { FaultKind, FaultStep } from '../faults.js';
 import { DB_LINK_FAULTS } from '../faults.js';
 import { ToxiproxyClient } from '../toxiproxy/client.js';

@@ -14,7 +14,7 @@
  * from the ledger entry alone in another process.
  */
 import Docker from 'dockerode';
-import type { Component } from '../../harness/target-file.js';
+import type { Component } from '../../runner/target-file.js';
 import type { FaultKind, FaultStep } from '../faults.js';
 import type { FaultDriver, HealOutcome } from './driver.js';
 import { FaultUsageError } from './driver.js';

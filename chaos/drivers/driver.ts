@@ -12,7 +12,7 @@
  *
  * Issue 5's docker driver implements the same interface with `faults.container` as its access.
  */
-import type { Component } from '../../harness/target-file.js';
+import type { Component } from '../../runner/target-file.js';
 import type { FaultKind, FaultStep } from '../faults.js';
 import type { DriverName } from '../ledger.js';
 

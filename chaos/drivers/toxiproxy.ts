@@ -9,7 +9,7 @@
  *
  * Heal deletes the toxic by its name (unique per fault); a toxic already gone counts as healed.
  */
-import type { Component, ToxiproxyProxy } from '../../harness/target-file.js';
+import type { Component, ToxiproxyProxy } from '../../runner/target-file.js';
 import type { FaultKind, FaultParams, FaultStep } from '../faults.js';
 import { NETWORK_FAULTS } from '../faults.js';
 import { ToxiproxyClient, type ProxyConfig, type Toxic } from '../toxiproxy/client.js';

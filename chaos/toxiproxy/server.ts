@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
-import { ensureToxiproxyServer } from '../../harness/provision.js';
+import { ensureToxiproxyServer } from '../../runner/provision.js';
 import { ToxiproxyClient } from './client.js';
 
 /** A free TCP port on 127.0.0.1 (bind to 0, read, close). */
@@ -31,7 +31,7 @@ export interface ToxiproxyServer {
 }
 
 export interface StartToxiproxyOptions {
-  /** The toxiproxy-server binary (default: $TOXIPROXY_SERVER, else the harness's pinned one in .tools/bin). */
+  /** The toxiproxy-server binary (default: $TOXIPROXY_SERVER, else the runner's pinned one in .tools/bin). */
   binary?: string;
   host?: string;
   /** API port (default: a free one). */

@@ -12,7 +12,7 @@ import { FaultStep } from '../../chaos/faults.js';
 import { Ledger } from '../../chaos/ledger.js';
 import { Nemesis } from '../../chaos/nemesis.js';
 import { freePort, startToxiproxy, type ToxiproxyServer } from '../../chaos/toxiproxy/server.js';
-import type { Component } from '../../harness/target-file.js';
+import type { Component } from '../../runner/target-file.js';
 import { killAll, probe, REPO, startHttpNode, tempDir, type HttpNode } from './helpers.js';
 
 const dir = tempDir('db-link-test-');

@@ -10,8 +10,8 @@ import { processTree } from '../../chaos/drivers/proc.js';
 import type { DrillReport } from '../../chaos/drill/run.js';
 import { Ledger } from '../../chaos/ledger.js';
 import { freePort } from '../../chaos/toxiproxy/server.js';
-import { readTargetFile } from '../../harness/target-file.js';
-import { startStack, stopStack } from '../../target/launcher/stack.js';
+import { readTargetFile } from '../../runner/target-file.js';
+import { startStack, stopStack } from '../../reference-target/launcher/stack.js';
 import { procState, REPO, tempDir } from './helpers.js';
 
 const dir = tempDir('chaos-drill-');

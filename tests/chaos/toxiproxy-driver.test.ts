@@ -1,4 +1,4 @@
-// The toxiproxy driver against a real toxiproxy-server (provisioned by the harness) in front of a real local
+// The toxiproxy driver against a real toxiproxy-server (provisioned by the runner) in front of a real local
 // HTTP node: latency shows up, the timeout toxic blackholes, reset_peer resets, bandwidth slows a large body,
 // and heal removes the toxic (idempotently).
 import { join } from 'node:path';

@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Component } from '../../harness/target-file.js';
+import type { Component } from '../../runner/target-file.js';
 import { DockerDriver } from '../../chaos/drivers/docker.js';
 import { Ledger } from '../../chaos/ledger.js';
 import { Nemesis } from '../../chaos/nemesis.js';
 import { FaultStep } from '../../chaos/faults.js';
-import { startDockerStack } from '../../target/launcher/docker-stack.js';
-import { stopStack, type RunningStack } from '../../target/launcher/stack.js';
+import { startDockerStack } from '../../reference-target/launcher/docker-stack.js';
+import { stopStack, type RunningStack } from '../../reference-target/launcher/stack.js';
 import { REPO, probe } from '../chaos/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'docker-drill-test-'));

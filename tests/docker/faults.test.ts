@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDrill, type DrillReport } from '../../chaos/drill/run.js';
 import { DrillSpec } from '../../chaos/drill/spec.js';
 import { Ledger } from '../../chaos/ledger.js';
-import { startDockerStack } from '../../target/launcher/docker-stack.js';
-import { stopStack, type RunningStack } from '../../target/launcher/stack.js';
+import { startDockerStack } from '../../reference-target/launcher/docker-stack.js';
+import { stopStack, type RunningStack } from '../../reference-target/launcher/stack.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'docker-faults-test-'));
 const docker = new Docker();

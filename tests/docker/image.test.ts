@@ -5,8 +5,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServices } from '../../target/launcher/build.js';
-import { ensureDockerEngine, ensureTargetImage, imageTag } from '../../target/launcher/docker-engine.js';
+import { buildServices } from '../../reference-target/launcher/build.js';
+import { ensureDockerEngine, ensureTargetImage, imageTag } from '../../reference-target/launcher/docker-engine.js';
 
 process.env['TESTCONTAINERS_RYUK_DISABLED'] = 'true';
 const { GenericContainer, Wait } = await import('testcontainers');

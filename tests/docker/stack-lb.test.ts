@@ -12,12 +12,12 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerDriver } from '../../chaos/drivers/docker.js';
 import { FaultStep } from '../../chaos/faults.js';
-import type { TargetFile } from '../../harness/target-file.js';
-import { startDockerStack } from '../../target/launcher/docker-stack.js';
-import { haproxyServerStates } from '../../target/launcher/haproxy.js';
-import { findMarked, isAlive, type ProcRecord } from '../../target/launcher/procs.js';
-import { stopStack, type RunningStack } from '../../target/launcher/stack.js';
-import { call, envFromList, openWsOk, setProxyEnabled, statusOf, within, type WsConn } from '../target/helpers.js';
+import type { TargetFile } from '../../runner/target-file.js';
+import { startDockerStack } from '../../reference-target/launcher/docker-stack.js';
+import { haproxyServerStates } from '../../reference-target/launcher/haproxy.js';
+import { findMarked, isAlive, type ProcRecord } from '../../reference-target/launcher/procs.js';
+import { stopStack, type RunningStack } from '../../reference-target/launcher/stack.js';
+import { call, envFromList, openWsOk, setProxyEnabled, statusOf, within, type WsConn } from '../reference-target/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'docker-lb-test-'));
 const docker = new Docker();

@@ -9,8 +9,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../harness/paths.js';
-import { readRunSummary, type RunSummary } from '../../harness/summary.js';
+import { repoRoot } from '../../runner/paths.js';
+import { readRunSummary, type RunSummary } from '../../runner/summary.js';
 import type { IntegrityReport } from '../../integrity/index.js';
 import { tempDir } from '../chaos/helpers.js';
 
@@ -28,7 +28,7 @@ interface Ran {
 }
 
 function run(cli: 'smoke' | 'drill', args: string[], env: Record<string, string>): Promise<Ran> {
-  const script = cli === 'smoke' ? 'harness/cli/smoke.ts' : 'chaos/cli/drill.ts';
+  const script = cli === 'smoke' ? 'runner/cli/smoke.ts' : 'chaos/cli/drill.ts';
   const extra = cli === 'drill' ? ['--ledger', ledgerPath] : [];
   const cleanEnv: Record<string, string | undefined> = { ...process.env };
   for (const k of ['CHAT_URL', 'AUTH_URL', 'WS_URL', 'TENANT_ID', 'LOGIN_EMAIL', 'LOGIN_PASSWORD', 'TARGET_FLAWS', 'SCALE', 'DURATION', 'PROFILE', 'FAULT_WINDOWS', 'USER_POOL', 'INTEGRITY_UNDELIVERED_LIMIT', 'INTEGRITY_SPAN_MS']) delete cleanEnv[k];

@@ -2,7 +2,7 @@
  * Makes a real run directory for the report tests: the real k6 binary drives a small local node:http + ws
  * server that "fails over" in a known window (503s and slow responses on message_store, a node reported not
  * ready), with `--out json` and the `endpoint`/`phase` tags the scenarios use. The raw output, k6's summary
- * data and the harness's threshold judgement are real; drill.json and integrity.json follow the chaos and
+ * data and the runner's threshold judgement are real; drill.json and integrity.json follow the chaos and
  * integrity formats, with the fault window's true wall-clock times.
  *
  * Also runnable: `tsx tests/report/fixture.ts <dir> [seconds]`.
@@ -15,8 +15,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { WebSocketServer } from 'ws';
-import { judgeThresholds, verdictOf } from '../../harness/verdict.js';
-import { K6SummaryData } from '../../harness/summary.js';
+import { judgeThresholds, verdictOf } from '../../runner/verdict.js';
+import { K6SummaryData } from '../../runner/summary.js';
 
 export const K6 = resolve(import.meta.dirname, '../../.tools/bin/k6');
 

@@ -1,0 +1,213 @@
+/**
+ * `npm run load` configuration, parsed once at the edge before anything starts: the subcommand, flags (node:util
+ * parseArgs, then checks), the target (a target file or CHAT_URL/... from the environment, via the smoke's own
+ * parser, so the loopback rule and lib/config.ts's k6 environment check are the same), the segment, run id and
+ * SCALE. Every bad input is a UsageError (one line naming the setting; exit 2, nothing sent).
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { integrityOptionsFromEnv, type IntegrityOptions } from '../integrity/index.js';
+import { PROFILE_NAMES, type ProfileName } from '../lib/profiles.js';
+import { reportsDir } from '../runner/paths.js';
+import { k6EnvOf, parseSmokeConfig, UsageError, validateK6Env, type TargetChoice } from '../runner/smoke-config.js';
+import { readRoomsFile, ROOMS_FILE, type RoomsFile } from './prepare.js';
+import { parseSegment, type SegmentSpec } from './segments.js';
+
+export { UsageError };
+
+export const LOAD_USAGE = `usage:
+  npm run load -- prepare --profile <name> --run-id ID [--target <file>] [--allow-remote] [--out <file>]
+  npm run load -- --profile <name> --segment <i>/<n> --rooms <file> [--run-id ID] [--target <file>] [--allow-remote] [--scale x]
+  npm run load -- merge <dir>... (--target <file> | --skip-integrity) [--allow-remote] [--out <dir>]
+  npm run load -- plan --profile <name> [--scale x] [--bench <file>]
+  npm run load -- tune [--apply] [--sockets N]
+  npm run load -- k8s --profile <name> --parallelism N --rooms <file> [--scale x] [--out <file>] [--image <k6 image>]
+
+Part i of n of a profile (k6 execution segments, 1-based i); every part of one run writes under
+reports/<run-id>/parts/<i>-of-<n>/ (raw output, k6 summary data, k6.log, part.json). prepare makes the run's
+shared hot room once and writes reports/<run-id>/${ROOMS_FILE}; every part of a split (n > 1) gets it with --rooms.
+The target is a target file or CHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD from the
+environment (no reference target is started: every part must hit the same one). merge judges the parts'
+thresholds on the merged samples and runs the message integrity check once over all parts (it reads the rooms
+back from the target); --skip-integrity judges without it and says so.
+Profiles: ${PROFILE_NAMES.join(', ')}. Environment: DURATION, USER_POOL, SLO (lib/README.md),
+INTEGRITY_UNDELIVERED_LIMIT, INTEGRITY_SPAN_MS (integrity/README.md).
+Exit codes: 0 pass (a part: k6 ran to its end), 1 a threshold failed / k6 failed, 2 bad usage (nothing sent).`;
+
+const RUN_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export interface PartConfig {
+  cmd: 'part';
+  profile: ProfileName;
+  segment: SegmentSpec;
+  runId: string | undefined;
+  allowRemote: boolean;
+  scale: number | undefined;
+  target: GivenTarget;
+  /** The run's shared rooms (`--rooms`, from prepare); required when the run is split (n > 1). */
+  rooms: RoomsFile | undefined;
+}
+
+export type GivenTarget = Exclude<TargetChoice, { kind: 'reference' }>;
+
+export interface PrepareConfig {
+  cmd: 'prepare';
+  profile: ProfileName;
+  runId: string;
+  target: GivenTarget;
+  out: string;
+}
+
+export interface MergeConfig {
+  cmd: 'merge';
+  dirs: string[];
+  out: string | undefined;
+  /** The integrity check's target and limits, or 'skip' (--skip-integrity: the verdict then says nothing about lost messages). */
+  integrity: { target: GivenTarget; options: IntegrityOptions } | 'skip';
+}
+
+function flagError(err: unknown, allowed: string): UsageError {
+  const msg = (err as Error).message;
+  const flag = /'(-{1,2}[^' ]+)/.exec(msg)?.[1] ?? 'arguments';
+  return new UsageError(flag, `${flag}: ${msg.split('\n')[0]!.replace(/\.$/, '')}; allowed: ${allowed}`);
+}
+
+export function parseProfile(raw: string | undefined): ProfileName {
+  if (raw === undefined) throw new UsageError('--profile', `--profile: missing; allowed: ${PROFILE_NAMES.join(', ')}`);
+  if (!(PROFILE_NAMES as readonly string[]).includes(raw)) throw new UsageError('--profile', `--profile: "${raw}" is not a profile; allowed: ${PROFILE_NAMES.join(', ')}`);
+  return raw as ProfileName;
+}
+
+export function parseScale(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d*\.?\d+(e-?\d+)?$/i.test(raw.trim()) || !(n > 0) || n > 1000) throw new UsageError('--scale', `--scale: "${raw}" is not allowed; allowed: a decimal > 0 and <= 1000`);
+  return n;
+}
+
+export function parsePositiveInt(flag: string, raw: string | undefined, max: number): number {
+  if (raw === undefined) throw new UsageError(flag, `${flag}: missing; allowed: an integer 1-${max}`);
+  if (!/^\d{1,7}$/.test(raw) || Number(raw) < 1 || Number(raw) > max) throw new UsageError(flag, `${flag}: "${raw}" is not allowed; allowed: an integer 1-${max}`);
+  return Number(raw);
+}
+
+type Flags = Record<string, string | boolean | undefined>;
+type FlagSpec = Record<string, { type: 'string' | 'boolean' }>;
+
+function parseFlags(argv: readonly string[], options: FlagSpec, allowed: string, positionals = false): { values: Flags; positionals: string[] } {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: positionals }) as { values: Flags; positionals: string[] };
+  } catch (err) {
+    throw flagError(err, allowed);
+  }
+}
+
+function parseRunId(raw: string | undefined): string | undefined {
+  if (raw !== undefined && !RUN_ID.test(raw)) throw new UsageError('--run-id', `--run-id: "${raw}" is not allowed; allowed: 1 to 64 characters from A-Z a-z 0-9 _ . -`);
+  return raw;
+}
+
+/** The target of a part, prepare or merge (--target <file> or the six variables), with the smoke's loopback rule; never the reference target. */
+function parseGivenTarget(values: Flags, profile: ProfileName, env: NodeJS.ProcessEnv, why: string): GivenTarget {
+  const smokeArgs = ['--profile', profile, ...(values.target ? ['--target', values.target as string] : []), ...(values['allow-remote'] === true ? ['--allow-remote'] : [])];
+  const smoke = parseSmokeConfig(smokeArgs, env);
+  if (smoke.target.kind === 'reference') {
+    throw new UsageError('--target', `--target: missing; allowed: a target description file, or CHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD in the environment (${why})`);
+  }
+  return smoke.target;
+}
+
+/** `prepare --profile p --run-id X ...`. */
+export function parsePrepareConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): PrepareConfig {
+  const { values } = parseFlags(argv, { profile: { type: 'string' }, 'run-id': { type: 'string' }, target: { type: 'string' }, 'allow-remote': { type: 'boolean' }, out: { type: 'string' } }, '--profile <name>, --run-id ID, --target <file>, --allow-remote, --out <file>');
+  const profile = parseProfile(values.profile as string | undefined);
+  const runId = parseRunId(values['run-id'] as string | undefined);
+  if (runId === undefined) throw new UsageError('--run-id', '--run-id: missing; allowed: the run id every part will be given, 1 to 64 characters from A-Z a-z 0-9 _ . -');
+  const target = parseGivenTarget(values, profile, env, 'the target every part will hit');
+  const out = (values.out as string | undefined) ?? join(reportsDir, runId, ROOMS_FILE);
+  return { cmd: 'prepare', profile, runId, target, out };
+}
+
+/** `merge <dir>... [--target f | --skip-integrity] [--allow-remote] [--out d]`. */
+export function parseMergeConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): MergeConfig {
+  const allowed = 'merge <dir>... (--target <file> | --skip-integrity) [--allow-remote] [--out <dir>]';
+  const { values, positionals } = parseFlags(argv, { out: { type: 'string' }, target: { type: 'string' }, 'allow-remote': { type: 'boolean' }, 'skip-integrity': { type: 'boolean' } }, allowed, true);
+  if (positionals.length === 0) throw new UsageError('merge', `merge: no directories given; allowed: ${allowed}`);
+  const skip = values['skip-integrity'] === true;
+  const targetGiven = values.target !== undefined || env.CHAT_URL !== undefined;
+  if (skip && targetGiven) throw new UsageError('--skip-integrity', '--skip-integrity: a target is given too; allowed: a target for the integrity check, or --skip-integrity without one');
+  let integrity: MergeConfig['integrity'] = 'skip';
+  if (!skip) {
+    const target = parseGivenTarget(values, 'smoke', env, 'the integrity check reads every room back; or --skip-integrity to judge without it');
+    let options: IntegrityOptions;
+    try {
+      options = integrityOptionsFromEnv(env);
+    } catch (err) {
+      throw new UsageError((err as Error).message.split(':')[0]!, (err as Error).message);
+    }
+    integrity = { target, options };
+  }
+  return { cmd: 'merge', dirs: positionals, out: values.out as string | undefined, integrity };
+}
+
+/** `--profile p --segment i/n ...` (no subcommand). */
+export function parsePartConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): PartConfig {
+  const allowed = '--profile <name>, --segment <i>/<n>, --rooms <file>, --run-id ID, --target <file>, --allow-remote, --scale x';
+  const { values } = parseFlags(argv, {
+    profile: { type: 'string' },
+    segment: { type: 'string' },
+    rooms: { type: 'string' },
+    'run-id': { type: 'string' },
+    target: { type: 'string' },
+    'allow-remote': { type: 'boolean' },
+    scale: { type: 'string' },
+  }, allowed);
+  const profile = parseProfile(values.profile as string | undefined);
+  const segRaw = values.segment as string | undefined;
+  if (segRaw === undefined) throw new UsageError('--segment', '--segment: missing; allowed: <i>/<n> with 1 <= i <= n <= 1000, e.g. 2/3');
+  const segment = parseSegment(segRaw);
+  if (!segment) throw new UsageError('--segment', `--segment: "${segRaw}" is not allowed; allowed: <i>/<n> with 1 <= i <= n <= 1000, e.g. 2/3`);
+  let runId = parseRunId(values['run-id'] as string | undefined);
+  const scale = parseScale(values.scale as string | undefined);
+  const allowRemote = values['allow-remote'] === true;
+  const target = parseGivenTarget(values, profile, scale !== undefined ? { ...env, SCALE: String(scale) } : env, 'every part must hit the same target');
+  const rooms = values.rooms === undefined ? undefined : parseRoomsFlag(values.rooms as string, { profile, runId, target });
+  if (rooms === undefined && segment.count > 1) {
+    throw new UsageError('--rooms', '--rooms: missing; allowed: the rooms file of npm run load -- prepare (every part of a split run shares its hot room)');
+  }
+  runId ??= rooms?.runId;
+  const config: PartConfig = { cmd: 'part', profile, segment, runId, allowRemote, scale, target, rooms };
+  validateK6Env(partK6Env(config, runId ?? 'placeholder'), env);
+  return config;
+}
+
+/** The k6 environment of one part (holds the login: never log it). */
+export function partK6Env(config: PartConfig, runId: string): Record<string, string> {
+  return {
+    ...k6EnvOf(config.target.target, config.profile, config.allowRemote),
+    RUN_ID: runId,
+    INSTANCE: `${config.segment.index}-of-${config.segment.count}`.slice(0, 16),
+    ...(config.scale !== undefined ? { SCALE: String(config.scale) } : {}),
+    ...(config.rooms?.hotRoom ? { HOT_ROOM: config.rooms.hotRoom } : {}),
+  };
+}
+
+/** Reads `--rooms <file>` and checks it belongs to this part's run, profile and target. */
+function parseRoomsFlag(path: string, part: { profile: ProfileName; runId: string | undefined; target: GivenTarget }): RoomsFile {
+  let rooms: RoomsFile;
+  try {
+    rooms = readRoomsFile(path);
+  } catch (err) {
+    throw new UsageError('--rooms', `--rooms: ${(err as Error).message}; allowed: the rooms file of npm run load -- prepare`);
+  }
+  const t = part.target.target;
+  for (const [what, theirs, mine] of [
+    ['run id', rooms.runId, part.runId ?? rooms.runId],
+    ['profile', rooms.profile, part.profile],
+    ['chat URL', rooms.chatUrl, t.chatUrl],
+    ['tenant', rooms.tenantId, t.tenantId],
+  ] as const) {
+    if (theirs !== mine) throw new UsageError('--rooms', `--rooms: ${path} was prepared for ${what} ${theirs}, this part has ${mine}; allowed: the rooms file of this run`);
+  }
+  return rooms;
+}

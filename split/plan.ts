@@ -1,0 +1,112 @@
+/**
+ * `npm run load -- plan --profile P [--scale x] [--bench file]`: runners a profile needs and the OS settings
+ * each runner needs; `npm run load -- tune [--apply] [--sockets N]` applies them (dry run by default; root only).
+ *
+ * Per-runner capacity: from the bench JSON (`npm run bench` writes `bench/results.json`; `capacity`) when present,
+ * else DEFAULT_CAPACITY, measured by `npm run bench` on the 2-core machine (2026-11-30, k6 v1.8.1; see
+ * split/README.md): one k6 process held 2,000 stage-3 room sockets (a send every 10 s in rooms of 50)
+ * with delivery p95 44 ms (3,000: 143 ms; 4,000: 1.95 s), at ~180 KiB and ~0.36 millicores per socket, so
+ * latency, not memory or CPU, is the limit; the suite's REST scenario ran 1,691 iterations/s (3,686 requests/s).
+ * One k6 process per runner; a runner is assumed to carry both its sockets and its REST share (the larger
+ * runner count of the two is taken).
+ */
+import { execFileSync } from 'node:child_process';
+import type { MeasuredCapacity } from '../capacity/figures.js';
+import { readBenchCapacity } from '../capacity/results.js';
+import { UsageError } from '../runner/smoke-config.js';
+import { peakRestRate, peakSockets, peakVus, resolveProfile, type ProfileName } from '../lib/profiles.js';
+
+export const DEFAULT_CAPACITY = { socketsPerRunner: 2000, restIterationsPerS: 1691, source: 'default (npm run bench, 2 cores, 2026-11-30)' };
+/** Ephemeral ports per (source address, destination) pair, with ip_local_port_range 1024-65535, minus headroom. */
+export const SOCKETS_PER_SOURCE_ADDRESS = 60_000;
+
+export interface RunnerPlan {
+  profile: ProfileName;
+  scale: number;
+  peakSockets: number;
+  peakVus: number;
+  peakRestRate: number;
+  capacity: { socketsPerRunner: number; restIterationsPerS: number; source: string };
+  runners: number;
+  perRunner: { sockets: number; vus: number; restRate: number };
+  os: { nofile: number; localPortRange: string; sourceAddresses: number; notes: string[] };
+}
+
+/**
+ * The capacity from a bench's measured figures; a figure the bench did not measure (null) keeps its default, and
+ * the source says so.
+ */
+export function capacityOf(measured: MeasuredCapacity | undefined, source: string): RunnerPlan['capacity'] {
+  if (!measured || (measured.socketsPerRunner === null && measured.restIterationsPerS === null)) return DEFAULT_CAPACITY;
+  const defaulted = [measured.socketsPerRunner === null ? 'sockets' : '', measured.restIterationsPerS === null ? 'REST' : ''].filter(Boolean);
+  return {
+    socketsPerRunner: measured.socketsPerRunner ?? DEFAULT_CAPACITY.socketsPerRunner,
+    restIterationsPerS: measured.restIterationsPerS ?? DEFAULT_CAPACITY.restIterationsPerS,
+    source: defaulted.length ? `${source}; default for ${defaulted.join(' and ')}` : source,
+  };
+}
+
+/** The capacity of a bench results file (`npm run bench`), DEFAULT_CAPACITY when there is none. */
+export function readCapacity(benchFile: string | undefined): RunnerPlan['capacity'] {
+  if (!benchFile) return DEFAULT_CAPACITY;
+  try {
+    return capacityOf(readBenchCapacity(benchFile), benchFile);
+  } catch (err) {
+    throw new UsageError('--bench', `--bench: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+export function osSettings(sockets: number): RunnerPlan['os'] {
+  const sourceAddresses = Math.max(1, Math.ceil(sockets / SOCKETS_PER_SOURCE_ADDRESS));
+  const notes = [`ulimit -n ${Math.max(65536, Math.ceil(sockets * 2 + 10000))} (a socket is one fd; k6 and the runtime need more)`, 'sysctl -w net.ipv4.ip_local_port_range="1024 65535"'];
+  if (sourceAddresses > 1) notes.push(`${sourceAddresses} source addresses (k6 --local-ips <first>-<last>, addresses the runner owns): one address has at most ~${SOCKETS_PER_SOURCE_ADDRESS} ports to one target address and port`);
+  return { nofile: Math.max(65536, Math.ceil(sockets * 2 + 10000)), localPortRange: '1024 65535', sourceAddresses, notes };
+}
+
+export function planRunners(profile: ProfileName, scale = 1, capacity = DEFAULT_CAPACITY): RunnerPlan {
+  const p = resolveProfile(profile, scale !== 1 ? { scale } : {});
+  const sockets = peakSockets(p);
+  const rest = peakRestRate(p);
+  const runners = Math.max(1, Math.ceil(sockets / capacity.socketsPerRunner), Math.ceil(rest / capacity.restIterationsPerS));
+  const perRunner = { sockets: Math.ceil(sockets / runners), vus: Math.ceil(peakVus(p) / runners), restRate: rest / runners };
+  return { profile, scale, peakSockets: sockets, peakVus: peakVus(p), peakRestRate: rest, capacity, runners, perRunner, os: osSettings(perRunner.sockets) };
+}
+
+export function formatPlan(r: RunnerPlan): string {
+  return [
+    `profile ${r.profile}${r.scale !== 1 ? ` x${r.scale}` : ''}: peak ${r.peakSockets} sockets, ${r.peakVus} VUs, ${r.peakRestRate} REST iterations/s`,
+    `capacity per runner: ${r.capacity.socketsPerRunner} sockets, ${r.capacity.restIterationsPerS} REST iterations/s (${r.capacity.source})`,
+    `runners: ${r.runners} (npm run load -- --profile ${r.profile} --segment i/${r.runners}, i = 1..${r.runners}); each ~${r.perRunner.sockets} sockets, ~${r.perRunner.vus} VUs`,
+    'OS settings per runner (npm run load -- tune --apply as root):',
+    ...r.os.notes.map((n) => `  ${n}`),
+  ].join('\n');
+}
+
+/** The commands `tune` runs; executed only with apply (and as root). */
+export function tuneCommands(sockets: number): string[][] {
+  const os = osSettings(sockets);
+  return [
+    ['sysctl', '-w', `net.ipv4.ip_local_port_range=${os.localPortRange}`],
+    ['sysctl', '-w', `fs.nr_open=${Math.max(1048576, os.nofile)}`],
+  ];
+}
+
+export function tune(sockets: number, apply: boolean, log: (l: string) => void): number {
+  const cmds = tuneCommands(sockets);
+  if (!apply) {
+    for (const c of cmds) log(`would run: ${c.join(' ')}`);
+    log('dry run: pass --apply (as root) to apply; source addresses must be added to the interface by hand (ip addr add)');
+    log(`and in the shell that starts k6: ulimit -n ${osSettings(sockets).nofile}`);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    log('tune: --apply needs root');
+    return 2;
+  }
+  for (const c of cmds) {
+    log(`running: ${c.join(' ')}`);
+    execFileSync(c[0]!, c.slice(1), { stdio: 'inherit' });
+  }
+  log(`now in the shell that starts k6: ulimit -n ${osSettings(sockets).nofile}`);
+  return 0;
+}

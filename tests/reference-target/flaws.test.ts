@@ -1,0 +1,138 @@
+/** TARGET_FLAWS: parsing, the launcher CLI's errors, and the stack-level effect of the flaws the services carry. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FLAW_NAMES, parseDuplicateShare, parseEvery, parseFlaws } from '../../reference-target/flaws.js';
+import { REPO_ROOT } from '../../reference-target/launcher/build.js';
+import { startStack, stopStack } from '../../reference-target/launcher/stack.js';
+import { call, sleep } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'target-flaws-test-'));
+const started: string[] = [];
+afterAll(async () => {
+  for (const f of started) if (existsSync(f)) await stopStack(f);
+});
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'reference-target/launcher/cli.ts'), ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, TARGET_FLAWS: '' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('parseFlaws', () => {
+  it('parses a comma list, ignores blanks and repeats', () => {
+    expect(parseFlaws(undefined)).toEqual([]);
+    expect(parseFlaws('  ')).toEqual([]);
+    expect(parseFlaws('single-endpoint, ready-lies,,single-endpoint')).toEqual(['single-endpoint', 'ready-lies']);
+    expect(parseFlaws(FLAW_NAMES.join(','))).toEqual([...FLAW_NAMES]);
+  });
+
+  it('throws a one-line error naming the setting and the allowed names for an unknown flaw', () => {
+    expect(() => parseFlaws('ready-lies,fast-everything')).toThrow(
+      'TARGET_FLAWS: unknown flaw "fast-everything" (allowed: single-endpoint, no-cooldown, retry-duplicates, ready-lies, slow-failover, lose-messages, drop-fanout)',
+    );
+  });
+
+  it('TARGET_FLAW_LOSE_EVERY / TARGET_FLAW_DROP_FANOUT_EVERY: a whole number >= 1, else a one-line error naming it', () => {
+    expect(parseEvery('TARGET_FLAW_LOSE_EVERY', undefined, 10)).toBe(10);
+    expect(parseEvery('TARGET_FLAW_LOSE_EVERY', '7', 10)).toBe(7);
+    expect(() => parseEvery('TARGET_FLAW_LOSE_EVERY', '0', 10)).toThrow(/^TARGET_FLAW_LOSE_EVERY: "0" is not a whole number ≥ 1$/);
+    expect(() => parseEvery('TARGET_FLAW_DROP_FANOUT_EVERY', '2.5', 5)).toThrow(/^TARGET_FLAW_DROP_FANOUT_EVERY: "2.5"/);
+  });
+
+  it('TARGET_FLAW_DUPLICATE_SHARE: default 0.05, a number in [0, 1]', () => {
+    expect(parseDuplicateShare(undefined)).toBe(0.05);
+    expect(parseDuplicateShare('0.5')).toBe(0.5);
+    expect(() => parseDuplicateShare('2')).toThrow(/^TARGET_FLAW_DUPLICATE_SHARE: "2" is not a number between 0 and 1$/);
+  });
+});
+
+describe('npm run stack CLI', () => {
+  it('an unknown flaw: exit 2, one line, nothing started', () => {
+    const file = join(dir, 'never.json');
+    const r = cli('up', '--flaws', 'bogus', '--target-file', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^stack: TARGET_FLAWS: unknown flaw "bogus"/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout).not.toMatch(/state folder/);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('bad usage exits 2; down without a stack exits 0; status without a stack exits 1', () => {
+    expect(cli('sideways').code).toBe(2);
+    expect(cli('up', '--bogus-option').code).toBe(2);
+    const down = cli('down', '--target-file', join(dir, 'none.json'));
+    expect(down.code).toBe(0);
+    expect(down.stdout).toMatch(/nothing to stop/);
+    expect(cli('status', '--target-file', join(dir, 'none.json')).code).toBe(1);
+  });
+});
+
+describe('flaws in a running stack', () => {
+  it('retry-duplicates: a node commits the message and answers 503, so the client stores it again on the next node', async () => {
+    const file = join(dir, 'dup.json');
+    started.push(file);
+    const stack = await startStack({
+      flaws: ['retry-duplicates', 'ready-lies'],
+      targetFilePath: file,
+      serviceEnv: { TARGET_FLAW_DUPLICATE_SHARE: '1', DBMAN_READY_TIMEOUT_MS: '300' },
+    });
+    const t = stack.target;
+    expect(t.reference?.flaws).toEqual(['retry-duplicates', 'ready-lies']);
+    expect(t.name).toMatch(/flaws: retry-duplicates,ready-lies/);
+    const login = await call('POST', `${t.authUrl}/api/v1/auth/login`, { body: { tenant_id: t.tenantId, ...t.login } });
+    const token = login.body.access_token as string;
+    const room = (await call('POST', `${t.chatUrl}/api/v1/rooms`, { token, body: { name: 'dup' } })).body.id as string;
+    const r = await call('POST', `${t.chatUrl}/api/v1/rooms/${room}/messages`, { token, body: { body: 'once, please' } });
+    // share 1: every node commits then fails; the client went once around the 3 nodes
+    expect(r).toEqual({ status: 503, body: { error: 'failed to persist message' } });
+    const list = await call('GET', `${t.chatUrl}/api/v1/rooms/${room}/messages`, { token });
+    expect(list.body.items.map((m: { body: string }) => m.body)).toEqual(['once, please', 'once, please', 'once, please']);
+
+    // ready-lies: with PostgreSQL frozen the nodes still say ready
+    const pgPid = t.reference!.postgres.pid!;
+    process.kill(pgPid, 'SIGSTOP');
+    try {
+      await sleep(50);
+      for (const n of t.dbmanNodes) {
+        expect(await call('GET', `${n.url}/health/ready`)).toEqual({ status: 200, body: { status: 'ready' } });
+      }
+    } finally {
+      process.kill(pgPid, 'SIGCONT');
+    }
+    await stack.down();
+  });
+
+  it('single-endpoint: the services use only dbman-1, so freezing it fails requests the others could serve', async () => {
+    const file = join(dir, 'single.json');
+    started.push(file);
+    const stack = await startStack({ flaws: ['single-endpoint'], targetFilePath: file, serviceEnv: { DBMAN_HTTP_TIMEOUT_MS: '300' } });
+    const t = stack.target;
+    const token = (await call('POST', `${t.authUrl}/api/v1/auth/login`, { body: { tenant_id: t.tenantId, ...t.login } })).body.access_token as string;
+    const room = (await call('POST', `${t.chatUrl}/api/v1/rooms`, { token, body: { name: 'single' } })).body.id as string;
+    const post = () => call('POST', `${t.chatUrl}/api/v1/rooms/${room}/messages`, { token, body: { body: 'x' } });
+    // dbman-2 and dbman-3 frozen: no effect, they are never asked
+    const others = t.dbmanNodes.slice(1).map((n) => n.faults.pid!);
+    for (const pid of others) process.kill(pid, 'SIGSTOP');
+    try {
+      for (let i = 0; i < 4; i++) expect((await post()).status).toBe(201);
+    } finally {
+      for (const pid of others) process.kill(pid, 'SIGCONT');
+    }
+    const first = t.dbmanNodes[0]!.faults.pid!;
+    process.kill(first, 'SIGSTOP');
+    try {
+      const r = await post();
+      expect(r.status).toBe(503);
+    } finally {
+      process.kill(first, 'SIGCONT');
+    }
+    await stack.down();
+  });
+});
