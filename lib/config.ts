@@ -8,6 +8,7 @@
 import * as z from 'zod/mini';
 import { PROFILE_NAMES, type ProfileName } from './profiles.js';
 import { parseDurationS } from './duration.js';
+import { isLoopbackHost, redactUrls, urlParts } from './loopback.js';
 import type { SloOverrides } from './slo.js';
 
 export type FaultWindow = readonly [startS: number, endS: number];
@@ -133,7 +134,8 @@ const windowsShape = z.array(z.tuple([z.number().check(z.gte(0)), z.number().che
 
 function show(name: string, value: string): string {
   if (SECRET.has(name)) return '(hidden)';
-  const v = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+  const plain = redactUrls(value);
+  const v = plain.length > 60 ? `${plain.slice(0, 57)}...` : plain;
   return JSON.stringify(v);
 }
 
@@ -196,18 +198,13 @@ export function parseSloOverrides(raw: string | undefined): SloOverrides | undef
   return r.data as SloOverrides;
 }
 
-const LOOPBACK_HOST = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/i;
-
-/** The host part of an http(s)/ws(s) URL, lower-cased, port stripped. */
+/** The host part of an http(s)/ws(s) URL, lower-cased, port stripped ('' when it is not such a URL). */
 export function urlHost(url: string): string {
-  const m = /^[a-z]+:\/\/([^/?#]+)/i.exec(url);
-  const authority = (m?.[1] ?? '').replace(/^.*@/, '');
-  if (authority.startsWith('[')) return authority.slice(0, authority.indexOf(']') + 1).toLowerCase();
-  return authority.replace(/:\d+$/, '').toLowerCase();
+  return urlParts(url)?.host ?? '';
 }
 
 export function isLoopbackUrl(url: string): boolean {
-  return LOOPBACK_HOST.test(urlHost(url));
+  return isLoopbackHost(urlHost(url));
 }
 
 /**
@@ -242,15 +239,18 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
   const slo = parseSloOverrides(env.SLO);
   const hotRoom = optional(env, 'HOT_ROOM', roomId, 'a room id (1 to 128 characters from A-Z a-z 0-9 _ . : -) made by npm run load -- prepare');
 
-  if (!allowRemote) {
-    for (const [name, url] of [
-      ['CHAT_URL', chatUrl],
-      ['AUTH_URL', authUrl],
-      ['WS_URL', ws],
-    ] as const) {
-      if (!isLoopbackUrl(url)) {
-        fail(name, 'a loopback URL (127.0.0.0/8, localhost, [::1]) unless ALLOW_REMOTE=1 is set', url);
-      }
+  for (const [name, url] of [
+    ['CHAT_URL', chatUrl],
+    ['AUTH_URL', authUrl],
+    ['WS_URL', ws],
+  ] as const) {
+    const parts = urlParts(url);
+    if (!parts) fail(name, 'a URL of the form scheme://host[:port][/path]', url);
+    if (parts.userinfo !== undefined) {
+      throw new ConfigError(name, `${name}: a URL without credentials (user:password@); the login goes in LOGIN_EMAIL and LOGIN_PASSWORD; got ${JSON.stringify(redactUrls(url))}`);
+    }
+    if (!allowRemote && !isLoopbackHost(parts.host)) {
+      fail(name, 'a loopback URL (127.0.0.0/8, localhost, [::1]) unless ALLOW_REMOTE=1 is set', url);
     }
   }
 

@@ -12,10 +12,10 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { buildModel, InputError, readModel, writeIndex, writeRunReport } from './index.js';
 import { CompareOptions, compareModels, formatCompare } from './compare.js';
+import { UsageError } from '../runner/usage-error.js';
 
 const reportsDir = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'reports');
 
-class UsageError extends Error {}
 
 const USAGE = 'usage: npm run report -- <run-dir> | index | compare <run> <baseline> [--p95-margin PCT] [--error-margin PP] [--p95-min-ms MS] [--min-samples N]';
 
@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]);
+    throw new UsageError((err as Error).message.split('\n')[0]!);
   }
   const { positionals, values } = parsed;
   if (values.help) {

@@ -6,24 +6,16 @@
  * and what is allowed; the CLI turns it into exit code 2.
  */
 import { existsSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, parseConfig, type SuiteConfig } from '../lib/config.js';
 import { PROFILE_NAMES, type ProfileName } from '../lib/profiles.js';
 import { parseFlaws, type Flaw } from '../reference-target/flaws.js';
-import { readTargetFile, TargetFileError, type TargetFile } from './target-file.js';
+import { isLoopbackHost, refusalOf, urlParts } from '../lib/loopback.js';
+import { readTargetFile, TargetFileError, type Component, type TargetFile } from './target-file.js';
+import { UsageError } from './usage-error.js';
 
-export class UsageError extends Error {
-  constructor(
-    /** The flag or variable at fault, e.g. `--profile`, `CHAT_URL`, `--target`. */
-    readonly setting: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 export const SMOKE_USAGE = `usage: npm run smoke -- [--target <file>] [--profile <name>] [--allow-remote] [--help]
 
@@ -66,39 +58,45 @@ export interface SmokeConfig {
   target: TargetChoice;
 }
 
-/** True for 127.0.0.0/8, ::1 (also IPv4-mapped ::ffff:127.x), and localhost. Anything else is remote. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase().replace(/\.$/, '');
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.split('.')[0] === '127';
-  if (isIP(h) === 6) {
-    if (h === '::1' || /^(0{1,4}:){7}0{0,3}1$/.test(h) || h === '0:0:0:0:0:0:0:1') return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-    return mapped ? mapped[1]!.split('.')[0] === '127' : false;
-  }
-  return false;
-}
+export { isLoopbackHost };
 
 /** The host of a URL, or undefined when it is not a URL. */
 export function hostOf(url: string): string | undefined {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return undefined;
-  }
+  return urlParts(url)?.host;
 }
 
-/** Throws UsageError naming `setting` when any URL of the target leaves loopback and remote is not allowed. */
-export function checkLoopback(target: Pick<TargetFile, 'chatUrl' | 'authUrl' | 'wsUrl'>, allowRemote: boolean, setting: (field: 'chatUrl' | 'authUrl' | 'wsUrl') => string): void {
-  if (allowRemote) return;
-  for (const field of ['chatUrl', 'authUrl', 'wsUrl'] as const) {
-    const host = hostOf(target[field]);
-    if (host === undefined || !isLoopbackHost(host)) {
-      throw new UsageError(
-        setting(field),
-        `${setting(field)}: host "${host ?? target[field]}" is outside loopback; allowed: 127.0.0.0/8, localhost, ::1, or pass --allow-remote`,
-      );
-    }
+/** Every URL a target file names that the suite may contact, with its key as the user wrote it (`dbmanNodes.0.url`). */
+export function targetUrls(target: Partial<TargetFile>): { key: string; url: string; schemes: readonly string[] }[] {
+  const web = ['http', 'https'] as const;
+  const out: { key: string; url: string; schemes: readonly string[] }[] = [];
+  if (target.chatUrl !== undefined) out.push({ key: 'chatUrl', url: target.chatUrl, schemes: web });
+  if (target.authUrl !== undefined) out.push({ key: 'authUrl', url: target.authUrl, schemes: web });
+  if (target.wsUrl !== undefined) out.push({ key: 'wsUrl', url: target.wsUrl, schemes: ['ws', 'wss'] });
+  const component = (key: string, c: Component | undefined, schemes: readonly string[] = web) => {
+    if (!c) return;
+    out.push({ key: `${key}.url`, url: c.url, schemes });
+    if (c.faults?.toxiproxy) out.push({ key: `${key}.faults.toxiproxy.apiUrl`, url: c.faults.toxiproxy.apiUrl, schemes: web });
+    if (c.faults?.dbLink) out.push({ key: `${key}.faults.dbLink.apiUrl`, url: c.faults.dbLink.apiUrl, schemes: web });
+  };
+  (target.dbmanNodes ?? []).forEach((c, i) => component(`dbmanNodes.${i}`, c));
+  (target.chatInstances ?? []).forEach((c, i) => component(`chatInstances.${i}`, c));
+  component('orghub', target.orghub);
+  component('redis', target.redis, ['redis', 'rediss', 'tcp']);
+  (target.loadBalancers ?? []).forEach((b, i) => {
+    component(`loadBalancers.${i}`, b);
+    if (b.statsUrl) out.push({ key: `loadBalancers.${i}.statsUrl`, url: b.statsUrl, schemes: web });
+  });
+  return out;
+}
+
+/**
+ * The loopback rule (lib/loopback.ts) over every URL of the target: each must be a plain URL without
+ * credentials, and on loopback unless remote is allowed. Throws UsageError naming `setting(key)`.
+ */
+export function checkLoopback(target: Partial<TargetFile>, allowRemote: boolean, setting: (key: string) => string): void {
+  for (const { key, url, schemes } of targetUrls(target)) {
+    const why = refusalOf(url, allowRemote, schemes);
+    if (why !== undefined) throw new UsageError(setting(key), `${setting(key)}: ${why}`);
   }
 }
 
@@ -206,10 +204,10 @@ export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     const fromEnv = targetFromEnv(env);
     if (fromEnv) {
       target = { kind: 'env', target: fromEnv };
-      const names = { chatUrl: 'CHAT_URL', authUrl: 'AUTH_URL', wsUrl: 'WS_URL' } as const;
+      const names: Record<string, string> = { chatUrl: 'CHAT_URL', authUrl: 'AUTH_URL', wsUrl: 'WS_URL' };
       // URL shape first (lib's parser names the variable), then the loopback rule.
       validateK6Env(k6EnvOf(fromEnv, profile.data, true), env);
-      checkLoopback(fromEnv, allowRemote, (f) => names[f]);
+      checkLoopback(fromEnv, allowRemote, (f) => names[f] ?? f);
     } else {
       target = { kind: 'reference', flaws };
     }

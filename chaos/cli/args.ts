@@ -1,8 +1,9 @@
 /** Shared edge parsing for the chaos and drill CLIs: `--name value` / `--name=value` flags, one-line usage errors. */
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
+import { isUsageError, UsageError } from '../../runner/usage-error.js';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export function parseFlags(
   argv: string[],
@@ -27,7 +28,7 @@ export function parseOrUsage<S extends z.ZodType>(schema: S, input: unknown, pre
 
 /** Prints a usage error on one line and exits 2; any other error exits 1. */
 export function exitOnError(err: unknown, program: string): never {
-  if (err instanceof UsageError) {
+  if (isUsageError(err)) {
     process.stderr.write(`${program}: ${err.message}\n`);
     process.exit(2);
   }
