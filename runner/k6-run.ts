@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { redactUrls } from '../lib/loopback.js';
 import { progress, type LogFn } from './log.js';
 
 /** Trend statistics k6 puts in the summary data: every percentile the profiles' thresholds use, and more. */
@@ -63,7 +64,7 @@ export interface K6RunResult {
 
 /**
  * Replaces every occurrence of each secret (and its URL-encoded form) with `***`, and so any token k6 might
- * echo: JWTs (e.g. in a WebSocket URL k6 prints on a failed connect), `access_token=` values and bearer headers.
+ * echo: credentials in any URL (`scheme://user:pw@` → `scheme://***@`), JWTs (e.g. in a WebSocket URL k6 prints on a failed connect), `access_token=` values and bearer headers.
  */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
@@ -71,7 +72,7 @@ export function redact(text: string, secrets: readonly string[]): string {
     if (s.length < 3) continue;
     for (const form of new Set([s, encodeURIComponent(s)])) out = out.split(form).join('***');
   }
-  return out
+  return redactUrls(out)
     .replace(/\beyJ[\w-]*\.[\w-]+\.[\w-]*/g, '***')
     .replace(/\b(access_token=)[^&\s"'\\:,;]+/gi, '$1***')
     .replace(/\b(bearer )[^\s"'\\]+/gi, '$1***');

@@ -2,6 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { buildScenario } from '../runner/build-scenario.js';
+import { allowRemoteConnections } from '../runner/connections.js';
 import { LOAD_USAGE, parseMergeConfig, parsePartConfig, parsePositiveInt, parsePrepareConfig, parseProfile, parseScale, UsageError } from './config.js';
 import { testRunManifest } from './k8s.js';
 import { DEFAULT_CAPACITY, formatPlan, planRunners, readCapacity, tune } from './plan.js';
@@ -17,10 +18,12 @@ try {
     code = argv.length === 0 ? 2 : 0;
   } else if (argv[0] === 'merge') {
     const config = parseMergeConfig(argv.slice(1));
+    allowRemoteConnections(config.allowRemote);
     const integrity = config.integrity === 'skip' ? 'skip' : { target: config.integrity.target.target, options: config.integrity.options };
     code = (await mergeParts({ dirs: config.dirs, integrity, ...(config.out ? { out: config.out } : {}) })).code;
   } else if (argv[0] === 'prepare') {
     const config = parsePrepareConfig(argv.slice(1));
+    allowRemoteConnections(config.allowRemote);
     code = await prepareRun({ target: config.target.target, profile: config.profile, runId: config.runId, out: config.out }).then(
       () => 0,
       (err: Error) => {
@@ -57,7 +60,9 @@ try {
   } else if (/^[a-z]/.test(argv[0]!)) {
     throw new UsageError(argv[0]!, `${argv[0]}: unknown command; allowed: merge, plan, tune, k8s, or a part: --profile <name> --segment <i>/<n>`);
   } else {
-    code = (await runPart(parsePartConfig(argv))).code;
+    const config = parsePartConfig(argv);
+    allowRemoteConnections(config.allowRemote);
+    code = (await runPart(config)).code;
   }
 } catch (err) {
   const parseArgsError = String((err as NodeJS.ErrnoException).code ?? '').startsWith('ERR_PARSE_ARGS');

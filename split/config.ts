@@ -56,6 +56,7 @@ export interface PrepareConfig {
   runId: string;
   target: GivenTarget;
   out: string;
+  allowRemote: boolean;
 }
 
 export interface MergeConfig {
@@ -64,6 +65,7 @@ export interface MergeConfig {
   out: string | undefined;
   /** The integrity check's target and limits, or 'skip' (--skip-integrity: the verdict then says nothing about lost messages). */
   integrity: { target: GivenTarget; options: IntegrityOptions } | 'skip';
+  allowRemote: boolean;
 }
 
 function flagError(err: unknown, allowed: string): UsageError {
@@ -125,7 +127,7 @@ export function parsePrepareConfig(argv: readonly string[], env: NodeJS.ProcessE
   if (runId === undefined) throw new UsageError('--run-id', '--run-id: missing; allowed: the run id every part will be given, 1 to 64 characters from A-Z a-z 0-9 _ . -');
   const target = parseGivenTarget(values, profile, env, 'the target every part will hit');
   const out = (values.out as string | undefined) ?? join(reportsDir, runId, ROOMS_FILE);
-  return { cmd: 'prepare', profile, runId, target, out };
+  return { cmd: 'prepare', profile, runId, target, out, allowRemote: values['allow-remote'] === true };
 }
 
 /** `merge <dir>... [--target f | --skip-integrity] [--allow-remote] [--out d]`. */
@@ -147,7 +149,7 @@ export function parseMergeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     }
     integrity = { target, options };
   }
-  return { cmd: 'merge', dirs: positionals, out: values.out as string | undefined, integrity };
+  return { cmd: 'merge', dirs: positionals, out: values.out as string | undefined, integrity, allowRemote: values['allow-remote'] === true };
 }
 
 /** `--profile p --segment i/n ...` (no subcommand). */

@@ -14,6 +14,7 @@ import { FAULT_KINDS } from '../faults.js';
 import { runDrill } from '../drill/run.js';
 import { needsChatLb, needsProxy, specFromFlags } from '../drill/spec.js';
 import { exitOnError, parseFlags, UsageError } from './args.js';
+import { allowRemoteConnections } from '../../runner/connections.js';
 
 export const DRILL_USAGE = `usage: npm run drill -- --fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for 20s]
                        [--profile failover] [--duration 45s] [--target <file> | --docker] [--proxy] [--lb] [--dbman-lb]
@@ -95,6 +96,7 @@ async function main(argv: string[]): Promise<number> {
     maxReconnectP95Ms: s('max-reconnect-p95-ms'),
   });
   const allowRemote = values['allow-remote'] === true;
+  allowRemoteConnections(allowRemote && s('target') !== undefined);
   if (!values.docker) return runDrill({ spec, targetPath: s('target'), ledgerPath: s('ledger'), allowRemote });
   if (allowRemote) throw new UsageError('--allow-remote: only with --target <file>, not with --docker (the docker stack runs on this machine)');
   if (s('target')) throw new UsageError('--docker and --target: choose one (--docker starts its own docker stack)');

@@ -25,6 +25,7 @@ import { PROCESS_FAULTS } from '../faults.js';
 import type { FaultDriver, HealOutcome } from './driver.js';
 import { FaultUsageError } from './driver.js';
 import { liveStat, processTree, readCmdline, readCwd, readEnviron, readStat, type ProcRef } from './proc.js';
+import { guardedFetch } from '../../runner/connections.js';
 
 export interface ProcessHandle {
   node: string;
@@ -63,7 +64,7 @@ function signal(ref: ProcRef, sig: NodeJS.Signals): boolean {
 /** True when anything answers HTTP at the URL (any status): the process is up and listening. */
 export async function answers(url: string, timeoutMs = 1000): Promise<boolean> {
   try {
-    const res = await fetch(new URL('/health/live', url), { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await guardedFetch(new URL('/health/live', url), { signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel();
     return true;
   } catch {

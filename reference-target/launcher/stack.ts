@@ -16,6 +16,7 @@ import { startPostgres, startRedis, type ListenOptions, type StartedInfra } from
 import { balancerPorts, startBalancers, StackLinks, type LinkAddress, type StackContext, type TopologyOptions } from './links.js';
 import { freePorts } from './ports.js';
 import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
+import { guardedFetch } from '../../runner/connections.js';
 
 export const DEFAULT_TARGET_FILE = join(REPO_ROOT, '.state', 'target.json');
 
@@ -76,7 +77,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function httpOk(url: string, timeoutMs = 1000): Promise<boolean> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await guardedFetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     await res.arrayBuffer();
     return res.status === 200;
   } catch {
@@ -423,7 +424,7 @@ export async function stackStatus(targetFilePath: string): Promise<ComponentStat
     let detail = 'no answer';
     let healthy = false;
     try {
-      const res = await fetch(`${url}${healthPath}`, { signal: AbortSignal.timeout(1500) });
+      const res = await guardedFetch(`${url}${healthPath}`, { signal: AbortSignal.timeout(1500) });
       detail = `${res.status} ${(await res.text()).replace(/\s+/g, ' ').slice(0, 120)}`;
       healthy = res.status === 200;
     } catch (err) {
