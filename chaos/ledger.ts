@@ -4,13 +4,21 @@
  * name...), so a drill killed with SIGKILL leaves enough behind for `npm run chaos -- heal`. After applying,
  * an `applied` line carries the real inject timestamp; after healing, a `healed` line closes the fault.
  *
- * A fault is active while it has an `inject` line and no `healed` line. Lines are small appends with O_APPEND,
- * so several processes (a drill and `chaos heal`) can write the same ledger.
+ * A fault is active while it has an `inject` line and no `healed` line. Each line is one write() with O_APPEND
+ * (whole or, when a writer dies mid-write, torn at the end of the file), so several processes (a drill and
+ * `chaos heal`) can write the same ledger. A writer that finds a torn last line closes it with a `repair` line
+ * first, so the torn fragment stays tolerated and never swallows the next line.
+ *
+ * Trust: the file is created readable and writable by its owner only (0600), and a ledger that another user owns
+ * or may write is not acted on (a ledger line names a command that heal would run). Every line is validated,
+ * an inject line against the schema of its driver (chaos/handles.ts); `problems()` lists every line that is not
+ * valid (except a torn last line), and `chaos status` / `chaos heal` report them and exit 1.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { FAULT_KINDS } from './faults.js';
+import { handleProblem } from './handles.js';
 
 export const DRIVER_NAMES = ['process', 'toxiproxy', 'docker', 'db-link'] as const;
 export type DriverName = (typeof DRIVER_NAMES)[number];
@@ -40,8 +48,10 @@ const HealedLine = z.object({
   newPid: z.number().optional(),
 });
 const HealFailedLine = z.object({ type: z.literal('heal-failed'), id: z.string(), at: z.number(), error: z.string() });
+/** Written before a line by a writer that found the file ending in a torn line (a writer killed mid-write). */
+const RepairLine = z.object({ type: z.literal('repair'), id: z.literal('repair'), at: z.number(), detail: z.string() });
 
-export const LedgerLine = z.discriminatedUnion('type', [InjectLine, AppliedLine, InjectFailedLine, HealedLine, HealFailedLine]);
+export const LedgerLine = z.discriminatedUnion('type', [InjectLine, AppliedLine, InjectFailedLine, HealedLine, HealFailedLine, RepairLine]);
 export type LedgerLine = z.infer<typeof LedgerLine>;
 export type InjectLine = z.infer<typeof InjectLine>;
 export type HealedLine = z.infer<typeof HealedLine>;
@@ -58,6 +68,21 @@ export interface LedgerFault {
   injectError?: string;
 }
 
+/** The longest line a ledger takes (a process handle with a large environment is tens of KB). */
+export const MAX_LINE_BYTES = 1024 * 1024;
+/** The largest ledger file read. */
+export const MAX_LEDGER_BYTES = 256 * 1024 * 1024;
+
+/** A line (1-based number) or the file itself that the ledger cannot use. */
+export interface LedgerProblem {
+  line?: number;
+  message: string;
+}
+
+export function formatProblem(path: string, p: LedgerProblem): string {
+  return `ledger ${path}${p.line !== undefined ? ` line ${p.line}` : ''}: ${p.message}`;
+}
+
 export function defaultLedgerPath(): string {
   return resolve(process.env.CHAOS_LEDGER ?? '.state/chaos-ledger.jsonl');
 }
@@ -68,13 +93,28 @@ export class Ledger {
     this.path = resolve(path);
   }
 
-  /** Appends one line and fsyncs it (and, the first time, the folder) before returning. */
+  /**
+   * Appends one line in one write() and fsyncs it (and, the first time, the folder) before returning. The file is
+   * created 0600; a line longer than MAX_LINE_BYTES is refused before anything is written.
+   */
   append(line: LedgerLine): void {
+    const text = JSON.stringify(line) + '\n';
+    if (Buffer.byteLength(text) > MAX_LINE_BYTES) throw new Error(`ledger ${this.path}: a ${line.type} line of ${Buffer.byteLength(text)} bytes is longer than ${MAX_LINE_BYTES}`);
     const created = !existsSync(this.path);
     if (created) mkdirSync(dirname(this.path), { recursive: true });
-    const fd = openSync(this.path, 'a');
+    const fd = openSync(this.path, 'a+', 0o600);
     try {
-      writeSync(fd, JSON.stringify(line) + '\n');
+      const st = fstatSync(fd);
+      if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) fchmodSync(fd, 0o600);
+      let data = text;
+      if (st.size > 0) {
+        const last = Buffer.alloc(1);
+        readSync(fd, last, 0, 1, st.size - 1);
+        if (last[0] !== 0x0a) data = '\n' + JSON.stringify({ type: 'repair', id: 'repair', at: Date.now(), detail: 'the line before was torn (a writer stopped mid-write)' }) + '\n' + text;
+      }
+      const buf = Buffer.from(data);
+      const n = writeSync(fd, buf);
+      if (n !== buf.length) throw new Error(`ledger ${this.path}: wrote ${n} of ${buf.length} bytes`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -89,20 +129,68 @@ export class Ledger {
     }
   }
 
-  /** Every parseable line; a torn last line (a writer killed mid-write) is skipped. */
-  lines(): LedgerLine[] {
-    if (!existsSync(this.path)) return [];
-    const out: LedgerLine[] = [];
-    for (const text of readFileSync(this.path, 'utf8').split('\n')) {
-      if (!text.trim()) continue;
-      try {
-        const parsed = LedgerLine.safeParse(JSON.parse(text));
-        if (parsed.success) out.push(parsed.data);
-      } catch {
-        /* torn line */
-      }
+  /**
+   * Every valid line, and every problem: the file unreadable, owned or writable by another user, too large; a line
+   * that is not JSON, not a ledger line, or an inject line whose handle does not fit its driver. A torn last line
+   * (no newline after it) and a torn line closed by a `repair` line are tolerated.
+   */
+  read(): { lines: LedgerLine[]; problems: LedgerProblem[] } {
+    const lines: LedgerLine[] = [];
+    const problems: LedgerProblem[] = [];
+    if (!existsSync(this.path)) return { lines, problems };
+    let text: string;
+    try {
+      const st = statSync(this.path);
+      const uid = process.getuid?.();
+      if (uid !== undefined && st.uid !== uid) problems.push({ message: `owned by uid ${st.uid}, not by you (uid ${uid}): not trusted (its lines name commands heal would run)` });
+      if ((st.mode & 0o022) !== 0) problems.push({ message: `writable by other users (mode ${(st.mode & 0o777).toString(8)}): not trusted; chmod 600 it after checking its lines` });
+      if (st.size > MAX_LEDGER_BYTES) return { lines, problems: [...problems, { message: `${st.size} bytes, more than ${MAX_LEDGER_BYTES}` }] };
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      return { lines, problems: [...problems, { message: `cannot read it: ${(err as Error).message}` }] };
     }
-    return out;
+    const rows = text.split('\n');
+    const endsWithNewline = text.endsWith('\n');
+    rows.forEach((row, i) => {
+      if (!row.trim()) return;
+      const torn = () => (i === rows.length - 1 && !endsWithNewline) || /"type":"repair"/.test(rows[i + 1] ?? '');
+      if (Buffer.byteLength(row) > MAX_LINE_BYTES) return void problems.push({ line: i + 1, message: `longer than ${MAX_LINE_BYTES} bytes` });
+      let json: unknown;
+      try {
+        json = JSON.parse(row);
+      } catch {
+        if (!torn()) problems.push({ line: i + 1, message: 'not JSON' });
+        return;
+      }
+      const parsed = LedgerLine.safeParse(json);
+      if (!parsed.success) {
+        if (torn()) return;
+        const issue = parsed.error.issues[0]!;
+        return void problems.push({ line: i + 1, message: `not a ledger line: ${issue.path.join('.') || '(line)'}: ${issue.message}` });
+      }
+      const l = parsed.data;
+      if (l.type === 'inject') {
+        const why = handleProblem(l.driver, l.fault, l.node, l.handle);
+        if (why) return void problems.push({ line: i + 1, message: `inject ${l.id}: ${why}` });
+      }
+      lines.push(l);
+    });
+    return { lines, problems };
+  }
+
+  /** Every valid line (see read()). */
+  lines(): LedgerLine[] {
+    return this.read().lines;
+  }
+
+  /** What makes the ledger not fully usable (see read()); empty when every line is valid. */
+  problems(): LedgerProblem[] {
+    return this.read().problems;
+  }
+
+  /** Whether heal may act on this ledger's lines: nobody but its owner could have written them. */
+  trusted(): boolean {
+    return !this.read().problems.some((p) => p.line === undefined);
   }
 
   faults(): LedgerFault[] {
@@ -112,6 +200,7 @@ export class Ledger {
         byId.set(line.id, { inject: line, injectedAt: line.at, applied: false, healErrors: [] });
         continue;
       }
+      if (line.type === 'repair') continue;
       const f = byId.get(line.id);
       if (!f) continue;
       if (line.type === 'applied') {

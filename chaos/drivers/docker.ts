@@ -20,17 +20,10 @@ import type { FaultDriver, HealOutcome } from './driver.js';
 import { FaultUsageError } from './driver.js';
 import { dockerHostRefusal } from '../../runner/connections.js';
 
-export const DOCKER_FAULTS = ['stop', 'kill', 'pause', 'restart', 'partition'] as const satisfies readonly FaultKind[];
+import { DOCKER_FAULTS, type DockerHandle } from '../handles.js';
 
-export interface DockerHandle {
-  node: string;
-  /** Container name or id, as the target file gives it. */
-  container: string;
-  /** Container id at prepare time (for the log). */
-  id: string;
-  /** partition: the networks it was on, with the aliases to restore. */
-  networks?: { name: string; aliases: string[] }[];
-}
+export { DOCKER_FAULTS, type DockerHandle };
+
 
 interface DockerError {
   statusCode?: number;

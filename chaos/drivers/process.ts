@@ -24,23 +24,11 @@ import type { FaultKind, FaultStep } from '../faults.js';
 import { PROCESS_FAULTS } from '../faults.js';
 import type { FaultDriver, HealOutcome } from './driver.js';
 import { FaultUsageError } from './driver.js';
+import type { ProcessHandle } from '../handles.js';
 import { liveStat, processTree, readCmdline, readCwd, readEnviron, readStat, type ProcRef } from './proc.js';
 import { guardedFetch } from '../../runner/connections.js';
 
-export interface ProcessHandle {
-  node: string;
-  /** The node's base URL: a restarted node counts as up once anything answers there. */
-  url: string;
-  root: ProcRef;
-  /** The root and its descendants at prepare time. */
-  tree: ProcRef[];
-  cmdline: string[];
-  env: Record<string, string>;
-  cwd: string;
-  /** Where a restarted node's output goes. */
-  logDir: string;
-  exitWaitMs: number;
-}
+export type { ProcessHandle };
 
 export interface ProcessDriverOptions {
   /** Folder for restarted nodes' logs (default .state/chaos-logs). */
