@@ -6,15 +6,18 @@
  *
  * A fault is active while it has an `inject` line and no `healed` line. Each line is one write() with O_APPEND
  * (whole or, when a writer dies mid-write, torn at the end of the file), so several processes (a drill and
- * `chaos heal`) can write the same ledger. A writer that finds a torn last line closes it with a `repair` line
- * first, so the torn fragment stays tolerated and never swallows the next line.
+ * `chaos heal`) can write the same ledger (the kernel orders appends to one file). A writer that finds the file
+ * not ending in a newline (a torn line) starts its line on a new one, so the torn fragment never swallows it.
+ * A torn line is a ledger line's beginning (`{"type":"`) that is not JSON: it is tolerated, because no fault
+ * hides behind one (an inject line is written before its fault is applied, and a lost `healed` line only
+ * leaves a healed fault to heal again).
  *
  * Trust: the file is created readable and writable by its owner only (0600), and a ledger that another user owns
  * or may write is not acted on (a ledger line names a command that heal would run). Every line is validated,
  * an inject line against the schema of its driver (chaos/handles.ts); `problems()` lists every line that is not
  * valid (except a torn last line), and `chaos status` / `chaos heal` report them and exit 1.
  */
-import { closeSync, existsSync, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { FAULT_KINDS } from './faults.js';
@@ -48,10 +51,7 @@ const HealedLine = z.object({
   newPid: z.number().optional(),
 });
 const HealFailedLine = z.object({ type: z.literal('heal-failed'), id: z.string(), at: z.number(), error: z.string() });
-/** Written before a line by a writer that found the file ending in a torn line (a writer killed mid-write). */
-const RepairLine = z.object({ type: z.literal('repair'), id: z.literal('repair'), at: z.number(), detail: z.string() });
-
-export const LedgerLine = z.discriminatedUnion('type', [InjectLine, AppliedLine, InjectFailedLine, HealedLine, HealFailedLine, RepairLine]);
+export const LedgerLine = z.discriminatedUnion('type', [InjectLine, AppliedLine, InjectFailedLine, HealedLine, HealFailedLine]);
 export type LedgerLine = z.infer<typeof LedgerLine>;
 export type InjectLine = z.infer<typeof InjectLine>;
 export type HealedLine = z.infer<typeof HealedLine>;
@@ -83,6 +83,28 @@ export function formatProblem(path: string, p: LedgerProblem): string {
   return `ledger ${path}${p.line !== undefined ? ` line ${p.line}` : ''}: ${p.message}`;
 }
 
+/**
+ * Why the ledger cannot be written at `path` (a folder there, no write permission on it or on the folder that
+ * would hold it), or undefined when it can: checked before a drill or an inject starts anything.
+ */
+export function ledgerPathProblem(path: string): string | undefined {
+  const full = resolve(path);
+  try {
+    if (existsSync(full)) {
+      if (!statSync(full).isFile()) return `${full} is not a file`;
+      accessSync(full, constants.R_OK | constants.W_OK);
+      return undefined;
+    }
+    let dir = dirname(full);
+    while (!existsSync(dir)) dir = dirname(dir);
+    if (!statSync(dir).isDirectory()) return `${dir} is not a folder`;
+    accessSync(dir, constants.W_OK | constants.X_OK);
+    return undefined;
+  } catch (err) {
+    return `cannot write ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+}
+
 export function defaultLedgerPath(): string {
   return resolve(process.env.CHAOS_LEDGER ?? '.state/chaos-ledger.jsonl');
 }
@@ -110,7 +132,7 @@ export class Ledger {
       if (st.size > 0) {
         const last = Buffer.alloc(1);
         readSync(fd, last, 0, 1, st.size - 1);
-        if (last[0] !== 0x0a) data = '\n' + JSON.stringify({ type: 'repair', id: 'repair', at: Date.now(), detail: 'the line before was torn (a writer stopped mid-write)' }) + '\n' + text;
+        if (last[0] !== 0x0a) data = '\n' + text;
       }
       const buf = Buffer.from(data);
       const n = writeSync(fd, buf);
@@ -131,8 +153,8 @@ export class Ledger {
 
   /**
    * Every valid line, and every problem: the file unreadable, owned or writable by another user, too large; a line
-   * that is not JSON, not a ledger line, or an inject line whose handle does not fit its driver. A torn last line
-   * (no newline after it) and a torn line closed by a `repair` line are tolerated.
+   * that is not JSON, not a ledger line, or an inject line whose handle does not fit its driver. A torn line (see
+   * the module doc) is tolerated.
    */
   read(): { lines: LedgerLine[]; problems: LedgerProblem[] } {
     const lines: LedgerLine[] = [];
@@ -150,10 +172,9 @@ export class Ledger {
       return { lines, problems: [...problems, { message: `cannot read it: ${(err as Error).message}` }] };
     }
     const rows = text.split('\n');
-    const endsWithNewline = text.endsWith('\n');
     rows.forEach((row, i) => {
       if (!row.trim()) return;
-      const torn = () => (i === rows.length - 1 && !endsWithNewline) || /"type":"repair"/.test(rows[i + 1] ?? '');
+      const torn = () => row.startsWith('{"type":"');
       if (Buffer.byteLength(row) > MAX_LINE_BYTES) return void problems.push({ line: i + 1, message: `longer than ${MAX_LINE_BYTES} bytes` });
       let json: unknown;
       try {
@@ -164,7 +185,6 @@ export class Ledger {
       }
       const parsed = LedgerLine.safeParse(json);
       if (!parsed.success) {
-        if (torn()) return;
         const issue = parsed.error.issues[0]!;
         return void problems.push({ line: i + 1, message: `not a ledger line: ${issue.path.join('.') || '(line)'}: ${issue.message}` });
       }
@@ -200,7 +220,6 @@ export class Ledger {
         byId.set(line.id, { inject: line, injectedAt: line.at, applied: false, healErrors: [] });
         continue;
       }
-      if (line.type === 'repair') continue;
       const f = byId.get(line.id);
       if (!f) continue;
       if (line.type === 'applied') {
