@@ -120,10 +120,19 @@ export class K6Run extends EventEmitter {
     return this.child?.pid;
   }
 
-  /** Asks k6 to stop (SIGINT: it ends the test and still writes its summary). */
+  /**
+   * Asks k6 to stop (SIGINT: it ends the test and still writes its summary). One SIGINT only: a second would make
+   * k6 abort without its summary, so a repeated stop('SIGINT') is ignored; SIGKILL still goes through.
+   */
   stop(signal: NodeJS.Signals = 'SIGINT'): void {
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (signal === 'SIGINT') {
+      if (this.interruptSent) return;
+      this.interruptSent = true;
+    }
+    this.child.kill(signal);
   }
+  private interruptSent = false;
 
   private async start(resolveStart: (d: Date) => void, rejectStart: (e: Error) => void): Promise<K6RunResult> {
     const { opts, paths } = this;
@@ -141,9 +150,13 @@ export class K6Run extends EventEmitter {
     const logFile = createWriteStream(paths.log);
     logFile.write(`# k6 ${args.join(' ')}\n`);
     const spawnedAt = new Date();
+    // k6 runs in a process group of its own: Ctrl-C in a terminal signals the whole foreground group, and k6
+    // aborts WITHOUT its summary on a second SIGINT. So the terminal's signal reaches the runner only, which
+    // passes exactly one on (stop()); k6 ends the test, runs handleSummary and flushes its raw output.
     const child = spawn(opts.k6Path, args, {
       env: { ...process.env, ...opts.env, SUMMARY_PATH: paths.summary, K6_NO_USAGE_REPORT: 'true', K6_NO_COLOR: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     this.child = child;
     let loadStartedAt: Date | undefined;
