@@ -17,7 +17,8 @@ import { migrate, seed, SEED } from '../db/migrate.js';
 import { bundlePath, buildServices } from './build.js';
 import { ensureDockerEngine, ensureTargetImage, removeDockerResources, type DockerResources } from './docker-engine.js';
 import { freePorts } from './ports.js';
-import { COMPONENT_VAR, STACK_ID_VAR, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
+import { COMPONENT_VAR, STACK_ID_VAR, isAlive, procStartTime, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
+import { unregisterStack } from './registry.js';
 import { hostPortOf } from '../../chaos/toxiproxy/server.js';
 import { balancerPorts, dbmanLbUrl, startBalancers, StackLinks, type LinkAddress, type StackContext } from './links.js';
 import { beginStart, httpOk, redisComponent, referenceName, serviceEnvOf, startInfra, stopStack, writeAtomic, type RunningStack, type StackOptions } from './stack.js';
@@ -188,7 +189,7 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
       loadBalancers: lbs.loadBalancers,
       reference: {
         stateDir,
-        ...(opts.launcherPid ? { launcherPid: opts.launcherPid } : {}),
+        ...(opts.launcherPid ? { launcherPid: opts.launcherPid, launcherStartTime: procStartTime(opts.launcherPid) } : {}),
         flaws,
         topology: opts.dbmanLb ? 'dbman-lb' : 'client-side',
         postgres: { url: pg.url, pid: pg.proc.pid },
@@ -205,12 +206,14 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
       },
     });
     writeAtomic(targetFilePath, `${JSON.stringify(target, null, 2)}\n`);
+    writeAtomic(join(stateDir, 'target.json'), `${JSON.stringify(target, null, 2)}\n`);
     return { target, targetFilePath, down: () => stopStack(targetFilePath) };
   } catch (err) {
     log(`start failed, removing what was started: ${(err as Error).message}`);
     await removeDockerResources(res).catch(() => undefined);
     await stopProcesses(procs);
     rmSync(stateDir, { recursive: true, force: true });
+    unregisterStack(stackId);
     throw err;
   }
 }

@@ -15,7 +15,8 @@ import { removeDockerResources, type DockerResources } from './docker-engine.js'
 import { startPostgres, startRedis, type ListenOptions, type StartedInfra } from './infra.js';
 import { balancerPorts, startBalancers, StackLinks, type LinkAddress, type StackContext, type TopologyOptions } from './links.js';
 import { freePorts } from './ports.js';
-import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
+import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, isOurs, procStartTime, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
+import { registeredStacks, registerStack, unregisterStack } from './registry.js';
 import { guardedFetch } from '../../runner/connections.js';
 
 export const DEFAULT_TARGET_FILE = join(REPO_ROOT, '.state', 'target.json');
@@ -137,6 +138,8 @@ export function beginStart(opts: StackOptions) {
   refuseRunning(targetFilePath);
   const stateDir = mkdtempSync(join(tmpdir(), 'dbman-target-'));
   chmodSync(stateDir, 0o755);
+  // before anything starts: `stack down` finds this stack even when its starter is killed while starting it
+  registerStack({ stackId: basename(stateDir), stateDir, targetFilePath });
   const logsDir = join(stateDir, 'logs');
   mkdirSync(logsDir);
   return { log, flaws, targetFilePath, nDbman: opts.dbmanNodes ?? 3, nChat: opts.chatInstances ?? 2, stateDir, logsDir, stackId: basename(stateDir) };
@@ -187,6 +190,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   const stopAll = async () => {
     await stopInOrder(procs, basename(stateDir));
     rmSync(stateDir, { recursive: true, force: true });
+    unregisterStack(basename(stateDir));
   };
 
   try {
@@ -288,7 +292,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       loadBalancers: lbs.loadBalancers,
       reference: {
         stateDir,
-        ...(opts.launcherPid ? { launcherPid: opts.launcherPid } : {}),
+        ...(opts.launcherPid ? { launcherPid: opts.launcherPid, launcherStartTime: procStartTime(opts.launcherPid) } : {}),
         flaws,
         topology: opts.dbmanLb ? 'dbman-lb' : 'client-side',
         postgres: { url: pgInfra.url, pid: pgInfra.proc.pid },
@@ -375,7 +379,9 @@ export async function stopStack(targetFilePath: string): Promise<void> {
   if (!t.reference) throw new Error(`target file ${path}: not a reference stack (no "reference" block), nothing to stop`);
   const procs = recordedProcesses(t);
   const launcherPid = t.reference.launcherPid;
-  if (launcherPid && launcherPid !== process.pid) {
+  const launcherStartTime = t.reference['launcherStartTime'];
+  // the foreground launcher, only when it is still the process that started (pid and start time)
+  if (launcherPid && launcherPid !== process.pid && typeof launcherStartTime === 'number' && isOurs({ pid: launcherPid, startTime: launcherStartTime })) {
     try {
       process.kill(launcherPid, 'SIGTERM');
     } catch {
@@ -387,6 +393,39 @@ export async function stopStack(targetFilePath: string): Promise<void> {
   const stateDir = t.reference.stateDir;
   if (stateDir && /dbman-target-/.test(stateDir)) rmSync(stateDir, { recursive: true, force: true });
   rmSync(path, { force: true });
+  const id = stackIdOf(t);
+  if (id) unregisterStack(id);
+}
+
+/**
+ * Stops every stack this checkout started (registry.ts): from its target file when there is one, else (a starter
+ * killed while starting) every process marked with its stack id; removes its state folder. Returns what it did.
+ */
+export async function stopAllStacks(log: (line: string) => void = () => {}): Promise<string[]> {
+  const done: string[] = [];
+  const { entries, unreadable } = registeredStacks();
+  for (const u of unreadable) log(`skipped ${u}: not a stack registry entry`);
+  for (const e of entries) {
+    const fromFile = [e.targetFilePath, join(e.stateDir, 'target.json')].find((f) => {
+      try {
+        return stackIdOf(readTargetFile(f)) === e.stackId;
+      } catch {
+        return false;
+      }
+    });
+    if (fromFile) {
+      await stopStack(fromFile);
+      if (fromFile !== e.targetFilePath && existsSync(e.targetFilePath)) rmSync(e.targetFilePath, { force: true });
+      done.push(`${e.stackId} (${fromFile})`);
+    } else {
+      // killed while starting, before its target file: its processes are marked with its id
+      await stopInOrder([], e.stackId);
+      rmSync(e.stateDir, { recursive: true, force: true });
+      unregisterStack(e.stackId);
+      done.push(`${e.stackId} (started by pid ${e.startedBy}, no target file: its marked processes)`);
+    }
+  }
+  return done;
 }
 
 export interface ComponentStatus {
