@@ -152,16 +152,10 @@ async function main(): Promise<void> {
       return;
     }
     const done = await stopAllStacks(log);
-    if (existsSync(DEFAULT_TARGET_FILE)) {
-      // a stack started before stacks were registered
-      try {
-        await stopStack(DEFAULT_TARGET_FILE);
-        done.push(DEFAULT_TARGET_FILE);
-      } catch (err) {
-        log(`${DEFAULT_TARGET_FILE}: ${(err as Error).message}`);
-      }
+    if (done.length === 0) {
+      const hint = existsSync(DEFAULT_TARGET_FILE) ? `; ${DEFAULT_TARGET_FILE} is not registered: npm run stack -- down --target-file ${DEFAULT_TARGET_FILE}` : '';
+      log(`nothing to stop: no stack of this checkout is registered (${registryDir()})${hint}`);
     }
-    if (done.length === 0) log(`nothing to stop: no stack of this checkout is registered (${registryDir()}) and no ${DEFAULT_TARGET_FILE}`);
     for (const d of done) log(`down: ${d}: everything stopped, state folder and target file removed`);
     return;
   }
