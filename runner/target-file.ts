@@ -3,7 +3,7 @@
  * reach its parts. `npm run stack -- up` writes it for the reference target; users write one by hand for a
  * real deployment. The smoke, the drills and the chaos CLI read it. Parsed once, here, with zod.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 
 /** One proxy of a toxiproxy-server: its HTTP API and the proxy's name. */
@@ -36,7 +36,7 @@ export type FaultAccess = z.infer<typeof FaultAccess>;
 export const Component = z
   .object({
     /** dbman-1, dbman-2, ... in the order of the app services' endpoint list; chat-1, chat-2; orghub. */
-    name: z.string().regex(/^[a-z][a-z0-9-]*$/),
+    name: z.string().max(64).regex(/^[a-z][a-z0-9-]*$/),
     /** Base URL of the component as the suite reaches it (health checks). */
     url: z.url(),
     faults: FaultAccess.default({}),
@@ -60,21 +60,21 @@ export const TargetFile = z
   .object({
     version: z.literal(1),
     /** Free text shown in reports, e.g. "reference (local)" or "staging". */
-    name: z.string().min(1),
+    name: z.string().min(1).max(200),
     /** chat REST base, without /api/v1 (CHAT_URL). */
     chatUrl: z.url(),
     /** orghub base, without /api/v1 (AUTH_URL). */
     authUrl: z.url(),
     /** The room WebSocket endpoint, e.g. ws://127.0.0.1:8080/ws (WS_URL). */
     wsUrl: z.url(),
-    tenantId: z.string().min(1),
-    login: z.object({ email: z.string().min(1), password: z.string().min(1) }).strict(),
-    dbmanNodes: z.array(Component).default([]),
-    chatInstances: z.array(Component).default([]),
+    tenantId: z.string().min(1).max(512),
+    login: z.object({ email: z.string().min(1).max(512), password: z.string().min(1).max(512) }).strict(),
+    dbmanNodes: z.array(Component).max(256).default([]),
+    chatInstances: z.array(Component).max(256).default([]),
     orghub: Component.optional(),
     /** The Redis the chat instances fan out through (`redis://` URL); faults reach it by a proxy or its container. */
     redis: Component.optional(),
-    loadBalancers: z.array(LoadBalancer).default([]),
+    loadBalancers: z.array(LoadBalancer).max(64).default([]),
     /** Set by the reference target's launcher only. */
     reference: z
       .object({
@@ -94,13 +94,19 @@ export type TargetFile = z.infer<typeof TargetFile>;
 
 export class TargetFileError extends Error {}
 
+/** The largest target file read: a description of a deployment, not data (a real one is a few KB). */
+export const MAX_TARGET_FILE_BYTES = 1024 * 1024;
+
 /** Reads and validates a target file; throws TargetFileError with a one-line message naming the path and field. */
 export function readTargetFile(path: string): TargetFile {
   let raw: unknown;
   try {
+    const size = statSync(path).size;
+    if (size > MAX_TARGET_FILE_BYTES) throw new TargetFileError(`target file ${path}: ${size} bytes; allowed: at most ${MAX_TARGET_FILE_BYTES} bytes`);
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new TargetFileError(`target file ${path}: ${(err as Error).message}`);
+    if (err instanceof TargetFileError) throw err;
+    throw new TargetFileError(`target file ${path}: ${(err as Error).message.split('\n')[0]}`);
   }
   const parsed = TargetFile.safeParse(raw);
   if (!parsed.success) {

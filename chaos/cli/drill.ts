@@ -1,7 +1,6 @@
 /**
- * `npm run drill -- --fault <kind> --node <name> [--at 20s] [--for 20s] [--profile failover] [--target <file>]`
- * `npm run drill -- --file drills/kill-then-pause.yaml [--target <file>]`
- * See chaos/README.md. Exit 0 pass, 1 fail (threshold, steady state, inject/heal), 2 bad usage (nothing sent).
+ * `npm run drill -- --fault <kind> --node <name> ...` or `--file <drill file>`: see DRILL_COMMAND below (the one
+ * table the parser and --help come from) and chaos/README.md.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,66 +12,90 @@ import { parseFlaws } from '../../reference-target/flaws.js';
 import { FAULT_KINDS } from '../faults.js';
 import { runDrill } from '../drill/run.js';
 import { needsChatLb, needsProxy, specFromFlags } from '../drill/spec.js';
-import { exitOnError, parseFlags, UsageError } from './args.js';
-import { allowRemoteConnections } from '../../runner/connections.js';
+import { exitOnError, UsageError } from './args.js';
+import { allowRemoteConnections, dockerHostRefusal } from '../../runner/connections.js';
+import { helpText, HELP_FLAG, parseCommandLine, type CommandSpec } from '../../runner/cli-flags.js';
+import { PROFILE_NAMES } from '../../lib/profiles.js';
+import { validateDrill } from '../drill/validate.js';
 
-export const DRILL_USAGE = `usage: npm run drill -- --fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for 20s]
-                       [--profile failover] [--duration 45s] [--target <file> | --docker] [--proxy] [--lb] [--dbman-lb]
-                       [--latency-ms 1000 --jitter-ms 200 | --rate-kbps 16] [--hold 3] [--slo-p95-ms 500] [--slo-error-rate 0.01]
-                       [--max-failover 5s] [--max-recovery 15s] [--max-ready-flip 5s] [--max-reconnect-p95-ms 5000]
-       npm run drill -- --file <drill.yaml|drill.json> [--target <file> [--allow-remote]] [--ledger <file>]
-
+const DRILL_ABOUT = `Steady state → load (k6) → inject at T → heal at T+D → judge, as chaos/README.md describes. Everything given is
+validated before anything starts (nodes and drivers, windows against the run's length, faults overlapping in
+time, SCALE and the rest of the k6 environment, the ledger path, the target file).
 Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and stops it after. Network faults
 (partition, latency, reset, bandwidth), db-cut and faults on redis then put Toxiproxy proxies in front of every
 dbman node, on every dbman node's PostgreSQL link and in front of Redis (--proxy asks for them always).
 --lb puts HAProxy in front of the chat instances (automatic for a fault on chat-N); --dbman-lb gives the app
-services one dbman URL behind HAProxy, which health-checks /health/ready (the dbman-lb topology). --proxy, --lb
-and --dbman-lb shape the reference target the drill starts: not with --target.
+services one dbman URL behind HAProxy, which health-checks /health/ready (the dbman-lb topology).
 Fault targets: dbman-N, chat-N, orghub, redis and the load balancers, as the target file names them. db-cut
-cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
-its liveness staying up and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients'
-reconnects (seen, p95 within --max-reconnect-p95-ms).
---docker starts the reference target as containers (npm run stack -- up --docker) and drives the faults with the
-docker driver (stop, kill, pause, restart, partition by network disconnect); the stack is removed after.
+cuts a dbman node's PostgreSQL link: judged by its readiness flip (--max-ready-flip), its liveness staying up
+and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients' reconnects.
+--docker starts the reference target as containers and drives the faults with the docker driver.
 A target file whose URLs are outside loopback (127.0.0.0/8, localhost, ::1), e.g. staging, needs --allow-remote.
-Exit codes: 0 pass, 1 a threshold, the steady state or a fault action failed, 2 bad usage (nothing sent).`;
+Durations everywhere: 90s, 1m30s, 1500ms, 1h, or plain seconds. Ctrl-C / SIGTERM heal, stop k6 (its summary
+kept) and the target; after a SIGKILL: npm run chaos -- heal, then npm run stack -- down.`;
+
+export const DRILL_COMMAND: CommandSpec = {
+  invocation: 'npm run drill --',
+  usage: [
+    `--fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for 20s] [--profile failover] [--duration <d>] [--target <file> [--allow-remote] | --docker] [options]`,
+    '--file <drill.yaml|drill.json> [--target <file> [--allow-remote] | --docker] [options]',
+  ],
+  about: DRILL_ABOUT,
+  flags: [
+    { name: 'fault', type: 'string', value: '<kind>', help: `the fault: ${FAULT_KINDS.join(', ')}` },
+    { name: 'node', type: 'string', value: '<name>', help: 'the node, as the target names it: dbman-1, chat-2, orghub, redis, ...' },
+    { name: 'at', type: 'string', value: '<duration>', help: 'inject this long after the load starts (at least 1s)', default: '20s' },
+    { name: 'for', type: 'string', value: '<duration>', help: 'heal this long after the inject', default: '20s' },
+    { name: 'file', type: 'string', value: '<file>', help: 'a drill file (YAML or JSON, at most 1 MiB): name, profile, duration, faults, slo, proxy, chatLb, dbmanLb' },
+    { name: 'profile', type: 'string', value: '<name>', help: `the load profile: ${PROFILE_NAMES.join(', ')}`, default: 'failover' },
+    { name: 'duration', type: 'string', value: '<duration>', help: 'the load (5s to 6h)', default: 'the last heal + 12s' },
+    { name: 'target', type: 'string', value: '<file>', help: 'a target file (a real deployment); without it the drill starts the reference target' },
+    { name: 'allow-remote', type: 'boolean', help: 'with --target: allow URLs outside loopback (staging)' },
+    { name: 'docker', type: 'boolean', help: 'start the reference target as Docker containers (the docker driver)' },
+    { name: 'proxy', type: 'boolean', help: 'without --target: Toxiproxy proxies always' },
+    { name: 'lb', type: 'boolean', help: 'without --target: HAProxy in front of the chat instances' },
+    { name: 'dbman-lb', type: 'boolean', help: 'without --target: the dbman-lb topology' },
+    { name: 'ledger', type: 'string', value: '<file>', help: 'the fault ledger', default: '$CHAOS_LEDGER or .state/chaos-ledger.jsonl' },
+    { name: 'latency-ms', type: 'string', value: '<ms>', help: 'latency: added delay per direction', default: '1000' },
+    { name: 'jitter-ms', type: 'string', value: '<ms>', help: 'latency: +/- jitter', default: '200' },
+    { name: 'rate-kbps', type: 'string', value: '<KB/s>', help: 'bandwidth: the rate', default: '16' },
+    { name: 'hold', type: 'string', value: '<s>', help: 'good seconds in a row that make failover (or recovery) done, 1-60', default: '3' },
+    { name: 'slo-p95-ms', type: 'string', value: '<ms>', help: 'highest p95 of a second for it to count as good', default: '500' },
+    { name: 'slo-error-rate', type: 'string', value: '<0..1>', help: 'highest error rate of a second for it to count as good', default: '0.01' },
+    { name: 'max-failover', type: 'string', value: '<duration>', help: 'failover done (SLO held --hold s) within this of the inject', default: '5s' },
+    { name: 'max-recovery', type: 'string', value: '<duration>', help: 'the healed node ready and the SLO held within this of the heal', default: '15s' },
+    { name: 'max-ready-flip', type: 'string', value: '<duration>', help: "db-cut: the node's /health/ready not-ready within this of the inject", default: '5s' },
+    { name: 'max-reconnect-p95-ms', type: 'string', value: '<ms>', help: 'faults on chat-N: WS reconnect time p95', default: '5000' },
+    HELP_FLAG,
+  ],
+  environment: [
+    'TARGET_FLAWS  flaws of the reference target the drill starts (a,b)',
+    'SCALE, USER_POOL, SLO  the k6 environment (lib/README.md); DURATION is set by the drill (--duration)',
+    'INTEGRITY_UNDELIVERED_LIMIT, INTEGRITY_SPAN_MS  the integrity check (integrity/README.md)',
+    'CHAOS_LEDGER  the ledger when --ledger is not given',
+  ],
+  exitCodes: [[0, 'pass'], [1, 'a threshold, the steady state or a fault action failed'], [2, 'bad usage (nothing started or sent)'], [130, 'interrupted by SIGINT (faults healed, k6 summary and report kept)'], [143, 'interrupted by SIGTERM']],
+  examples: [
+    'npm run drill -- --fault pause --node dbman-2 --at 20s --for 20s',
+    'npm run drill -- --file chaos/drills/dbman-sequence.yaml',
+    'npm run drill -- --fault db-cut --node dbman-1 --dbman-lb',
+    'npm run drill -- --fault kill --node dbman-1 --target staging.json --allow-remote',
+  ],
+};
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(argv, {
-    fault: { type: 'string' },
-    node: { type: 'string' },
-    at: { type: 'string' },
-    for: { type: 'string' },
-    duration: { type: 'string' },
-    profile: { type: 'string' },
-    target: { type: 'string' },
-    file: { type: 'string' },
-    ledger: { type: 'string' },
-    'allow-remote': { type: 'boolean' },
-    proxy: { type: 'boolean' },
-    lb: { type: 'boolean' },
-    'dbman-lb': { type: 'boolean' },
-    docker: { type: 'boolean' },
-    'latency-ms': { type: 'string' },
-    'jitter-ms': { type: 'string' },
-    'rate-kbps': { type: 'string' },
-    hold: { type: 'string' },
-    'slo-p95-ms': { type: 'string' },
-    'slo-error-rate': { type: 'string' },
-    'max-failover': { type: 'string' },
-    'max-recovery': { type: 'string' },
-    'max-ready-flip': { type: 'string' },
-    'max-reconnect-p95-ms': { type: 'string' },
-    help: { type: 'boolean' },
-  });
+  const { values } = parseCommandLine(DRILL_COMMAND, argv);
   if (values.help) {
-    process.stdout.write(DRILL_USAGE + '\n');
+    process.stdout.write(helpText(DRILL_COMMAND) + '\n');
     return 0;
   }
-  if (positionals.length) {
-    throw new UsageError(`unexpected argument ${positionals[0]} (see --help)`);
-  }
   const s = (k: string) => values[k] as string | undefined;
+  if (values.docker && values['allow-remote']) throw new UsageError('--allow-remote', '--allow-remote: only with --target <file>, not with --docker (the docker stack runs on this machine)');
+  if (values.docker && s('target')) throw new UsageError('--docker', '--docker and --target: choose one (--docker starts its own docker stack)');
+  if (values.docker) {
+    const why = dockerHostRefusal();
+    if (why) throw new UsageError('DOCKER_HOST', why);
+  }
   const spec = specFromFlags({
     fault: s('fault'),
     node: s('node'),
@@ -96,10 +119,10 @@ async function main(argv: string[]): Promise<number> {
     maxReconnectP95Ms: s('max-reconnect-p95-ms'),
   });
   const allowRemote = values['allow-remote'] === true;
+  // everything, before anything starts, creates or contacts anything
+  validateDrill({ spec, targetPath: s('target'), docker: values.docker === true, allowRemote, ledgerPath: s('ledger'), drillFile: s('file') });
   allowRemoteConnections(allowRemote && s('target') !== undefined);
   if (!values.docker) return runDrill({ spec, targetPath: s('target'), ledgerPath: s('ledger'), allowRemote });
-  if (allowRemote) throw new UsageError('--allow-remote: only with --target <file>, not with --docker (the docker stack runs on this machine)');
-  if (s('target')) throw new UsageError('--docker and --target: choose one (--docker starts its own docker stack)');
   return drillOnDockerStack(spec, s('ledger'));
 }
 
