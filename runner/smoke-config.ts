@@ -6,7 +6,6 @@
  * and what is allowed; the CLI turns it into exit code 2.
  */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, parseConfig, type SuiteConfig } from '../lib/config.js';
 import { PROFILE_NAMES, type ProfileName } from '../lib/profiles.js';
@@ -14,24 +13,38 @@ import { parseFlaws, type Flaw } from '../reference-target/flaws.js';
 import { isLoopbackHost, refusalOf, urlParts } from '../lib/loopback.js';
 import { readTargetFile, TargetFileError, type Component, type TargetFile } from './target-file.js';
 import { UsageError } from './usage-error.js';
+import { helpText, HELP_FLAG, parseCommandLine, type CommandSpec } from './cli-flags.js';
 
 export { UsageError };
 
-export const SMOKE_USAGE = `usage: npm run smoke -- [--target <file>] [--profile <name>] [--allow-remote] [--help]
+export const SMOKE_COMMAND: CommandSpec = {
+  invocation: 'npm run smoke --',
+  usage: ['[--target <file>] [--profile <name>] [--allow-remote] [--help]'],
+  about: `Provisions k6, builds the scenarios, starts the reference target (unless a target is given), runs the
+smoke load, prints the verdict, writes reports/<run-id>/ and points reports/latest at it. Every input is
+checked before anything starts or is sent. The reference target is stopped on exit, on an error and on
+SIGINT/SIGTERM (k6 then stops once, keeping its summary: exit 130/143); after a SIGKILL of the smoke, stop it
+with: npm run stack -- down.`,
+  flags: [
+    { name: 'target', type: 'string', value: '<file>', help: 'target description file (runner/target-file.ts); instead of it, the environment\nCHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD may describe the target', default: 'start the reference target' },
+    { name: 'profile', type: 'string', value: '<name>', help: `load profile: ${PROFILE_NAMES.join(', ')}`, default: 'smoke' },
+    { name: 'allow-remote', type: 'boolean', help: 'with a given target: allow hosts outside loopback (127.0.0.0/8, localhost, ::1); URLs with credentials are refused anyway' },
+    HELP_FLAG,
+  ],
+  environment: [
+    'TARGET_FLAWS=a,b   flaws of the reference target (a given target: checked, then ignored with a note)',
+    'SCALE, DURATION, USER_POOL, SLO   the k6 environment (lib/README.md); PROFILE and RUN_ID are set by the smoke (--profile)',
+    'INTEGRITY_UNDELIVERED_LIMIT, INTEGRITY_SPAN_MS   the integrity check (integrity/README.md)',
+  ],
+  exitCodes: [[0, 'pass'], [1, 'a threshold failed'], [2, 'bad usage or configuration (nothing sent)'], [130, 'interrupted by SIGINT (report kept)'], [143, 'interrupted by SIGTERM']],
+  examples: ['npm run smoke', 'TARGET_FLAWS=single-endpoint npm run smoke', 'npm run smoke -- --target staging.json --allow-remote --profile baseline'],
+};
 
-Provisions k6, builds the scenarios, starts the reference target (unless a target is given), runs the
-smoke load, prints the verdict, writes reports/<run-id>/ and points reports/latest at it.
+/** The full --help text (kept as a name the CLI and tests use). */
+export const SMOKE_USAGE = helpText(SMOKE_COMMAND);
 
-  --target <file>   target description file (see runner/target-file.ts); instead of it, the environment
-                    CHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD may describe the target
-  --profile <name>  load profile: ${PROFILE_NAMES.join(', ')} (default smoke)
-  --allow-remote    allow a target outside loopback (127.0.0.0/8, localhost, ::1)
-  --help            this text
-
-Environment: TARGET_FLAWS=a,b (flaws of the reference target), SCALE, DURATION, USER_POOL (see lib/config.ts).
-Exit codes: 0 pass, 1 a threshold failed, 2 bad usage or configuration (nothing sent).
-The reference target is stopped on exit, on an error and on SIGINT/SIGTERM; after a SIGKILL of the smoke,
-stop it with: npm run stack -- down --target-file .state/smoke-<pid>-target.json`;
+/** Variables the smoke sets itself for k6: one given in the environment would be silently replaced, so it is refused. */
+const RUNNER_SET_ENV = { PROFILE: '--profile', RUN_ID: 'the run id the smoke makes', ALLOW_REMOTE: '--allow-remote', SUMMARY_PATH: 'the run folder', FAULT_WINDOWS: 'a drill' } as const;
 
 /** The environment variables that describe a target instead of --target. */
 export const TARGET_ENV = ['CHAT_URL', 'AUTH_URL', 'WS_URL', 'TENANT_ID', 'LOGIN_EMAIL', 'LOGIN_PASSWORD'] as const;
@@ -149,25 +162,8 @@ function targetFromEnv(env: NodeJS.ProcessEnv): TargetFile | undefined {
 }
 
 /** Parses argv (without node and script) and the environment. Throws UsageError on any bad input. */
-export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SmokeConfig {
-  let values: Record<string, unknown>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        target: { type: 'string' },
-        profile: { type: 'string' },
-        'allow-remote': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    const msg = (err as Error).message;
-    const flag = /'(-{1,2}[^' ]+)/.exec(msg)?.[1] ?? 'arguments';
-    throw new UsageError(flag, `${flag}: ${msg.split('\n')[0]!.replace(/\.$/, '')}; allowed: --target <file>, --profile <name>, --allow-remote, --help`);
-  }
+export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, opts: { refuseRunnerSetEnv?: boolean } = {}): SmokeConfig {
+  const { values } = parseCommandLine(SMOKE_COMMAND, argv);
   const flags = Flags.safeParse(values);
   if (!flags.success) {
     const issue = flags.error.issues[0]!;
@@ -176,6 +172,9 @@ export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const { target: targetPath, profile: profileRaw, 'allow-remote': allowRemote, help } = flags.data;
   if (help) return { help, profile: 'smoke', allowRemote, target: { kind: 'reference', flaws: [] } };
+  for (const [name, instead] of opts.refuseRunnerSetEnv === false ? [] : Object.entries(RUNNER_SET_ENV)) {
+    if (env[name] !== undefined && env[name] !== '') throw new UsageError(name, `${name}: set by the smoke itself, not read from the environment; allowed: unset it (use ${instead})`);
+  }
 
   const profile = z.enum(PROFILE_NAMES).safeParse(profileRaw);
   if (!profile.success) {
@@ -209,6 +208,7 @@ export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       validateK6Env(k6EnvOf(fromEnv, profile.data, true), env);
       checkLoopback(fromEnv, allowRemote, (f) => names[f] ?? f);
     } else {
+      if (allowRemote) throw new UsageError('--allow-remote', '--allow-remote: only with a given target (--target <file> or CHAT_URL, ...); the reference target runs on this machine');
       target = { kind: 'reference', flaws };
     }
   }

@@ -112,7 +112,8 @@ function parseRunId(raw: string | undefined): string | undefined {
 /** The target of a part, prepare or merge (--target <file> or the six variables), with the smoke's loopback rule; never the reference target. */
 function parseGivenTarget(values: Flags, profile: ProfileName, env: NodeJS.ProcessEnv, why: string): GivenTarget {
   const smokeArgs = ['--profile', profile, ...(values.target ? ['--target', values.target as string] : []), ...(values['allow-remote'] === true ? ['--allow-remote'] : [])];
-  const smoke = parseSmokeConfig(smokeArgs, env);
+  // the load's own settings (--run-id, --profile) are its flags; CI keeps RUN_ID in the environment for them
+  const smoke = parseSmokeConfig(smokeArgs, env, { refuseRunnerSetEnv: false });
   if (smoke.target.kind === 'reference') {
     throw new UsageError('--target', `--target: missing; allowed: a target description file, or CHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD in the environment (${why})`);
   }

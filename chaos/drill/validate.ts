@@ -22,6 +22,9 @@ import { defaultLedgerPath, ledgerPathProblem } from '../ledger.js';
 import { defaultDrivers } from '../nemesis.js';
 import { needsChatLb, needsProxy, type DrillSpec } from './spec.js';
 
+/** Variables the drill sets for k6 itself: one in the environment would be silently replaced, so it is refused. */
+const DRILL_SET_ENV = { PROFILE: '--profile', DURATION: '--duration', FAULT_WINDOWS: '--at/--for or a drill file', RUN_ID: 'the run id the drill makes', ALLOW_REMOTE: '--allow-remote', SUMMARY_PATH: 'the run folder' } as const;
+
 export interface DrillInput {
   spec: DrillSpec;
   /** A target file, or none: the drill starts the reference target (on the host, or on Docker). */
@@ -137,6 +140,9 @@ function checkK6Env(input: DrillInput, target: TargetFile, windows: [number, num
 export function validateDrill(input: DrillInput): ValidDrill {
   const env = input.env ?? process.env;
   const { spec } = input;
+  for (const [name, instead] of Object.entries(DRILL_SET_ENV)) {
+    if (env[name] !== undefined && env[name] !== '') throw new UsageError(name, `${name}: set by the drill itself, not read from the environment; allowed: unset it (use ${instead})`);
+  }
   let integrity: IntegrityOptions;
   try {
     integrity = integrityOptionsFromEnv(env);
