@@ -65,3 +65,15 @@ export function parseBody(body: unknown): ParsedBody | undefined {
 export function clientMsgId(m: Marker): string {
   return formatMarker(m);
 }
+
+const MESSAGE_FRAME = /"type"\s*:\s*"message"/;
+
+/**
+ * The marker of a raw fan-out frame (`{"type":"message",...,"payload":{...,"body":"k6m:..."}}`) without decoding
+ * the JSON: cheap enough for every frame of every socket. Undefined for other frames and unmarked bodies.
+ */
+export function markerInFrame(raw: string): ParsedBody | undefined {
+  const i = raw.indexOf('k6m:');
+  if (i < 0 || !MESSAGE_FRAME.test(raw)) return undefined;
+  return parseBody(raw.slice(i, i + 160));
+}

@@ -120,7 +120,7 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
     loadLog(`k6 exited with ${k6Result.exitCode ?? k6Result.signal} after ${(durations.loadMs / 1000).toFixed(1)} s`);
 
     // The integrity check reads the rooms back while the target is still up.
-    const integrity = await integrityStep({ rawPath: k6Result.paths.raw, target, runDir, runId, options: integrityOptions }, step('integrity'));
+    const integrity = await integrityStep({ rawPath: k6Result.paths.raw, target, runDir, runId, options: integrityOptions, profile: config.profile }, step('integrity'));
 
     const summary = await finishRun({
       runId,

@@ -462,7 +462,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     errors.push(...figureBreaches);
     await writeJson(join(runDir, DRILL_FILE), report);
     // The integrity check: every room read back after the heal, while the target is still up.
-    const integrity = await integrityStep({ rawPath: k6Result.paths.raw, target, runDir, runId, options: integrityOptions }, step('integrity'));
+    const integrity = await integrityStep({ rawPath: k6Result.paths.raw, target, runDir, runId, options: integrityOptions, profile: spec.profile }, step('integrity'));
     const summary = await finishRun({
       runId,
       runDir,

@@ -1,0 +1,119 @@
+/**
+ * The idempotency probe: after a share of acknowledged WS messages, the socket sends the very same frame again
+ * (same client_msg_id, same body), as a client does that lost its acknowledgement. The contract's answer is the
+ * error frame `duplicate client_msg_id` and one stored copy; the integrity check counts a second stored copy of a
+ * repeated marker as an idempotency failure.
+ *
+ * One frame in flight per socket (error frames carry no client_msg_id): the probe sends only while the socket's
+ * MessageSender is idle, and the sender sends only while the probe is idle (the caller checks `busy` of both).
+ * One `ws_repeat_answer` sample per repeat, answer `refused` (the contract's error frame), `accepted` (an echo of
+ * the marker came back: stored again), `error` (another error frame) or `timeout`, with the marker as metadata.
+ */
+import { withMeta } from './history.js';
+import { wsRepeatAnswers } from './metrics.js';
+import type { ErrorKind, RoomSocket } from './ws.js';
+import type { ParsedBody } from './marker.js';
+import type { Phase } from './phase.js';
+
+export type RepeatAnswer = 'refused' | 'accepted' | 'error' | 'timeout';
+
+export interface RepeatOptions {
+  /** Repeat after every Nth acknowledged message of the socket (0 = never). */
+  every: number;
+  /** Wait this long after the acknowledgement (so the original's fan-out has passed). */
+  delayMs: number;
+  timeoutMs: number;
+  phase: (atMs?: number) => Phase;
+  room: string;
+  sender: string;
+}
+
+/** Whether the nth acknowledged message (0-based) of a socket is repeated. PURE. */
+export function repeatsAfter(ackIndex: number, every: number): boolean {
+  return every > 0 && ackIndex % every === Math.floor(every / 2);
+}
+
+interface Pending {
+  marker: string;
+  clientMsgId: string;
+  body: string;
+  dueMs: number;
+  sentMs?: number;
+}
+
+export class RepeatProbe {
+  private acks = 0;
+  private pending: Pending | undefined;
+  repeats = 0;
+
+  constructor(
+    private readonly sock: RoomSocket,
+    private readonly o: RepeatOptions,
+  ) {}
+
+  /** Feed every acknowledgement of the socket's sender (SenderOptions.onAcked). */
+  onAcked(m: { id: string; clientMsgId: string; body: string; resolvedMs: number }): void {
+    const n = this.acks++;
+    if (this.pending || !repeatsAfter(n, this.o.every)) return;
+    this.pending = { marker: m.id, clientMsgId: m.clientMsgId, body: m.body, dueMs: m.resolvedMs + this.o.delayMs };
+  }
+
+  /** A repeat is due or waiting for its answer. */
+  get busy(): boolean {
+    return this.pending !== undefined;
+  }
+
+  /** In flight (sent, not answered): error frames and the marker's echo are this probe's. */
+  get inFlight(): boolean {
+    return this.pending?.sentMs !== undefined;
+  }
+
+  mayBeEcho(raw: string): boolean {
+    return this.inFlight && raw.includes(this.pending!.marker);
+  }
+
+  /** Sends a due repeat when `idle` (the sender has nothing in flight); times out an unanswered one. */
+  tick(nowMs: number, idle: boolean): void {
+    const p = this.pending;
+    if (!p) return;
+    if (p.sentMs === undefined) {
+      if (nowMs < p.dueMs || !idle) return;
+      if (this.sock.state !== 'open') {
+        this.pending = undefined;
+        return;
+      }
+      p.sentMs = nowMs;
+      this.repeats += 1;
+      this.sock.send({ type: 'message', payload: { client_msg_id: p.clientMsgId, body: p.body, file_ids: [], emojis: [] } });
+      return;
+    }
+    if (nowMs - p.sentMs >= this.o.timeoutMs) this.answer('timeout');
+  }
+
+  /** True when the error frame was the repeat's answer. */
+  onErrorFrame(kind: ErrorKind): boolean {
+    if (!this.inFlight) return false;
+    this.answer(kind === 'duplicate' ? 'refused' : 'error', kind);
+    return true;
+  }
+
+  /** True when the frame was the repeated marker's echo: the target stored the repeat. */
+  onMarked(parsed: ParsedBody): boolean {
+    if (!this.inFlight || parsed.id !== this.pending!.marker) return false;
+    this.answer('accepted');
+    return true;
+  }
+
+  /** The socket closed: an unanswered repeat is dropped (its answer is unknown; the stored copies still tell). */
+  abandon(): void {
+    if (this.inFlight) this.answer('timeout', 'closed');
+    this.pending = undefined;
+  }
+
+  private answer(answer: RepeatAnswer, detail = ''): void {
+    const p = this.pending!;
+    this.pending = undefined;
+    const tags = { answer, phase: this.o.phase(p.sentMs) };
+    withMeta({ marker: p.marker, room: this.o.room, sender: this.o.sender, answer, detail }, () => wsRepeatAnswers.add(1, tags));
+  }
+}
