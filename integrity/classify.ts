@@ -189,10 +189,6 @@ function classifyRepeats(history: History, copies: Map<string, StoredMessage[]>,
   }
 }
 
-interface Judged {
-  span: SocketSpan;
-  digest: DecodedDigest;
-}
 
 /** The sockets of each room that recorded a digest, decoded one room at a time (bounded memory). */
 function socketsByRoom(history: History): Map<string, SocketSpan[]> {
@@ -206,6 +202,45 @@ function socketsByRoom(history: History): Map<string, SocketSpan[]> {
   return out;
 }
 
+interface Judgeable {
+  marker: string;
+  room: string;
+  sendMs: number;
+  untilMs: number;
+  /** The sender's own socket keys (ws part: the stream key; hot room: `:pub`). */
+  own: string;
+  ownPub: string;
+  key: string;
+  seq: number;
+}
+
+/** The stored messages of one room that can be judged, sorted by send time. */
+function judgeable(history: History, entries: Array<[string, StoredMessage[]]>, spanMs: number): Judgeable[] {
+  const out: Judgeable[] = [];
+  for (const [marker, got] of entries) {
+    const p = parseBody(got[0]!.body);
+    if (!p) continue;
+    const s = history.sends.get(marker);
+    const sendMs = p.sendMs ?? s?.sendMs;
+    if (sendMs === undefined) continue;
+    const own = senderKey(p.marker);
+    out.push({ marker, room: got[0]!.room, sendMs, untilMs: (s ? outcomeOf(s).resolvedMs : sendMs) + spanMs, own, ownPub: `${own}:pub`, key: streamKey(p.marker), seq: p.marker.seq });
+  }
+  return out.sort((a, b) => a.sendMs - b.sendMs);
+}
+
+/** Index of the first message sent at or after `ms`. */
+function firstFrom(msgs: readonly Judgeable[], ms: number): number {
+  let lo = 0;
+  let hi = msgs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (msgs[mid]!.sendMs < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function classifyDelivery(history: History, copies: Map<string, StoredMessage[]>, spanMs: number, c: Classification, example: AddExample): void {
   const byRoom = new Map<string, Array<[string, StoredMessage[]]>>();
   for (const e of copies) {
@@ -213,44 +248,37 @@ function classifyDelivery(history: History, copies: Map<string, StoredMessage[]>
     (byRoom.get(room) ?? byRoom.set(room, []).get(room)!).push(e);
   }
   for (const [room, spans] of socketsByRoom(history)) {
-    const sockets: Judged[] = [];
+    const msgs = judgeable(history, byRoom.get(room) ?? [], spanMs);
     for (const span of spans) {
       const digest = decodeDigest(span.digest!);
-      if (digest) sockets.push({ span, digest });
+      if (!digest) continue;
+      c.socketsJudged += 1;
+      socketAnomalies({ span, digest }, room, copies, c, example);
+      judgeSocket(span, digest, msgs, c, example);
     }
-    c.socketsJudged += sockets.length;
-    for (const s of sockets) socketAnomalies(s, room, copies, c, example);
-    for (const [marker, got] of byRoom.get(room) ?? []) judgeMessage(history, marker, got, sockets, spanMs, c, example);
   }
 }
 
-function judgeMessage(history: History, marker: string, got: StoredMessage[], sockets: Judged[], spanMs: number, c: Classification, example: AddExample): void {
-  const p = parseBody(got[0]!.body);
-  if (!p) return;
-  const s = history.sends.get(marker);
-  const sendMs = p.sendMs ?? s?.sendMs;
-  if (sendMs === undefined) return;
-  const untilMs = (s ? outcomeOf(s).resolvedMs : sendMs) + spanMs;
-  const own = senderKey(p.marker);
-  const key = streamKey(p.marker);
-  for (const { span, digest } of sockets) {
+/** Every message of the room sent while this socket was open (and until its span ended before the socket's end). */
+function judgeSocket(span: SocketSpan, digest: DecodedDigest, msgs: readonly Judgeable[], c: Classification, example: AddExample): void {
+  for (let i = firstFrom(msgs, span.openedMs); i < msgs.length && msgs[i]!.sendMs <= span.closedMs; i++) {
+    const m = msgs[i]!;
     // the sender's own socket: its echo is the acknowledgement, judged as such
-    if (span.socket === own || span.socket === `${own}:pub`) continue;
-    if (span.openedMs > sendMs || span.closedMs < untilMs) continue;
-    const heard = digestHas(digest, key, p.marker.seq);
-    if (span.gaps.some((g) => g.downMs <= untilMs && g.upMs >= sendMs)) {
+    if (m.untilMs > span.closedMs || span.socket === m.own || span.socket === m.ownPub) continue;
+    const heard = digestHas(digest, m.key, m.seq);
+    if (span.gaps.length && span.gaps.some((g) => g.downMs <= m.untilMs && g.upMs >= m.sendMs)) {
       if (!heard) c.missedWhileReconnecting += 1;
       continue;
     }
     c.deliveriesJudged += 1;
     if (heard) continue;
     c.undelivered += 1;
-    example('undelivered', { marker, room: got[0]!.room, receiver: span.socket, sentAt: iso(sendMs), socketOpen: [iso(span.openedMs), iso(span.closedMs)] });
+    example('undelivered', { marker: m.marker, room: m.room, receiver: span.socket, sentAt: iso(m.sendMs), socketOpen: [iso(span.openedMs), iso(span.closedMs)] });
   }
 }
 
 /** Duplicate and reordered receipts of one socket (its digest's counts; listed ones become examples). */
-function socketAnomalies({ span, digest }: Judged, room: string, copies: Map<string, StoredMessage[]>, c: Classification, example: AddExample): void {
+function socketAnomalies({ span, digest }: { span: SocketSpan; digest: DecodedDigest }, room: string, copies: Map<string, StoredMessage[]>, c: Classification, example: AddExample): void {
   const run = span.socket.split(':')[0]!;
   const markerOf = (entry: string): string => {
     const [key, seq] = entry.split('#') as [string, string];

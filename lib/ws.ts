@@ -7,8 +7,8 @@
  * matches the own echo by the marker in the body, times out, and retries with the same client_msg_id.
  */
 import { WebSocket } from 'k6/websockets';
-import { clientMsgId, formatMarker, markerInFrame, messageBody, parseBody, type Marker, type ParsedBody } from './marker.js';
-import { streamKey, type DeliveryDigest } from './delivery-digest.js';
+import { clientMsgId, formatMarker, receiptInFrame, messageBody, parseBody, type Marker, type ParsedBody } from './marker.js';
+import type { DeliveryDigest } from './delivery-digest.js';
 import {
   messageStoreLatency,
   messageStoreSuccess,
@@ -318,8 +318,8 @@ export class RoomSocket {
   private onMessage(data: unknown): void {
     if (typeof data !== 'string') return;
     if (this.opts.digest) {
-      const m = markerInFrame(data);
-      if (m) this.opts.digest.record(streamKey(m.marker), m.marker.seq);
+      const r = receiptInFrame(data);
+      if (r) this.opts.digest.record(r.key, r.seq);
     }
     if (this.h.wants && !data.includes('"error"') && !this.h.wants(data)) return;
     let frame: { type?: string; error?: string; payload?: MessageFrame['payload'] };

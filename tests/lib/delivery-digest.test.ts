@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeDigest, DeliveryDigest, digestHas, streamKey } from '../../lib/delivery-digest.js';
-import { formatMarker, markerInFrame, messageBody, type Marker } from '../../lib/marker.js';
+import { messageBody, receiptInFrame, type Marker } from '../../lib/marker.js';
 
 const K = '0:w:3:0:1';
 
@@ -61,16 +61,19 @@ describe('DeliveryDigest', () => {
   });
 });
 
-describe('markerInFrame', () => {
+describe('receiptInFrame', () => {
   const m: Marker = { run: 'r1', inst: '0', src: 'w', vu: 3, iter: 0, sock: 1, seq: 7 };
-  it('finds the marker of a fan-out frame without decoding it; ignores other frames', () => {
+  it('finds the sender stream and seq of a fan-out frame without decoding it; ignores other frames', () => {
     const frame = JSON.stringify({ type: 'message', room_id: 'x', user_id: 'u', payload: { id: 'i', body: messageBody(m, 1234) } });
-    const p = markerInFrame(frame)!;
-    expect(p.id).toBe(formatMarker(m));
-    expect(p.sendMs).toBe(1234);
-    expect(streamKey(p.marker)).toBe('0:w:3:0:1');
-    expect(markerInFrame(JSON.stringify({ type: 'error', error: 'duplicate client_msg_id' }))).toBeUndefined();
-    expect(markerInFrame(JSON.stringify({ type: 'message', payload: { body: 'hello' } }))).toBeUndefined();
-    expect(markerInFrame('{ "type" : "message", "payload": {"body": "k6m:r1:0:w:3:0:1:8 t=5 x"}}')?.marker.seq).toBe(8);
+    expect(receiptInFrame(frame)).toEqual({ key: streamKey(m), seq: 7 });
+    expect(streamKey(m)).toBe('0:w:3:0:1');
+    expect(receiptInFrame(JSON.stringify({ type: 'error', error: 'duplicate client_msg_id' }))).toBeUndefined();
+    expect(receiptInFrame(JSON.stringify({ type: 'message', payload: { body: 'hello' } }))).toBeUndefined();
+    expect(receiptInFrame(JSON.stringify({ type: 'message', payload: { body: 'k6m:r1:0:w:3:0:x t=5' } }))).toBeUndefined();
+    expect(receiptInFrame(JSON.stringify({ type: 'message', payload: { body: 'k6m:r1:w:3:0:1:2 t=5' } }))).toBeUndefined(); // a field short
+    expect(receiptInFrame(JSON.stringify({ type: 'signal_webrtc_offer', payload: { body: messageBody(m, 1) } }))).toBeUndefined();
+    expect(receiptInFrame('{ "type" : "message", "payload": {"body": "k6m:r1:0:w:3:0:1:8 t=5 x"}}')).toEqual({ key: '0:w:3:0:1', seq: 8 });
+    // a marker at the very end of a body (no filler)
+    expect(receiptInFrame('{"type":"message","payload":{"body":"k6m:r1:0:w:3:0:1:9"}}')).toEqual({ key: '0:w:3:0:1', seq: 9 });
   });
 });
