@@ -14,12 +14,15 @@ import { wsRepeatAnswers } from './metrics.js';
 import type { ErrorKind, RoomSocket } from './ws.js';
 import type { ParsedBody } from './marker.js';
 import type { Phase } from './phase.js';
+import { repeatsAfter } from './send-pattern.js';
 
 export type RepeatAnswer = 'refused' | 'accepted' | 'error' | 'timeout';
 
 export interface RepeatOptions {
   /** Repeat after every Nth acknowledged message of the socket (0 = never). */
   every: number;
+  /** Repeat the socket's first acknowledged message too (one socket per VU does: short sessions repeat as well). */
+  first: boolean;
   /** Wait this long after the acknowledgement (so the original's fan-out has passed). */
   delayMs: number;
   timeoutMs: number;
@@ -28,10 +31,6 @@ export interface RepeatOptions {
   sender: string;
 }
 
-/** Whether the nth acknowledged message (0-based) of a socket is repeated. PURE. */
-export function repeatsAfter(ackIndex: number, every: number): boolean {
-  return every > 0 && ackIndex % every === Math.floor(every / 2);
-}
 
 interface Pending {
   marker: string;
@@ -54,7 +53,7 @@ export class RepeatProbe {
   /** Feed every acknowledgement of the socket's sender (SenderOptions.onAcked). */
   onAcked(m: { id: string; clientMsgId: string; body: string; resolvedMs: number }): void {
     const n = this.acks++;
-    if (this.pending || !repeatsAfter(n, this.o.every)) return;
+    if (this.pending || !repeatsAfter(n, this.o.every, this.o.first)) return;
     this.pending = { marker: m.id, clientMsgId: m.clientMsgId, body: m.body, dueMs: m.resolvedMs + this.o.delayMs };
   }
 

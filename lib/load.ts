@@ -201,7 +201,7 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
         },
       },
     );
-    const probeOpts = { every: w.repeatEvery, delayMs: 200, timeoutMs: ackMs, phase, room: roomId, sender: who.userId };
+    const probeOpts = { every: w.repeatEvery, first: index === 0, delayMs: 200, timeoutMs: ackMs, phase, room: roomId, sender: who.userId };
     const probe = new RepeatProbe(sock, probeOpts);
     const sender = new MessageSender(sock, base, { ackTimeoutMs: ackMs, maxRetries: 0, phase, room: roomId, sender: who.userId, onAcked: (m) => probe.onAcked(m) });
     // Stagger first sends over one interval so sockets do not send in lockstep.
@@ -310,7 +310,7 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
       sender.abandon();
     },
   });
-  probe = new RepeatProbe(pubSock, { every: h.repeatEvery, delayMs: 200, timeoutMs: ackMs, phase, room: roomId, sender: publisher.userId });
+  probe = new RepeatProbe(pubSock, { every: h.repeatEvery, first: true, delayMs: 200, timeoutMs: ackMs, phase, room: roomId, sender: publisher.userId });
   sender = new MessageSender(pubSock, pubBase, { ackTimeoutMs: ackMs, maxRetries: h.maxRetries, phase, room: roomId, sender: publisher.userId, onAcked: (m) => probe.onAcked(m) }, true);
 
   const all = [pubSock, ...subs.map((s) => s.sock)];

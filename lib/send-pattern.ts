@@ -1,4 +1,6 @@
 /**
+ * When a socket sends what (pure, unit-tested from Node): bursts and idempotency repeats.
+ *
  * Bursts of the ws part: every `every`-th scheduled send of a socket starts a burst of `size` messages, each sent
  * the moment the previous one's echo arrives (still one in flight). Senders with several messages close together
  * are what reveals a target that reorders one sender's messages (a delay shorter than the send interval would
@@ -37,4 +39,13 @@ export class Burst {
   cancel(): void {
     this.left = 0;
   }
+}
+
+/**
+ * Whether the nth acknowledged message (0-based) of a socket is repeated with the same client_msg_id
+ * (lib/idempotency.ts): the every-th from every/2 on, and the first when `first`.
+ */
+export function repeatsAfter(ackIndex: number, every: number, first = false): boolean {
+  if (every <= 0) return false;
+  return (first && ackIndex === 0) || ackIndex % every === Math.floor(every / 2);
 }

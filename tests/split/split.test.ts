@@ -55,9 +55,12 @@ async function part(runId: string, seg: string, rooms?: string, load: { profile:
   return code;
 }
 
+// These runs are seconds of a scaled-down profile: far too few messages to show the stage profiles' 0.1 % loss
+// target (tests/integrity/classify.test.ts shows that failing as insufficient evidence); judged without it.
+const NO_TARGETS = { lost: null, duplicates: null, undelivered: null };
 const byName = (ts: ThresholdResult[]) => new Map(ts.map((t) => [t.name, t]));
 const merge = (dirs: string[], o: Partial<MergeOptions> = {}) =>
-  mergeParts({ dirs, integrity: { target: stack!.target, options: { undeliveredLimit: 0, spanMs: 1000, settleMs: 5000 } }, log: () => {}, report: false, latest: false, ...o });
+  mergeParts({ dirs, integrity: { target: stack!.target, options: { undeliveredLimit: 0, spanMs: 1000, settleMs: 5000, targets: NO_TARGETS } }, log: () => {}, report: false, latest: false, ...o });
 const partsOf = (run: string) => ['1-of-3', '2-of-3', '3-of-3'].map((p) => join(root, 'reports', run, 'parts', p));
 
 describe('split run', () => {
