@@ -4,6 +4,10 @@
  * error frame `duplicate client_msg_id` and one stored copy; the integrity check counts a second stored copy of a
  * repeated marker as an idempotency failure.
  *
+ * Repeats alternate between the very same frame 200 ms after the acknowledgement and, later (`lateDelayMs`), the
+ * same client_msg_id with a fresh send time in the body: a target that keys its dedup on the body, or keeps the
+ * key only briefly, is caught too.
+ *
  * One frame in flight per socket (error frames carry no client_msg_id): the probe sends only while the socket's
  * MessageSender is idle, and the sender sends only while the probe is idle (the caller checks `busy` of both).
  * One `ws_repeat_answer` sample per repeat, answer `refused` (the contract's error frame), `accepted` (an echo of
@@ -25,6 +29,8 @@ export interface RepeatOptions {
   first: boolean;
   /** Wait this long after the acknowledgement (so the original's fan-out has passed). */
   delayMs: number;
+  /** Every second repeat waits this long instead, with a fresh `t=` in its body. */
+  lateDelayMs: number;
   timeoutMs: number;
   phase: (atMs?: number) => Phase;
   room: string;
@@ -37,11 +43,14 @@ interface Pending {
   clientMsgId: string;
   body: string;
   dueMs: number;
+  /** Send with a fresh `t=` in the body (same marker, same client_msg_id). */
+  freshBody: boolean;
   sentMs?: number;
 }
 
 export class RepeatProbe {
   private acks = 0;
+  private scheduled = 0;
   private pending: Pending | undefined;
   repeats = 0;
 
@@ -54,7 +63,8 @@ export class RepeatProbe {
   onAcked(m: { id: string; clientMsgId: string; body: string; resolvedMs: number }): void {
     const n = this.acks++;
     if (this.pending || !repeatsAfter(n, this.o.every, this.o.first)) return;
-    this.pending = { marker: m.id, clientMsgId: m.clientMsgId, body: m.body, dueMs: m.resolvedMs + this.o.delayMs };
+    const late = this.scheduled++ % 2 === 1;
+    this.pending = { marker: m.id, clientMsgId: m.clientMsgId, body: m.body, dueMs: m.resolvedMs + (late ? this.o.lateDelayMs : this.o.delayMs), freshBody: late };
   }
 
   /** A repeat is due or waiting for its answer. */
@@ -83,7 +93,8 @@ export class RepeatProbe {
       }
       p.sentMs = nowMs;
       this.repeats += 1;
-      this.sock.send({ type: 'message', payload: { client_msg_id: p.clientMsgId, body: p.body, file_ids: [], emojis: [] } });
+      const body = p.freshBody ? p.body.replace(/ t=\d+/, ` t=${nowMs}`) : p.body;
+      this.sock.send({ type: 'message', payload: { client_msg_id: p.clientMsgId, body, file_ids: [], emojis: [] } });
       return;
     }
     if (nowMs - p.sentMs >= this.o.timeoutMs) this.answer('timeout');

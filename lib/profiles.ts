@@ -233,7 +233,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
         fanoutDeliveryMin: 0.98,
         wsSessionOkMin: 0.95,
         // a frozen node holds a send for the client timeout: the next scheduled send of that socket is skipped
-        wsSendsSkippedMax: 0.2,
+        wsSendsSkippedMax: 0.1,
       },
       phases: {
         baseline: { errorRateMax: 0.01, httpP95Ms: 500, storeSuccessMin: 0.999, storeP95Ms: 300 },

@@ -85,7 +85,10 @@ describe('split run', () => {
       expect(t.samples, t.name).toBe(perPart.reduce((a, b) => a + b, 0));
     }
     // the integrity check ran once over all 3 parts' history and joined the verdict
-    expect(split.filter((t) => t.id?.startsWith('integrity.')).map((t) => `${t.id}:${t.result}`)).toEqual(['integrity.lost:pass', 'integrity.duplicates:pass', 'integrity.undelivered:pass']);
+    expect(split.filter((t) => t.id?.startsWith('integrity.')).map((t) => `${t.id}:${t.result}`)).toEqual([
+      'integrity.lost:pass', 'integrity.duplicates:pass', 'integrity.unverified:pass', 'integrity.undelivered:pass',
+      'integrity.duplicateDeliveries:pass', 'integrity.reordered:pass', 'integrity.idempotency:pass',
+    ]);
     const integrity = JSON.parse(await readFile(join(root, 'reports', 'split3', 'integrity.json'), 'utf8'));
     expect(integrity.details.rawFiles).toBe(3);
     expect(merged.summary.files.integrity).toBe('integrity.json');
