@@ -22,7 +22,7 @@ import { ensureK6, K6, ProvisionError } from '../../runner/provision.js';
 import { createRunDir, gitRevision, writeJson } from '../../runner/run-dir.js';
 import { finishRun, humanSummary, publicTarget } from '../../runner/run-report.js';
 import { checkLoopback, k6EnvOf, validateK6Env } from '../../runner/smoke-config.js';
-import type { Durations, RunSummary } from '../../runner/summary.js';
+import type { Durations } from '../../runner/summary.js';
 import { readTargetFile, TargetFileError, type TargetFile } from '../../runner/target-file.js';
 import { loadDurationS, resolveProfile } from '../../lib/profiles.js';
 import { parseFlaws } from '../../reference-target/flaws.js';
@@ -30,23 +30,24 @@ import { startStack, stopStack } from '../../reference-target/launcher/stack.js'
 import { UsageError } from '../cli/args.js';
 import { pickDriver } from '../drivers/driver.js';
 import { faultWindows, NETWORK_FAULTS } from '../faults.js';
-import { failoverFigures, readSeries, type FailoverFigures, type PhaseStats } from '../figures.js';
+import { failoverFigures, readSeries } from '../figures.js';
 import { defaultLedgerPath, Ledger } from '../ledger.js';
 import { defaultDrivers, Nemesis } from '../nemesis.js';
 import { needsChatLb, needsProxy, type DrillSpec } from './spec.js';
-import { ReadinessWatcher, steadyState, type Check, type LivenessPoint, type ReadinessPoint } from './steady.js';
-import { BalancerWatcher, type BalancerPoint } from './balancer.js';
+import { ReadinessWatcher, steadyState } from './steady.js';
+import { BalancerWatcher } from './balancer.js';
 import { findFaultTarget, faultTargets, isChatInstance } from '../fault-targets.js';
-import { dbCutFigures, type DbCutFigures } from '../health-figures.js';
+import { dbCutFigures } from '../health-figures.js';
 import { formatFigures, judgeFigures } from './judge.js';
-import { readWsSamples, reconnectFigures, wsByPhase, type ReconnectFigures, type WsPhaseFigures } from '../ws-figures.js';
+import { DRILL_FILE, type DrillFault, type DrillReport } from './report.js';
+import { readWsSamples, reconnectFigures, wsByPhase } from '../ws-figures.js';
 import { integrityOptionsFromEnv, type IntegrityOptions } from '../../integrity/index.js';
 import { integrityStep } from '../../integrity/run.js';
 import { closeRun, exitCodeOf, Interrupted } from '../../runner/run-lifecycle.js';
 
 export { formatFigures, judgeFigures };
+export { DRILL_FILE, type DrillFault, type DrillReport } from './report.js';
 
-export const DRILL_FILE = 'drill.json';
 /** The bundled scenario the drill runs (all parts: REST, WS, hot room; the profile picks the shape). */
 export const DRILL_SCRIPT = join(distDir, 'failover.js');
 
@@ -63,52 +64,6 @@ export interface DrillOptions {
   out?: (text: string) => void;
   signals?: NodeJS.EventEmitter;
 }
-
-export interface DrillFault extends Partial<FailoverFigures> {
-  /** db-cut: the node's readiness flip, liveness, readiness back (and the balancer's view in the dbman-lb topology). */
-  dbCut?: DbCutFigures;
-  /** A fault on a chat instance: the WS clients' reconnects from inject to the next fault (or the end). */
-  ws?: ReconnectFigures;
-  id?: string;
-  fault: string;
-  node: string;
-  driver?: string;
-  plannedAtS: number;
-  plannedForS: number;
-  injectAt?: string;
-  healAt?: string;
-  error?: string;
-}
-
-export interface DrillReport {
-  runId: string;
-  name?: string;
-  profile: string;
-  durationS: number;
-  slo: DrillSpec['slo'];
-  faultWindows: [number, number][];
-  target: RunSummary['target'];
-  ledger: string;
-  loadStartedAt?: string;
-  steadyState: Check[];
-  faults: DrillFault[];
-  phases: Record<string, PhaseStats>;
-  /** Per phase: hot-room fan-out p95 and delivery ratio, WS reconnects and messages missed. */
-  ws: Record<string, WsPhaseFigures>;
-  /** dbman /health/ready and chat /health, polled every 250 ms: the changes per component. */
-  readiness: Record<string, ReadinessPoint[]>;
-  /** dbman /health/live, polled every 250 ms: the changes per node. */
-  liveness: Record<string, LivenessPoint[]>;
-  /** dbman-lb topology: when the balancer had each node in traffic (its stats page, polled every 500 ms). */
-  balancer?: { name: string; nodes: Record<string, BalancerPoint[]>; lastError?: string };
-  /** Checks after the load: every node ready again. */
-  after: Check[];
-  verdict: 'pass' | 'fail';
-  /** Breached thresholds by name (with their phase tag) and drill errors. */
-  breached: string[];
-  errors: string[];
-}
-
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
