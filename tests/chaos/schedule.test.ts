@@ -1,8 +1,12 @@
 // The drill's fault schedule expanded as data (chaos/drill/schedule.ts): the order of inject and heal operations,
-// overlapping faults on different nodes, a restart with no span, ties at one second. Pure, milliseconds.
+// overlapping faults on different nodes, a restart with no span, ties at one second; and the zero it is played
+// from (k6's load_start_ms, else its first progress line). About 4 s (three 1 s fallbacks).
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { FaultStep } from '../../chaos/faults.js';
 import { expandSchedule } from '../../chaos/drill/schedule.js';
+import { onLoadStart } from '../../chaos/drill/steps.js';
+import type { K6Run } from '../../runner/k6-run.js';
 
 const step = (fault: string, node: string, at: number, for_: number) => FaultStep.parse({ fault, node, at, for: for_ });
 const ops = (faults: FaultStep[]) => expandSchedule(faults).map((o) => `${o.atS} ${o.op} ${o.fault}`);
@@ -61,5 +65,45 @@ describe('expandSchedule', () => {
     expect(faults).toEqual(copy);
     for (const o of s) expect(o.step).toBe(faults[o.fault]);
     expect(expandSchedule([])).toEqual([]);
+  });
+});
+
+describe("onLoadStart: the schedule's zero from k6's clock", () => {
+  const fakeK6 = (loadStarted: Promise<Date>) => Object.assign(new EventEmitter(), { loadStarted }) as unknown as K6Run;
+  const recorder = () => {
+    const seen: string[] = [];
+    return { seen, on: { start: (at: Date, source: string) => seen.push(`start ${at.getTime()} ${source}`), setupFailed: (line: string) => seen.push(`failed ${line}`) } };
+  };
+
+  it('the scenario\'s load_start_ms wins over the first progress line; only the first start counts', async () => {
+    let progress!: (d: Date) => void;
+    const run = fakeK6(new Promise((r) => (progress = r)));
+    const { seen, on } = recorder();
+    onLoadStart(run, () => false, on);
+    run.emit('line', 'running (00.1s)');
+    run.emit('line', 'suite: ready=true load_start_ms=1000');
+    run.emit('line', 'suite: ready=true load_start_ms=2000');
+    progress(new Date(500));
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(seen).toEqual(['start 1000 k6 setup load_start_ms']);
+  });
+
+  it('without load_start_ms: the first progress line, 1 s later; not after a signal', async () => {
+    const { seen, on } = recorder();
+    onLoadStart(fakeK6(Promise.resolve(new Date(700))), () => false, on);
+    const other = recorder();
+    onLoadStart(fakeK6(Promise.resolve(new Date(700))), () => true, other.on);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(seen).toEqual(['start 700 first k6 progress line']);
+    expect(other.seen).toEqual([]);
+  });
+
+  it('a setup that says ready=false: setupFailed, and the schedule never starts', async () => {
+    const run = fakeK6(Promise.resolve(new Date(700)));
+    const { seen, on } = recorder();
+    onLoadStart(run, () => false, on);
+    run.emit('line', 'suite: ready=false load_start_ms=1000');
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(seen).toEqual(['failed suite: ready=false load_start_ms=1000']);
   });
 });
