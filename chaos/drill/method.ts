@@ -3,11 +3,11 @@
  * k6's clock through the nemesis, and the heal of everything this run still has injected. The nemesis and the
  * ledger know nothing of load or judgement; this object knows only when to call them.
  */
-import type { LogFn } from '../../runner/log.js';
 import type { TargetFile } from '../../runner/target-file.js';
 import { findFaultTarget } from '../fault-targets.js';
 import type { Ledger, LedgerFault } from '../ledger.js';
 import type { Nemesis } from '../nemesis.js';
+import type { DrillJournal } from './journal.js';
 import type { ScheduledOp } from './schedule.js';
 
 export interface FaultMethodOptions {
@@ -18,7 +18,8 @@ export interface FaultMethodOptions {
   ops: readonly ScheduledOp[];
   /** The drill's errors: failed injects and heals are appended. */
   errors: string[];
-  log: LogFn;
+  /** Every inject and heal, and its outcome, is an event here. */
+  journal: DrillJournal;
   /** True once SIGINT/SIGTERM arrived: no operation starts after that. */
   interrupted: () => boolean;
 }
@@ -59,23 +60,23 @@ export class FaultMethod {
   async healRun(why: string): Promise<void> {
     const active = this.active();
     if (active.length === 0) return;
-    this.o.log(`healing ${active.length} fault(s) (${why})`);
+    this.o.journal.emit({ type: 'rollback', faults: active.length, why });
     const r = await this.o.nemesis.healAll((f) => f.inject.runId === this.o.runId);
     for (const e of r.errors) {
       this.o.errors.push(`heal failed: ${e}`);
-      this.o.log(`HEAL FAILED: ${e} — run "npm run chaos -- heal"`);
+      this.o.journal.emit({ type: 'rollback-failed', error: e });
     }
   }
 
   private inject({ step: f, fault: i }: ScheduledOp): void {
     if (this.o.interrupted()) return;
     const node = findFaultTarget(this.o.target, f.node)!;
-    this.o.log(`T+${f.at}s: inject ${f.fault} on ${f.node}`);
+    this.o.journal.emit({ type: 'inject', step: f });
     this.o.nemesis.inject(f, node).then(
       (r) => this.injected.set(i, r.id),
       (err: Error) => {
         this.o.errors.push(`inject ${f.fault} on ${f.node} failed: ${err.message}`);
-        this.o.log(`INJECT FAILED: ${f.fault} on ${f.node}: ${err.message}`);
+        this.o.journal.emit({ type: 'inject-failed', step: f, error: err.message });
       },
     );
   }
@@ -84,12 +85,12 @@ export class FaultMethod {
     if (this.o.interrupted()) return;
     const id = this.injected.get(i);
     if (!id) return;
-    this.o.log(`T+${f.at + f.for}s: heal ${f.fault} on ${f.node}`);
+    this.o.journal.emit({ type: 'heal', step: f });
     this.o.nemesis.heal(id).then(
-      (h) => this.o.log(`healed ${f.fault} on ${f.node}: ${h.outcome.detail}`),
+      (h) => this.o.journal.emit({ type: 'healed', step: f, detail: h.outcome.detail }),
       (err: Error) => {
         this.o.errors.push(`heal ${f.fault} on ${f.node} failed: ${err.message}`);
-        this.o.log(`HEAL FAILED: ${f.fault} on ${f.node}: ${err.message}`);
+        this.o.journal.emit({ type: 'heal-failed', step: f, error: err.message });
       },
     );
   }

@@ -69,7 +69,7 @@ async function drill(ctx: RunContext, input: DrillInput, reportsRoot: string | u
   ctx.check();
   const run = await prepareRunStep(ctx, input, t, reportsRoot);
 
-  const steady = await steadyStateStep(ctx, t.target);
+  const steady = await steadyStateStep(run, t.target);
   const report = drillReport(input, run, t.target, steady);
   const failedSteady = steady.filter((c) => !c.ok);
   if (failedSteady.length) return steadyStateFailed(ctx, run, report, failedSteady);
@@ -78,7 +78,7 @@ async function drill(ctx: RunContext, input: DrillInput, reportsRoot: string | u
   const watchers = watchersStep(ctx, t.target);
   const k6Result = await loadStep(ctx, { k6Path: k6.path, script, run, watchers, profile: input.spec.profile });
   await healStep(run);
-  const after = await afterCheckStep(ctx, t.target, watchers, run.errors);
+  const after = await afterCheckStep(ctx, run, t.target, watchers);
   await figuresStep({ input, run, target: t.target, watchers, k6: k6Result, report, after });
 
   // The integrity check: every room read back after the heal, while the target is still up.

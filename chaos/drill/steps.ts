@@ -2,7 +2,8 @@
  * The drill's own steps (the shared ones are runner/steps.ts), in the order run.ts calls them: start or adopt
  * the target, prepare the run (run dir, k6 environment, nemesis, method and its rollback), check the steady
  * state, create the watchers, start the load and play the schedule on k6's clock, heal, check after, judge the
- * figures, write the outputs. Each takes what it needs and returns what the next one reads.
+ * figures, write the outputs. Each takes what it needs and returns what the next one reads; what happens is an
+ * event in the run's journal (journal.ts), which the console printer turns into the `[drill]` lines.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,6 +22,7 @@ import { BalancerWatcher } from './balancer.js';
 import { faultEntries } from './checkers.js';
 import { checkSpecAgainstTarget, type DrillInput } from './edge.js';
 import { formatFigures, judgeFigures } from './judge.js';
+import { consolePrinter, DrillJournal } from './journal.js';
 import { FaultMethod } from './method.js';
 import { breachedOf, DRILL_FILE, initialReport, type DrillReport } from './report.js';
 import { expandSchedule } from './schedule.js';
@@ -58,6 +60,8 @@ export interface DrillRun {
   windows: [number, number][];
   plan: LoadPlan;
   method: FaultMethod;
+  /** The drill's events; the console printer is subscribed. */
+  journal: DrillJournal;
   /** The drill's errors (failed injects and heals, figure breaches, ...): drill.json's `errors`. */
   errors: string[];
 }
@@ -78,9 +82,10 @@ export async function prepareRunStep(ctx: RunContext, input: DrillInput, t: Dril
   });
   const nemesis = new Nemesis({ ledger, drivers: defaultDrivers(join(dirname(ledger.path), 'chaos-logs')), runId, targetFilePath: t.targetFilePath, log: ctx.step('nemesis') });
   const errors: string[] = [];
-  const method = new FaultMethod({ nemesis, ledger, runId, target: t.target, ops: expandSchedule(spec.faults), errors, log: ctx.log, interrupted: () => ctx.interrupted !== undefined });
+  const journal = new DrillJournal().on(consolePrinter(ctx.log));
+  const method = new FaultMethod({ nemesis, ledger, runId, target: t.target, ops: expandSchedule(spec.faults), errors, journal, interrupted: () => ctx.interrupted !== undefined });
   registerRollback(ctx, method);
-  return { runId, runDir, windows, plan, method, errors };
+  return { runId, runDir, windows, plan, method, journal, errors };
 }
 
 /** The rollback, guaranteed: heal this run's faults on SIGINT/SIGTERM (at once) and when the run is torn down. */
@@ -95,11 +100,11 @@ function registerRollback(ctx: RunContext, method: FaultMethod): void {
   });
 }
 
-/** The steady-state hypothesis, logged check by check. */
-export async function steadyStateStep(ctx: RunContext, target: TargetFile): Promise<Check[]> {
-  const steady = await steadyState(target);
-  for (const c of steady) ctx.log(`steady state: ${c.ok ? 'ok ' : 'NOT'} ${c.what}: ${c.detail}`);
-  return steady;
+/** The steady-state hypothesis, before any fault. */
+export async function steadyStateStep(run: DrillRun, target: TargetFile): Promise<Check[]> {
+  const checks = await steadyState(target);
+  run.journal.emit({ type: 'steady-state', checks });
+  return checks;
 }
 
 /** The steady state did not hold: nothing is injected; drill.json says why; exit 1. */
@@ -183,24 +188,27 @@ export async function loadStep(ctx: RunContext, o: { k6Path: string; script: str
   const load = startLoadStep(ctx, { k6Path: o.k6Path, script: o.script, runDir: run.runDir, env: run.plan.env, echo: false, timeoutMs: (run.plan.plannedS + 240) * 1000 });
   onLoadStart(load.run, () => ctx.interrupted !== undefined, {
     start: (at, source) => {
-      ctx.log(`load started at ${at.toISOString()} (${source})`);
+      run.journal.emit({ type: 'load-started', at, source });
       watchers.start();
       run.method.start(at.getTime());
     },
     setupFailed: (line) => {
       run.errors.push(`k6 setup failed: ${line.trim()}`);
-      ctx.log('k6 setup failed: no fault is injected');
+      run.journal.emit({ type: 'setup-failed', line });
     },
   });
   const progressTimer = setInterval(() => {
     const active = run.method.active();
     load.log(`running ${((Date.now() - load.startedAt) / 1000).toFixed(0)} s; injected now: ${active.map((f) => `${f.inject.fault} ${f.inject.node}`).join(', ') || 'nothing'}`);
   }, 5000);
+  let result: K6RunResult;
   try {
-    return await awaitLoadStep(ctx, load);
+    result = await awaitLoadStep(ctx, load);
   } finally {
     clearInterval(progressTimer);
   }
+  run.journal.emit({ type: 'load-ended', exitCode: result.exitCode, loadMs: ctx.durations.loadMs! });
+  return result;
 }
 
 /** Heal: the operations not yet due are dropped, then every fault of the run still active is healed. */
@@ -212,7 +220,7 @@ export async function healStep(run: DrillRun): Promise<void> {
 }
 
 /** After the load: every node ready again (waiting up to 20 s for a restarted one); then the watchers stop. */
-export async function afterCheckStep(ctx: RunContext, target: TargetFile, watchers: Watchers, errors: string[]): Promise<Check[]> {
+export async function afterCheckStep(ctx: RunContext, run: DrillRun, target: TargetFile, watchers: Watchers): Promise<Check[]> {
   const deadline = Date.now() + 20_000;
   let after = await steadyState(target);
   while (after.some((c) => !c.ok) && Date.now() < deadline && !ctx.interrupted) {
@@ -220,7 +228,8 @@ export async function afterCheckStep(ctx: RunContext, target: TargetFile, watche
     after = await steadyState(target);
   }
   watchers.stop();
-  for (const c of after.filter((x) => !x.ok)) errors.push(`after the drill: ${c.what}: ${c.detail}`);
+  run.journal.emit({ type: 'after-check', checks: after });
+  for (const c of after.filter((x) => !x.ok)) run.errors.push(`after the drill: ${c.what}: ${c.detail}`);
   return after;
 }
 
@@ -261,6 +270,7 @@ export async function writeVerdictStep(run: DrillRun, report: DrillReport, summa
   report.verdict = summary.verdict;
   report.breached = breachedOf(summary);
   await writeJson(join(run.runDir, DRILL_FILE), report);
+  run.journal.emit({ type: 'judged', verdict: report.verdict, breached: report.breached });
 }
 
 /** The drill's results on stdout once the run is closed: the human summary, the figures, the integrity table. */

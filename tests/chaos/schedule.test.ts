@@ -1,8 +1,8 @@
 // The drill's fault schedule expanded as data (chaos/drill/schedule.ts): the order of inject and heal operations,
 // overlapping faults on different nodes, a restart with no span, ties at one second; and the zero it is played
-// from (k6's load_start_ms, else its first progress line). About 4 s (three 1 s fallbacks).
+// from (k6's load_start_ms, else its first progress line). On vitest's fake clock: < 1 s.
 import { EventEmitter } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FaultStep } from '../../chaos/faults.js';
 import { expandSchedule } from '../../chaos/drill/schedule.js';
 import { onLoadStart } from '../../chaos/drill/steps.js';
@@ -69,6 +69,8 @@ describe('expandSchedule', () => {
 });
 
 describe("onLoadStart: the schedule's zero from k6's clock", () => {
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
   const fakeK6 = (loadStarted: Promise<Date>) => Object.assign(new EventEmitter(), { loadStarted }) as unknown as K6Run;
   const recorder = () => {
     const seen: string[] = [];
@@ -84,7 +86,7 @@ describe("onLoadStart: the schedule's zero from k6's clock", () => {
     run.emit('line', 'suite: ready=true load_start_ms=1000');
     run.emit('line', 'suite: ready=true load_start_ms=2000');
     progress(new Date(500));
-    await new Promise((r) => setTimeout(r, 1100));
+    await vi.advanceTimersByTimeAsync(1100);
     expect(seen).toEqual(['start 1000 k6 setup load_start_ms']);
   });
 
@@ -93,7 +95,7 @@ describe("onLoadStart: the schedule's zero from k6's clock", () => {
     onLoadStart(fakeK6(Promise.resolve(new Date(700))), () => false, on);
     const other = recorder();
     onLoadStart(fakeK6(Promise.resolve(new Date(700))), () => true, other.on);
-    await new Promise((r) => setTimeout(r, 1100));
+    await vi.advanceTimersByTimeAsync(1100);
     expect(seen).toEqual(['start 700 first k6 progress line']);
     expect(other.seen).toEqual([]);
   });
@@ -103,7 +105,7 @@ describe("onLoadStart: the schedule's zero from k6's clock", () => {
     const { seen, on } = recorder();
     onLoadStart(run, () => false, on);
     run.emit('line', 'suite: ready=false load_start_ms=1000');
-    await new Promise((r) => setTimeout(r, 1100));
+    await vi.advanceTimersByTimeAsync(1100);
     expect(seen).toEqual(['failed suite: ready=false load_start_ms=1000']);
   });
 });
