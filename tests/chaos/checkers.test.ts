@@ -10,24 +10,13 @@ import { FaultStep } from '../../chaos/faults.js';
 import { bucketize, type RequestSample } from '../../chaos/figures.js';
 import type { LedgerFault } from '../../chaos/ledger.js';
 import { WS_METRICS, type WsSample } from '../../chaos/ws-figures.js';
-import { TargetFile } from '../../runner/target-file.js';
+import { paperTarget } from './helpers.js';
 
 const T0 = Date.parse('2026-11-30T22:00:00.000Z');
 const s = (sec: number) => T0 + sec * 1000;
 const iso = (sec: number) => new Date(s(sec)).toISOString();
 const SLO = DrillSlo.parse({});
-const u = 'http://127.0.0.1:1';
-const target = TargetFile.parse({
-  version: 1,
-  name: 't',
-  chatUrl: u,
-  authUrl: u,
-  wsUrl: 'ws://127.0.0.1:1/ws',
-  tenantId: 't',
-  login: { email: 'a', password: 'b' },
-  dbmanNodes: [{ name: 'dbman-1', url: u, faults: { pid: 1 } }, { name: 'dbman-2', url: u, faults: { pid: 2 } }],
-  chatInstances: [{ name: 'chat-1', url: u, faults: { pid: 3 } }],
-});
+const target = paperTarget({ dbman: ['dbman-1', 'dbman-2'], chat: ['chat-1'] });
 
 /** 30 s of 10 requests a second; every request fails in seconds 5 and 6 (the kill), then all is good again. */
 function series() {

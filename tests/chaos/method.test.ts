@@ -9,19 +9,9 @@ import { expandSchedule } from '../../chaos/drill/schedule.js';
 import { FaultStep } from '../../chaos/faults.js';
 import type { Ledger, LedgerFault } from '../../chaos/ledger.js';
 import type { Nemesis } from '../../chaos/nemesis.js';
-import { TargetFile } from '../../runner/target-file.js';
+import { paperTarget } from './helpers.js';
 
-const u = 'http://127.0.0.1:1';
-const target = TargetFile.parse({
-  version: 1,
-  name: 't',
-  chatUrl: u,
-  authUrl: u,
-  wsUrl: 'ws://127.0.0.1:1/ws',
-  tenantId: 't',
-  login: { email: 'a', password: 'b' },
-  dbmanNodes: ['dbman-1', 'dbman-2', 'dbman-3'].map((name, i) => ({ name, url: u, faults: { pid: i + 10 } })),
-});
+const target = paperTarget({ dbman: ['dbman-1', 'dbman-2', 'dbman-3'] });
 const step = (fault: string, node: string, at: number, for_: number) => FaultStep.parse({ fault, node, at, for: for_ });
 
 /** A nemesis that records what it is asked (ms after zero) and fails injects on `failOn`. */
