@@ -17,7 +17,7 @@ import { withMeta } from './history.js';
 import { wsRepeatAnswers } from './metrics.js';
 import type { ErrorKind, RoomSocket } from './ws.js';
 import type { ParsedBody } from './marker.js';
-import type { Phase } from './phase.js';
+import type { Phase } from './types.js';
 import { repeatsAfter } from './send-pattern.js';
 
 export type RepeatAnswer = 'refused' | 'accepted' | 'error' | 'timeout';
