@@ -83,7 +83,7 @@ describe('integrity catches the flaws', () => {
     expect(i.examples.undelivered[0]).toMatchObject({ receiver: expect.stringMatching(/:[wh]:\d+:\d+:\d+(:sub\d+)?$/) });
     expect(byId(r, 'integrity.lost')).toMatchObject({ result: 'fail', observed: i.lost });
     expect(byId(r, 'integrity.undelivered')).toMatchObject({ result: 'fail', observed: i.undelivered });
-    expect(r.stdout).toMatch(new RegExp(`^  lost\\s+${i.lost}  \\(limit 0\\)$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^  lost\\s+${i.lost}  \\(limit 0\\)  \\(of ${i.details.ackedJudged}; 95 % bound [\\d.]+ %\\)$`, 'm'));
   }, 150_000);
 
   it('a bad INTEGRITY_UNDELIVERED_LIMIT exits 2 naming it, before anything starts', async () => {
