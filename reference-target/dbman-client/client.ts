@@ -13,7 +13,8 @@
  *   (a client that refused outright could never notice a recovery before the cooldown ends).
  *
  * Flaws (TARGET_FLAWS): single-endpoint (only the first endpoint), no-cooldown (never set aside),
- * slow-failover (5000 ms / 3 / 10000 ms whatever is configured).
+ * slow-failover (5000 ms / 3 / 10000 ms whatever is configured), validation-500 (with every endpoint in cooldown a
+ * request fails at once, as the real client does, instead of trying them all anyway).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -167,7 +168,10 @@ export class DbmanClient {
     const order: EndpointState[] = [];
     for (let i = 0; i < n; i++) order.push(this.states[(start + i) % n]!);
     let candidates = order.filter((s) => s.cooldownUntil <= now);
-    if (candidates.length === 0) candidates = order;
+    if (candidates.length === 0) {
+      if (this.config.flaws.includes('validation-500')) throw new DbmanUnavailableError(op, []);
+      candidates = order;
+    }
     const attempts: Attempt[] = [];
     for (const st of candidates) {
       const t0 = this.now();

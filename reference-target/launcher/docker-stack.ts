@@ -20,7 +20,7 @@ import { freePorts } from './ports.js';
 import { COMPONENT_VAR, STACK_ID_VAR, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 import { hostPortOf } from '../../chaos/toxiproxy/server.js';
 import { balancerPorts, dbmanLbUrl, startBalancers, StackLinks, type LinkAddress, type StackContext } from './links.js';
-import { beginStart, httpOk, redisComponent, referenceName, serviceEnvOf, startInfra, stopStack, writeAtomic, type RunningStack, type StackOptions } from './stack.js';
+import { beginStart, clientSettingsOf, httpOk, redisComponent, referenceName, serviceEnvOf, startInfra, stopStack, writeAtomic, type RunningStack, type StackOptions } from './stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DBMAN_PORT = 8082;
@@ -173,6 +173,7 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
       wsUrl: `${chatUrl.replace(/^http/, 'ws')}/ws`,
       tenantId: SEED.tenantId,
       login: { email: SEED.adminEmail, password: SEED.adminPassword },
+      dbmanClient: clientSettingsOf(serviceEnv, flaws),
       dbmanNodes: nodes.map((n, i) => ({
         name: n.name,
         url: n.url,

@@ -31,7 +31,7 @@ export const REFERENCE_SERVICE_ENV: Readonly<Record<string, string>> = {
   BCRYPT_COST: '8',
 };
 /** Launcher environment variables passed on to the services when set. */
-const PASSED_ENV = [...Object.keys(REFERENCE_SERVICE_ENV), 'TARGET_FLAW_DUPLICATE_SHARE', 'DBMAN_DRAIN_DELAY_MS', 'DBMAN_READY_TIMEOUT_MS'];
+const PASSED_ENV = [...Object.keys(REFERENCE_SERVICE_ENV), 'TARGET_FLAW_DUPLICATE_SHARE', 'TARGET_FLAW_NOT_SERVING_MS', 'DBMAN_DRAIN_DELAY_MS', 'DBMAN_READY_TIMEOUT_MS'];
 
 export interface StackOptions extends TopologyOptions {
   /** Flaw names (validated); default: TARGET_FLAWS from the environment. */
@@ -160,6 +160,13 @@ export async function startInfra(
   return infra.map((r) => (r as PromiseFulfilledResult<StartedInfra>).value) as [StartedInfra, StartedInfra];
 }
 
+/** The app services' effective dbman client settings (slow-failover forces the contract's defaults), for the target file. */
+export function clientSettingsOf(serviceEnv: Record<string, string>, flaws: readonly string[]): { timeoutMs: number; failThreshold: number; cooldownMs: number } {
+  if (flaws.includes('slow-failover')) return { timeoutMs: 5000, failThreshold: 3, cooldownMs: 10_000 };
+  const n = (k: string, d: number) => (serviceEnv[k] !== undefined && serviceEnv[k] !== '' ? Number(serviceEnv[k]) : d);
+  return { timeoutMs: n('DBMAN_HTTP_TIMEOUT_MS', 5000), failThreshold: n('DBMAN_FAIL_THRESHOLD', 3), cooldownMs: n('DBMAN_COOLDOWN_MS', 10_000) };
+}
+
 /** The services' settings: the reference defaults, then the launcher's environment, then `opts.serviceEnv`. */
 export function serviceEnvOf(opts: StackOptions): Record<string, string> {
   const serviceEnv: Record<string, string> = { ...REFERENCE_SERVICE_ENV };
@@ -280,6 +287,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       wsUrl: `${chatUrl.replace(/^http/, 'ws')}/ws`,
       tenantId: SEED.tenantId,
       login: { email: SEED.adminEmail, password: SEED.adminPassword },
+      dbmanClient: clientSettingsOf(serviceEnv, flaws),
       dbmanNodes: nodes.map((n, i) => ({ name: n.name, url: n.url, faults: dbmanFaults(i) })),
       chatInstances: chats.map((c) => ({ name: c.name, url: c.url, faults: { pid: c.proc.pid } })),
       orghub: { name: 'orghub', url: orghub.url, faults: { pid: orghub.proc.pid } },
