@@ -28,6 +28,8 @@ const InjectLine = z.object({
   handle: z.unknown(),
   /** Planned duration (s) when known; informative only. */
   forS: z.number().optional(),
+  /** The target file the fault is on (absolute path), when known: a restarted pid is recorded under it (chaos/pid-state.ts). */
+  target: z.string().optional(),
 });
 const AppliedLine = z.object({ type: z.literal('applied'), id: z.string(), at: z.number(), newPid: z.number().optional() });
 const InjectFailedLine = z.object({ type: z.literal('inject-failed'), id: z.string(), at: z.number(), error: z.string() });

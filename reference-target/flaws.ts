@@ -32,6 +32,8 @@ export const FLAW_NAMES = [
    * fails every internal-API request with 500 for TARGET_FLAW_NOT_SERVING_MS (default 5000) after it resumes.
    */
   'ready-not-serving',
+  /** Every dbman internal-API answer is delayed by TARGET_FLAW_SLOW_MS (default 50): a slower target for `compare`. */
+  'slow-dbman',
 ] as const;
 
 export const Flaw = z.enum(FLAW_NAMES);
@@ -72,6 +74,8 @@ export function parseDuplicateShare(raw: string | undefined): number {
 export const DEFAULT_LOSE_EVERY = 10;
 /** ready-not-serving: how long a resumed node fails its internal API, ms. */
 export const DEFAULT_NOT_SERVING_MS = 5000;
+/** slow-dbman: the delay added to every internal-API answer, ms. */
+export const DEFAULT_SLOW_MS = 50;
 export const DEFAULT_DROP_FANOUT_EVERY = 5;
 
 /** Parses an every-Nth knob (TARGET_FLAW_LOSE_EVERY, TARGET_FLAW_DROP_FANOUT_EVERY): a whole number ≥ 1. */

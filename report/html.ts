@@ -117,6 +117,17 @@ function faultsTable(m: ReportModel): string {
   );
 }
 
+function setupTable(m: ReportModel): string {
+  const s = m.setup;
+  if (!s) return '<p class="muted">No setup section in summary.json.</p>';
+  const head = `<p>${s.ready ? 'ready' : '<strong>not ready: the load was not started</strong>'}${s.reason ? ` (${esc(s.reason)})` : ''}; ${s.rooms} rooms; ${esc(s.usersNote ?? `${s.users} users`)}. Setup requests are tagged <code>phase:setup</code> and do not count in the load's thresholds.</p>`;
+  if (s.failures.length === 0) return `${head}<p class="muted">No setup call failed.</p>`;
+  const rows = s.failures
+    .map((f) => `<tr><td>${esc(f.fixture)}</td><td>${esc(f.call)}</td><td class="num">${f.status === 0 ? 'no response' : f.status}</td><td>${esc(f.error)}</td><td class="num">${f.count}</td><td>${f.required ? 'required: the load was not started' : esc(f.instead ?? 'the run goes on without it')}</td></tr>`)
+    .join('');
+  return `${head}<table id="setup-failures"><tr><th>fixture</th><th>call</th><th>status</th><th>error</th><th>count</th><th>what the run did</th></tr>${rows}</table>`;
+}
+
 function thresholdsTable(m: ReportModel): string {
   if (m.thresholds.length === 0) return '<p class="muted">No thresholds in summary.json.</p>';
   const phaseOf = (t: ReportModel['thresholds'][number]) =>
@@ -195,6 +206,8 @@ ${m.raw.truncated ? `<dt>warning</dt><dd>the raw output ${esc(m.raw.file)} ends 
 ${h.errors.length ? `<dt>errors</dt><dd>${h.errors.map(esc).join('<br>')}</dd>` : ''}
 </dl>
 </header>
+<h2>Setup</h2>
+${setupTable(m)}
 <h2>Faults</h2>
 ${faultsTable(m)}
 <h2>Over time</h2>

@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { SetupSection } from '../runner/setup-section.js';
 
 const num = z.number().nullable().optional();
 const str = z.string().nullable().optional();
@@ -64,6 +65,7 @@ export const RunSummaryLoose = z.looseObject({
     })
     .optional(),
   thresholds: z.array(SummaryThreshold).optional(),
+  setup: SetupSection.optional().catch(undefined),
   files: z.record(z.string(), z.string()).optional(),
 });
 export type RunSummaryLoose = z.infer<typeof RunSummaryLoose>;

@@ -4,6 +4,7 @@
  * read figures without going through the raw output again.
  */
 import { basename, resolve } from 'node:path';
+import type { SetupSection } from '../runner/setup-section.js';
 import { readRaw, type Histogram, type RateCount, type RawAggregate, type Totals } from './raw.js';
 import { integrityCounts, readRunInputs, INTEGRITY_KEYS, type DrillFault, type RunInputs, type SummaryThreshold } from './inputs.js';
 
@@ -84,6 +85,8 @@ export interface ReportModel {
   faults: FaultBand[];
   readiness: { x: number[]; nodes: { node: string; data: (number | null)[] }[] } | null;
   thresholds: SummaryThreshold[];
+  /** What setup made and its failed calls (summary.json `setup`); null when the summary has none. */
+  setup: SetupSection | null;
   integrity: Record<string, number | null> | null;
   integrityVerdict: string | null;
   totals: { all: PhaseStats; phases: Record<string, PhaseStats> };
@@ -331,6 +334,7 @@ export async function buildModel(runDir: string): Promise<ReportModel> {
       ...faults.flatMap((f) => [f.inject, f.heal].filter((t): t is number => t !== null)),
     ]),
     thresholds: s?.thresholds ?? [],
+    setup: s?.setup ?? null,
     integrity: integrity ? Object.fromEntries(INTEGRITY_KEYS.map((k) => [k, integrity[k]])) : null,
     integrityVerdict: inputs.integrity?.verdict ?? null,
     totals: { all, phases },

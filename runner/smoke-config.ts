@@ -111,6 +111,7 @@ export function k6EnvOf(target: TargetFile, profile: ProfileName, allowRemote: b
     TENANT_ID: target.tenantId,
     LOGIN_EMAIL: target.login.email,
     LOGIN_PASSWORD: target.login.password,
+    ...(target.users?.length ? { USERS: JSON.stringify(target.users) } : {}),
     PROFILE: profile,
     ...(allowRemote ? { ALLOW_REMOTE: '1' } : {}),
   };

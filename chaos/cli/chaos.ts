@@ -13,6 +13,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readTargetFile, TargetFileError } from '../../runner/target-file.js';
+import { withRecordedPids } from '../pid-state.js';
 import { FaultUsageError } from '../drivers/driver.js';
 import { faultTargets, findFaultTarget } from '../fault-targets.js';
 import { FAULT_KINDS, FaultStep } from '../faults.js';
@@ -80,6 +81,8 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof TargetFileError) throw new UsageError(`--target: ${err.message}`);
     throw err;
   }
+  // a node a heal started again runs under the pid recorded in the suite's own state, not the file's
+  target = withRecordedPids(target, nemesis.pids.live(targetPath));
   const node = findFaultTarget(target, step.node);
   if (!node) throw new UsageError(`--node: no node ${step.node} in ${targetPath} (nodes: ${faultTargets(target).map((c) => c.name).join(', ')})`);
   let r;

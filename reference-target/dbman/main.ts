@@ -4,11 +4,11 @@
  *
  * Env: PORT (8082), HOST (127.0.0.1), DATABASE_URL (required), DB_POOL_MAX (10), BCRYPT_COST (10),
  * DBMAN_READY_TIMEOUT_MS (1000), DBMAN_DRAIN_DELAY_MS (0), DBMAN_NODE_NAME, TARGET_FLAWS,
- * TARGET_FLAW_DUPLICATE_SHARE (0.05), TARGET_FLAW_NOT_SERVING_MS (5000).
+ * TARGET_FLAW_DUPLICATE_SHARE (0.05), TARGET_FLAW_NOT_SERVING_MS (5000), TARGET_FLAW_SLOW_MS (50).
  */
 import pg from 'pg';
 import { z } from 'zod';
-import { DEFAULT_NOT_SERVING_MS, parseDuplicateShare, parseEvery, parseFlaws } from '../flaws.js';
+import { DEFAULT_NOT_SERVING_MS, DEFAULT_SLOW_MS, parseDuplicateShare, parseEvery, parseFlaws } from '../flaws.js';
 import { ConfigError, intVar, parseEnv, portVar, runMain } from '../shared/env.js';
 import { createServer, stopOnSignals } from '../shared/http.js';
 import { OpError, createOperations } from './ops.js';
@@ -29,10 +29,12 @@ async function main(): Promise<void> {
   let flaws;
   let share;
   let notServingMs;
+  let slowMs = 0;
   try {
     flaws = parseFlaws(process.env['TARGET_FLAWS']);
     share = parseDuplicateShare(process.env['TARGET_FLAW_DUPLICATE_SHARE']);
     notServingMs = parseEvery('TARGET_FLAW_NOT_SERVING_MS', process.env['TARGET_FLAW_NOT_SERVING_MS'], DEFAULT_NOT_SERVING_MS);
+    if (flaws.includes('slow-dbman')) slowMs = parseEvery('TARGET_FLAW_SLOW_MS', process.env['TARGET_FLAW_SLOW_MS'], DEFAULT_SLOW_MS);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
     if (Date.now() < notServingUntil()) return reply.code(500).send({ error: 'tenant look-up failed: every dbman endpoint in cooldown' });
     inFlight++;
     try {
+      if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
       const res = await fn(req.body);
       return reply.code(res.status).send(res.body);
     } catch (err) {
