@@ -78,7 +78,8 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
       if (thresholds.length === 0) errors.push('the run defined no thresholds: nothing was judged');
     }
   }
-  if (input.extraThresholds?.length) thresholds = [...thresholds, ...input.extraThresholds];
+  // a run stopped in setup sent no load: the checks made after it (integrity) have nothing to judge either
+  if (input.extraThresholds?.length && !setupStopError(setup)) thresholds = [...thresholds, ...input.extraThresholds];
   const files: Record<string, string> = {
     summary: SUMMARY_FILE,
     junit: JUNIT_FILE,

@@ -31,7 +31,7 @@ export const REFERENCE_SERVICE_ENV: Readonly<Record<string, string>> = {
   BCRYPT_COST: '8',
 };
 /** Launcher environment variables passed on to the services when set. */
-const PASSED_ENV = [...Object.keys(REFERENCE_SERVICE_ENV), 'TARGET_FLAW_DUPLICATE_SHARE', 'TARGET_FLAW_NOT_SERVING_MS', 'TARGET_FLAW_SLOW_MS', 'DBMAN_DRAIN_DELAY_MS', 'DBMAN_READY_TIMEOUT_MS'];
+const PASSED_ENV = [...Object.keys(REFERENCE_SERVICE_ENV), 'TARGET_FLAW_DUPLICATE_SHARE', 'TARGET_FLAW_NOT_SERVING_MS', 'TARGET_FLAW_SLOW_MS', 'TARGET_FLAW_SLOW_TIMEOUT_MS', 'TARGET_FLAW_SLOW_COOLDOWN_MS', 'DBMAN_DRAIN_DELAY_MS', 'DBMAN_READY_TIMEOUT_MS'];
 
 export interface StackOptions extends TopologyOptions {
   /** Flaw names (validated); default: TARGET_FLAWS from the environment. */
@@ -162,8 +162,8 @@ export async function startInfra(
 
 /** The app services' effective dbman client settings (slow-failover forces the contract's defaults), for the target file. */
 export function clientSettingsOf(serviceEnv: Record<string, string>, flaws: readonly string[]): { timeoutMs: number; failThreshold: number; cooldownMs: number } {
-  if (flaws.includes('slow-failover')) return { timeoutMs: 5000, failThreshold: 3, cooldownMs: 10_000 };
   const n = (k: string, d: number) => (serviceEnv[k] !== undefined && serviceEnv[k] !== '' ? Number(serviceEnv[k]) : d);
+  if (flaws.includes('slow-failover')) return { timeoutMs: n('TARGET_FLAW_SLOW_TIMEOUT_MS', 5000), failThreshold: 3, cooldownMs: n('TARGET_FLAW_SLOW_COOLDOWN_MS', 10_000) };
   return { timeoutMs: n('DBMAN_HTTP_TIMEOUT_MS', 5000), failThreshold: n('DBMAN_FAIL_THRESHOLD', 3), cooldownMs: n('DBMAN_COOLDOWN_MS', 10_000) };
 }
 
