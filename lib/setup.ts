@@ -12,24 +12,13 @@ import type { SuiteConfig } from './config.js';
 import { setupOk } from './metrics.js';
 import type { Profile } from './profiles.js';
 import { ChatApi, type Call } from './rest.js';
+import { describeFailure, recordFailure, type SetupFailure } from './setup-failures.js';
+
+export type { SetupFailure };
 
 export interface Identity {
   token: string;
   userId: string;
-}
-
-/**
- * One kind of failed setup call: the fixture it was for, the call, the status and error text it got, how many
- * times. `required`: the run cannot do without it (the load is not started); else `instead` says what the run does.
- */
-export interface SetupFailure {
-  fixture: string;
-  call: string;
-  status: number;
-  error: string;
-  count: number;
-  required: boolean;
-  instead?: string;
 }
 
 /** Who the load runs as: users setup created, users the target file / USERS named, or the one admin login. */
@@ -53,18 +42,6 @@ export interface SetupData {
   created: { users: number; rooms: number; failed: number };
   /** Failed setup calls, grouped by fixture, call, status and error text (no secrets). */
   failures: SetupFailure[];
-}
-
-/** Adds one failed call to the list (same fixture, call, status and error: count + 1). */
-export function recordFailure(list: SetupFailure[], f: Omit<SetupFailure, 'count'>): void {
-  const same = list.find((x) => x.fixture === f.fixture && x.call === f.call && x.status === f.status && x.error === f.error);
-  if (same) same.count += 1;
-  else list.push({ ...f, count: 1 });
-}
-
-/** One line per failure kind, for the k6 log and the printout: `users: POST /api/v1/users → 500 "..." ×10 (...)`. */
-export function describeFailure(f: SetupFailure): string {
-  return `${f.fixture}: ${f.call} → ${f.status === 0 ? 'no response' : f.status} "${f.error}" ×${f.count}${f.required ? ' (required: the load is not started)' : f.instead ? ` (${f.instead})` : ''}`;
 }
 
 function hex(buf: ArrayBuffer): string {
