@@ -1,10 +1,14 @@
 /**
- * setup(): logs in once as the admin, creates a small pool of users (one org unit, users, one login each) and the
- * rooms the profile needs, and hands tokens to the VUs through setup data. Tokens and passwords are never printed;
- * handleSummary strips them from setup data before writing the summary.
+ * setup(): logs in once as the admin; logs in as the users the target file / USERS names, or else creates a small
+ * pool of users (one org unit, users, one login each); creates the rooms the profile needs; and hands tokens to the
+ * VUs through setup data. Every request is tagged phase:setup / traffic:setup, so none counts in the load's
+ * thresholds. Tokens, e-mails and passwords are never printed; handleSummary strips them from setup data.
  *
- * A target that is down does not make setup throw (that would end k6 with a script error, not a verdict): setup
- * returns `ready: false` with a reason, and every iteration then records failed stores, so the thresholds break.
+ * Every failed call is recorded (lib/setup-failures.ts): fixture, call, status, error text, count. A fixture the run
+ * can do without (org unit, users, their logins, given users) is a warning saying what the run does instead; one it
+ * cannot (admin login, rooms, the shared hot room) makes setup return `ready: false` with the reason (setup never
+ * throws: that would be a script error, not a verdict), and the first VU iteration then stops the test before any
+ * load (lib/load.ts stopBeforeLoad); the runner reports it and exits 1.
  */
 import { sleep } from 'k6';
 import { randomBytes } from 'k6/crypto';
