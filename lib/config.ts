@@ -6,11 +6,9 @@
  * Validation is zod (the `zod/mini` build: 46 kB in the bundle, it runs in k6's JS runtime; see lib/README.md).
  */
 import * as z from 'zod/mini';
-import { PROFILE_NAMES, type ProfileName } from './profiles.js';
 import { parseDurationS } from './duration.js';
 import type { SloOverrides } from './slo.js';
-
-export type FaultWindow = readonly [startS: number, endS: number];
+import { PROFILE_NAMES, type FaultWindow, type ProfileName } from './types.js';
 
 export interface SuiteConfig {
   /** chat REST base without /api/v1, e.g. http://127.0.0.1:8080 */

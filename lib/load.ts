@@ -19,7 +19,8 @@ import {
   wsMissedMessages,
   wsSessionOk,
 } from './metrics.js';
-import { phaseClock, type Phase } from './phase.js';
+import { phaseClock } from './phase.js';
+import type { Phase } from './types.js';
 import type { Profile } from './profiles.js';
 import { pick, restActions } from './rest-plan.js';
 import { ChatApi } from './rest.js';

@@ -5,7 +5,7 @@
  * templated `name` so room ids do not explode the metric series. Never logs a token or a password.
  */
 import http from 'k6/http';
-import type { Phase } from './phase.js';
+import type { Phase } from './types.js';
 
 export type Endpoint =
   | 'login'

@@ -6,7 +6,7 @@
  * statistic, an operator and a limit. `toK6Thresholds` turns the list into `options.thresholds`; the k6 summary
  * then reports each one under `metrics[<key>].thresholds[<expression>].ok`.
  */
-import type { Phase } from './phase.js';
+import type { Phase } from './types.js';
 
 /** The owners' SLO, for the whole run (contract: "The load and SLO plan"). */
 export interface Slo {

@@ -3,7 +3,7 @@
  */
 import { judgeDbCut } from '../health-figures.js';
 import { judgeReconnects } from '../ws-figures.js';
-import type { DrillFault, DrillReport } from './run.js';
+import type { DrillFault, DrillReport } from './report.js';
 import { formatFaultExtras, formatServices, type DrillExtras, type FaultExtras } from './serving-step.js';
 import type { DrillSpec } from './spec.js';
 
