@@ -4,7 +4,7 @@
 import { judgeDbCut } from '../health-figures.js';
 import { judgeReconnects } from '../ws-figures.js';
 import type { DrillFault, DrillReport } from './report.js';
-import { formatFaultExtras, formatServices, type DrillExtras, type FaultExtras } from './serving-step.js';
+import { formatFaultExtras, formatServices, judgeExtras, type DrillExtras, type FaultExtras } from './serving-step.js';
 import type { DrillSpec } from './spec.js';
 
 /**
@@ -32,6 +32,8 @@ export function judgeFigures(faults: DrillFault[], slo: DrillSpec['slo']): strin
       out.push(`recovery_time${rwho}: <=${slo.maxRecoveryS}s (observed ${f.recoveryS === null ? 'node not ready or SLO not held before the load ended' : `${f.recoveryS}s`})`);
     }
   }
+  // ready but failing after heal, relapses (serving-step.ts)
+  out.push(...judgeExtras(faults, undefined, slo));
   return out;
 }
 

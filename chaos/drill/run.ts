@@ -19,6 +19,7 @@ import { exitCodeOf } from '../../runner/run-lifecycle.js';
 import { buildStep, closeStep, judgeStep, provisionStep, RunContext, runCommand, type RunIo } from '../../runner/steps.js';
 import { UsageError } from '../cli/args.js';
 import { validateDrillInput, type DrillInput } from './edge.js';
+import { faultWindowStep, recordedPidsStep } from './added-steps.js';
 import { DRILL_FILE } from './report.js';
 import type { DrillSpec } from './spec.js';
 import {
@@ -62,15 +63,18 @@ export async function runDrill(o: DrillOptions): Promise<number> {
 }
 
 /** The drill's steps, in order; every started thing has pushed its stop on ctx.teardown. */
-async function drill(ctx: RunContext, input: DrillInput, reportsRoot: string | undefined): Promise<number> {
+async function drill(ctx: RunContext, edgeInput: DrillInput, reportsRoot: string | undefined): Promise<number> {
   const k6 = await provisionStep(ctx);
   const script = await buildStep(ctx, DRILL_SCENARIO);
-  const t = await targetStep(ctx, input);
+  const t = recordedPidsStep(ctx, edgeInput, await targetStep(ctx, edgeInput));
   ctx.check();
+  const windows = faultWindowStep(ctx, edgeInput.spec, t.target);
+  const input: DrillInput = { ...edgeInput, spec: windows.spec };
   const run = await prepareRunStep(ctx, input, t, reportsRoot);
 
   const steady = await steadyStateStep(run, t.target);
   const report = drillReport(input, run, t.target, steady);
+  report.faultWindowSizing = windows.sizing;
   const failedSteady = steady.filter((c) => !c.ok);
   if (failedSteady.length) return steadyStateFailed(ctx, run, report, failedSteady);
   ctx.check();

@@ -69,7 +69,7 @@ export function faultExtras(
 }
 
 /** The thresholds over the added figures (breaches, named like k6's). */
-export function judgeExtras(faults: readonly (FaultExtras & { fault: string; node: string; error?: string })[], extras: DrillExtras | undefined, slo: DrillSlo): string[] {
+export function judgeExtras(faults: readonly (FaultExtras & { fault: string; node: string; error?: string })[], extras: Partial<DrillExtras> | undefined, slo: DrillSlo): string[] {
   const out: string[] = [];
   for (const f of faults) {
     if (f.error) continue;
