@@ -15,7 +15,7 @@ import { DockerDriver } from './drivers/docker.js';
 import { ProcessDriver } from './drivers/process.js';
 import { ToxiproxyDriver } from './drivers/toxiproxy.js';
 import type { FaultStep } from './faults.js';
-import { Ledger, newFaultId, type LedgerFault } from './ledger.js';
+import { Ledger, newFaultId, selfAsOwner, type LedgerFault } from './ledger.js';
 
 export function defaultDrivers(logDir?: string): FaultDriver[] {
   return [new ProcessDriver({ logDir }), new ToxiproxyDriver(), new DockerDriver(), new DbLinkDriver()];
@@ -74,6 +74,8 @@ export class Nemesis {
       driver: driver.name,
       handle,
       forS: step.for,
+      nodeUrl: node.url,
+      owner: selfAsOwner(this.opts.targetFilePath),
     });
     let newPid: number | undefined;
     try {
@@ -120,9 +122,9 @@ export class Nemesis {
       const outcome = await driver.heal(inject.fault, inject.handle as never);
       const at = Date.now();
       this.ledger.append({ type: 'healed', id: inject.id, at, detail: outcome.detail, newPid: outcome.newPid });
-      if (outcome.newPid !== undefined && this.opts.targetFilePath) {
-        updateTargetPid(this.opts.targetFilePath, inject.node, outcome.newPid);
-      }
+      // the target file of the run that injected it (a drill's own), else the one this nemesis was given
+      const targetFile = inject.owner?.targetFile ?? this.opts.targetFilePath;
+      if (outcome.newPid !== undefined && targetFile) updateTargetPid(targetFile, inject.node, outcome.newPid);
       this.log(`healed ${inject.fault} on ${inject.node}: ${outcome.detail}`);
       return { id: inject.id, at, outcome };
     } catch (err) {
