@@ -1,8 +1,9 @@
 /**
  * `npm run chaos -- <command>`
  *
- *   status                         what the ledger says is injected now, and what each driver sees of it, with
- *                                  the drill (run id, pid) that injected each fault and whether it still runs
+ *   status                         the drills running against a target file (the nodes they hold), what the
+ *                                  ledger says is injected now and what each driver sees of it, with the drill
+ *                                  (run id, pid) that injected each fault and whether it still runs
  *   heal [--all]                   heal every active fault in the ledger (SIGCONT, restart, remove toxics,
  *                                  enable a cut database link again, unpause/start/reconnect containers), except
  *                                  those of a drill that still runs (it heals its own; --all heals them too)
@@ -19,6 +20,7 @@ import { readTargetFile, TargetFileError } from '../../runner/target-file.js';
 import { FaultUsageError } from '../drivers/driver.js';
 import { faultTargets, findFaultTarget } from '../fault-targets.js';
 import { FAULT_KINDS, FaultStep } from '../faults.js';
+import { claimsDirOf, liveClaims } from '../drill/claims.js';
 import { defaultLedgerPath, Ledger, ownerAlive, type LedgerFault } from '../ledger.js';
 import { defaultDrivers, Nemesis } from '../nemesis.js';
 import { exitOnError, parseFlags, parseOrUsage, UsageError } from './args.js';
@@ -65,6 +67,9 @@ async function main(argv: string[]): Promise<number> {
 
   if (cmd === 'status') {
     const rows = await nemesis.status();
+    for (const c of liveClaims(claimsDirOf(ledger.path))) {
+      console.log(`drill running (pid ${c.pid}, since ${new Date(c.at).toISOString()}): ${c.what}; holds ${c.node} (${c.url})`);
+    }
     if (rows.length === 0) {
       console.log(`nothing injected (ledger ${ledger.path})`);
       return 0;
