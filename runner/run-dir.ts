@@ -51,6 +51,14 @@ export async function pointLatest(runDir: string, root = reportsDir): Promise<st
   return link;
 }
 
+/**
+ * A state file of one run under `.state/`: `<kind>-<pid>-<random>-<name>` (e.g. the target file of the reference
+ * target a smoke or a drill starts), so runs side by side, also several in one process, never share one.
+ */
+export function runStateFile(kind: string, name: string, dir = join(repoRoot, '.state')): string {
+  return join(dir, `${kind}-${process.pid}-${randomBytes(3).toString('hex')}-${name}`);
+}
+
 export async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFile(path, JSON.stringify(value, null, 2) + '\n');
 }

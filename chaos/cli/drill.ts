@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../reference-target/launcher/build.js';
+import { runStateFile } from '../../runner/run-dir.js';
 import { startDockerStack } from '../../reference-target/launcher/docker-stack.js';
 import { stopStack } from '../../reference-target/launcher/stack.js';
 import { parseFlaws } from '../../reference-target/flaws.js';
@@ -109,7 +110,7 @@ async function drillOnDockerStack(spec: Parameters<typeof runDrill>[0]['spec'], 
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const targetPath = join(REPO_ROOT, '.state', `drill-docker-${process.pid}-target.json`);
+  const targetPath = runStateFile('drill-docker', 'target.json');
   const log = (l: string) => process.stdout.write(`drill: [docker stack] ${l}\n`);
   // runDrill exits the process itself after SIGINT/SIGTERM: take the stack down synchronously then
   const downSync = () => {

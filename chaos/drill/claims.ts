@@ -10,7 +10,13 @@ import { createHash } from 'node:crypto';
 import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import type { TargetFile } from '../../runner/target-file.js';
+import { UsageError } from '../cli/args.js';
 import { readStat } from '../drivers/proc.js';
+import { findFaultTarget } from '../fault-targets.js';
+import { ownerAlive, type Ledger } from '../ledger.js';
+import { busyNodeError, claimedNodeError } from './busy.js';
+import type { DrillSpec } from './spec.js';
 
 /** The claims folder beside a ledger (drills sharing a ledger share their claims). */
 export function claimsDirOf(ledgerPath: string): string {
@@ -91,4 +97,19 @@ export function claimNodes(dir: string, nodes: readonly { name: string; url: str
     }
   }
   return { release };
+}
+
+/**
+ * The drill's edge step against a given target, before anything starts: refused (UsageError, exit 2) when a node
+ * of its spec has an active fault of another run (ledger) or is claimed by another running drill; else claims
+ * its nodes until `release()`.
+ */
+export function holdDrillNodes(spec: DrillSpec, target: TargetFile, targetPath: string, ledger: Ledger): HeldClaims {
+  const error = busyNodeError(spec, target, (node) => ledger.activeOn(node).map((fault) => ({ fault, ownerAlive: ownerAlive(fault) })));
+  if (error) throw new UsageError(error);
+  const nodes = spec.faults.map((f) => findFaultTarget(target, f.node)).filter((c) => c !== undefined);
+  const what = `${spec.name ? `${spec.name}: ` : ''}${spec.faults.map((f) => `${f.fault} on ${f.node} at ${f.at}s for ${f.for}s`).join(', ')} (target ${targetPath})`;
+  const held = claimNodes(claimsDirOf(ledger.path), nodes, what);
+  if ('busy' in held) throw new UsageError(claimedNodeError(spec, held));
+  return held;
 }
