@@ -14,12 +14,11 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { $ } from 'zx';
 import { startK6, type K6Run, type K6RunResult } from '../../runner/k6-run.js';
 import { progress, type LogFn } from '../../runner/log.js';
-import { distDir, repoRoot } from '../../runner/paths.js';
+import { buildScenario } from '../../runner/build-scenario.js';
 import { ensureK6, K6, ProvisionError } from '../../runner/provision.js';
-import { createRunDir, gitRevision, writeJson } from '../../runner/run-dir.js';
+import { createRunDir, gitRevision, runStateFile, writeJson } from '../../runner/run-dir.js';
 import { finishRun, humanSummary, publicTarget } from '../../runner/run-report.js';
 import { checkLoopback, k6EnvOf, validateK6Env } from '../../runner/smoke-config.js';
 import type { Durations, RunSummary } from '../../runner/summary.js';
@@ -34,6 +33,7 @@ import { failoverFigures, readSeries, type FailoverFigures, type PhaseStats } fr
 import { defaultLedgerPath, Ledger } from '../ledger.js';
 import { defaultDrivers, Nemesis } from '../nemesis.js';
 import { needsChatLb, needsProxy, type DrillSpec } from './spec.js';
+import { holdDrillNodes } from './claims.js';
 import { ReadinessWatcher, steadyState, type Check, type LivenessPoint, type ReadinessPoint } from './steady.js';
 import { BalancerWatcher, type BalancerPoint } from './balancer.js';
 import { findFaultTarget, faultTargets, isChatInstance } from '../fault-targets.js';
@@ -47,8 +47,8 @@ import { closeRun, exitCodeOf, Interrupted } from '../../runner/run-lifecycle.js
 export { formatFigures, judgeFigures };
 
 export const DRILL_FILE = 'drill.json';
-/** The bundled scenario the drill runs (all parts: REST, WS, hot room; the profile picks the shape). */
-export const DRILL_SCRIPT = join(distDir, 'failover.js');
+/** The scenario the drill runs (all parts: REST, WS, hot room; the profile picks the shape), bundled per run. */
+export const DRILL_SCENARIO = 'failover';
 
 export interface DrillOptions {
   spec: DrillSpec;
@@ -130,12 +130,6 @@ export function checkSpecAgainstTarget(spec: DrillSpec, t: TargetFile, where: st
   });
 }
 
-async function buildScenarios(log: LogFn): Promise<void> {
-  const r = await $({ cwd: repoRoot, nothrow: true, quiet: true })`${process.execPath} build.mjs`;
-  if (r.exitCode !== 0) throw new Error(`build failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
-  if (!existsSync(DRILL_SCRIPT)) throw new Error(`build made no ${DRILL_SCRIPT}`);
-  log(`bundled ${DRILL_SCRIPT}`);
-}
 
 export async function runDrill(o: DrillOptions): Promise<number> {
   const { spec } = o;
@@ -183,6 +177,8 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   const ledger = new Ledger(o.ledgerPath ?? defaultLedgerPath());
+  // last of the edge checks: a node another run is faulting refuses the drill; else its nodes are claimed
+  const claims = given ? holdDrillNodes(spec, given, resolve(o.targetPath!), ledger) : undefined;
 
   let stopTarget: (() => Promise<void>) | undefined;
   let k6: K6Run | undefined;
@@ -243,7 +239,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     const k6Path = await timed('provisionMs', 'provision', (l) => ensureK6({ log: l }));
     const k6Version = (await K6.installedVersion(k6Path)) ?? 'unknown';
     check();
-    await timed('buildMs', 'build', buildScenarios);
+    const script = await timed('buildMs', 'build', (l) => buildScenario(DRILL_SCENARIO, l));
     check();
 
     let target: TargetFile;
@@ -253,7 +249,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       targetFilePath = resolve(o.targetPath!);
       log(`target: ${target.name} (${targetFilePath}), not started or stopped by the drill`);
     } else {
-      targetFilePath = join(repoRoot, '.state', `drill-${process.pid}-target.json`);
+      targetFilePath = runStateFile('drill', 'target.json');
       // the stack starts (and `stack down` stops) its own toxiproxy-server and haproxy
       const topology = { proxy: spec.proxy || needsProxy(spec), chatLb: spec.chatLb || needsChatLb(spec), dbmanLb: spec.dbmanLb };
       const stack = await timed('targetStartMs', 'target', (l) => {
@@ -281,7 +277,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     const plannedS = loadDurationS(resolveProfile(spec.profile, parsed));
     nemesis = new Nemesis({
       ledger,
-      drivers: defaultDrivers(join(dirname(ledger.path), 'chaos-logs')),
+      drivers: defaultDrivers(join(dirname(ledger.path), 'chaos-logs', runId)), // restarted nodes' logs, per run
       runId,
       targetFilePath,
       log: step('nemesis'),
@@ -329,7 +325,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     balancerWatcher = dbmanLb ? new BalancerWatcher(dbmanLb, target.dbmanNodes) : undefined;
     const loadLog = step('load');
     const t0 = Date.now();
-    k6 = startK6({ k6Path, script: DRILL_SCRIPT, runDir, env: k6Env, log: loadLog, echo: false, timeoutMs: (plannedS + 240) * 1000 });
+    k6 = startK6({ k6Path, script, runDir, env: k6Env, log: loadLog, echo: false, timeoutMs: (plannedS + 240) * 1000 });
     const run = k6;
     if (interrupted) run.stop('SIGINT');
     const injectedIds = new Map<number, string>();
@@ -508,6 +504,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     } catch (err) {
       sink(`drill: teardown failed: ${(err as Error).message}`);
     }
+    claims?.release();
     signals.off('SIGINT', onSignal);
     signals.off('SIGTERM', onSignal);
   }
