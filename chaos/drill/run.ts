@@ -178,7 +178,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
   }
   const ledger = new Ledger(o.ledgerPath ?? defaultLedgerPath());
   // last of the edge checks: a node another run is faulting refuses the drill; else its nodes are claimed
-  const claims = given ? holdDrillNodes(spec, given, resolve(o.targetPath!), ledger) : undefined;
+  let claims = given ? holdDrillNodes(spec, given, resolve(o.targetPath!), ledger) : undefined;
 
   let stopTarget: (() => Promise<void>) | undefined;
   let k6: K6Run | undefined;
@@ -260,6 +260,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       stopTarget = () => stopStack(stack.targetFilePath);
       target = stack.target;
       checkSpecAgainstTarget(spec, target, 'the reference target');
+      claims = holdDrillNodes(spec, target, targetFilePath, ledger); // its own nodes: never busy, but `chaos status` lists the drill
     }
     check();
 
