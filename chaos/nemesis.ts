@@ -13,7 +13,7 @@ import { DockerDriver } from './drivers/docker.js';
 import { ProcessDriver } from './drivers/process.js';
 import { ToxiproxyDriver } from './drivers/toxiproxy.js';
 import type { FaultStep } from './faults.js';
-import { Ledger, newFaultId, type LedgerFault } from './ledger.js';
+import { Ledger, newFaultId, selfAsOwner, type LedgerFault } from './ledger.js';
 import { PidState, pidStatePathFor } from './pid-state.js';
 import { resolve } from 'node:path';
 
@@ -82,6 +82,8 @@ export class Nemesis {
       handle,
       forS: step.for,
       ...(this.opts.targetFilePath ? { target: resolve(this.opts.targetFilePath) } : {}),
+      nodeUrl: node.url,
+      owner: selfAsOwner(this.opts.targetFilePath),
     });
     let newPid: number | undefined;
     try {
@@ -133,7 +135,8 @@ export class Nemesis {
       const outcome = await driver.heal(inject.fault, inject.handle as never);
       const at = Date.now();
       this.ledger.append({ type: 'healed', id: inject.id, at, detail: outcome.detail, newPid: outcome.newPid });
-      if (outcome.newPid !== undefined) this.recordPid(inject.target ?? this.opts.targetFilePath, inject.node, outcome.newPid);
+      // recorded under the target file of the run that injected it, else the one this nemesis was given
+      if (outcome.newPid !== undefined) this.recordPid(inject.target ?? inject.owner?.targetFile ?? this.opts.targetFilePath, inject.node, outcome.newPid);
       this.log(`healed ${inject.fault} on ${inject.node}: ${outcome.detail}`);
       return { id: inject.id, at, outcome };
     } catch (err) {

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../reference-target/launcher/build.js';
+import { runStateFile } from '../../runner/run-dir.js';
 import { startDockerStack } from '../../reference-target/launcher/docker-stack.js';
 import { stopStack } from '../../reference-target/launcher/stack.js';
 import { parseFlaws } from '../../reference-target/flaws.js';
@@ -42,6 +43,7 @@ reconnects (seen, p95 within --max-reconnect-p95-ms).
 --docker starts the reference target as containers (npm run stack -- up --docker) and drives the faults with the
 docker driver (stop, kill, pause, restart, partition by network disconnect); the stack is removed after.
 A target file whose URLs are outside loopback (127.0.0.0/8, localhost, ::1), e.g. staging, needs --allow-remote.
+With --target, a node another running drill faults (or left faulted: npm run chaos -- heal) is refused (exit 2).
 Exit codes: 0 pass, 1 a threshold, the steady state or a fault action failed, 2 bad usage (nothing sent).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -123,7 +125,7 @@ async function drillOnDockerStack(spec: Parameters<typeof runDrill>[0]['spec'], 
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const targetPath = join(REPO_ROOT, '.state', `drill-docker-${process.pid}-target.json`);
+  const targetPath = runStateFile('drill-docker', 'target.json');
   const log = (l: string) => process.stdout.write(`drill: [docker stack] ${l}\n`);
   // runDrill exits the process itself after SIGINT/SIGTERM: take the stack down synchronously then
   const downSync = () => {

@@ -84,7 +84,7 @@ export async function prepareRunStep(ctx: RunContext, input: DrillInput, t: Dril
     allowRemote: input.allowRemote,
     env: { RUN_ID: runId, FAULT_WINDOWS: JSON.stringify(windows), DURATION: `${spec.durationS}s` },
   });
-  const nemesis = new Nemesis({ ledger, drivers: defaultDrivers(join(dirname(ledger.path), 'chaos-logs')), runId, targetFilePath: t.targetFilePath, log: ctx.step('nemesis') });
+  const nemesis = new Nemesis({ ledger, drivers: defaultDrivers(join(dirname(ledger.path), 'chaos-logs', runId)) /* restarted nodes' logs, per run */, runId, targetFilePath: t.targetFilePath, log: ctx.step('nemesis') });
   const errors: string[] = [];
   const journal = new DrillJournal().on(consolePrinter(ctx.log));
   // a node a heal starts again is reached at its new pid (the suite's pid state), the target file is never written
