@@ -67,10 +67,7 @@ function markerBase(ctx: Ctx, data: SetupData, src: Marker['src'], sock: number)
 export function restIteration(ctx: Ctx, data: SetupData): void {
   const phase = clock(ctx, data);
   const r = ctx.profile.rest!;
-  if (!data.ready) {
-    messageStoreSuccess.add(false, { transport: 'rest', phase: phase() });
-    return;
-  }
+  if (!data.ready) return stopBeforeLoad(data);
   const n = exec.scenario.iterationInTest;
   const who = pick(identities(data), n)!;
   const roomId = pick(data.rooms.rest, n)!;
@@ -131,6 +128,14 @@ interface Slot {
   nextSendMs: number;
 }
 
+/**
+ * A fixture the run cannot do without failed in setup (admin login, rooms): the test stops before any load is
+ * sent, with setup's reason (k6 exits 108; the runner reports the setup failures and exits 1).
+ */
+function stopBeforeLoad(data: SetupData): void {
+  exec.test.abort(`setup failed, no load sent: ${data.reason ?? 'setup not ready'}`);
+}
+
 /** The slot's next message now, if its socket is idle: false when it had to skip (still waiting for an answer). */
 function sendIfIdle(s: Slot, now: number): boolean {
   if (s.sender.busy || s.probe.inFlight) return false;
@@ -148,7 +153,7 @@ function notReady(sockets: number, phase: Phase): void {
 export function wsSession(ctx: Ctx, data: SetupData): void {
   const phase = clock(ctx, data);
   const w = ctx.profile.ws!;
-  if (!data.ready) return notReady(w.socketsPerVu, phase());
+  if (!data.ready) return stopBeforeLoad(data);
   const ids = identities(data);
   const vu = exec.vu.idInTest;
   const start = Date.now();
@@ -253,7 +258,8 @@ interface Subscriber {
 export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const phase = clock(ctx, data);
   const h = ctx.profile.hotRoom!;
-  if (!data.ready || !data.rooms.hot) return notReady(1 + h.subscribersPerVu, phase());
+  if (!data.ready) return stopBeforeLoad(data);
+  if (!data.rooms.hot) return notReady(1 + h.subscribersPerVu, phase());
   const ids = identities(data);
   const vu = exec.vu.idInTest;
   const roomId = data.rooms.hot;

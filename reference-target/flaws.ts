@@ -20,6 +20,21 @@ export const FLAW_NAMES = [
   /** chat stores every Nth message of a room (TARGET_FLAW_DROP_FANOUT_EVERY, default 5) but sends it to its sender's socket only. */
   'drop-fanout',
   /**
+   * dbman answers its validation errors (400: bad body, invalid cursor) with 500, as the real one does for some of
+   * them; the app services' client counts those as node failures and, like the real client, fails a request at once
+   * while every endpoint is in cooldown: a few bad requests take a whole service down for the cooldown.
+   */
+  'validation-500',
+  /** orghub does not pass the password on to dbman's users/create, and dbman answers that with 500 (the real system's current version). */
+  'users-create-500',
+  /**
+   * A dbman node that was frozen (its event loop stood still for over 1 s: a pause) answers /health/ready 200 but
+   * fails every internal-API request with 500 for TARGET_FLAW_NOT_SERVING_MS (default 5000) after it resumes.
+   */
+  'ready-not-serving',
+  /** Every dbman internal-API answer is delayed by TARGET_FLAW_SLOW_MS (default 50): a slower target for `compare`. */
+  'slow-dbman',
+  /**
    * dbman caps a message page at TARGET_FLAW_PAGE_CAP items (default 30) for any larger limit, as the real dbman
    * does above 200: chat asks limit+1, gets fewer, and answers a short page without next_cursor.
    */
@@ -78,6 +93,10 @@ export function parseDuplicateShare(raw: string | undefined): number {
 }
 
 export const DEFAULT_LOSE_EVERY = 10;
+/** ready-not-serving: how long a resumed node fails its internal API, ms. */
+export const DEFAULT_NOT_SERVING_MS = 5000;
+/** slow-dbman: the delay added to every internal-API answer, ms. */
+export const DEFAULT_SLOW_MS = 50;
 export const DEFAULT_DROP_FANOUT_EVERY = 5;
 export const DEFAULT_PAGE_CAP = 30;
 export const DEFAULT_LIST_LAG_MS = 3000;

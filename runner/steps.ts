@@ -19,9 +19,8 @@ import { loadDurationS, resolveProfile, type ProfileName } from '../lib/profiles
 import { buildScenario } from './build-scenario.js';
 import { startK6, type K6Run, type K6RunOptions, type K6RunResult } from './k6-run.js';
 import { progress, type LogFn } from './log.js';
-import { repoRoot } from './paths.js';
 import { ensureK6, K6, ProvisionError } from './provision.js';
-import { gitRevision } from './run-dir.js';
+import { gitRevision, runStateFile } from './run-dir.js';
 import { finishRun, type FinishRunInput } from './run-report.js';
 import { closeRun, Interrupted } from './run-lifecycle.js';
 import { k6EnvOf, UsageError, validateK6Env } from './smoke-config.js';
@@ -176,11 +175,11 @@ export async function buildStep(ctx: RunContext, scenario: string): Promise<stri
 
 /**
  * Starts the reference target (flaws, and the proxies and balancers the topology asks for), with its target file
- * at `.state/<command>-<pid>-target.json`; its stop goes on the teardown stack (timed as `teardown`).
+ * at `.state/<command>-<pid>-<random>-target.json` (runStateFile: runs side by side never share one); its stop goes on the teardown stack (timed as `teardown`).
  */
 export async function referenceTargetStep(ctx: RunContext, o: { flaws: readonly string[]; topology?: TopologyOptions }): Promise<{ target: TargetFile; targetFilePath: string }> {
   const { flaws, topology } = o;
-  const targetFilePath = join(repoRoot, '.state', `${ctx.command}-${process.pid}-target.json`);
+  const targetFilePath = runStateFile(ctx.command, 'target.json');
   const stack = await ctx.timed('targetStartMs', 'target', (l) => {
     const with_ = [topology?.proxy && 'proxies', topology?.chatLb && 'a chat LB', topology?.dbmanLb && 'the dbman LB'].filter(Boolean);
     l(`starting the reference target${flaws.length ? ` with flaws ${flaws.join(', ')}` : ''}${with_.length ? ` with ${with_.join(', ')}` : ''} (${targetFilePath})`);

@@ -11,6 +11,8 @@ import { dbCutFigures } from '../health-figures.js';
 import type { LedgerFault } from '../ledger.js';
 import { reconnectFigures, type WsSample } from '../ws-figures.js';
 import type { StatePoint } from './timeline.js';
+import type { ServiceSample } from '../service-figures.js';
+import { faultExtras, recoveredAt } from './serving-step.js';
 import { plannedFault, type DrillFault } from './report.js';
 import type { DrillSpec } from './spec.js';
 
@@ -28,6 +30,10 @@ export interface DrillEvidence {
   };
   /** The dbman balancer's view (dbman-lb topology only). */
   balancer?: { states(node: string): StatePoint[] | undefined };
+  /** The serving probe's view of each dbman node (chaos/drill/serving.ts). */
+  serving?: { states(node: string): StatePoint[] | undefined };
+  /** Request samples by service (chaos/service-figures.ts; undefined: no raw output). */
+  serviceSamples?: ServiceSample[];
 }
 
 /** One injected fault, with the ledger's real times (epoch ms). */
@@ -49,17 +55,38 @@ export interface FaultChecker {
   figures(f: InjectedFault, e: DrillEvidence): Partial<DrillFault>;
 }
 
-/** Every fault, with k6's samples: failover (SLO held again) and recovery (node ready, SLO held after heal). */
+/**
+ * Every fault, with k6's samples: failover (SLO held again) and recovery (node ready AND serving when the serving
+ * probe watches it, else ready; SLO held after heal).
+ */
 export const failoverChecker: FaultChecker = {
   name: 'failover',
   appliesTo: (_f, e) => e.series !== undefined,
-  figures: ({ step, injectAt, healAt }, e) =>
-    failoverFigures(
-      e.series!,
-      { fault: step.fault, node: step.node, injectAt, healAt, nodeReadyAt: e.readiness.readyAtOrAfter(step.node, healAt) },
-      e.slo,
-      e.slo.holdS,
-    ),
+  figures: ({ step, injectAt, healAt }, e) => {
+    const readyAt = e.readiness.readyAtOrAfter(step.node, healAt);
+    const nodeReadyAt = recoveredAt({ ready: e.readiness.states(step.node).ready, serving: e.serving?.states(step.node) }, healAt, readyAt);
+    const f = failoverFigures(e.series!, { fault: step.fault, node: step.node, injectAt, healAt, nodeReadyAt }, e.slo, e.slo.holdS);
+    // nodeReadyAfterHealS stays readiness alone (servingAfterHealS is the serving checker's)
+    const ready = readyAt === undefined || readyAt === null ? null : Math.max(0, Math.round((readyAt - healAt) / 100) / 10);
+    return { ...f, nodeReadyAfterHealS: ready };
+  },
+};
+
+/** A dbman node: ready-but-failing spans and heal → ready AND serving (serving.ts). */
+export const servingChecker: FaultChecker = {
+  name: 'serving',
+  appliesTo: (f, e) => e.serving?.states(f.step.node) !== undefined && e.readiness.states(f.step.node).ready !== undefined,
+  figures: ({ step, injectAt, healAt }, e) => {
+    const x = faultExtras(step, { injectAt, healAt, startMs: 0, endMs: Date.now() }, { ready: e.readiness.states(step.node).ready, serving: e.serving!.states(step.node) }, undefined, undefined, e.slo);
+    return x as Partial<DrillFault>;
+  },
+};
+
+/** Every fault, with k6's samples: relapses (relapses.ts) and the per-service stats between inject and heal. */
+export const relapseChecker: FaultChecker = {
+  name: 'relapses, per service',
+  appliesTo: (_f, e) => e.series !== undefined,
+  figures: ({ step, injectAt, healAt }, e) => faultExtras(step, { injectAt, healAt, startMs: 0, endMs: 0 }, {}, e.series, e.serviceSamples, e.slo) as Partial<DrillFault>,
 };
 
 /** A db-cut: the node's readiness flip, liveness, readiness back (and the balancer's view). */
@@ -82,7 +109,7 @@ export const reconnectChecker: FaultChecker = {
 };
 
 /** In this order: their figures land in drill.json in this order. */
-export const FAULT_CHECKERS: readonly FaultChecker[] = [failoverChecker, dbCutChecker, reconnectChecker];
+export const FAULT_CHECKERS: readonly FaultChecker[] = [failoverChecker, dbCutChecker, reconnectChecker, servingChecker, relapseChecker];
 
 /**
  * One DrillFault per scheduled fault: planned fields, then (when injected) the ledger's id and driver, every

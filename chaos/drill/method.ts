@@ -15,6 +15,8 @@ export interface FaultMethodOptions {
   ledger: Ledger;
   runId: string;
   target: TargetFile;
+  /** The target as it is now (pids of restarted nodes laid over the file's, chaos/pid-state.ts); default `target`. */
+  currentTarget?: () => TargetFile;
   ops: readonly ScheduledOp[];
   /** The drill's errors: failed injects and heals are appended. */
   errors: string[];
@@ -70,7 +72,7 @@ export class FaultMethod {
 
   private inject({ step: f, fault: i }: ScheduledOp): void {
     if (this.o.interrupted()) return;
-    const node = findFaultTarget(this.o.target, f.node)!;
+    const node = findFaultTarget(this.o.currentTarget?.() ?? this.o.target, f.node)!;
     this.o.journal.emit({ type: 'inject', step: f });
     this.o.nemesis.inject(f, node).then(
       (r) => this.injected.set(i, r.id),

@@ -9,10 +9,11 @@ import type { ReconnectFigures, WsPhaseFigures } from '../ws-figures.js';
 import type { BalancerPoint } from './balancer.js';
 import type { DrillSpec } from './spec.js';
 import type { Check, LivenessPoint, ReadinessPoint } from './steady.js';
+import type { DrillExtras, FaultExtras } from './serving-step.js';
 
 export const DRILL_FILE = 'drill.json';
 
-export interface DrillFault extends Partial<FailoverFigures> {
+export interface DrillFault extends Partial<FailoverFigures>, FaultExtras {
   /** db-cut: the node's readiness flip, liveness, readiness back (and the balancer's view in the dbman-lb topology). */
   dbCut?: DbCutFigures;
   /** A fault on a chat instance: the WS clients' reconnects from inject to the next fault (or the end). */
@@ -55,6 +56,12 @@ export interface DrillReport {
   /** Breached thresholds by name (with their phase tag) and drill errors. */
   breached: string[];
   errors: string[];
+  /** The serving probe and each dbman node's serving changes; the per-service view (serving-step.ts). */
+  servingProbe?: DrillExtras['servingProbe'];
+  serving?: DrillExtras['serving'];
+  services?: DrillExtras['services'];
+  /** The app services' client settings the fault windows were sized from, and the warnings for shorter ones. */
+  faultWindowSizing?: { settings: { timeoutMs: number; failThreshold: number; cooldownMs: number }; source: string; cycleS: number; neededS: number; warnings: string[] };
 }
 
 /** The planned part of a fault's entry (what the spec asked for), before it is injected. */

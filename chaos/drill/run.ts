@@ -19,6 +19,8 @@ import { exitCodeOf } from '../../runner/run-lifecycle.js';
 import { buildStep, closeStep, judgeStep, provisionStep, RunContext, runCommand, type RunIo } from '../../runner/steps.js';
 import { UsageError } from '../cli/args.js';
 import { validateDrillInput, type DrillInput } from './edge.js';
+import { holdDrillNodes } from './claims.js';
+import { faultWindowStep, recordedPidsStep } from './added-steps.js';
 import { DRILL_FILE } from './report.js';
 import type { DrillSpec } from './spec.js';
 import {
@@ -57,20 +59,34 @@ const isDrillUsageError = (err: unknown) => err instanceof UsageError || (err as
 export async function runDrill(o: DrillOptions): Promise<number> {
   // the edge, before anything starts or is sent: bad input throws (exit 2 from the CLI)
   const input = validateDrillInput(o);
+  // last of the edge checks: a node another run is faulting refuses the drill (exit 2); else its nodes are claimed
+  const claims = input.given ? holdDrillNodes(input.spec, input.given.target, input.given.path, input.ledger) : undefined;
   const ctx = new RunContext('drill', o);
-  return runCommand(ctx, { onSignal: 'healing, stopping k6 and the target', isUsageError: isDrillUsageError }, () => drill(ctx, input, o.reportsRoot));
+  try {
+    return await runCommand(ctx, { onSignal: 'healing, stopping k6 and the target', isUsageError: isDrillUsageError }, () => drill(ctx, input, o.reportsRoot));
+  } finally {
+    claims?.release();
+  }
 }
 
 /** The drill's steps, in order; every started thing has pushed its stop on ctx.teardown. */
-async function drill(ctx: RunContext, input: DrillInput, reportsRoot: string | undefined): Promise<number> {
+async function drill(ctx: RunContext, edgeInput: DrillInput, reportsRoot: string | undefined): Promise<number> {
   const k6 = await provisionStep(ctx);
   const script = await buildStep(ctx, DRILL_SCENARIO);
-  const t = await targetStep(ctx, input);
+  const t = recordedPidsStep(ctx, edgeInput, await targetStep(ctx, edgeInput));
+  if (!edgeInput.given) {
+    // its own nodes are never busy, but `chaos status` lists the drill while it holds them
+    const own = holdDrillNodes(edgeInput.spec, t.target, t.targetFilePath, edgeInput.ledger);
+    ctx.teardown.push('releasing the node claims', async () => own.release());
+  }
   ctx.check();
+  const windows = faultWindowStep(ctx, edgeInput.spec, t.target);
+  const input: DrillInput = { ...edgeInput, spec: windows.spec };
   const run = await prepareRunStep(ctx, input, t, reportsRoot);
 
   const steady = await steadyStateStep(run, t.target);
   const report = drillReport(input, run, t.target, steady);
+  report.faultWindowSizing = windows.sizing;
   const failedSteady = steady.filter((c) => !c.ok);
   if (failedSteady.length) return steadyStateFailed(ctx, run, report, failedSteady);
   ctx.check();

@@ -28,6 +28,10 @@ import { breachedOf, DRILL_FILE, initialReport, type DrillReport } from './repor
 import { expandSchedule } from './schedule.js';
 import { needsChatLb, needsProxy } from './spec.js';
 import { ReadinessWatcher, steadyState, type Check } from './steady.js';
+import { ServingWatcher } from './serving.js';
+import { readServiceSamples } from '../service-figures.js';
+import { servingFigures } from './added-steps.js';
+import { withRecordedPids } from '../pid-state.js';
 
 /** The scenario the drill runs (all parts: REST, WS, hot room; the profile picks the shape). */
 export const DRILL_SCENARIO = 'failover';
@@ -36,7 +40,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface DrillTarget {
   target: TargetFile;
-  /** The target file the nemesis updates (a restarted node's new pid). */
+  /** The target file (never written to): restarted pids are recorded under its path in the pid state. */
   targetFilePath: string;
 }
 
@@ -80,10 +84,12 @@ export async function prepareRunStep(ctx: RunContext, input: DrillInput, t: Dril
     allowRemote: input.allowRemote,
     env: { RUN_ID: runId, FAULT_WINDOWS: JSON.stringify(windows), DURATION: `${spec.durationS}s` },
   });
-  const nemesis = new Nemesis({ ledger, drivers: defaultDrivers(join(dirname(ledger.path), 'chaos-logs')), runId, targetFilePath: t.targetFilePath, log: ctx.step('nemesis') });
+  const nemesis = new Nemesis({ ledger, drivers: defaultDrivers(join(dirname(ledger.path), 'chaos-logs', runId)) /* restarted nodes' logs, per run */, runId, targetFilePath: t.targetFilePath, log: ctx.step('nemesis') });
   const errors: string[] = [];
   const journal = new DrillJournal().on(consolePrinter(ctx.log));
-  const method = new FaultMethod({ nemesis, ledger, runId, target: t.target, ops: expandSchedule(spec.faults), errors, journal, interrupted: () => ctx.interrupted !== undefined });
+  // a node a heal starts again is reached at its new pid (the suite's pid state), the target file is never written
+  const currentTarget = () => withRecordedPids(t.target, nemesis.pids.live(t.targetFilePath));
+  const method = new FaultMethod({ nemesis, ledger, runId, target: t.target, currentTarget, ops: expandSchedule(spec.faults), errors, journal, interrupted: () => ctx.interrupted !== undefined });
   registerRollback(ctx, method);
   return { runId, runDir, windows, plan, method, journal, errors };
 }
@@ -120,6 +126,8 @@ export async function steadyStateFailed(ctx: RunContext, run: DrillRun, report: 
 
 export interface Watchers {
   readiness: ReadinessWatcher;
+  /** The serving probe of every dbman node (a real read-only internal-API operation, 250 ms grid). */
+  serving: ServingWatcher;
   balancer?: { name: string; watcher: BalancerWatcher };
   start(): void;
   /** Stops polling and closes the timelines (once; also at teardown). */
@@ -129,20 +137,24 @@ export interface Watchers {
 /** The readiness watcher (every dbman node and chat instance) and, in the dbman-lb topology, the balancer's. */
 export function watchersStep(ctx: RunContext, target: TargetFile): Watchers {
   const readiness = new ReadinessWatcher({ dbman: target.dbmanNodes, chat: target.chatInstances });
+  const serving = new ServingWatcher(target.dbmanNodes, target.servingProbe);
   const lb = target.loadBalancers.find((b) => b.fronts === 'dbman' && b.statsUrl);
   const balancer = lb ? { name: lb.name, watcher: new BalancerWatcher(lb, target.dbmanNodes) } : undefined;
   let stopped = false;
   const w: Watchers = {
     readiness,
+    serving,
     balancer,
     start: () => {
       readiness.start();
+      serving.start();
       balancer?.watcher.start();
     },
     stop: () => {
       if (stopped) return;
       stopped = true;
       readiness.stop();
+      serving.stop();
       balancer?.watcher.stop();
     },
   };
@@ -250,13 +262,15 @@ export async function figuresStep(o: { input: DrillInput; run: DrillRun; target:
   if (series) report.phases = series.phases;
   const wsSamples = hasRaw ? await readWsSamples(k6.paths.raw) : undefined;
   if (wsSamples) report.ws = wsByPhase(wsSamples);
+  const serviceSamples = hasRaw ? await readServiceSamples(k6.paths.raw) : undefined;
   report.faults = faultEntries({
     faults: input.spec.faults,
     runFaults: input.ledger.faults().filter((f) => f.inject.runId === run.runId),
     injected: run.method.injected,
-    evidence: { target: o.target, slo: input.spec.slo, series, wsSamples, readiness: watchers.readiness, balancer: b?.watcher },
+    evidence: { target: o.target, slo: input.spec.slo, series, wsSamples, readiness: watchers.readiness, balancer: b?.watcher, serving: watchers.serving, serviceSamples },
   });
   run.errors.push(...judgeFigures(report.faults, input.spec.slo));
+  servingFigures(report, o.target, watchers, serviceSamples, run.errors);
   await writeJson(join(run.runDir, DRILL_FILE), report);
 }
 

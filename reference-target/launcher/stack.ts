@@ -38,7 +38,7 @@ export const REFERENCE_SERVICE_ENV: Readonly<Record<string, string>> = {
   BCRYPT_COST: '8',
 };
 /** Launcher environment variables passed on to the services when set. */
-const PASSED_ENV = [...Object.keys(REFERENCE_SERVICE_ENV), 'TARGET_FLAW_DUPLICATE_SHARE', 'DBMAN_DRAIN_DELAY_MS', 'DBMAN_READY_TIMEOUT_MS'];
+const PASSED_ENV = [...Object.keys(REFERENCE_SERVICE_ENV), 'TARGET_FLAW_DUPLICATE_SHARE', 'TARGET_FLAW_NOT_SERVING_MS', 'TARGET_FLAW_SLOW_MS', 'TARGET_FLAW_SLOW_TIMEOUT_MS', 'TARGET_FLAW_SLOW_COOLDOWN_MS', 'DBMAN_DRAIN_DELAY_MS', 'DBMAN_READY_TIMEOUT_MS'];
 
 export interface StackOptions extends TopologyOptions {
   /** Flaw names (validated); default: TARGET_FLAWS from the environment. */

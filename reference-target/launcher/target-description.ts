@@ -54,6 +54,13 @@ export interface StackDescription {
   extra: ReferenceExtra;
 }
 
+/** The app services' effective dbman client settings (slow-failover forces the contract's defaults), for the target file. */
+export function clientSettingsOf(serviceEnv: Record<string, string>, flaws: readonly string[]): { timeoutMs: number; failThreshold: number; cooldownMs: number } {
+  const n = (k: string, d: number) => (serviceEnv[k] !== undefined && serviceEnv[k] !== '' ? Number(serviceEnv[k]) : d);
+  if (flaws.includes('slow-failover')) return { timeoutMs: n('TARGET_FLAW_SLOW_TIMEOUT_MS', 5000), failThreshold: 3, cooldownMs: n('TARGET_FLAW_SLOW_COOLDOWN_MS', 10_000) };
+  return { timeoutMs: n('DBMAN_HTTP_TIMEOUT_MS', 5000), failThreshold: n('DBMAN_FAIL_THRESHOLD', 3), cooldownMs: n('DBMAN_COOLDOWN_MS', 10_000) };
+}
+
 export function describeStack(d: StackDescription): TargetFile {
   const chatUrl = d.balancers.chat?.url ?? d.chats[0]!.url;
   return TargetFile.parse({
@@ -64,6 +71,7 @@ export function describeStack(d: StackDescription): TargetFile {
     wsUrl: `${chatUrl.replace(/^http/, 'ws')}/ws`,
     tenantId: SEED.tenantId,
     login: { email: SEED.adminEmail, password: SEED.adminPassword },
+    dbmanClient: clientSettingsOf(d.extra.serviceEnv, d.flaws),
     dbmanNodes: d.nodes,
     chatInstances: d.chats,
     orghub: { name: 'orghub', url: d.orghub.url, faults: { pid: d.orghub.pid } },

@@ -2,7 +2,7 @@
 // checker applies to which fault, the figures each adds (over synthetic series, timelines and WS samples), a
 // fault never injected, the breaches as drill.json lists them. Pure, milliseconds.
 import { describe, expect, it } from 'vitest';
-import { dbCutChecker, FAULT_CHECKERS, faultEntries, failoverChecker, reconnectChecker, type DrillEvidence, type FaultChecker } from '../../chaos/drill/checkers.js';
+import { dbCutChecker, FAULT_CHECKERS, faultEntries, failoverChecker, reconnectChecker, relapseChecker, servingChecker, type DrillEvidence, type FaultChecker } from '../../chaos/drill/checkers.js';
 import { breachedOf } from '../../chaos/drill/report.js';
 import { DrillSlo } from '../../chaos/drill/spec.js';
 import type { StatePoint } from '../../chaos/drill/timeline.js';
@@ -65,16 +65,18 @@ describe('per-fault checkers', () => {
   it('each says when it applies: failover with k6 samples, db-cut on a db-cut, reconnects on a chat instance with WS samples', () => {
     const at = (i: number) => ({ step: faults[i]!, injectAt: s(faults[i]!.at), healAt: s(faults[i]!.at + faults[i]!.for), intentAt: 0, nextIntentAt: Infinity });
     const applies = (e: DrillEvidence) => faults.map((_, i) => FAULT_CHECKERS.filter((c) => c.appliesTo(at(i), e)).map((c) => c.name));
-    expect(applies(evidence())).toEqual([['failover'], ['failover', 'db-cut'], ['failover', 'ws reconnects']]);
+    const R = 'relapses, per service';
+    expect(applies(evidence())).toEqual([['failover', R], ['failover', 'db-cut', R], ['failover', 'ws reconnects', R]]);
     expect(applies(evidence({ series: undefined, wsSamples: undefined }))).toEqual([[], ['db-cut'], []]);
-    expect([failoverChecker, dbCutChecker, reconnectChecker]).toEqual(FAULT_CHECKERS);
+    // the serving checker applies where the serving probe watched the node (not in this evidence)
+    expect([failoverChecker, dbCutChecker, reconnectChecker, servingChecker, relapseChecker]).toEqual(FAULT_CHECKERS);
   });
 
   it('faultEntries: planned fields, ledger id and driver, each applying checker\'s figures in order, the real times', () => {
     const [kill, cut, chat] = faultEntries({ faults, runFaults, injected, evidence: evidence(), now: s(40) });
     expect(Object.keys(kill!)).toEqual([
       'fault', 'node', 'plannedAtS', 'plannedForS', 'id', 'driver',
-      'injectAt', 'healAt', 'impactSeen', 'failoverS', 'relapseSeconds', 'longestErrorBurst', 'requestsDuringFault', 'failedDuringFault', 'recoveryS', 'nodeReadyAfterHealS', 'firstErrorOffsetS',
+      'injectAt', 'healAt', 'impactSeen', 'failoverS', 'relapseSeconds', 'longestErrorBurst', 'requestsDuringFault', 'failedDuringFault', 'recoveryS', 'nodeReadyAfterHealS', 'firstErrorOffsetS', 'relapses',
     ]);
     expect(kill).toMatchObject({ fault: 'kill', node: 'dbman-1', plannedAtS: 5, plannedForS: 7, id: 'f0', driver: 'process', injectAt: iso(5), healAt: iso(12), impactSeen: true, failoverS: 2, nodeReadyAfterHealS: 0.3 });
     expect(kill!.longestErrorBurst).toEqual({ seconds: 2, startOffsetS: 0, failed: 20 });
@@ -82,7 +84,7 @@ describe('per-fault checkers', () => {
     expect(kill).not.toHaveProperty('ws');
     // dbman-2 never turned not-ready: the db-cut figures say so (judge.ts fails it on the readiness flip)
     expect(cut!.dbCut).toEqual({ readyFlipS: null, liveStayedUp: null, readyBackS: 0 });
-    expect(Object.keys(cut!).slice(-2)).toEqual(['firstErrorOffsetS', 'dbCut']);
+    expect(Object.keys(cut!).slice(-3)).toEqual(['firstErrorOffsetS', 'dbCut', 'relapses']);
     // the chat fault's reconnects: from its intent time to the end (no fault after it), the earlier sample left out
     expect(chat!.ws).toMatchObject({ reconnects: 1, reconnectSamples: 1, reconnectMaxMs: 300 });
   });
