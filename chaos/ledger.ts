@@ -4,22 +4,28 @@
  * name...), so a drill killed with SIGKILL leaves enough behind for `npm run chaos -- heal`. After applying,
  * an `applied` line carries the real inject timestamp; after healing, a `healed` line closes the fault.
  *
- * A fault is active while it has an `inject` line and no `healed` line. Each line is one write() with O_APPEND
- * (whole or, when a writer dies mid-write, torn at the end of the file), so several processes (a drill and
- * `chaos heal`) can write the same ledger (the kernel orders appends to one file). A writer that finds the file
- * not ending in a newline (a torn line) starts its line on a new one, so the torn fragment never swallows it.
- * A torn line is a ledger line's beginning (`{"type":"`) that is not JSON: it is tolerated, because no fault
- * hides behind one (an inject line is written before its fault is applied, and a lost `healed` line only
- * leaves a healed fault to heal again).
+ * A fault is active while it has an `inject` line and no `healed` line. Several processes (drills side by side,
+ * `chaos heal`) write the same ledger: each line is ONE write() with O_APPEND (the kernel appends it whole at the
+ * end, never interleaved with another writer's), so a line is there whole or, when its writer died mid-write,
+ * torn at the end of the file. A writer that finds the file not ending in a newline (a torn line) starts its
+ * line on a new one; a line glued after a torn fragment (a writer of an older version) is still read. A torn line
+ * is a ledger line's beginning (`{"type":"`) that is not JSON: it is tolerated, because no fault hides behind one
+ * (an inject line is written before its fault is applied, and a lost `healed` line only leaves a healed fault to
+ * heal again).
+ *
+ * The inject line names its owner (the drill's or the CLI's pid and start time, and its target file) and the
+ * faulted node's URL, so `activeOn` tells which faults are on a node of one deployment and whether their drill
+ * still runs.
  *
  * Trust: the file is created readable and writable by its owner only (0600), and a ledger that another user owns
  * or may write is not acted on (a ledger line names a command that heal would run). Every line is validated,
  * an inject line against the schema of its driver (chaos/handles.ts); `problems()` lists every line that is not
- * valid (except a torn last line), and `chaos status` / `chaos heal` report them and exit 1.
+ * valid (except a torn line), and `chaos status` / `chaos heal` report them and exit 1.
  */
 import { accessSync, closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { readStat } from './drivers/proc.js';
 import { FAULT_KINDS } from './faults.js';
 import { handleProblem } from './handles.js';
 
@@ -39,6 +45,12 @@ const InjectLine = z.object({
   handle: z.unknown(),
   /** Planned duration (s) when known; informative only. */
   forS: z.number().optional(),
+  /** The target file the fault is on (absolute path), when known: a restarted pid is recorded under it (chaos/pid-state.ts). */
+  target: z.string().optional(),
+  /** The node's URL as the target file names it: with `node`, the node of one deployment. */
+  nodeUrl: z.string().optional(),
+  /** The process that injected it (a drill, `chaos inject`): pid and /proc start time, and its target file. */
+  owner: z.object({ pid: z.number().int(), startTime: z.number().optional(), targetFile: z.string().optional() }).optional(),
 });
 const AppliedLine = z.object({ type: z.literal('applied'), id: z.string(), at: z.number(), newPid: z.number().optional() });
 const InjectFailedLine = z.object({ type: z.literal('inject-failed'), id: z.string(), at: z.number(), error: z.string() });
@@ -120,7 +132,8 @@ export class Ledger {
    * created 0600; a line longer than MAX_LINE_BYTES is refused before anything is written.
    */
   append(line: LedgerLine): void {
-    const text = JSON.stringify(line) + '\n';
+    const { type, ...rest } = line;
+    const text = JSON.stringify({ type, ...rest }) + '\n'; // "type" first: a torn line starts with {"type":" (see read)
     if (Buffer.byteLength(text) > MAX_LINE_BYTES) throw new Error(`ledger ${this.path}: a ${line.type} line of ${Buffer.byteLength(text)} bytes is longer than ${MAX_LINE_BYTES}`);
     const created = !existsSync(this.path);
     if (created) mkdirSync(dirname(this.path), { recursive: true });
@@ -171,29 +184,12 @@ export class Ledger {
     } catch (err) {
       return { lines, problems: [...problems, { message: `cannot read it: ${(err as Error).message}` }] };
     }
-    const rows = text.split('\n');
-    rows.forEach((row, i) => {
+    text.split('\n').forEach((row, i) => {
       if (!row.trim()) return;
-      const torn = () => row.startsWith('{"type":"');
       if (Buffer.byteLength(row) > MAX_LINE_BYTES) return void problems.push({ line: i + 1, message: `longer than ${MAX_LINE_BYTES} bytes` });
-      let json: unknown;
-      try {
-        json = JSON.parse(row);
-      } catch {
-        if (!torn()) problems.push({ line: i + 1, message: 'not JSON' });
-        return;
-      }
-      const parsed = LedgerLine.safeParse(json);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        return void problems.push({ line: i + 1, message: `not a ledger line: ${issue.path.join('.') || '(line)'}: ${issue.message}` });
-      }
-      const l = parsed.data;
-      if (l.type === 'inject') {
-        const why = handleProblem(l.driver, l.fault, l.node, l.handle);
-        if (why) return void problems.push({ line: i + 1, message: `inject ${l.id}: ${why}` });
-      }
-      lines.push(l);
+      const r = parseRow(row);
+      if (r.problem) return void problems.push({ line: i + 1, message: r.problem });
+      if (r.line) lines.push(r.line);
     });
     return { lines, problems };
   }
@@ -242,6 +238,53 @@ export class Ledger {
   get(id: string): LedgerFault | undefined {
     return this.faults().find((f) => f.inject.id === id);
   }
+
+  /** Active faults on this node of this deployment (name and URL, as a target file names them), by any run. */
+  activeOn(node: { name: string; url: string }): LedgerFault[] {
+    return this.active().filter((f) => f.inject.node === node.name && f.inject.nodeUrl === node.url);
+  }
+}
+
+/**
+ * One row of the file: a valid line, a problem, or neither (a torn fragment, tolerated). A row that is a torn
+ * fragment with a whole line glued after it (no newline between them) yields that line.
+ */
+function parseRow(row: string): { line?: LedgerLine; problem?: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(row);
+  } catch {
+    const torn = row.startsWith('{"type":"');
+    const glued = torn ? row.indexOf('{"type":"', 1) : -1;
+    if (glued > 0) return parseRow(row.slice(glued));
+    return torn ? {} : { problem: 'not JSON' };
+  }
+  const parsed = LedgerLine.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { problem: `not a ledger line: ${issue.path.join('.') || '(line)'}: ${issue.message}` };
+  }
+  const l = parsed.data;
+  if (l.type === 'inject') {
+    const why = handleProblem(l.driver, l.fault, l.node, l.handle);
+    if (why) return { problem: `inject ${l.id}: ${why}` };
+  }
+  return { line: l };
+}
+
+/** The identity of this process as a fault's owner. */
+export function selfAsOwner(targetFile?: string): NonNullable<InjectLine['owner']> {
+  const startTime = readStat(process.pid)?.startTime;
+  return { pid: process.pid, ...(startTime !== undefined ? { startTime } : {}), ...(targetFile ? { targetFile } : {}) };
+}
+
+/** Whether the process that injected the fault still runs (pid alive with the same start time); undefined: not recorded. */
+export function ownerAlive(f: LedgerFault): boolean | undefined {
+  const owner = f.inject.owner;
+  if (!owner) return undefined;
+  const st = readStat(owner.pid);
+  if (!st || st.state === 'Z' || st.state === 'X') return false;
+  return owner.startTime === undefined || st.startTime === owner.startTime;
 }
 
 let seq = 0;

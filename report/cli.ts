@@ -1,7 +1,7 @@
 /**
  * npm run report -- <run-dir | run-id | latest>          render reports/<run>/report.html again from saved data
  * npm run report -- index                                 rewrite reports/index.html
- * npm run report -- compare <run> <baseline> [--p95-margin 10] [--error-margin 0.5] [--p95-min-ms 5] [--min-samples 30]
+ * npm run report -- compare <run> <baseline> [--p95-margin 50] [--p95-min-ms 40] [--error-margin 0.5] [--error-margin-pct 50] [--min-samples 30]
  *
  * Exit codes: 0 done / no regression, 1 regression, 2 bad usage or input (one line on stderr).
  */
@@ -17,23 +17,32 @@ import { helpText, HELP_FLAG, parseCommandLine, type CommandSpec } from '../runn
 const reportsDir = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'reports');
 
 
+/** compare's defaults, from report/compare.ts (the one place they are set). */
+const COMPARE_DEFAULTS = CompareOptions.parse({});
+
 export const REPORT_COMMAND: CommandSpec = {
   invocation: 'npm run report --',
-  usage: ['<run-dir | run-id | latest>', 'index', 'compare <run> <baseline> [--p95-margin 10] [--error-margin 0.5] [--p95-min-ms 5] [--min-samples 30]'],
+  usage: [
+    '<run-dir | run-id | latest>',
+    'index',
+    `compare <run> <baseline> [--p95-margin ${COMPARE_DEFAULTS.p95MarginPct}] [--p95-min-ms ${COMPARE_DEFAULTS.p95MinMs}] [--error-margin ${COMPARE_DEFAULTS.errorMarginPp}] [--error-margin-pct ${COMPARE_DEFAULTS.errorMarginPct}] [--min-samples ${COMPARE_DEFAULTS.minSamples}]`,
+  ],
   about: `Renders reports/<run>/report.html again from a run's saved files (summary.json, k6 summary data, raw output,
 drill.json), rewrites reports/index.html, or compares a run with a baseline: a p95 above the baseline's by more
-than the margin (and by at least --p95-min-ms), or an error rate above it by more than --error-margin, is a
-regression. Groups with fewer than --min-samples requests in either run are not compared (and say so).`,
+than the margin (and by at least --p95-min-ms), or an error rate above it by more than --error-margin points and
+by more than --error-margin-pct percent of the baseline's, is a regression. Groups with fewer than --min-samples
+requests in either run are not compared (and say so).`,
   commands: [
     { name: '<run>', help: 'a run folder, or a run id / latest under reports/: render its report.html' },
     { name: 'index', help: 'rewrite reports/index.html (every run, newest first)' },
     { name: 'compare', help: 'compare <run> with <baseline>; exit 1 on a regression' },
   ],
   flags: [
-    { name: 'p95-margin', type: 'string', value: '<percent>', help: 'compare: a p95 this much above the baseline is a regression', default: '10' },
-    { name: 'error-margin', type: 'string', value: '<points>', help: 'compare: an error rate this many percentage points above the baseline is a regression', default: '0.5' },
-    { name: 'p95-min-ms', type: 'string', value: '<ms>', help: 'compare: and by at least this many milliseconds', default: '5' },
-    { name: 'min-samples', type: 'string', value: '<n>', help: 'compare: fewest requests of a group in both runs for it to be compared', default: '30' },
+    { name: 'p95-margin', type: 'string', value: '<percent>', help: 'compare: a p95 this much above the baseline is a regression', default: String(COMPARE_DEFAULTS.p95MarginPct) },
+    { name: 'p95-min-ms', type: 'string', value: '<ms>', help: 'compare: and by at least this many milliseconds', default: String(COMPARE_DEFAULTS.p95MinMs) },
+    { name: 'error-margin', type: 'string', value: '<points>', help: 'compare: an error rate this many percentage points above the baseline is a regression', default: String(COMPARE_DEFAULTS.errorMarginPp) },
+    { name: 'error-margin-pct', type: 'string', value: '<percent>', help: 'compare: and this many percent of the baseline\'s error rate above it', default: String(COMPARE_DEFAULTS.errorMarginPct) },
+    { name: 'min-samples', type: 'string', value: '<n>', help: 'compare: fewest requests of a group in both runs for it to be compared', default: String(COMPARE_DEFAULTS.minSamples) },
     HELP_FLAG,
   ],
   exitCodes: [[0, 'done / no regression'], [1, 'a regression (compare)'], [2, 'bad usage or input (one line on stderr)']],
@@ -64,6 +73,7 @@ const Margin = (setting: string, what: string) =>
 const CompareFlags = z.object({
   'p95-margin': Margin('--p95-margin', 'percent'),
   'error-margin': Margin('--error-margin', 'percentage points'),
+  'error-margin-pct': Margin('--error-margin-pct', 'percent'),
   'p95-min-ms': Margin('--p95-min-ms', 'milliseconds'),
   'min-samples': Margin('--min-samples', 'requests').refine((v) => v === undefined || Number.isInteger(v), {
     message: '--min-samples must be a whole number of requests',
@@ -89,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
     const opts = CompareOptions.parse({
       p95MarginPct: flags.data['p95-margin'],
       errorMarginPp: flags.data['error-margin'],
+      errorMarginPct: flags.data['error-margin-pct'],
       p95MinMs: flags.data['p95-min-ms'],
       minSamples: flags.data['min-samples'],
     });

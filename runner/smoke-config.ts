@@ -34,7 +34,8 @@ with: npm run stack -- down.`,
   environment: [
     'TARGET_FLAWS=a,b   flaws of the reference target (a given target: checked, then ignored with a note)',
     'SCALE, DURATION, USER_POOL, SLO   the k6 environment (lib/README.md); PROFILE and RUN_ID are set by the smoke (--profile)',
-    'INTEGRITY_UNDELIVERED_LIMIT, INTEGRITY_SPAN_MS   the integrity check (integrity/README.md)',
+    'INTEGRITY_SETTLE_MS, INTEGRITY_LATE_LIMIT, INTEGRITY_REORDERED_LIMIT, INTEGRITY_UNDELIVERED_LIMIT, INTEGRITY_SPAN_MS',
+    'INTEGRITY_LOST_TARGET, INTEGRITY_DUPLICATES_TARGET, INTEGRITY_UNDELIVERED_TARGET   the integrity check (integrity/README.md)',
   ],
   exitCodes: [[0, 'pass'], [1, 'a threshold failed'], [2, 'bad usage or configuration (nothing sent)'], [130, 'interrupted by SIGINT (report kept)'], [143, 'interrupted by SIGTERM']],
   examples: ['npm run smoke', 'TARGET_FLAWS=single-endpoint npm run smoke', 'npm run smoke -- --target staging.json --allow-remote --profile baseline'],
@@ -122,6 +123,7 @@ export function k6EnvOf(target: TargetFile, profile: ProfileName, allowRemote: b
     TENANT_ID: target.tenantId,
     LOGIN_EMAIL: target.login.email,
     LOGIN_PASSWORD: target.login.password,
+    ...(target.users?.length ? { USERS: JSON.stringify(target.users) } : {}),
     PROFILE: profile,
     ...(allowRemote ? { ALLOW_REMOTE: '1' } : {}),
   };

@@ -8,6 +8,7 @@ import { LOAD_USAGE, parseFlags, parseMergeConfig, parsePartConfig, parsePositiv
 import { testRunManifest } from './k8s.js';
 import { DEFAULT_CAPACITY, formatPlan, planRunners, readCapacity, tune } from './plan.js';
 import { mergeParts } from './merge.js';
+import { runLocalParts } from './local-parts.js';
 import { runPart } from './part.js';
 import { prepareRun, readRoomsFile } from './prepare.js';
 
@@ -38,8 +39,11 @@ try {
   } else if (argv[0] === 'plan') {
     const values = parseFlags('plan', argv.slice(1)).values as Record<string, string | undefined>;
     if (values.bench !== undefined && !existsSync(values.bench)) throw new UsageError('--bench', `--bench: no file at ${values.bench}; allowed: the results file of npm run bench`);
+    const memory = values['runner-memory-gib'];
+    if (memory !== undefined && values['runner-cores'] === undefined) throw new UsageError('--runner-memory-gib', '--runner-memory-gib: given without --runner-cores; allowed: --runner-cores C [--runner-memory-gib M]');
+    const size = values['runner-cores'] === undefined ? undefined : { cores: parsePositiveInt('--runner-cores', values['runner-cores'], 4096), ...(memory !== undefined ? { memoryGiB: parsePositiveInt('--runner-memory-gib', memory, 1_000_000) } : {}) };
     const bench = values.bench ?? (existsSync(DEFAULT_BENCH_FILE) ? DEFAULT_BENCH_FILE : undefined);
-    const plan = planRunners(parseProfile(values.profile), parseScale(values.scale) ?? 1, readCapacity(bench));
+    const plan = planRunners(parseProfile(values.profile), parseScale(values.scale) ?? 1, readCapacity(bench), size);
     process.stdout.write(formatPlan(plan) + '\n');
     code = 0;
   } else if (argv[0] === 'tune') {
@@ -68,7 +72,7 @@ try {
   } else {
     const config = parsePartConfig(argv);
     allowRemoteConnections(config.allowRemote);
-    code = (await runPart(config)).code;
+    code = (config.localParts > 1 ? await runLocalParts(config) : await runPart(config)).code;
   }
 } catch (err) {
   if (!(err instanceof UsageError)) throw err;

@@ -10,7 +10,7 @@ import { PROFILE_NAMES, type ProfileName } from '../lib/profiles.js';
 import { reportsDir } from '../runner/paths.js';
 import { k6EnvOf, parseSmokeConfig, UsageError, validateK6Env, type TargetChoice } from '../runner/smoke-config.js';
 import { readRoomsFile, ROOMS_FILE, type RoomsFile } from './prepare.js';
-import { parseSegment, type SegmentSpec } from './segments.js';
+import { MAX_LOCAL_PARTS, MAX_PARTS, parseSegment, type SegmentSpec } from './segments.js';
 import { helpText, HELP_FLAG, parseCommandLine, type CommandSpec, type Flag } from '../runner/cli-flags.js';
 
 export { UsageError };
@@ -31,16 +31,19 @@ const LOAD_FLAGS = {
   sockets: { name: 'sockets', type: 'string', value: '<n>', help: 'tune: sockets per runner to size for', default: 'the benchmarked capacity' },
   parallelism: { name: 'parallelism', type: 'string', value: '<n>', help: 'k8s: the number of k6 runners (1-1000)' },
   image: { name: 'image', type: 'string', value: '<image>', help: 'k8s: the k6 image', default: 'grafana/k6 of the pinned version' },
+  'local-parts': { name: 'local-parts', type: 'string', value: '<k>', help: `part: run this runner's share as k k6 processes on this machine (1-${MAX_LOCAL_PARTS}; n*k <= ${MAX_PARTS})`, default: '1' },
+  'runner-cores': { name: 'runner-cores', type: 'string', value: '<C>', help: 'plan: cores of one runner machine (1-4096); plan then says --local-parts k' },
+  'runner-memory-gib': { name: 'runner-memory-gib', type: 'string', value: '<M>', help: 'plan: memory of one runner machine in GiB (with --runner-cores)' },
   help: HELP_FLAG,
 } as const satisfies Record<string, Flag>;
 type LoadFlag = keyof typeof LOAD_FLAGS;
 
 /** Each subcommand's flags: the parser of that subcommand takes these and no other. */
 export const LOAD_SUBCOMMANDS: Record<'part' | 'prepare' | 'merge' | 'plan' | 'tune' | 'k8s', LoadFlag[]> = {
-  part: ['profile', 'segment', 'rooms', 'run-id', 'target', 'allow-remote', 'scale'],
+  part: ['profile', 'segment', 'rooms', 'local-parts', 'run-id', 'target', 'allow-remote', 'scale'],
   prepare: ['profile', 'run-id', 'target', 'allow-remote', 'out'],
   merge: ['out', 'target', 'allow-remote', 'skip-integrity'],
-  plan: ['profile', 'scale', 'bench'],
+  plan: ['profile', 'scale', 'bench', 'runner-cores', 'runner-memory-gib'],
   tune: ['apply', 'sockets'],
   k8s: ['profile', 'parallelism', 'scale', 'out', 'image', 'rooms'],
 };
@@ -49,15 +52,17 @@ export const LOAD_COMMAND: CommandSpec = {
   invocation: 'npm run load --',
   usage: [
     'prepare --profile <name> --run-id ID [--target <file>] [--allow-remote] [--out <file>]',
-    '--profile <name> --segment <i>/<n> --rooms <file> [--run-id ID] [--target <file>] [--allow-remote] [--scale x]',
+    '--profile <name> --segment <i>/<n> --rooms <file> [--local-parts k] [--run-id ID] [--target <file>] [--allow-remote] [--scale x]',
     'merge <dir>... (--target <file> | --skip-integrity) [--allow-remote] [--out <dir>]',
-    'plan --profile <name> [--scale x] [--bench <file>]',
+    'plan --profile <name> [--scale x] [--bench <file>] [--runner-cores C] [--runner-memory-gib M]',
     'tune [--apply] [--sockets N]',
     'k8s --profile <name> --parallelism N --rooms <file> [--scale x] [--out <file>] [--image <k6 image>]',
   ],
   about: `Part i of n of a profile (k6 execution segments, 1-based i); every part of one run writes under
 reports/<run-id>/parts/<i>-of-<n>/ (raw output, k6 summary data, k6.log, part.json). prepare makes the run's
 shared hot room once and writes reports/<run-id>/${ROOMS_FILE}; every part of a split (n > 1) gets it with --rooms.
+--local-parts k runs runner i of n as k k6 processes on this machine (a runner with more cores): parts
+(i-1)k+1 .. ik of n*k, each its own k6 process and folder; merge takes all n*k. plan --runner-cores says k.
 The target is a target file or CHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD from the
 environment (no reference target is started: every part must hit the same one). merge judges the parts'
 thresholds on the merged samples and runs the message integrity check once over all parts (it reads the rooms
@@ -67,7 +72,12 @@ back from the target); --skip-integrity judges without it and says so.`,
     ...(['prepare', 'merge', 'plan', 'tune', 'k8s'] as const).map((c) => ({ name: c, help: LOAD_SUBCOMMANDS[c].map((f) => `--${f}`).join(', ') || 'no options' })),
   ],
   flags: Object.values(LOAD_FLAGS),
-  environment: ['DURATION, USER_POOL, SLO   the k6 environment (lib/README.md)', 'INTEGRITY_UNDELIVERED_LIMIT, INTEGRITY_SPAN_MS   the integrity check (integrity/README.md)'],
+  environment: [
+    'DURATION, USER_POOL, SLO   the k6 environment (lib/README.md)',
+    'INTEGRITY_SETTLE_MS, INTEGRITY_UNDELIVERED_LIMIT, INTEGRITY_REORDERED_LIMIT, INTEGRITY_LATE_LIMIT, INTEGRITY_SPAN_MS',
+    'INTEGRITY_LOST_TARGET, INTEGRITY_DUPLICATES_TARGET, INTEGRITY_UNDELIVERED_TARGET   the integrity check (integrity/README.md;',
+    '  a stage profile\'s loss target applies unless replaced)',
+  ],
   exitCodes: [[0, 'pass (a part: k6 ran to its end)'], [1, 'a threshold failed / k6 failed'], [2, 'bad usage (nothing sent)']],
   examples: [
     'npm run load -- prepare --profile stage2 --run-id w1 --target staging.json --allow-remote',
@@ -94,8 +104,10 @@ export interface PartConfig {
   allowRemote: boolean;
   scale: number | undefined;
   target: GivenTarget;
-  /** The run's shared rooms (`--rooms`, from prepare); required when the run is split (n > 1). */
+  /** The run's shared rooms (`--rooms`, from prepare); required when the run is split (n > 1 or localParts > 1). */
   rooms: RoomsFile | undefined;
+  /** `--local-parts k` (default 1): `segment` is this runner's share, run as k k6 processes (split/local-parts.ts). */
+  localParts: number;
 }
 
 export type GivenTarget = Exclude<TargetChoice, { kind: 'reference' }>;
@@ -200,16 +212,20 @@ export function parsePartConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
   if (segRaw === undefined) throw new UsageError('--segment', '--segment: missing; allowed: <i>/<n> with 1 <= i <= n <= 1000, e.g. 2/3');
   const segment = parseSegment(segRaw);
   if (!segment) throw new UsageError('--segment', `--segment: "${segRaw}" is not allowed; allowed: <i>/<n> with 1 <= i <= n <= 1000, e.g. 2/3`);
+  const localParts = values['local-parts'] === undefined ? 1 : parsePositiveInt('--local-parts', values['local-parts'] as string, MAX_LOCAL_PARTS);
+  if (segment.count * localParts > MAX_PARTS) {
+    throw new UsageError('--local-parts', `--local-parts: ${localParts} x ${segment.count} runners = ${segment.count * localParts} parts; allowed: at most ${MAX_PARTS} parts in all`);
+  }
   let runId = parseRunId(values['run-id'] as string | undefined);
   const scale = parseScale(values.scale as string | undefined);
   const allowRemote = values['allow-remote'] === true;
   const target = parseGivenTarget(values, profile, scale !== undefined ? { ...env, SCALE: String(scale) } : env, 'every part must hit the same target');
   const rooms = values.rooms === undefined ? undefined : parseRoomsFlag(values.rooms as string, { profile, runId, target });
-  if (rooms === undefined && segment.count > 1) {
+  if (rooms === undefined && segment.count * localParts > 1) {
     throw new UsageError('--rooms', '--rooms: missing; allowed: the rooms file of npm run load -- prepare (every part of a split run shares its hot room)');
   }
   runId ??= rooms?.runId;
-  const config: PartConfig = { cmd: 'part', profile, segment, runId, allowRemote, scale, target, rooms };
+  const config: PartConfig = { cmd: 'part', profile, segment, runId, allowRemote, scale, target, rooms, localParts };
   validateK6Env(partK6Env(config, runId ?? 'placeholder'), env);
   return config;
 }

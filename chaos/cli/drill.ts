@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../reference-target/launcher/build.js';
+import { runStateFile } from '../../runner/run-dir.js';
 import { startDockerStack } from '../../reference-target/launcher/docker-stack.js';
 import { stopStack } from '../../reference-target/launcher/stack.js';
 import { parseFlaws } from '../../reference-target/flaws.js';
@@ -25,19 +26,29 @@ Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and st
 (partition, latency, reset, bandwidth), db-cut and faults on redis then put Toxiproxy proxies in front of every
 dbman node, on every dbman node's PostgreSQL link and in front of Redis (--proxy asks for them always).
 --lb puts HAProxy in front of the chat instances (automatic for a fault on chat-N); --dbman-lb gives the app
-services one dbman URL behind HAProxy, which health-checks /health/ready (the dbman-lb topology).
+services one dbman URL behind HAProxy, which health-checks /health/ready (the dbman-lb topology). --proxy, --lb
+and --dbman-lb shape the reference target the drill starts: not with --target.
+--for: a pause or partition without --for lasts long enough for the stall to come back twice, sized from the
+target file's dbmanClient {timeoutMs, failThreshold, cooldownMs} (else the contract's 5000 / 3 / 10000):
+timeout + 2 × (timeout + cooldown) + hold + 2 s, at least 20 s; a shorter --for prints a warning naming the
+relapse it cannot see. Other faults default to 20 s. Relapses (the SLO held, then broke again before heal)
+longer than --max-relapse count against --max-relapses. Every dbman node is also probed with a read-only
+internal-API call (the target file's servingProbe, default tenants/list): a healed node must be ready AND
+serving, and may be ready but failing for at most --max-ready-but-failing after heal.
 Fault targets: dbman-N, chat-N, orghub, redis and the load balancers, as the target file names them. db-cut
 cuts a dbman node's PostgreSQL link: judged by its readiness flip (--max-ready-flip), its liveness staying up
 and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients' reconnects.
 --docker starts the reference target as containers and drives the faults with the docker driver.
 A target file whose URLs are outside loopback (127.0.0.0/8, localhost, ::1), e.g. staging, needs --allow-remote.
+With --target, a node another running drill faults (or left faulted: npm run chaos -- heal) is refused (exit 2).
+The message integrity check runs after the heal (integrity/README.md).
 Durations everywhere: 90s, 1m30s, 1500ms, 1h, or plain seconds. Ctrl-C / SIGTERM heal, stop k6 (its summary
 kept) and the target; after a SIGKILL: npm run chaos -- heal, then npm run stack -- down.`;
 
 export const DRILL_COMMAND: CommandSpec = {
   invocation: 'npm run drill --',
   usage: [
-    `--fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for 20s] [--profile failover] [--duration <d>] [--target <file> [--allow-remote] | --docker] [options]`,
+    `--fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for <sized>] [--profile failover] [--duration <d>] [--target <file> [--allow-remote] | --docker] [options]`,
     '--file <drill.yaml|drill.json> [--target <file> [--allow-remote] | --docker] [options]',
   ],
   about: DRILL_ABOUT,
@@ -45,7 +56,7 @@ export const DRILL_COMMAND: CommandSpec = {
     { name: 'fault', type: 'string', value: '<kind>', help: `the fault: ${FAULT_KINDS.join(', ')}` },
     { name: 'node', type: 'string', value: '<name>', help: 'the node, as the target names it: dbman-1, chat-2, orghub, redis, ...' },
     { name: 'at', type: 'string', value: '<duration>', help: 'inject this long after the load starts (at least 1s)', default: '20s' },
-    { name: 'for', type: 'string', value: '<duration>', help: 'heal this long after the inject', default: '20s' },
+    { name: 'for', type: 'string', value: '<duration>', help: 'heal this long after the inject', default: 'pause/partition: sized from the client settings (see above); others 20s' },
     { name: 'file', type: 'string', value: '<file>', help: 'a drill file (YAML or JSON, at most 1 MiB): name, profile, duration, faults, slo, proxy, chatLb, dbmanLb' },
     { name: 'profile', type: 'string', value: '<name>', help: `the load profile: ${PROFILE_NAMES.join(', ')}`, default: 'failover' },
     { name: 'duration', type: 'string', value: '<duration>', help: 'the load (5s to 6h)', default: 'the last heal + 12s' },
@@ -66,12 +77,15 @@ export const DRILL_COMMAND: CommandSpec = {
     { name: 'max-recovery', type: 'string', value: '<duration>', help: 'the healed node ready and the SLO held within this of the heal', default: '15s' },
     { name: 'max-ready-flip', type: 'string', value: '<duration>', help: "db-cut: the node's /health/ready not-ready within this of the inject", default: '5s' },
     { name: 'max-reconnect-p95-ms', type: 'string', value: '<ms>', help: 'faults on chat-N: WS reconnect time p95', default: '5000' },
+    { name: 'max-ready-but-failing', type: 'string', value: '<duration>', help: 'after heal: how long a dbman node may answer ready while its serving probe fails', default: '1s' },
+    { name: 'max-relapses', type: 'string', value: '<n>', help: 'fault phase: relapses (the SLO held, then broke again) longer than --max-relapse allowed per fault', default: '0' },
+    { name: 'max-relapse', type: 'string', value: '<duration>', help: 'a relapse up to this long is not counted by --max-relapses', default: '2s' },
     HELP_FLAG,
   ],
   environment: [
     'TARGET_FLAWS  flaws of the reference target the drill starts (a,b)',
     'SCALE, USER_POOL, SLO  the k6 environment (lib/README.md); DURATION is set by the drill (--duration)',
-    'INTEGRITY_UNDELIVERED_LIMIT, INTEGRITY_SPAN_MS  the integrity check (integrity/README.md)',
+    'INTEGRITY_SETTLE_MS, INTEGRITY_*_LIMIT, INTEGRITY_*_TARGET  the integrity check (integrity/README.md)',
     'CHAOS_LEDGER  the ledger when --ledger is not given',
   ],
   exitCodes: [[0, 'pass'], [1, 'a threshold, the steady state or a fault action failed'], [2, 'bad usage (nothing started or sent)'], [130, 'interrupted by SIGINT (faults healed, k6 summary and report kept)'], [143, 'interrupted by SIGTERM']],
@@ -117,6 +131,9 @@ async function main(argv: string[]): Promise<number> {
     maxRecovery: s('max-recovery'),
     maxReadyFlip: s('max-ready-flip'),
     maxReconnectP95Ms: s('max-reconnect-p95-ms'),
+    maxReadyButFailing: s('max-ready-but-failing'),
+    maxRelapses: s('max-relapses'),
+    maxRelapse: s('max-relapse'),
   });
   const allowRemote = values['allow-remote'] === true;
   // everything, before anything starts, creates or contacts anything
@@ -134,7 +151,7 @@ async function drillOnDockerStack(spec: Parameters<typeof runDrill>[0]['spec'], 
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const targetPath = join(REPO_ROOT, '.state', `drill-docker-${process.pid}-target.json`);
+  const targetPath = runStateFile('drill-docker', 'target.json');
   const log = (l: string) => process.stdout.write(`drill: [docker stack] ${l}\n`);
   // runDrill exits the process itself after SIGINT/SIGTERM: take the stack down synchronously then
   const downSync = () => {
