@@ -12,6 +12,7 @@ import { parseDuplicateShare, parseFlaws } from '../flaws.js';
 import { ConfigError, intVar, parseEnv, portVar, runMain } from '../shared/env.js';
 import { createServer, stopOnSignals } from '../shared/http.js';
 import { OpError, createOperations } from './ops.js';
+import { createSessionOperations } from './session-ops.js';
 
 const Env = z.object({
   PORT: portVar(8082),
@@ -46,10 +47,13 @@ async function main(): Promise<void> {
   });
   pool.on('error', (err) => process.stderr.write(`${env.DBMAN_NODE_NAME}: idle pg client error: ${err.message}\n`));
 
-  const ops = createOperations(pool, {
-    bcryptCost: env.BCRYPT_COST,
-    failAfterMessageCommit: duplicates ? () => Math.random() < share : undefined,
-  });
+  const ops = {
+    ...createOperations(pool, {
+      bcryptCost: env.BCRYPT_COST,
+      failAfterMessageCommit: duplicates ? () => Math.random() < share : undefined,
+    }),
+    ...createSessionOperations(pool),
+  };
 
   let draining = false;
   const dbAnswers = async (): Promise<string | null> => {
