@@ -27,6 +27,7 @@ import type { Identity, SetupData } from './setup.js';
 import { MessageSender, RoomSocket } from './ws.js';
 import { withMeta } from './history.js';
 import { judgeDelivery, SubscriberLog } from './fanout.js';
+import { msaIteration } from './msa.js';
 
 export interface Ctx {
   cfg: SuiteConfig;
@@ -94,6 +95,18 @@ export function restIteration(ctx: Ctx, data: SetupData): void {
     if (room.ok && room.data && other && other.userId !== who.userId) api.addMember(room.data.id, other.userId);
   }
   if (a.login) base.login(ctx.cfg.tenantId, ctx.cfg.loginEmail, ctx.cfg.loginPassword);
+}
+
+// ------------------------------------------------------------------------------------------------ msa
+
+/** One iteration of the owners' MSA script (lib/msa.ts) as the admin; nothing when setup failed (its thresholds then fail on errors). */
+export function msaSession(ctx: Ctx, data: SetupData): void {
+  const phase = clock(ctx, data);
+  if (!data.ready || !data.admin || !data.rooms.msa) {
+    sleep(1);
+    return;
+  }
+  msaIteration(ctx.cfg, ctx.profile.msa!, { token: data.admin.token, roomId: data.rooms.msa }, phase);
 }
 
 // ------------------------------------------------------------------------------------------------ WS

@@ -10,6 +10,7 @@
 import { BASE_ABORT, BASE_SLO, withOverrides, type Parts, type SloSet } from './slo.js';
 import { k6Duration } from './duration.js';
 import { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';
+import { MSA_SCENARIO, msaDurationS, msaK6Scenario, msaPeakVus, msaWithDuration, scaleMsa, type MsaPart } from './msa-plan.js';
 
 export const PROFILE_NAMES = ['smoke', 'baseline', 'stage1', 'stage2', 'stage3', 'failover'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -62,6 +63,8 @@ export interface Profile {
   rest?: RestPart;
   ws?: WsPart;
   hotRoom?: HotRoomPart;
+  /** The owners' MSA iteration (chat, session, tenanthub; lib/msa-plan.ts); runs only when SESSION_URL and TENANTHUB_URL are set. */
+  msa?: MsaPart;
   /** extra users created (and logged in once) in setup; REST posts and sockets rotate over them. */
   userPool: number;
   restRooms: number;
@@ -127,6 +130,16 @@ function stageProfile(
       ackTimeoutS: 10,
       maxRetries: 2,
     },
+    // the owners' MSA iteration alongside: a tenth of the stage's users as looping VUs (their stage A, 500 VUs,
+    // is the baseline's high end: SCALE=10 on baseline, or the msa scenario file with PROFILE=baseline SCALE=10)
+    msa: {
+      mode: 'ramp',
+      vus: 0,
+      durationS: 0,
+      stages: shape(Math.ceil(low / 10), Math.ceil(high / 10), steps),
+      sleepS: 0.2,
+      timeoutS: 15,
+    },
     userPool: pools.users,
     restRooms: pools.restRooms,
     wsRooms: pools.wsRooms,
@@ -168,6 +181,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     rest: { startRate: 4, stages: [{ durationS: 20, target: 4 }], preAllocatedVUs: 4, maxVUs: 20, timeoutS: 10 },
     ws: { mode: 'hold', vus: 2, stages: [], socketsPerVu: 3, sessionS: 20, sendIntervalS: 1, ackTimeoutS: 5 },
     hotRoom: { vus: 2, subscribersPerVu: 4, messagesPerPublisher: 15, sendIntervalS: 1, graceS: 2, ackTimeoutS: 5, maxRetries: 1 },
+    msa: { mode: 'hold', vus: 2, durationS: 20, stages: [], sleepS: 0.2, timeoutS: 10 },
     userPool: 4,
     restRooms: 2,
     wsRooms: 2,
@@ -182,6 +196,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     rest: { startRate: 20, stages: [{ durationS: 60, target: 20 }], preAllocatedVUs: 20, maxVUs: 150, timeoutS: 15 },
     ws: { mode: 'hold', vus: 4, stages: [], socketsPerVu: 5, sessionS: 60, sendIntervalS: 1, ackTimeoutS: 10 },
     hotRoom: { vus: 2, subscribersPerVu: 5, messagesPerPublisher: 55, sendIntervalS: 1, graceS: 3, ackTimeoutS: 10, maxRetries: 2 },
+    msa: { mode: 'hold', vus: 2, durationS: 60, stages: [], sleepS: 0.2, timeoutS: 15 },
     userPool: 6,
     restRooms: 4,
     wsRooms: 4,
@@ -205,6 +220,9 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
         fault: { errorRateMax: 0.05, httpP95Ms: 3000, storeSuccessMin: 0.95, storeP95Ms: 3000, wsDeliveryP95Ms: 3000 },
         recovery: { errorRateMax: 0.01, httpP95Ms: 500, storeSuccessMin: 0.99, storeP95Ms: 500 },
       },
+      // the msa part over a whole drill (every phase mixed) only guards like `whole`; its services are judged per
+      // phase by the phase limits above (msaThresholdSpecs)
+      msa: { errorRateMax: 0.02, httpP95Ms: 3000, httpP99Ms: 6000, messageP95Ms: 3000, messageP99Ms: 6000, statusP95Ms: 3000, tenantsP95Ms: 3000 },
     }),
     setupTimeoutS: 60,
     reconnect: DEFAULT_RECONNECT,
@@ -216,7 +234,7 @@ export function getProfile(name: ProfileName): Profile {
 }
 
 export function partsOf(p: Profile): Parts {
-  return { rest: p.rest !== undefined, ws: p.ws !== undefined, hotRoom: p.hotRoom !== undefined };
+  return { rest: p.rest !== undefined, ws: p.ws !== undefined, hotRoom: p.hotRoom !== undefined, msa: p.msa !== undefined };
 }
 
 /** Keeps only the given parts (rest.ts runs only the REST part of a profile, etc.). */
@@ -225,6 +243,7 @@ export function selectParts(p: Profile, keep: Partial<Parts>): Profile {
   if (!keep.rest) delete out.rest;
   if (!keep.ws) delete out.ws;
   if (!keep.hotRoom) delete out.hotRoom;
+  if (!keep.msa) delete out.msa;
   return out;
 }
 
@@ -258,6 +277,7 @@ export function scaleProfile(p: Profile, f: number): Profile {
     out.ws = { ...w, vus: scaleCount(w.vus, f), stages: w.stages.map((s) => ({ ...s, target: scaleCount(s.target, f) })) };
   }
   if (p.hotRoom) out.hotRoom = { ...p.hotRoom, vus: scaleCount(p.hotRoom.vus, f) };
+  if (p.msa) out.msa = scaleMsa(p.msa, f);
   return out;
 }
 
@@ -281,6 +301,7 @@ export function withDuration(p: Profile, durationS: number): Profile {
     const span = Math.max(h.sendIntervalS, durationS - h.graceS - 2);
     out.hotRoom = { ...h, messagesPerPublisher: Math.max(1, Math.floor(span / h.sendIntervalS)) };
   }
+  if (p.msa) out.msa = msaWithDuration(p.msa, durationS);
   return out;
 }
 
@@ -317,6 +338,7 @@ export function loadDurationS(p: Profile): number {
     p.rest ? restDurationS(p.rest) : 0,
     p.ws ? wsDurationS(p.ws) : 0,
     p.hotRoom ? hotRoomDurationS(p.hotRoom) : 0,
+    p.msa ? msaDurationS(p.msa) : 0,
   );
 }
 
@@ -342,9 +364,9 @@ export function peakWsVus(p: Profile): number {
   return p.ws.mode === 'hold' ? p.ws.vus : Math.max(0, ...p.ws.stages.map((s) => s.target));
 }
 
-/** Most VUs k6 may run at once: REST maxVUs + WS VUs + hot room VUs. */
+/** Most VUs k6 may run at once: REST maxVUs + WS VUs + hot room VUs + msa VUs. */
 export function peakVus(p: Profile): number {
-  return (p.rest?.maxVUs ?? 0) + peakWsVus(p) + (p.hotRoom?.vus ?? 0);
+  return (p.rest?.maxVUs ?? 0) + peakWsVus(p) + (p.hotRoom?.vus ?? 0) + (p.msa ? msaPeakVus(p.msa) : 0);
 }
 
 /** Most room sockets open at once ("concurrent users"). */
@@ -438,5 +460,6 @@ export function k6Scenarios(p: Profile): Record<string, K6Scenario> {
       exec: SCENARIO_EXEC.hot_room,
     };
   }
+  if (p.msa) out[MSA_SCENARIO] = msaK6Scenario(p.msa);
   return out;
 }

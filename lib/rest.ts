@@ -1,7 +1,7 @@
 /**
  * Typed client for the contract's REST calls (orghub login and users, chat rooms, members, messages) on k6/http.
- * Every request is tagged with `endpoint` (its group) and `phase`, and with a templated `name` so room ids do not
- * explode the metric series. Never logs a token or a password.
+ * Every request is tagged with `service` (chat or orghub), `endpoint` (its group) and `phase`, and with a templated
+ * `name` so room ids do not explode the metric series. Never logs a token or a password.
  */
 import http from 'k6/http';
 import type { Phase } from './phase.js';
@@ -57,7 +57,7 @@ export interface ApiOptions {
 
 type Json = Record<string, unknown>;
 
-function parseJson(body: unknown): unknown {
+export function parseJson(body: unknown): unknown {
   if (typeof body !== 'string' || body.length === 0) return undefined;
   try {
     return JSON.parse(body);
@@ -66,7 +66,7 @@ function parseJson(body: unknown): unknown {
   }
 }
 
-function errorText(res: http.RefinedResponse<'text'>, json: unknown): string {
+export function errorText(res: http.RefinedResponse<'text'>, json: unknown): string {
   if (res.status === 0) return `no response: ${res.error || 'transport error'}`.slice(0, 160);
   const e = json && typeof json === 'object' && 'error' in json ? String((json as Json).error) : '';
   return `status ${res.status}${e ? `: ${e}` : ''}`.slice(0, 160);
@@ -99,7 +99,7 @@ export class ChatApi {
     const params = {
       headers,
       timeout: `${this.opts.timeoutS}s`,
-      tags: { endpoint, phase: this.opts.phase(), name: `${root}${name}`, ...extraTags },
+      tags: { service: base === 'chat' ? 'chat' : 'orghub', endpoint, phase: this.opts.phase(), name: `${root}${name}`, ...extraTags },
     };
     const url = `${root}${path}`;
     const res =

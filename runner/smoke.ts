@@ -17,6 +17,7 @@ import { k6EnvOf, UsageError, validateK6Env, type SmokeConfig } from './smoke-co
 import type { Durations } from './summary.js';
 import type { TargetFile } from './target-file.js';
 import { loadDurationS, resolveProfile } from '../lib/profiles.js';
+import { msaAvailability, SCENARIO_PARTS } from '../lib/plan.js';
 import { integrityOptionsFromEnv, type IntegrityOptions } from '../integrity/index.js';
 import { integrityStep } from '../integrity/run.js';
 import { closeRun, exitCodeOf, Interrupted } from './run-lifecycle.js';
@@ -102,6 +103,8 @@ export async function runSmoke(config: SmokeConfig, io: SmokeIo = {}): Promise<n
     const k6Env = { ...k6EnvOf(target, config.profile, config.allowRemote), RUN_ID: runId };
     const parsed = validateK6Env(k6Env); // the reference target's real URLs, before any traffic
     const plannedS = loadDurationS(resolveProfile(config.profile, parsed));
+    const msa = msaAvailability(parsed, SCENARIO_PARTS['smoke']!);
+    log(msa.note ?? `msa part on: session ${parsed.sessionUrl}, tenanthub ${parsed.tenanthubUrl}`);
     log(`run ${runId}: k6 ${k6Version}, profile ${config.profile} (~${Math.round(plannedS)} s of load) against ${target.chatUrl}`);
 
     const loadLog = step('load');

@@ -67,11 +67,18 @@ export const TargetFile = z
     authUrl: z.url(),
     /** The room WebSocket endpoint, e.g. ws://127.0.0.1:8080/ws (WS_URL). */
     wsUrl: z.url(),
+    /** session base, without /api/v1 (SESSION_URL): a balancer or the one instance. With tenanthubUrl: the msa part runs. */
+    sessionUrl: z.url().optional(),
+    /** tenanthub base, without /api/v1 (TENANTHUB_URL). */
+    tenanthubUrl: z.url().optional(),
     tenantId: z.string().min(1),
     login: z.object({ email: z.string().min(1), password: z.string().min(1) }).strict(),
     dbmanNodes: z.array(Component).default([]),
     chatInstances: z.array(Component).default([]),
     orghub: Component.optional(),
+    /** The session instances (session, or session-1, session-2 behind a balancer) and the tenanthub ones: fault targets. */
+    sessionInstances: z.array(Component).default([]),
+    tenanthubInstances: z.array(Component).default([]),
     /** The Redis the chat instances fan out through (`redis://` URL); faults reach it by a proxy or its container. */
     redis: Component.optional(),
     loadBalancers: z.array(LoadBalancer).default([]),
