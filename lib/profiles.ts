@@ -177,7 +177,7 @@ function stageProfiles(): Record<(typeof STAGES)[number]['name'], Profile> {
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   smoke: {
     name: 'smoke',
-    description: 'all three scenarios briefly (about 25 s of load), sized for a 2-core machine',
+    description: 'rest, ws, hot room and (with SESSION_URL and TENANTHUB_URL) msa briefly (about 25 s of load), sized for a 2-core machine',
     rest: { startRate: 4, stages: [{ durationS: 20, target: 4 }], preAllocatedVUs: 4, maxVUs: 20, timeoutS: 10 },
     ws: { mode: 'hold', vus: 2, stages: [], socketsPerVu: 3, sessionS: 20, sendIntervalS: 1, ackTimeoutS: 5 },
     hotRoom: { vus: 2, subscribersPerVu: 4, messagesPerPublisher: 15, sendIntervalS: 1, graceS: 2, ackTimeoutS: 5, maxRetries: 1 },
