@@ -32,10 +32,10 @@ export type FlawService = (typeof FLAW_SERVICES)[number];
 export type Flaw = FlawName | `${FlawName}@${FlawService}`;
 
 /**
- * The flaws that apply to one service, scope removed: every unscoped flaw plus those scoped to `service`. The
- * launchers give each service its own TARGET_FLAWS this way, so a service never sees another's scoped flaw.
+ * The flaws that apply to one service, scope removed: every unscoped flaw plus those scoped to `service` (none
+ * scoped when `service` is undefined). Every service reads the stack's one TARGET_FLAWS through this.
  */
-export function flawsForService(flaws: readonly Flaw[], service: FlawService): FlawName[] {
+export function flawsForService(flaws: readonly Flaw[], service: FlawService | undefined): FlawName[] {
   const out: FlawName[] = [];
   for (const f of flaws) {
     const [name, scope] = f.split('@') as [FlawName, FlawService | undefined];
@@ -60,7 +60,7 @@ export function parseFlaws(raw: string | undefined): Flaw[] {
     const [name, scope, ...rest] = entry.split('@');
     const parsed = FlawNameSchema.safeParse(name);
     if (!parsed.success) {
-      throw new Error(`TARGET_FLAWS: unknown flaw "${name}" (allowed: ${FLAW_NAMES.join(', ')}, each optionally @service)`);
+      throw new Error(`TARGET_FLAWS: unknown flaw "${name}" (allowed: ${FLAW_NAMES.join(', ')})`);
     }
     if (scope !== undefined && (rest.length > 0 || !(FLAW_SERVICES as readonly string[]).includes(scope))) {
       throw new Error(`TARGET_FLAWS: "${entry}": unknown service "${scope}" (allowed after @: ${FLAW_SERVICES.join(', ')})`);

@@ -15,7 +15,7 @@ import { bearerToken, type Principal } from '../shared/jwt.js';
 import { authenticate, callDbman, dbmanFromEnv, expectStatus, jwtFromEnv } from '../shared/service.js';
 import { RoomHub, roomChannel, type Member } from './hub.js';
 import { DbmanUnavailableError, type DbmanResponse } from '../dbman-client/client.js';
-import { DEFAULT_DROP_FANOUT_EVERY, DEFAULT_LOSE_EVERY, parseEvery, parseFlaws } from '../flaws.js';
+import { DEFAULT_DROP_FANOUT_EVERY, DEFAULT_LOSE_EVERY, flawsForService, parseEvery, parseFlaws } from '../flaws.js';
 import { randomUUID } from 'node:crypto';
 
 const Env = z.object({
@@ -60,12 +60,12 @@ function rejectUpgrade(socket: Duplex, status: number, error: string): void {
 async function main(): Promise<void> {
   const env = parseEnv(Env, process.env);
   const jwt = jwtFromEnv(process.env);
-  const dbman = dbmanFromEnv(process.env);
+  const dbman = dbmanFromEnv(process.env, 'chat');
   const hub = new RoomHub(process.env['REDIS_URL']!);
   const app = createServer();
 
   // Flaws lose-messages and drop-fanout: deterministic every Nth message write of this instance.
-  const flaws = parseFlaws(process.env['TARGET_FLAWS']);
+  const flaws = flawsForService(parseFlaws(process.env['TARGET_FLAWS']), 'chat');
   const flawCfg: { lose?: number; dropFanout?: number } = {
     ...(flaws.includes('lose-messages') ? { lose: parseEvery('TARGET_FLAW_LOSE_EVERY', process.env['TARGET_FLAW_LOSE_EVERY'], DEFAULT_LOSE_EVERY) } : {}),
     ...(flaws.includes('drop-fanout')

@@ -12,13 +12,13 @@
  * - When every endpoint of the list is in cooldown, the request tries them all anyway, in round-robin order
  *   (a client that refused outright could never notice a recovery before the cooldown ends).
  *
- * Flaws (TARGET_FLAWS): single-endpoint (only the first endpoint), no-cooldown (never set aside),
- * slow-failover (5000 ms / 3 / 10000 ms whatever is configured).
+ * Flaws (TARGET_FLAWS, each for every service or scoped to one with `@service`): single-endpoint (only the first
+ * endpoint), no-cooldown (never set aside), slow-failover (5000 ms / 3 / 10000 ms whatever is configured).
  */
 import http from 'node:http';
 import https from 'node:https';
 import { z } from 'zod';
-import { parseFlaws, type Flaw } from '../flaws.js';
+import { flawsForService, parseFlaws, type Flaw, type FlawService } from '../flaws.js';
 import { intVar, parseEnv } from '../shared/env.js';
 
 export const CONTRACT_DEFAULTS = {
@@ -60,15 +60,18 @@ const EnvSchema = z.object({
   DBMAN_COOLDOWN_MS: intVar(CONTRACT_DEFAULTS.cooldownMs, 0, 3_600_000),
 });
 
-/** Reads the client's settings from the environment (contract names and defaults) plus TARGET_FLAWS. */
-export function dbmanClientConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DbmanClientConfig {
+/**
+ * Reads the client's settings from the environment (contract names and defaults) plus TARGET_FLAWS: the flaws for
+ * every service and those scoped to `service` (`single-endpoint@session`).
+ */
+export function dbmanClientConfigFromEnv(env: NodeJS.ProcessEnv = process.env, service?: FlawService): DbmanClientConfig {
   const e = parseEnv(EnvSchema, env);
   return {
     endpoints: e.DBMAN_ENDPOINTS ?? [e.DBMAN_ENDPOINT],
     timeoutMs: e.DBMAN_HTTP_TIMEOUT_MS,
     failThreshold: e.DBMAN_FAIL_THRESHOLD,
     cooldownMs: e.DBMAN_COOLDOWN_MS,
-    flaws: parseFlaws(env['TARGET_FLAWS']),
+    flaws: flawsForService(parseFlaws(env['TARGET_FLAWS']), service),
   };
 }
 

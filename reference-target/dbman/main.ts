@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import { z } from 'zod';
-import { parseDuplicateShare, parseFlaws } from '../flaws.js';
+import { flawsForService, parseDuplicateShare, parseFlaws } from '../flaws.js';
 import { ConfigError, intVar, parseEnv, portVar, runMain } from '../shared/env.js';
 import { createServer, stopOnSignals } from '../shared/http.js';
 import { OpError, createOperations } from './ops.js';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   let flaws;
   let share;
   try {
-    flaws = parseFlaws(process.env['TARGET_FLAWS']);
+    flaws = flawsForService(parseFlaws(process.env['TARGET_FLAWS']), 'dbman');
     share = parseDuplicateShare(process.env['TARGET_FLAW_DUPLICATE_SHARE']);
   } catch (err) {
     throw new ConfigError((err as Error).message);

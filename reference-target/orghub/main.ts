@@ -13,7 +13,7 @@ const Env = z.object({ PORT: portVar(8091), HOST: z.string().min(1).default('127
 async function main(): Promise<void> {
   const env = parseEnv(Env, process.env);
   const jwt = jwtFromEnv(process.env);
-  const dbman = dbmanFromEnv(process.env);
+  const dbman = dbmanFromEnv(process.env, 'orghub');
   const app = createServer();
 
   app.get('/health', async () => ({ status: 'ok' }));

@@ -21,7 +21,7 @@ const Env = z.object({ PORT: portVar(8090), HOST: z.string().min(1).default('127
 async function main(): Promise<void> {
   const env = parseEnv(Env, process.env);
   const jwt = jwtFromEnv(process.env);
-  const dbman = dbmanFromEnv(process.env);
+  const dbman = dbmanFromEnv(process.env, 'session');
   const app = createServer();
 
   /** A handler of the authenticated API: 401 from the bearer check, 400 for every other failure. */

@@ -15,7 +15,7 @@ const Env = z.object({ PORT: portVar(8092), HOST: z.string().min(1).default('127
 async function main(): Promise<void> {
   const env = parseEnv(Env, process.env);
   const jwt = jwtFromEnv(process.env);
-  const dbman = dbmanFromEnv(process.env);
+  const dbman = dbmanFromEnv(process.env, 'tenanthub');
   const app = createServer();
 
   app.get('/health', async () => ({ status: 'ok' }));
