@@ -202,7 +202,7 @@ export function recordReferenceProcess(path: string, rec: ProcRec): void {
  */
 export function updateTargetPid(path: string, node: string, pid: number): void {
   editTargetFile(path, (doc) => {
-    for (const key of ['dbmanNodes', 'chatInstances']) {
+    for (const key of ['dbmanNodes', 'chatInstances', 'sessionInstances', 'tenanthubInstances']) {
       const list = doc[key] as { name: string; faults?: { pid?: number } }[] | undefined;
       for (const c of list ?? []) if (c.name === node) c.faults = { ...(c.faults ?? {}), pid };
     }

@@ -27,8 +27,8 @@ dbman node, on every dbman node's PostgreSQL link and in front of Redis (--proxy
 --lb puts HAProxy in front of the chat instances (automatic for a fault on chat-N); --dbman-lb gives the app
 services one dbman URL behind HAProxy, which health-checks /health/ready (the dbman-lb topology). --proxy, --lb
 and --dbman-lb shape the reference target the drill starts: not with --target.
-Fault targets: dbman-N, chat-N, orghub, redis and the load balancers, as the target file names them. db-cut
-cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
+Fault targets: dbman-N, chat-N, orghub, session(-N), tenanthub(-N), redis and the load balancers, as the target
+file names them. db-cut cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
 its liveness staying up and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients'
 reconnects (seen, p95 within --max-reconnect-p95-ms).
 --docker starts the reference target as containers (npm run stack -- up --docker) and drives the faults with the
