@@ -50,7 +50,8 @@ export type Component = z.infer<typeof Component>;
  * which health-checks every node's /health/ready and takes a not-ready node out of traffic.
  */
 export const LoadBalancer = Component.extend({
-  fronts: z.enum(['chat', 'dbman']),
+  /** `session` / `tenanthub`: the msa services' one URL in front of their instances (sessionUrl, tenanthubUrl). */
+  fronts: z.enum(['chat', 'dbman', 'session', 'tenanthub']),
   /** Where the balancer reports its backends' state (HAProxy's stats page, CSV with `;csv`), when it has one. */
   statsUrl: z.url().optional(),
 }).strict();

@@ -15,6 +15,7 @@ import { removeDockerResources, type DockerResources } from './docker-engine.js'
 import { startPostgres, startRedis, type ListenOptions, type StartedInfra } from './infra.js';
 import { balancerPorts, startBalancers, StackLinks, type LinkAddress, type StackContext, type TopologyOptions } from './links.js';
 import { freePorts } from './ports.js';
+import { lbServers, msaInstanceCount, msaTargetFields, startMsaService } from './msa-services.js';
 import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 
 export const DEFAULT_TARGET_FILE = join(REPO_ROOT, '.state', 'target.json');
@@ -190,7 +191,8 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
 
   try {
     log(`state folder ${stateDir}`);
-    const [bundles, ports] = await Promise.all([buildServices(), freePorts(2 + nDbman + nChat + 1)]);
+    const nMsa = msaInstanceCount(opts);
+    const [bundles, ports] = await Promise.all([buildServices(), freePorts(2 + nDbman + nChat + 1 + 2 * nMsa)]);
     const [pgPort, redisPort, ...appPorts] = ports as [number, number, ...number[]];
     log(`bundled services into ${dirname(bundles.dbman)}`);
 
@@ -247,13 +249,20 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       return { name, port: appPorts[nDbman + i]!, ...start(name, 'chat', appPorts[nDbman + i]!, { ...appEnv, REDIS_URL: redisUrl, CHAT_INSTANCE_NAME: name, CHAT_USE_MQ: 'false' }) };
     });
     const orghub = { name: 'orghub', ...start('orghub', 'orghub', appPorts[nDbman + nChat]!, appEnv) };
-    await Promise.all([...chats, orghub].map((s) => waitHealthy(s.name, `${s.url}/health`, s.proc, s.logFile)));
+    // session and tenanthub: one each, two each behind the chat balancer
+    const msaPorts = appPorts.slice(nDbman + nChat + 1);
+    const startApp = (name: string, service: 'session' | 'tenanthub', port: number) => ({ name, port, ...start(name, service, port, appEnv) });
+    const apps = { session: startMsaService('session', msaPorts.slice(0, nMsa), startApp), tenanthub: startMsaService('tenanthub', msaPorts.slice(nMsa), startApp) };
+    await Promise.all([...chats, orghub, ...apps.session, ...apps.tenanthub].map((s) => waitHealthy(s.name, `${s.url}/health`, s.proc, s.logFile)));
     log(`chat instances ready: ${chats.map((c) => `${c.name} ${c.url}`).join(', ')}; orghub ready: ${orghub.url}`);
+    log(`session and tenanthub ready: ${[...apps.session, ...apps.tenanthub].map((a) => `${a.name} ${a.url}`).join(', ')}`);
 
     const lbs = await startBalancers(ctx, opts, {
       ports: lbPorts,
       chatServers: chats.map((c) => ({ name: c.name, address: `127.0.0.1:${c.port}` })),
       dbmanServers: nodes.map((n, i) => ({ name: n.name, address: nodeLinks[i]!.address })),
+      sessionServers: lbServers(apps.session),
+      tenanthubServers: lbServers(apps.tenanthub),
     });
 
     const dbmanFaults = (i: number): FaultAccess => ({
@@ -283,6 +292,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       dbmanNodes: nodes.map((n, i) => ({ name: n.name, url: n.url, faults: dbmanFaults(i) })),
       chatInstances: chats.map((c) => ({ name: c.name, url: c.url, faults: { pid: c.proc.pid } })),
       orghub: { name: 'orghub', url: orghub.url, faults: { pid: orghub.proc.pid } },
+      ...msaTargetFields(apps, lbs),
       redis: redisComponent(redisUrl, redisLink, redisInfra.proc.pid),
       loadBalancers: lbs.loadBalancers,
       reference: {
@@ -333,7 +343,7 @@ function withStrays(recorded: ProcRecord[], stackId: string | undefined): ProcRe
 
 /** Stops apps, then dbman nodes, then PostgreSQL and Redis; restarted copies included; a last SIGKILL for anything marked. */
 async function stopInOrder(recorded: ProcRecord[], stackId: string | undefined): Promise<void> {
-  const isApp = (p: ProcRecord) => p.name.startsWith('chat') || p.name === 'orghub' || p.name === 'unknown';
+  const isApp = (p: ProcRecord) => /^(chat|orghub|session|tenanthub)/.test(p.name) || p.name === 'unknown';
   const isDbman = (p: ProcRecord) => p.name.startsWith('dbman');
   await stopProcesses(withStrays(recorded, stackId).filter(isApp));
   await stopProcesses(withStrays(recorded, stackId).filter(isDbman));
@@ -355,7 +365,7 @@ function recordedProcesses(t: TargetFile): ProcRecord[] {
   if (recorded.length) return recorded;
   // Fallback for a file without the list: the pids of the components (no start time known).
   const out: ProcRecord[] = [];
-  for (const c of [...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...t.dbmanNodes]) {
+  for (const c of [...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...t.sessionInstances, ...t.tenanthubInstances, ...t.dbmanNodes]) {
     if (c.faults.pid) out.push({ name: c.name, pid: c.faults.pid, group: true });
   }
   if (t.reference?.postgres.pid) out.push({ name: 'postgres', pid: t.reference.postgres.pid, stopSignal: 'SIGINT', group: true });
@@ -436,8 +446,9 @@ export async function stackStatus(targetFilePath: string): Promise<ComponentStat
     ...t.dbmanNodes.map((c) => check(c.name, c.url, '/health/ready', c.faults.pid)),
     ...t.chatInstances.map((c) => check(c.name, c.url, '/health', c.faults.pid)),
     ...(t.orghub ? [check('orghub', t.orghub.url, '/health', t.orghub.faults.pid)] : []),
+    ...[...t.sessionInstances, ...t.tenanthubInstances].map((c) => check(c.name, c.url, '/health', c.faults.pid)),
     // through each balancer: chat's /health, or a ready dbman node behind it
-    ...t.loadBalancers.map((lb) => check(lb.name, lb.url, lb.fronts === 'chat' ? '/health' : '/health/ready', t.reference?.['haproxy'] ? (t.reference['haproxy'] as { pid: number }).pid : undefined)),
+    ...t.loadBalancers.map((lb) => check(lb.name, lb.url, lb.fronts === 'dbman' ? '/health/ready' : '/health', t.reference?.['haproxy'] ? (t.reference['haproxy'] as { pid: number }).pid : undefined)),
   ];
   const out = await Promise.all(checks);
   if (t.reference) {
