@@ -2,7 +2,7 @@
  * `npm run stack -- up --docker`: the reference stack with its dbman nodes and chat instances as containers
  * (testcontainers, Ryuk off, image built locally by ensureTargetImage) on a user-defined Docker network named after
  * the stack. PostgreSQL and Redis run as in local mode, listening on loopback and on that network's gateway
- * address (pg_hba lets the network's subnet in); orghub runs as a local process. Every container port is published
+ * address (pg_hba lets the network's subnet in); orghub, session and tenanthub run as local processes. Every container port is published
  * on 127.0.0.1 only, at a fixed host port (so a restarted container keeps its URL). The chat containers reach the
  * nodes by container name (Docker's DNS); orghub reaches them through the published ports. The target file gets
  * `faults.container` per node and chat instance and `reference.docker` = {network, containers, image}, which
@@ -17,6 +17,7 @@ import { migrate, seed, SEED } from '../db/migrate.js';
 import { bundlePath, buildServices } from './build.js';
 import { ensureDockerEngine, ensureTargetImage, removeDockerResources, type DockerResources } from './docker-engine.js';
 import { freePorts } from './ports.js';
+import { lbServers, msaInstanceCount, msaTargetFields, startMsaService, type StartedApp } from './msa-services.js';
 import { COMPONENT_VAR, STACK_ID_VAR, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 import { hostPortOf } from '../../chaos/toxiproxy/server.js';
 import { balancerPorts, dbmanLbUrl, startBalancers, StackLinks, type LinkAddress, type StackContext } from './links.js';
@@ -71,7 +72,8 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
     const gw = ipam.Gateway;
     log(`docker network ${stackId} (${ipam.Subnet}, gateway ${gw}); image ${res.image}`);
 
-    const [pgPort, redisPort, ...appPorts] = (await freePorts(2 + nDbman + nChat + 1)) as [number, number, ...number[]];
+    const nMsa = msaInstanceCount(opts);
+    const [pgPort, redisPort, ...appPorts] = (await freePorts(2 + nDbman + nChat + 1 + 2 * nMsa)) as [number, number, ...number[]];
     const listen = { hosts: ['127.0.0.1', gw], allowCidr: ipam.Subnet };
     const [pg, redis] = await startInfra(stateDir, pgPort, redisPort, log, mark, procs, listen);
     log(`postgres and redis on 127.0.0.1 and ${gw} (ports ${pgPort}, ${redisPort})`);
@@ -137,23 +139,31 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
         ),
       ),
     );
-    const orghubPort = appPorts[nDbman + nChat]!;
-    const orghubLog = join(logsDir, 'orghub.log');
     const baseEnv: NodeJS.ProcessEnv = { ...process.env, ...serviceEnv, TARGET_FLAWS: flaws.join(','), NODE_ENV: 'production' };
     for (const k of ['DBMAN_ENDPOINT', 'DBMAN_ENDPOINTS', 'PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL', 'JWT_SECRET']) delete baseEnv[k];
-    const orghub = spawnDetached('orghub', process.execPath, [bundlePath('orghub')], {
-      env: { ...baseEnv, DBMAN_ENDPOINTS: orghubEndpoints.join(','), JWT_SECRET: jwtSecret, HOST: '127.0.0.1', PORT: String(orghubPort), ...mark('orghub') },
-      logFile: orghubLog,
-      cwd: stateDir,
-    });
-    procs.push(orghub);
-    const orghubUrl = `http://127.0.0.1:${orghubPort}`;
+    // orghub, session and tenanthub: host processes reaching the nodes as orghub does
+    const startHost = (name: string, bundle: 'orghub' | 'session' | 'tenanthub', port: number): StartedApp => {
+      const logFile = join(logsDir, `${name}.log`);
+      const proc = spawnDetached(name, process.execPath, [bundlePath(bundle)], {
+        env: { ...baseEnv, DBMAN_ENDPOINTS: orghubEndpoints.join(','), JWT_SECRET: jwtSecret, HOST: '127.0.0.1', PORT: String(port), ...mark(name) },
+        logFile,
+        cwd: stateDir,
+      });
+      procs.push(proc);
+      return { name, url: `http://127.0.0.1:${port}`, proc, logFile, port };
+    };
+    const orghub = startHost('orghub', 'orghub', appPorts[nDbman + nChat]!);
+    const msaPorts = appPorts.slice(nDbman + nChat + 1);
+    const apps = { session: startMsaService('session', msaPorts.slice(0, nMsa), startHost), tenanthub: startMsaService('tenanthub', msaPorts.slice(nMsa), startHost) };
     const deadline = Date.now() + 30_000;
-    while (!(await httpOk(`${orghubUrl}/health`))) {
-      if (!isAlive(orghub) || Date.now() > deadline) throw new Error(`orghub did not become healthy (log ${orghubLog})`);
-      await sleep(50);
+    for (const a of [orghub, ...apps.session, ...apps.tenanthub]) {
+      while (!(await httpOk(`${a.url}/health`))) {
+        if (!isAlive(a.proc) || Date.now() > deadline) throw new Error(`${a.name} did not become healthy (log ${a.logFile})`);
+        await sleep(50);
+      }
     }
-    log(`chat containers ready: ${chats.map((c) => `${c.container} ${c.url}`).join(', ')}; orghub ready: ${orghubUrl}`);
+    const orghubUrl = orghub.url;
+    log(`chat containers ready: ${chats.map((c) => `${c.container} ${c.url}`).join(', ')}; orghub ready: ${orghubUrl}; ${[...apps.session, ...apps.tenanthub].map((a) => `${a.name} ${a.url}`).join(', ')}`);
 
     // HAProxy on the host: the chat LB on loopback in front of the chat containers' published ports; the dbman LB
     // on the gateway (the chat containers reach it there) in front of the nodes' proxies or published ports
@@ -162,6 +172,8 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
       dbmanHost: gw,
       chatServers: chats.map((c) => ({ name: c.name, address: hostPortOf(c.url) })),
       dbmanServers: nodes.map((n, i) => ({ name: n.name, address: links.toxiproxy ? nodeLinks[i]!.address : hostPortOf(n.url) })),
+      sessionServers: lbServers(apps.session),
+      tenanthubServers: lbServers(apps.tenanthub),
     });
     const chatUrl = lbs.chat?.url ?? chats[0]!.url;
 
@@ -183,7 +195,8 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
         },
       })),
       chatInstances: chats.map((c) => ({ name: c.name, url: c.url, faults: { container: c.container } })),
-      orghub: { name: 'orghub', url: orghubUrl, faults: { pid: orghub.pid } },
+      orghub: { name: 'orghub', url: orghubUrl, faults: { pid: orghub.proc.pid } },
+      ...msaTargetFields(apps, lbs),
       redis: redisComponent(redisUrl, redisLink, redis.proc.pid),
       loadBalancers: lbs.loadBalancers,
       reference: {
