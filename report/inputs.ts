@@ -93,6 +93,13 @@ export const DrillFault = z
       .optional(),
     /** A fault on a chat instance (chaos/ws-figures.ts): the WS clients' reconnects. */
     ws: z.looseObject({ reconnects: num, reconnectP50Ms: num, reconnectP95Ms: num, reconnectMaxMs: num, missedMessages: num }).optional(),
+    /** Each service's view of the fault (chaos/service-figures.ts), by the `service` tag. */
+    services: z
+      .record(
+        z.string(),
+        z.looseObject({ requestsDuringFault: num, failedDuringFault: num, p95DuringFaultMs: num, maxDuringFaultMs: num, longestErrorBurst: z.looseObject({ seconds: num, failed: num }).nullable().optional() }),
+      )
+      .optional(),
     error: str,
   })
   .transform((f) => ({

@@ -231,7 +231,7 @@ const secs = (v: number | null | undefined) => (typeof v === 'number' ? `${v} s`
 const ms = (v: number | null | undefined) => (typeof v === 'number' ? `${v} ms` : '–');
 
 /** The figures a fault has beyond failover and recovery, as one line for the faults table. */
-export function faultChecks(f: Partial<Pick<DrillFault, 'dbCut' | 'ws'>>): string | null {
+export function faultChecks(f: Partial<Pick<DrillFault, 'dbCut' | 'ws' | 'services'>>): string | null {
   const parts: string[] = [];
   if (f.dbCut) {
     const d = f.dbCut;
@@ -243,6 +243,10 @@ export function faultChecks(f: Partial<Pick<DrillFault, 'dbCut' | 'ws'>>): strin
   if (f.ws) {
     const w = f.ws;
     parts.push(`WS: ${w.reconnects ?? 0} reconnects, p50 ${ms(w.reconnectP50Ms)}, p95 ${ms(w.reconnectP95Ms)}, max ${ms(w.reconnectMaxMs)}, ${w.missedMessages ?? 0} missed`);
+  }
+  for (const [svc, v] of Object.entries(f.services ?? {})) {
+    const burst = v.longestErrorBurst ? `burst ${v.longestErrorBurst.seconds ?? 0} s (${v.longestErrorBurst.failed ?? 0} failed)` : 'no errors';
+    parts.push(`${svc}: ${v.failedDuringFault ?? 0}/${v.requestsDuringFault ?? 0} failed, ${burst}, p95 ${ms(v.p95DuringFaultMs)}, max ${ms(v.maxDuringFaultMs)}`);
   }
   return parts.length ? parts.join('; ') : null;
 }

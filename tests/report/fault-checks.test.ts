@@ -25,4 +25,13 @@ describe('faultChecks', () => {
     expect(faultChecks(f)).toBe('WS: 16 reconnects, p50 147 ms, p95 257 ms, max 257 ms, 0 missed');
     expect(faultChecks(DrillFault.parse({ ...base, fault: 'kill', node: 'dbman-1' }))).toBeNull();
   });
+
+  it('shows each service’s errors and latency during the fault (chaos/service-figures.ts)', () => {
+    const services = {
+      chat: { requestsDuringFault: 120, failedDuringFault: 0, p95DuringFaultMs: 42, maxDuringFaultMs: 1040, longestErrorBurst: null, failoverS: 0 },
+      session: { requestsDuringFault: 40, failedDuringFault: 38, p95DuringFaultMs: 1001, maxDuringFaultMs: 1003, longestErrorBurst: { seconds: 6, startOffsetS: 0, failed: 38 }, failoverS: null },
+    };
+    const f = DrillFault.parse({ ...base, fault: 'pause', node: 'dbman-1', services });
+    expect(faultChecks(f)).toBe('chat: 0/120 failed, no errors, p95 42 ms, max 1040 ms; session: 38/40 failed, burst 6 s (38 failed), p95 1001 ms, max 1003 ms');
+  });
 });
