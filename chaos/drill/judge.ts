@@ -1,6 +1,7 @@
 /**
  * The drill's judgement over its figures (its own thresholds, named like k6's) and the figures as terminal lines.
  */
+import { formatServiceFigures } from '../service-figures.js';
 import { judgeDbCut } from '../health-figures.js';
 import { judgeReconnects } from '../ws-figures.js';
 import type { DrillFault, DrillReport } from './run.js';
@@ -63,6 +64,7 @@ export function formatFigures(r: DrillReport): string {
           (c.balancerOutS === undefined ? '' : `; balancer took it out ${c.balancerOutS === null ? 'never' : `${c.balancerOutS}s after inject`}, back ${c.balancerBackS === null ? '—' : `${c.balancerBackS}s after heal`}`),
       );
     }
+    lines.push(...formatServiceFigures(f.services));
     if (f.ws) {
       const w = f.ws;
       lines.push(

@@ -30,7 +30,9 @@ import { startStack, stopStack } from '../../reference-target/launcher/stack.js'
 import { UsageError } from '../cli/args.js';
 import { pickDriver } from '../drivers/driver.js';
 import { faultWindows, NETWORK_FAULTS } from '../faults.js';
+import { msaAvailability, SCENARIO_PARTS } from '../../lib/plan.js';
 import { failoverFigures, readSeries, type FailoverFigures, type PhaseStats } from '../figures.js';
+import { readServiceSeries, serviceFaultFigures, type ServiceFaultFigures } from '../service-figures.js';
 import { defaultLedgerPath, Ledger } from '../ledger.js';
 import { defaultDrivers, Nemesis } from '../nemesis.js';
 import { needsChatLb, needsProxy, type DrillSpec } from './spec.js';
@@ -69,6 +71,8 @@ export interface DrillFault extends Partial<FailoverFigures> {
   dbCut?: DbCutFigures;
   /** A fault on a chat instance: the WS clients' reconnects from inject to the next fault (or the end). */
   ws?: ReconnectFigures;
+  /** Each service's view of the fault (chaos/service-figures.ts), by the requests' `service` tag. */
+  services?: Record<string, ServiceFaultFigures>;
   id?: string;
   fault: string;
   node: string;
@@ -279,6 +283,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     };
     const parsed = validateK6Env(k6Env);
     const plannedS = loadDurationS(resolveProfile(spec.profile, parsed));
+    log(msaAvailability(parsed, SCENARIO_PARTS['failover']!).note ?? `msa part on: session ${parsed.sessionUrl}, tenanthub ${parsed.tenanthubUrl} (judged per service and phase)`);
     nemesis = new Nemesis({
       ledger,
       drivers: defaultDrivers(join(dirname(ledger.path), 'chaos-logs')),
@@ -430,6 +435,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     const series = hasRaw ? await readSeries(k6Result.paths.raw) : undefined;
     if (series) report.phases = series.phases;
     const wsSamples = hasRaw ? await readWsSamples(k6Result.paths.raw) : undefined;
+    const bySvc = hasRaw ? await readServiceSeries(k6Result.paths.raw) : undefined;
     if (wsSamples) report.ws = wsByPhase(wsSamples);
     const runFaults = ledger.faults().filter((f) => f.inject.runId === runId);
     // WS windows open at the ledger's intent time (written just before the driver acts): a killed instance's
@@ -440,7 +446,8 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       const base: DrillFault = { fault: f.fault, node: f.node, plannedAtS: f.at, plannedForS: f.for };
       if (!lf) return { ...base, error: 'not injected' };
       const healAt = lf.healedAt ?? Date.now();
-      const extra: Pick<DrillFault, 'dbCut' | 'ws'> = {};
+      const extra: Pick<DrillFault, 'dbCut' | 'ws' | 'services'> = {};
+      if (bySvc) extra.services = serviceFaultFigures(bySvc, { fault: f.fault, node: f.node, injectAt: lf.injectedAt, healAt }, spec.slo, spec.slo.holdS);
       if (f.fault === 'db-cut') {
         extra.dbCut = dbCutFigures({ injectAt: lf.injectedAt, healAt }, { ...watcher!.states(f.node), balancer: balancerWatcher?.states(f.node) });
       }
