@@ -15,9 +15,15 @@ export interface ServiceFaultFigures {
   p95DuringFaultMs: number | null;
   maxDuringFaultMs: number | null;
   longestErrorBurst: { seconds: number; startOffsetS: number; failed: number } | null;
+  /** As chaos/figures.ts; null also when the service's requests are too sparse to time it (see `note`). */
   failoverS: number | null;
   firstErrorOffsetS: number | null;
+  /** Set when the failover time is not judged: the service had requests in too few seconds of the fault. */
+  note?: string;
 }
+
+/** A second without a completed request counts as a stall; a service must cover this share of the fault's seconds to be timed. */
+export const MIN_COVERED_SHARE = 0.8;
 
 /** The services' samples from k6's raw output, one series per `service` tag (requests without it are left out). */
 export async function readServiceSeries(rawPath: string): Promise<Record<string, Series>> {
@@ -45,15 +51,21 @@ export function serviceFaultFigures(bySvc: Record<string, Series>, w: FaultWindo
   const out: Record<string, ServiceFaultFigures> = {};
   for (const [svc, series] of Object.entries(bySvc)) {
     const f = failoverFigures(series, w, slo, holdS);
-    const during = series.buckets.filter((b) => (b.second + 1) * 1000 > w.injectAt && b.second * 1000 < w.healAt).flatMap((b) => b.durations);
+    const inFault = series.buckets.filter((b) => (b.second + 1) * 1000 > w.injectAt && b.second * 1000 < w.healAt);
+    const during = inFault.flatMap((b) => b.durations);
+    const covered = inFault.filter((b) => b.requests > 0).length;
+    const faultSeconds = Math.max(1, Math.ceil((w.healAt - w.injectAt) / 1000));
+    // a sparse service (orghub: a login now and then) leaves most seconds empty, which would read as stalls
+    const sparse = covered < MIN_COVERED_SHARE * faultSeconds;
     out[svc] = {
       requestsDuringFault: f.requestsDuringFault,
       failedDuringFault: f.failedDuringFault,
       p95DuringFaultMs: percentile(during, 95),
       maxDuringFaultMs: during.length ? Math.max(...during) : null,
       longestErrorBurst: f.longestErrorBurst,
-      failoverS: f.failoverS,
+      failoverS: sparse ? null : f.failoverS,
       firstErrorOffsetS: f.firstErrorOffsetS,
+      ...(sparse ? { note: `requests in ${covered} of ${faultSeconds} s of the fault: too sparse to time a failover` } : {}),
     };
   }
   return out;
@@ -68,6 +80,6 @@ export function formatServiceFigures(bySvc: Record<string, ServiceFaultFigures> 
     ([svc, f]) =>
       `${indent}${svc}: failed ${f.failedDuringFault}/${f.requestsDuringFault} during the fault, p95 ${ms(f.p95DuringFaultMs)} max ${ms(f.maxDuringFaultMs)}, ` +
       `longest error burst ${f.longestErrorBurst ? `${f.longestErrorBurst.seconds}s (${f.longestErrorBurst.failed} failed)` : 'none'}, ` +
-      `failover ${f.failoverS === null ? '— (SLO not held before heal)' : `${f.failoverS}s`}`,
+      `failover ${f.note ? `not timed (${f.note})` : f.failoverS === null ? '— (SLO not held before heal)' : `${f.failoverS}s`}`,
   );
 }

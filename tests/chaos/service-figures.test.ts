@@ -27,6 +27,8 @@ function raw(): string {
       lines.push(point('http_req_duration', at, sessionFails ? 1000 : 30, { service: 'session', phase }), point('http_req_failed', at, sessionFails ? 1 : 0, { service: 'session', phase }));
     }
   }
+  // a sparse service: one login in the fault
+  lines.push(point('http_req_duration', T0 + 7000, 80, { service: 'orghub', phase: 'fault' }), point('http_req_failed', T0 + 7000, 0, { service: 'orghub', phase: 'fault' }));
   // setup requests and untagged ones are not a service's traffic
   lines.push(point('http_req_failed', T0 + 6000, 1, { service: 'orghub', phase: 'setup' }), point('http_req_failed', T0 + 6000, 1, { phase: 'fault' }));
   return `${lines.join('\n')}\n`;
@@ -37,7 +39,7 @@ describe('per-service fault figures', () => {
     const path = join(dir, 'k6-raw.json.gz');
     writeFileSync(path, gzipSync(raw()));
     const bySvc = await readServiceSeries(path);
-    expect(Object.keys(bySvc)).toEqual(['chat', 'session']);
+    expect(Object.keys(bySvc)).toEqual(['chat', 'orghub', 'session']);
     const w = { fault: 'pause', node: 'dbman-1', injectAt: T0 + 5000, healAt: T0 + 10_000 };
     const f = serviceFaultFigures(bySvc, w, { errorRate: 0.01, p95Ms: 500 }, 2);
     expect(f['session']).toMatchObject({ requestsDuringFault: 50, failedDuringFault: 20, p95DuringFaultMs: 1000, maxDuringFaultMs: 1000 });
@@ -45,8 +47,11 @@ describe('per-service fault figures', () => {
     expect(f['session']!.failoverS).toBe(5);
     expect(f['session']!.longestErrorBurst).toEqual({ seconds: 5, startOffsetS: 0, failed: 20 });
     expect(f['chat']).toMatchObject({ requestsDuringFault: 50, failedDuringFault: 0, p95DuringFaultMs: 40, longestErrorBurst: null, failoverS: 0 });
+    // one request in the fault is no failover measurement (empty seconds are not stalls of a sparse service)
+    expect(f['orghub']).toMatchObject({ requestsDuringFault: 1, failedDuringFault: 0, failoverS: null, note: 'requests in 1 of 5 s of the fault: too sparse to time a failover' });
     const lines = formatServiceFigures(f);
+    expect(lines[1]).toMatch(/orghub: failed 0\/1 .* failover not timed \(requests in 1 of 5 s/);
     expect(lines[0]).toMatch(/^ {4}chat: failed 0\/50 during the fault, p95 40 ms max 40 ms, longest error burst none, failover 0s$/);
-    expect(lines[1]).toMatch(/session: failed 20\/50 during the fault, p95 1000 ms .* longest error burst 5s \(20 failed\), failover 5s$/);
+    expect(lines[2]).toMatch(/session: failed 20\/50 during the fault, p95 1000 ms .* longest error burst 5s \(20 failed\), failover 5s$/);
   });
 });
