@@ -130,13 +130,14 @@ function stageProfile(
       ackTimeoutS: 10,
       maxRetries: 2,
     },
-    // the owners' MSA iteration alongside: a tenth of the stage's users as looping VUs (their stage A, 500 VUs,
-    // is the baseline's high end: SCALE=10 on baseline, or the msa scenario file with PROFILE=baseline SCALE=10)
+    // the owners' MSA iteration alongside, as looping VUs: one per 100 of the stage's users (each loops every
+    // ~0.3 s, ~3 requests: a hundredth of the users adds about as many requests as the REST part). Their own stage A,
+    // 500 VUs for 10 min, is the msa scenario file alone with PROFILE=baseline SCALE=100 (200 → 500 VUs)
     msa: {
       mode: 'ramp',
       vus: 0,
       durationS: 0,
-      stages: shape(Math.ceil(low / 10), Math.ceil(high / 10), steps),
+      stages: shape(Math.ceil(low / 100), Math.ceil(high / 100), steps),
       sleepS: 0.2,
       timeoutS: 15,
     },

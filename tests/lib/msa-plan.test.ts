@@ -72,7 +72,7 @@ describe('the msa part', () => {
   });
 
   it('is in the staged profiles as ramping VUs, scaled with SCALE', () => {
-    const p = resolveProfile('baseline', { scale: 10 });
+    const p = resolveProfile('baseline', { scale: 100 }); // the owners' stage A: 500 VUs for 10 min
     expect(p.msa?.stages.map((s) => s.target)).toEqual([200, 500, 500, 0]);
     expect(k6Scenarios(p)['msa']).toMatchObject({ executor: 'ramping-vus', exec: 'msaIteration' });
     expect(peakVus(p)).toBeGreaterThanOrEqual(500);

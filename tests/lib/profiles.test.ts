@@ -65,7 +65,7 @@ describe('profiles', () => {
 
   it('adds peak VUs of every part', () => {
     const p = PROFILES.baseline;
-    expect(peakVus(p)).toBe(p.rest!.maxVUs + 50 + 5 + 50); // rest + ws + hot room + msa
+    expect(peakVus(p)).toBe(p.rest!.maxVUs + 50 + 5 + 5); // rest + ws + hot room + msa
   });
 
   it('scales every rate, VU and subscriber count by a factor, never to zero', () => {
