@@ -22,7 +22,7 @@ export interface ServiceFaultFigures {
   note?: string;
 }
 
-/** A second without a completed request counts as a stall; a service must cover this share of the fault's seconds to be timed. */
+/** A second without a completed request counts as a stall; a service must have filled this share of the seconds before the fault to be timed. */
 export const MIN_COVERED_SHARE = 0.8;
 
 /** The services' samples from k6's raw output, one series per `service` tag (requests without it are left out). */
@@ -51,12 +51,13 @@ export function serviceFaultFigures(bySvc: Record<string, Series>, w: FaultWindo
   const out: Record<string, ServiceFaultFigures> = {};
   for (const [svc, series] of Object.entries(bySvc)) {
     const f = failoverFigures(series, w, slo, holdS);
-    const inFault = series.buckets.filter((b) => (b.second + 1) * 1000 > w.injectAt && b.second * 1000 < w.healAt);
-    const during = inFault.flatMap((b) => b.durations);
-    const covered = inFault.filter((b) => b.requests > 0).length;
-    const faultSeconds = Math.max(1, Math.ceil((w.healAt - w.injectAt) / 1000));
-    // a sparse service (orghub: a login now and then) leaves most seconds empty, which would read as stalls
-    const sparse = covered < MIN_COVERED_SHARE * faultSeconds;
+    const during = series.buckets.filter((b) => (b.second + 1) * 1000 > w.injectAt && b.second * 1000 < w.healAt).flatMap((b) => b.durations);
+    // A service whose requests did not fill most seconds before the fault (orghub: a login now and then) would read
+    // as stalled in every empty second; a steady one (chat, session, tenanthub) that goes quiet during the fault is
+    // stalled, and is timed. Judged from the seconds before the inject, so a stall cannot excuse itself.
+    const before = series.buckets.filter((b) => (b.second + 1) * 1000 <= w.injectAt);
+    const covered = before.filter((b) => b.requests > 0).length;
+    const sparse = before.length === 0 || covered < MIN_COVERED_SHARE * before.length;
     out[svc] = {
       requestsDuringFault: f.requestsDuringFault,
       failedDuringFault: f.failedDuringFault,
@@ -65,7 +66,7 @@ export function serviceFaultFigures(bySvc: Record<string, Series>, w: FaultWindo
       longestErrorBurst: f.longestErrorBurst,
       failoverS: sparse ? null : f.failoverS,
       firstErrorOffsetS: f.firstErrorOffsetS,
-      ...(sparse ? { note: `requests in ${covered} of ${faultSeconds} s of the fault: too sparse to time a failover` } : {}),
+      ...(sparse ? { note: `${before.length === 0 ? 'no requests' : `requests in ${covered} of ${before.length} s`} before the fault: too sparse to time a failover` } : {}),
     };
   }
   return out;

@@ -35,6 +35,27 @@ function raw(): string {
 }
 
 describe('per-service fault figures', () => {
+  it('times a steady service that stalls (no request ends for seconds): the stall is not taken for sparseness', async () => {
+    const lines: string[] = [];
+    for (let s = 0; s < 20; s++) {
+      const phase = s < 5 ? 'baseline' : s < 10 ? 'fault' : 'recovery';
+      // tenanthub: 5 a second, but nothing ends in seconds 5..8; one request waits until the heal (5.9 s)
+      const n = s >= 5 && s < 9 ? 0 : 5;
+      for (let i = 0; i < n; i++) {
+        const at = T0 + s * 1000 + i * 200 + 50;
+        const ms = s === 9 && i === 0 ? 5900 : 20;
+        lines.push(point('http_req_duration', at, ms, { service: 'tenanthub', phase }), point('http_req_failed', at, 0, { service: 'tenanthub', phase }));
+      }
+    }
+    const path = join(dir, 'stall.json');
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const f = serviceFaultFigures(await readServiceSeries(path), { fault: 'pause', node: 'tenanthub-2', injectAt: T0 + 5000, healAt: T0 + 10_000 }, { errorRate: 0.01, p95Ms: 500 }, 2);
+    expect(f['tenanthub']!.note).toBeUndefined();
+    expect(f['tenanthub']!.maxDuringFaultMs).toBe(5900);
+    // bad from the inject (empty seconds, then the 5.9 s request) until the heal second
+    expect(f['tenanthub']!.failoverS).toBe(5);
+  });
+
   it('shows the failing service’s burst and latency, and a clean service beside it', async () => {
     const path = join(dir, 'k6-raw.json.gz');
     writeFileSync(path, gzipSync(raw()));
@@ -47,10 +68,10 @@ describe('per-service fault figures', () => {
     expect(f['session']!.failoverS).toBe(5);
     expect(f['session']!.longestErrorBurst).toEqual({ seconds: 5, startOffsetS: 0, failed: 20 });
     expect(f['chat']).toMatchObject({ requestsDuringFault: 50, failedDuringFault: 0, p95DuringFaultMs: 40, longestErrorBurst: null, failoverS: 0 });
-    // one request in the fault is no failover measurement (empty seconds are not stalls of a sparse service)
-    expect(f['orghub']).toMatchObject({ requestsDuringFault: 1, failedDuringFault: 0, failoverS: null, note: 'requests in 1 of 5 s of the fault: too sparse to time a failover' });
+    // a service with requests now and then is not timed (its empty seconds are not stalls)
+    expect(f['orghub']).toMatchObject({ requestsDuringFault: 1, failedDuringFault: 0, failoverS: null, note: 'no requests before the fault: too sparse to time a failover' });
     const lines = formatServiceFigures(f);
-    expect(lines[1]).toMatch(/orghub: failed 0\/1 .* failover not timed \(requests in 1 of 5 s/);
+    expect(lines[1]).toMatch(/orghub: failed 0\/1 .* failover not timed \(no requests before the fault/);
     expect(lines[0]).toMatch(/^ {4}chat: failed 0\/50 during the fault, p95 40 ms max 40 ms, longest error burst none, failover 0s$/);
     expect(lines[2]).toMatch(/session: failed 20\/50 during the fault, p95 1000 ms .* longest error burst 5s \(20 failed\), failover 5s$/);
   });
