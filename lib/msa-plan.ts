@@ -127,6 +127,7 @@ export function msaThresholdSpecs(slo: MsaSlo, phases: Partial<Record<Phase, Pha
   add({ id: 'msa.chat.message_p99', metric: 'http_req_duration', tags: msg, stat: 'p(99)', op: '<', limit: slo.messageP99Ms, unit: 'ms', meaning: `msa part: chat message create p99, below ${slo.messageP99Ms} ms` });
   add({ id: 'msa.session.status_p95', metric: 'http_req_duration', tags: { ...sc, service: 'session', endpoint: 'session_status' }, stat: 'p(95)', op: '<', limit: slo.statusP95Ms, unit: 'ms', meaning: `msa part: session status update p95, below ${slo.statusP95Ms} ms` });
   add({ id: 'msa.tenanthub.tenants_p95', metric: 'http_req_duration', tags: { ...sc, service: 'tenanthub', endpoint: 'tenants_list' }, stat: 'p(95)', op: '<', limit: slo.tenantsP95Ms, unit: 'ms', meaning: `msa part: tenants list p95, below ${slo.tenantsP95Ms} ms` });
+  add({ id: 'msa.answer_shape', metric: 'msa_answer_ok', tags: {}, stat: 'rate', op: '>=', limit: 1 - slo.errorRateMax, unit: 'ratio', meaning: `msa part: 200 answers of the contract's shape (status update {"ok": true}, tenants list an array), at least ${pct(1 - slo.errorRateMax)}` });
   for (const svc of MSA_SERVICES) {
     add({ id: `msa.${svc}.error_rate`, metric: 'http_req_failed', tags: { ...sc, service: svc }, stat: 'rate', op: '<', limit: slo.errorRateMax, unit: 'ratio', meaning: `msa part: ${svc} requests that failed, below ${pct(slo.errorRateMax)}` });
   }

@@ -10,10 +10,18 @@
 import { sleep } from 'k6';
 import exec from 'k6/execution';
 import http from 'k6/http';
+import { Rate } from 'k6/metrics';
 import type { SuiteConfig } from './config.js';
 import { msaStatusFor, type MsaPart } from './msa-plan.js';
 import type { Phase } from './phase.js';
 import { ChatApi, errorText, parseJson, type Call } from './rest.js';
+
+/**
+ * 1 per 200 answer of the part with the contract's shape (status update `{"ok": true}`, tenants list a JSON array),
+ * 0 for a 200 without it: a service that answers 200 on a failure, or a page instead of the array, is no success.
+ * Tags: service, endpoint, phase.
+ */
+export const msaAnswerOk = new Rate('msa_answer_ok');
 
 export interface MsaTarget {
   sessionUrl: string;
@@ -36,8 +44,11 @@ export function updateStatus(t: MsaTarget, status: string): Call<{ ok: boolean }
   const name = `${t.sessionUrl}/api/v1/session/status`;
   const res = http.patch(name, JSON.stringify({ status }), params(t, 'session', 'session_status', name));
   const json = parseJson(res.body);
-  const ok = res.status === 200;
-  return ok ? { ok, status: res.status, durationMs: res.timings.duration, data: json as { ok: boolean } } : { ok, status: res.status, durationMs: res.timings.duration, error: errorText(res, json) };
+  const durationMs = res.timings.duration;
+  if (res.status !== 200) return { ok: false, status: res.status, durationMs, error: errorText(res, json) };
+  const shaped = (json as { ok?: unknown } | undefined)?.ok === true;
+  msaAnswerOk.add(shaped, { service: 'session', endpoint: 'session_status', phase: t.phase() });
+  return shaped ? { ok: true, status: 200, durationMs, data: { ok: true } } : { ok: false, status: 200, durationMs, error: 'answer without "ok": true' };
 }
 
 /** GET /api/v1/tenants: 200 with a JSON array expected. Returns only the count; the body is secret. */
@@ -47,6 +58,7 @@ export function listTenants(t: MsaTarget): Call<{ count: number }> {
   const durationMs = res.timings.duration;
   if (res.status !== 200) return { ok: false, status: res.status, durationMs, error: res.status === 0 ? 'no response' : `status ${res.status}` };
   const json = parseJson(res.body);
+  msaAnswerOk.add(Array.isArray(json), { service: 'tenanthub', endpoint: 'tenants_list', phase: t.phase() });
   if (!Array.isArray(json)) return { ok: false, status: res.status, durationMs, error: 'answer is not a JSON array' };
   return { ok: true, status: res.status, durationMs, data: { count: json.length } };
 }

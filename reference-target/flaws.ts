@@ -19,6 +19,10 @@ export const FLAW_NAMES = [
   'lose-messages',
   /** chat stores every Nth message of a room (TARGET_FLAW_DROP_FANOUT_EVERY, default 5) but sends it to its sender's socket only. */
   'drop-fanout',
+  /** session answers a failed status update with 200 {"ok": false, "error"} instead of 400. */
+  'status-ok-on-failure',
+  /** tenanthub answers the tenants list as a page {"items": [...]} instead of the contract's array. */
+  'tenants-page',
 ] as const;
 
 export type FlawName = (typeof FLAW_NAMES)[number];

@@ -6,11 +6,13 @@
  * itself answers 401 (`bearer token is required`, `invalid token`).
  *
  * Env: PORT (8090), HOST (127.0.0.1), JWT_SECRET (required), the dbman client's variables (DBMAN_ENDPOINTS,
- * DBMAN_ENDPOINT, DBMAN_HTTP_TIMEOUT_MS, DBMAN_FAIL_THRESHOLD, DBMAN_COOLDOWN_MS), TARGET_FLAWS.
+ * DBMAN_ENDPOINT, DBMAN_HTTP_TIMEOUT_MS, DBMAN_FAIL_THRESHOLD, DBMAN_COOLDOWN_MS), TARGET_FLAWS (status-ok-on-failure:
+ * a failed status update answers 200 {"ok": false}).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SESSION_STATUSES } from '../dbman/session-ops.js';
+import { flawsForService, parseFlaws } from '../flaws.js';
 import { parseEnv, portVar, runMain } from '../shared/env.js';
 import { HttpError, bodyObject, createServer, optString, optStringArray, reqString, stopOnSignals } from '../shared/http.js';
 import type { Principal } from '../shared/jwt.js';
@@ -22,6 +24,7 @@ async function main(): Promise<void> {
   const env = parseEnv(Env, process.env);
   const jwt = jwtFromEnv(process.env);
   const dbman = dbmanFromEnv(process.env, 'session');
+  const okOnFailure = flawsForService(parseFlaws(process.env['TARGET_FLAWS']), 'session').includes('status-ok-on-failure');
   const app = createServer();
 
   /** A handler of the authenticated API: 401 from the bearer check, 400 for every other failure. */
@@ -42,13 +45,19 @@ async function main(): Promise<void> {
 
   app.patch(
     '/api/v1/session/status',
-    route(async (p, req) => {
+    route(async (p, req, reply) => {
       const b = bodyObject(req.body);
       const status = reqString(b, 'status');
       if (!(SESSION_STATUSES as readonly string[]).includes(status)) throw new HttpError(400, `status must be one of ${SESSION_STATUSES.join(', ')}`);
       const note = optString(b, 'status_note');
-      const res = await callDbman(dbman, 'sessions/status/update', { tenant_id: p.tenantId, user_id: p.userId, status, status_note: note });
-      expectStatus(res, 200);
+      try {
+        const res = await callDbman(dbman, 'sessions/status/update', { tenant_id: p.tenantId, user_id: p.userId, status, status_note: note });
+        expectStatus(res, 200);
+      } catch (err) {
+        // flaw status-ok-on-failure: a failure that looks like a success to anything that checks the status only
+        if (okOnFailure) return reply.code(200).send({ ok: false, error: err instanceof HttpError ? err.message : 'session error' });
+        throw err;
+      }
       return { ok: true };
     }),
   );

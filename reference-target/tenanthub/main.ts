@@ -3,10 +3,12 @@
  * included, as in the real system). Admin or manager only. Every DB access goes through the dbman client; a
  * dbman failure answers 500 {"error"}.
  *
- * Env: PORT (8092), HOST (127.0.0.1), JWT_SECRET (required), the dbman client's variables, TARGET_FLAWS.
+ * Env: PORT (8092), HOST (127.0.0.1), JWT_SECRET (required), the dbman client's variables, TARGET_FLAWS
+ * (tenants-page: the list as a page {"items"} instead of an array).
  */
 import { z } from 'zod';
 import { parseEnv, portVar, runMain } from '../shared/env.js';
+import { flawsForService, parseFlaws } from '../flaws.js';
 import { HttpError, createServer, stopOnSignals } from '../shared/http.js';
 import { authenticate, callDbman, dbmanFromEnv, expectStatus, jwtFromEnv } from '../shared/service.js';
 
@@ -16,6 +18,7 @@ async function main(): Promise<void> {
   const env = parseEnv(Env, process.env);
   const jwt = jwtFromEnv(process.env);
   const dbman = dbmanFromEnv(process.env, 'tenanthub');
+  const pageFlaw = flawsForService(parseFlaws(process.env['TARGET_FLAWS']), 'tenanthub').includes('tenants-page');
   const app = createServer();
 
   app.get('/health', async () => ({ status: 'ok' }));
@@ -30,7 +33,7 @@ async function main(): Promise<void> {
       throw err;
     }
     expectStatus(res, 200);
-    return res.body.items; // an array, not a page
+    return pageFlaw ? { items: res.body.items } : res.body.items; // an array, not a page (flaw tenants-page: a page)
   });
 
   await app.listen({ port: env.PORT, host: env.HOST });

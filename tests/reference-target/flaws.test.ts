@@ -36,7 +36,7 @@ describe('parseFlaws', () => {
 
   it('throws a one-line error naming the setting and the allowed names for an unknown flaw', () => {
     expect(() => parseFlaws('ready-lies,fast-everything')).toThrow(
-      'TARGET_FLAWS: unknown flaw "fast-everything" (allowed: single-endpoint, no-cooldown, retry-duplicates, ready-lies, slow-failover, lose-messages, drop-fanout)',
+      'TARGET_FLAWS: unknown flaw "fast-everything" (allowed: single-endpoint, no-cooldown, retry-duplicates, ready-lies, slow-failover, lose-messages, drop-fanout, status-ok-on-failure, tenants-page)',
     );
   });
 

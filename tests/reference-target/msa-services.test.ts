@@ -3,13 +3,15 @@
  * 401, 403), session's 400 on a dbman failure and tenanthub's 500, and each service's own dbman client failing
  * over on its own while a node is paused; a `single-endpoint@session` flaw breaks session alone.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildScenarios } from '../../build.mjs';
 import { SEED } from '../../reference-target/db/migrate.js';
+import { REPO_ROOT } from '../../reference-target/launcher/build.js';
 import { bundlePath } from '../../reference-target/launcher/build.js';
 import { freePorts } from '../../reference-target/launcher/ports.js';
 import { startStack, stopStack, type RunningStack } from '../../reference-target/launcher/stack.js';
@@ -211,4 +213,45 @@ describe('each service fails over on its own', () => {
     for (let i = 0; i < 50 && (await status(admin.token, { status: 'online' }, flawedSession)).status !== 200; i++) await sleep(200);
     expect((await status(admin.token, { status: 'online' }, flawedSession)).status).toBe(200);
   }, 90_000);
+});
+
+describe('the msa part against flawed services (k6, dist/msa.js, 5 s)', () => {
+  it('a 200 without the contract’s shape fails msa.answer_shape, which the status-only error rates let pass', async () => {
+    const dead = await refusingUrl();
+    // session: every status update fails at dbman and answers 200 {"ok": false}; tenanthub: a page, not an array
+    const [s, h] = await Promise.all([
+      extraService('session', { DBMAN_ENDPOINTS: dead, TARGET_FLAWS: 'status-ok-on-failure' }),
+      extraService('tenanthub', { TARGET_FLAWS: 'tenants-page@tenanthub' }),
+    ]);
+    expect(await status(admin.token, { status: 'busy' }, s)).toEqual({ status: 200, body: { ok: false, error: 'database unavailable' } });
+    expect((await tenants(admin.token, h)).body).toHaveProperty('items');
+    const [script] = (await buildScenarios({ outDir: dir, quiet: true, only: ['msa'] })).outputs.map((o: { file: string }) => o.file);
+    const summaryPath = join(dir, 'msa-summary.json');
+    const r = spawnSync(join(REPO_ROOT, '.tools', 'bin', 'k6'), ['run', '--no-usage-report', '--address', '', script!], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        CHAT_URL: t.chatUrl,
+        AUTH_URL: t.authUrl,
+        WS_URL: t.wsUrl,
+        SESSION_URL: s,
+        TENANTHUB_URL: h,
+        TENANT_ID: t.tenantId,
+        LOGIN_EMAIL: t.login.email,
+        LOGIN_PASSWORD: t.login.password,
+        DURATION: '5s',
+        USER_POOL: '0',
+        SUMMARY_PATH: summaryPath,
+      },
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
+    expect(r.status, r.stderr.slice(-2000)).toBe(99); // thresholds failed
+    const results = JSON.parse(readFileSync(summaryPath, 'utf8')).suite.thresholds as Array<{ id: string; ok: boolean | null; samples: number | null }>;
+    const ok = (id: string) => results.find((x) => x.id === id);
+    expect(ok('msa.answer_shape')).toMatchObject({ ok: false });
+    expect(ok('msa.answer_shape')!.samples!).toBeGreaterThan(10);
+    // every request answered 200: the status-based error rates cannot see it
+    for (const id of ['msa.error_rate', 'msa.session.error_rate', 'msa.tenanthub.error_rate']) expect(ok(id), id).toMatchObject({ ok: true });
+  }, 120_000);
 });
