@@ -7,7 +7,7 @@
  * PURE (no k6, no Node): the profile arithmetic, the owners' thresholds (the defaults of this part) and the
  * per-service thresholds (whole run and per phase) are unit-tested from Node; the runner computes the same list.
  */
-import type { Phase } from './phase.js';
+import type { Phase } from './types.js';
 import type { PhaseSlo, ThresholdSpec } from './slo.js';
 
 export interface MsaStage {

@@ -2,7 +2,7 @@
  * The msa part on k6 (plan and thresholds: lib/msa-plan.ts): one iteration of the owners' MSA script as the admin
  * logged in once in setup: a chat message, a session status update (online → busy → away), the tenants list, then
  * the 200 ms sleep. Every request is tagged `service` (chat, session, tenanthub) and `endpoint`
- * (message_store, session_status, tenants_list) besides `phase` (k6 adds `scenario:msa`).
+ * (message_store, session_status, tenants_list) besides `phase` and `traffic:load` (k6 adds `scenario:msa`).
  *
  * The tenants list carries the tenants' connection strings and secret keys: its body is read only to check that
  * it is a JSON array, and is never logged, returned or put into an error text (a failure says its status only).
@@ -13,7 +13,7 @@ import http from 'k6/http';
 import { Rate } from 'k6/metrics';
 import type { SuiteConfig } from './config.js';
 import { msaStatusFor, type MsaPart } from './msa-plan.js';
-import type { Phase } from './phase.js';
+import type { Phase } from './types.js';
 import { ChatApi, errorText, parseJson, type Call } from './rest.js';
 
 /**
@@ -32,10 +32,11 @@ export interface MsaTarget {
 }
 
 function params(t: MsaTarget, service: string, endpoint: string, name: string) {
+  const phase = t.phase();
   return {
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${t.token}` },
     timeout: `${t.timeoutS}s`,
-    tags: { service, endpoint, phase: t.phase(), name },
+    tags: { service, endpoint, phase, traffic: phase === 'setup' ? 'setup' : 'load', name },
   };
 }
 

@@ -10,6 +10,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { SetupSection } from '../runner/setup-section.js';
+import { COUNT_KEYS } from '../integrity/classify.js';
 
 const num = z.number().nullable().optional();
 const str = z.string().nullable().optional();
@@ -64,6 +66,7 @@ export const RunSummaryLoose = z.looseObject({
     })
     .optional(),
   thresholds: z.array(SummaryThreshold).optional(),
+  setup: SetupSection.optional().catch(undefined),
   files: z.record(z.string(), z.string()).optional(),
 });
 export type RunSummaryLoose = z.infer<typeof RunSummaryLoose>;
@@ -93,11 +96,26 @@ export const DrillFault = z
       .optional(),
     /** A fault on a chat instance (chaos/ws-figures.ts): the WS clients' reconnects. */
     ws: z.looseObject({ reconnects: num, reconnectP50Ms: num, reconnectP95Ms: num, reconnectMaxMs: num, missedMessages: num }).optional(),
-    /** Each service's view of the fault (chaos/service-figures.ts), by the `service` tag. */
+    /** dbman node faults (chaos/drill/serving.ts): ready AND serving after heal, ready-but-failing spans. */
+    servingAfterHealS: num,
+    readyButFailing: z.array(z.looseObject({ start: z.string(), seconds: z.number() })).optional(),
+    readyButFailingAfterHealS: num,
+    /** chaos/relapses.ts: the SLO held, then broke again before heal. */
+    relapses: z.array(z.looseObject({ startOffsetS: z.number(), seconds: z.number() })).optional(),
+    /** Per service between inject and heal (chaos/service-figures.ts): errors, p95 and max, longest error burst, failover. */
     services: z
       .record(
         z.string(),
-        z.looseObject({ requestsDuringFault: num, failedDuringFault: num, p95DuringFaultMs: num, maxDuringFaultMs: num, longestErrorBurst: z.looseObject({ seconds: num, failed: num }).nullable().optional() }),
+        z.looseObject({
+          requests: z.number(),
+          failed: z.number(),
+          errorRate: num,
+          p95Ms: num,
+          maxMs: num,
+          longestErrorBurst: z.looseObject({ seconds: num, failed: num }).nullable().optional(),
+          failoverS: num,
+          note: str,
+        }),
       )
       .optional(),
     error: str,
@@ -121,21 +139,41 @@ export const DrillFile = z.looseObject({
   faults: z.array(DrillFault).default([]),
   /** Node name → readiness changes (or samples) over time. */
   readiness: z.record(z.string(), z.array(ReadinessPoint)).optional(),
+  /** Per service and phase, and the outages (every request of one service failing) with their inferred cause. */
+  services: z
+    .looseObject({
+      byPhase: z.record(z.string(), z.record(z.string(), z.looseObject({ requests: z.number(), failed: z.number(), errorRate: num, p95Ms: num }))),
+      outages: z.array(z.looseObject({ service: z.string(), start: z.string(), seconds: z.number(), failed: z.number(), inference: z.string() })),
+    })
+    .optional()
+    .catch(undefined),
 });
 export type DrillFile = z.infer<typeof DrillFile>;
 
+/** The integrity check's count keys (integrity/classify.ts), in its order. */
+export const INTEGRITY_KEYS = COUNT_KEYS;
 const Count = z.number().int().nonnegative().optional();
-const COUNTS = { ok: Count, lost: Count, duplicates: Count, indeterminate: Count, undelivered: Count, reordered: Count };
-/** integrity.json: the counts at the top level (issue 6's keys) or under `counts`; examples shown raw. */
+const COUNTS = Object.fromEntries(INTEGRITY_KEYS.map((k) => [k, Count])) as Record<(typeof INTEGRITY_KEYS)[number], typeof Count>;
+const IntegrityBound = z.looseObject({ events: z.number(), judged: z.number(), upper95: z.number(), target: z.number().optional(), needed: z.number().nullable().optional() });
+/** integrity.json: the counts at the top level (issue 6's keys) or under `counts`; bounds, rooms and details when present; examples shown raw. */
 export const IntegrityFile = z.looseObject({
   ...COUNTS,
   counts: z.looseObject(COUNTS).optional(),
   verdict: str,
+  bounds: z.record(z.string(), IntegrityBound).optional(),
+  rooms: z.array(z.looseObject({ room: z.string(), expected: z.number(), readDefault: z.number(), readAny: z.number(), pageSize: z.number(), status: z.string(), reason: z.string().optional() })).optional(),
+  details: z
+    .looseObject({
+      lateLagMs: z.looseObject({ max: z.number(), median: z.number() }).nullable().optional(),
+      readAfterWrite: z.looseObject({ judged: z.number(), missed: z.number() }).optional(),
+      deliveriesJudged: z.number().optional(),
+      socketsJudged: z.number().optional(),
+      repeatsJudged: z.number().optional(),
+    })
+    .optional(),
   examples: z.unknown().optional(),
 });
 export type IntegrityFile = z.infer<typeof IntegrityFile>;
-
-export const INTEGRITY_KEYS = ['ok', 'lost', 'duplicates', 'indeterminate', 'undelivered', 'reordered'] as const;
 
 /** Integrity counts whether they sit at the top level or under `counts`. */
 export function integrityCounts(f: IntegrityFile): Record<(typeof INTEGRITY_KEYS)[number], number | null> {

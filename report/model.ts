@@ -4,6 +4,7 @@
  * read figures without going through the raw output again.
  */
 import { basename, resolve } from 'node:path';
+import type { SetupSection } from '../runner/setup-section.js';
 import { readRaw, type Histogram, type RateCount, type RawAggregate, type Totals } from './raw.js';
 import { integrityCounts, readRunInputs, INTEGRITY_KEYS, type DrillFault, type RunInputs, type SummaryThreshold } from './inputs.js';
 
@@ -84,11 +85,31 @@ export interface ReportModel {
   faults: FaultBand[];
   readiness: { x: number[]; nodes: { node: string; data: (number | null)[] }[] } | null;
   thresholds: SummaryThreshold[];
+  /** The drill's per-service view (drill.json `services`); null without a drill. */
+  services: NonNullable<RunInputs['drill']>['services'] | null;
+  /** What setup made and its failed calls (summary.json `setup`); null when the summary has none. */
+  setup: SetupSection | null;
   integrity: Record<string, number | null> | null;
   integrityVerdict: string | null;
+  /** What the integrity counts could have missed: judged, 95 % upper bound, target (lost, duplicates, undelivered). */
+  integrityBounds: Record<string, { events: number; judged: number; upper95: number; target?: number; needed?: number | null }> | null;
+  /** Lines on rooms that could not be verified, late messages, read-after-write misses. */
+  integrityNotes: string[];
   totals: { all: PhaseStats; phases: Record<string, PhaseStats> };
   headline: Headline;
   raw: { file: string; lines: number; badLines: number; truncated: boolean; metrics: Record<string, string> };
+}
+
+function integrityNotes(inputs: RunInputs): string[] {
+  const f = inputs.integrity;
+  if (!f) return [];
+  const out: string[] = [];
+  for (const r of f.rooms ?? []) if (r.status === 'unverified') out.push(`unverified room ${r.room}: expected ${r.expected}, read ${r.readDefault} at ${r.pageSize} per page (${r.readAny} by any read): ${r.reason ?? ''}`);
+  const lag = f.details?.lateLagMs;
+  if (lag) out.push(`late messages became visible up to ${lag.max} ms (median ${lag.median} ms) after their acknowledgement`);
+  const raw = f.details?.readAfterWrite;
+  if (raw && raw.judged > 0) out.push(`read after write: ${raw.missed} of ${raw.judged} just-stored messages missing from the list read right after`);
+  return out;
 }
 
 const pct = (r: RateCount | undefined) => (r && r.n > 0 ? (100 * r.sum) / r.n : null);
@@ -229,10 +250,17 @@ function buildCharts(agg: RawAggregate, x: number[]): ChartDef[] {
 /** Readiness as step series on their own x (every change, plus the run's ends so the last state carries on). */
 const secs = (v: number | null | undefined) => (typeof v === 'number' ? `${v} s` : 'never');
 const ms = (v: number | null | undefined) => (typeof v === 'number' ? `${v} ms` : '–');
+const rounded = (v: number | null | undefined) => (typeof v === 'number' ? Math.round(v) : v);
 
 /** The figures a fault has beyond failover and recovery, as one line for the faults table. */
-export function faultChecks(f: Partial<Pick<DrillFault, 'dbCut' | 'ws' | 'services'>>): string | null {
+export function faultChecks(f: Partial<Pick<DrillFault, 'dbCut' | 'ws' | 'readyButFailing' | 'readyButFailingAfterHealS' | 'servingAfterHealS' | 'relapses' | 'services'>>): string | null {
   const parts: string[] = [];
+  if (f.readyButFailing) {
+    parts.push(
+      `ready AND serving ${secs(f.servingAfterHealS)} after heal; ready but failing ${f.readyButFailing.length ? f.readyButFailing.map((x) => `${x.seconds} s`).join(', ') : 'never'} (${f.readyButFailingAfterHealS ?? 0} s after heal)`,
+    );
+  }
+  if (f.relapses) parts.push(`relapses: ${f.relapses.length ? f.relapses.map((r) => `${r.seconds} s at +${r.startOffsetS} s`).join(', ') : 'none'}`);
   if (f.dbCut) {
     const d = f.dbCut;
     parts.push(
@@ -244,9 +272,11 @@ export function faultChecks(f: Partial<Pick<DrillFault, 'dbCut' | 'ws' | 'servic
     const w = f.ws;
     parts.push(`WS: ${w.reconnects ?? 0} reconnects, p50 ${ms(w.reconnectP50Ms)}, p95 ${ms(w.reconnectP95Ms)}, max ${ms(w.reconnectMaxMs)}, ${w.missedMessages ?? 0} missed`);
   }
+  // each service's own view of the fault (its dbman client fails over on its own)
   for (const [svc, v] of Object.entries(f.services ?? {})) {
     const burst = v.longestErrorBurst ? `burst ${v.longestErrorBurst.seconds ?? 0} s (${v.longestErrorBurst.failed ?? 0} failed)` : 'no errors';
-    parts.push(`${svc}: ${v.failedDuringFault ?? 0}/${v.requestsDuringFault ?? 0} failed, ${burst}, p95 ${ms(v.p95DuringFaultMs)}, max ${ms(v.maxDuringFaultMs)}`);
+    const failover = v.note ? ', failover not timed' : v.failoverS === undefined ? '' : `, failover ${v.failoverS === null ? 'not before heal' : `${v.failoverS} s`}`;
+    parts.push(`${svc}: ${v.failed}/${v.requests} failed, ${burst}, p95 ${ms(rounded(v.p95Ms))}, max ${ms(rounded(v.maxMs))}${failover}`);
   }
   return parts.length ? parts.join('; ') : null;
 }
@@ -335,8 +365,12 @@ export async function buildModel(runDir: string): Promise<ReportModel> {
       ...faults.flatMap((f) => [f.inject, f.heal].filter((t): t is number => t !== null)),
     ]),
     thresholds: s?.thresholds ?? [],
+    setup: s?.setup ?? null,
+    services: inputs.drill?.services ?? null,
     integrity: integrity ? Object.fromEntries(INTEGRITY_KEYS.map((k) => [k, integrity[k]])) : null,
     integrityVerdict: inputs.integrity?.verdict ?? null,
+    integrityBounds: inputs.integrity?.bounds ?? null,
+    integrityNotes: integrityNotes(inputs),
     totals: { all, phases },
     headline: {
       reqs: agg.total.reqs,

@@ -37,10 +37,12 @@ smoke load, prints the verdict, writes reports/<run-id>/ and points reports/late
   --allow-remote    allow a target outside loopback (127.0.0.0/8, localhost, ::1)
   --help            this text
 
-Environment: TARGET_FLAWS=a,b (flaws of the reference target), SCALE, DURATION, USER_POOL (see lib/config.ts).
+Environment: TARGET_FLAWS=a,b (flaws of the reference target), SCALE, DURATION, USER_POOL, SLO (see lib/config.ts);
+the integrity check's INTEGRITY_SETTLE_MS, INTEGRITY_LATE_LIMIT, INTEGRITY_REORDERED_LIMIT, INTEGRITY_UNDELIVERED_LIMIT,
+INTEGRITY_SPAN_MS, INTEGRITY_LOST_TARGET, INTEGRITY_DUPLICATES_TARGET, INTEGRITY_UNDELIVERED_TARGET (integrity/README.md).
 Exit codes: 0 pass, 1 a threshold failed, 2 bad usage or configuration (nothing sent).
 The reference target is stopped on exit, on an error and on SIGINT/SIGTERM; after a SIGKILL of the smoke,
-stop it with: npm run stack -- down --target-file .state/smoke-<pid>-target.json`;
+stop it with: npm run stack -- down --target-file .state/smoke-<pid>-<random>-target.json`;
 
 /** The environment variables that describe a target instead of --target. */
 export const TARGET_ENV = ['CHAT_URL', 'AUTH_URL', 'WS_URL', 'TENANT_ID', 'LOGIN_EMAIL', 'LOGIN_PASSWORD'] as const;
@@ -119,6 +121,7 @@ export function k6EnvOf(target: TargetFile, profile: ProfileName, allowRemote: b
     TENANT_ID: target.tenantId,
     LOGIN_EMAIL: target.login.email,
     LOGIN_PASSWORD: target.login.password,
+    ...(target.users?.length ? { USERS: JSON.stringify(target.users) } : {}),
     PROFILE: profile,
     ...(allowRemote ? { ALLOW_REMOTE: '1' } : {}),
   };

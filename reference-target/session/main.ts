@@ -11,7 +11,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { SESSION_STATUSES } from '../dbman/session-ops.js';
+import { SESSION_STATUSES } from '../dbman/ops/sessions.js';
 import { flawsForService, parseFlaws } from '../flaws.js';
 import { parseEnv, portVar, runMain } from '../shared/env.js';
 import { HttpError, bodyObject, createServer, optString, optStringArray, reqString, stopOnSignals } from '../shared/http.js';

@@ -1,11 +1,13 @@
-// Each service's view of a fault, from raw k6 output with `service` tags: a service that fails during the fault
-// shows its burst and latency while a service beside it stays clean.
+// Each service's view of a fault (chaos/service-figures.ts: serviceFaultFigures), from raw k6 output with
+// `service` tags: a service that fails during the fault shows its burst, latency and failover time while a service
+// beside it stays clean; the printout's line per service (chaos/drill/serving-step.ts: formatServiceFault).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatServiceFigures, readServiceSeries, serviceFaultFigures } from '../../chaos/service-figures.js';
+import { formatServiceFault } from '../../chaos/drill/serving-step.js';
+import { readServiceSamples, serviceFaultFigures } from '../../chaos/service-figures.js';
 
 const T0 = Date.parse('2026-12-02T10:00:00.000Z');
 const dir = mkdtempSync(join(tmpdir(), 'service-figures-'));
@@ -49,9 +51,9 @@ describe('per-service fault figures', () => {
     }
     const path = join(dir, 'stall.json');
     writeFileSync(path, `${lines.join('\n')}\n`);
-    const f = serviceFaultFigures(await readServiceSeries(path), { fault: 'pause', node: 'tenanthub-2', injectAt: T0 + 5000, healAt: T0 + 10_000 }, { errorRate: 0.01, p95Ms: 500 }, 2);
+    const f = serviceFaultFigures(await readServiceSamples(path), { fault: 'pause', node: 'tenanthub-2', injectAt: T0 + 5000, healAt: T0 + 10_000 }, { errorRate: 0.01, p95Ms: 500 }, 2);
     expect(f['tenanthub']!.note).toBeUndefined();
-    expect(f['tenanthub']!.maxDuringFaultMs).toBe(5900);
+    expect(f['tenanthub']!.maxMs).toBe(5900);
     // bad from the inject (empty seconds, then the 5.9 s request) until the heal second
     expect(f['tenanthub']!.failoverS).toBe(5);
   });
@@ -59,20 +61,20 @@ describe('per-service fault figures', () => {
   it('shows the failing service’s burst and latency, and a clean service beside it', async () => {
     const path = join(dir, 'k6-raw.json.gz');
     writeFileSync(path, gzipSync(raw()));
-    const bySvc = await readServiceSeries(path);
-    expect(Object.keys(bySvc)).toEqual(['chat', 'orghub', 'session']);
+    const samples = await readServiceSamples(path);
     const w = { fault: 'pause', node: 'dbman-1', injectAt: T0 + 5000, healAt: T0 + 10_000 };
-    const f = serviceFaultFigures(bySvc, w, { errorRate: 0.01, p95Ms: 500 }, 2);
-    expect(f['session']).toMatchObject({ requestsDuringFault: 50, failedDuringFault: 20, p95DuringFaultMs: 1000, maxDuringFaultMs: 1000 });
+    const f = serviceFaultFigures(samples, w, { errorRate: 0.01, p95Ms: 500 }, 2);
+    // setup requests are left out; a request without the tag is `untagged`, never one of the services
+    expect(Object.keys(f)).toEqual(['chat', 'orghub', 'session', 'untagged']);
+    expect(f['session']).toMatchObject({ requests: 50, failed: 20, errorRate: 0.4, p95Ms: 1000, maxMs: 1000 });
     // good again only from the heal second on: the whole fault (5 s) counts as its failover
     expect(f['session']!.failoverS).toBe(5);
     expect(f['session']!.longestErrorBurst).toEqual({ seconds: 5, startOffsetS: 0, failed: 20 });
-    expect(f['chat']).toMatchObject({ requestsDuringFault: 50, failedDuringFault: 0, p95DuringFaultMs: 40, longestErrorBurst: null, failoverS: 0 });
+    expect(f['chat']).toMatchObject({ requests: 50, failed: 0, p95Ms: 40, longestErrorBurst: null, failoverS: 0 });
     // a service with requests now and then is not timed (its empty seconds are not stalls)
-    expect(f['orghub']).toMatchObject({ requestsDuringFault: 1, failedDuringFault: 0, failoverS: null, note: 'no requests before the fault: too sparse to time a failover' });
-    const lines = formatServiceFigures(f);
-    expect(lines[1]).toMatch(/orghub: failed 0\/1 .* failover not timed \(no requests before the fault/);
-    expect(lines[0]).toMatch(/^ {4}chat: failed 0\/50 during the fault, p95 40 ms max 40 ms, longest error burst none, failover 0s$/);
-    expect(lines[2]).toMatch(/session: failed 20\/50 during the fault, p95 1000 ms .* longest error burst 5s \(20 failed\), failover 5s$/);
+    expect(f['orghub']).toMatchObject({ requests: 1, failed: 0, failoverS: null, note: 'no requests before the fault: too sparse to time a failover' });
+    expect(formatServiceFault('orghub', f['orghub']!)).toMatch(/^orghub: 0\/1 failed .* failover not timed \(no requests before the fault/);
+    expect(formatServiceFault('chat', f['chat']!)).toBe('chat: 0/50 failed (0.0%), p95 40 ms max 40 ms, longest error burst none, failover 0s');
+    expect(formatServiceFault('session', f['session']!)).toMatch(/^session: 20\/50 failed \(40\.0%\), p95 1000 ms .* longest error burst 5s \(20 failed\), failover 5s$/);
   });
 });

@@ -45,7 +45,7 @@ describe('the msa part', () => {
     expect(k6['http_req_duration{scenario:msa,service:tenanthub,endpoint:tenants_list}']).toEqual(['p(95)<600']);
     for (const svc of ['chat', 'session', 'tenanthub']) expect(k6[`http_req_failed{scenario:msa,service:${svc}}`]).toEqual(['rate<0.02']);
     // the suite's own SLO stays on top
-    expect(k6['http_req_duration']).toEqual(['p(95)<=500']);
+    expect(k6['http_req_duration{traffic:load}']).toEqual(['p(95)<=500']);
     expect(specs.find((s) => s.id === 'store_success')).toBeDefined();
   });
 

@@ -21,8 +21,9 @@ describe('thresholds from the SLO description', () => {
       message_store_success: ['rate>=0.999', { threshold: 'rate>=0.5', abortOnFail: true, delayAbortEval: '10s' }],
       message_store_latency: ['p(95)<=300', 'p(99)<=800'],
       'http_req_duration{endpoint:message_list}': ['p(95)<=400'],
-      http_req_duration: ['p(95)<=500'],
-      http_req_failed: ['rate<=0.01', { threshold: 'rate<=0.5', abortOnFail: true, delayAbortEval: '10s' }],
+      'http_req_duration{traffic:load}': ['p(95)<=500'],
+      'http_req_failed{traffic:load}': ['rate<=0.01', { threshold: 'rate<=0.5', abortOnFail: true, delayAbortEval: '10s' }],
+      ws_sends_skipped: ['rate<=0.01'],
       ws_delivery_latency: ['p(95)<=300'],
       ws_session_ok: ['rate>=0.99', { threshold: 'rate>=0.5', abortOnFail: true, delayAbortEval: '10s' }],
       ws_fanout_latency: ['p(95)<=500'],
@@ -38,13 +39,22 @@ describe('thresholds from the SLO description', () => {
     expect(thresholdSpecs(BASE, { rest: false, ws: false, hotRoom: false })).toEqual([]);
   });
 
+  it('read_after_write_miss is judged only when a limit is set (SLO readAfterWriteMissMax); ws_sends_skipped with the ws part', () => {
+    expect(thresholdSpecs(BASE, ALL).map((s) => s.id)).not.toContain('read_after_write_miss');
+    const set = withOverrides(BASE, { whole: { readAfterWriteMissMax: 0 } });
+    expect(toK6Thresholds(thresholdSpecs(set, ALL)).read_after_write_miss).toEqual(['rate<=0']);
+    expect(thresholdSpecs(set, { rest: false, ws: true, hotRoom: false }).map((s) => s.id)).not.toContain('read_after_write_miss');
+    expect(thresholdSpecs(BASE, { rest: false, ws: true, hotRoom: false }).map((s) => s.id)).toContain('ws_sends_skipped');
+    expect(thresholdSpecs(BASE, { rest: false, ws: false, hotRoom: true }).map((s) => s.id)).not.toContain('ws_sends_skipped');
+  });
+
   it('adds p99 of every request only when the SLO has one (stage 2)', () => {
     const ids = thresholdSpecs(PROFILES.stage2.slo, ALL).map((s) => s.id);
     expect(ids).toContain('http_p99');
     expect(thresholdSpecs(PROFILES.baseline.slo, ALL).map((s) => s.id)).not.toContain('http_p99');
     const k6 = toK6Thresholds(thresholdSpecs(PROFILES.stage2.slo, ALL));
-    expect(k6.http_req_duration).toEqual(['p(95)<=400', 'p(99)<=1000']);
-    expect(k6.http_req_failed?.[0]).toBe('rate<=0.015');
+    expect(k6['http_req_duration{traffic:load}']).toEqual(['p(95)<=400', 'p(99)<=1000']);
+    expect(k6['http_req_failed{traffic:load}']?.[0]).toBe('rate<=0.015');
   });
 
   it('generates per-phase thresholds with their own limits (failover)', () => {

@@ -3,7 +3,7 @@
  * - one bad input per kind of setting exits 2 with one line naming it, and sends nothing (a listening socket,
  *   given as the target, records every connection);
  * - against the reference target the smoke passes: exit 0, summary.json verdict pass, reports/latest;
- * - with every dbman node of the target stopped it exits 1 and names the breached thresholds.
+ * - with every dbman node of the target stopped the admin login fails: the load is not started, exit 1 naming it.
  * Integration runs are sequential (vitest runs files one at a time) and short.
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +17,7 @@ import { ensureK6 } from '../../runner/provision.js';
 import { readRunSummary } from '../../runner/summary.js';
 import { startStack, stopStack } from '../../reference-target/launcher/stack.js';
 import { readTargetFile, type TargetFile } from '../../runner/target-file.js';
+import type { IntegrityReport } from '../../integrity/index.js';
 
 function alive(pid: number): boolean {
   try {
@@ -97,6 +98,9 @@ describe('bad input: exit 2, one line naming the setting, nothing sent', () => {
     ['a k6 setting (SCALE)', () => ['--target', goodFile], () => ({ SCALE: 'many' }), 'SCALE'],
     ['a k6 setting (FAULT_WINDOWS)', () => [], () => ({ ...env, FAULT_WINDOWS: '[[30,10]]' }), 'FAULT_WINDOWS'],
     ['a reference-target setting (TARGET_FLAWS)', () => [], () => ({ TARGET_FLAWS: 'teleport' }), 'TARGET_FLAWS'],
+    ['an integrity setting (INTEGRITY_SETTLE_MS)', () => ['--target', goodFile], () => ({ INTEGRITY_SETTLE_MS: '3s' }), 'INTEGRITY_SETTLE_MS'],
+    ['an integrity target (INTEGRITY_LOST_TARGET)', () => ['--target', goodFile], () => ({ INTEGRITY_LOST_TARGET: '5%' }), 'INTEGRITY_LOST_TARGET'],
+    ['an SLO limit (SLO readAfterWriteMissMax)', () => ['--target', goodFile], () => ({ SLO: '{"whole":{"readAfterWriteMissMax":2}}' }), 'SLO'],
   ];
   it.each(cases)('%s', async (_label, args, extraEnv, setting) => {
     const before = rec.connections();
@@ -150,6 +154,18 @@ describe('against the reference target', () => {
     expect(r.stderr).toMatch(/\[smoke\] msa part on: session http:\/\/127\.0\.0\.1:\d+, tenanthub http/);
     expect(s.thresholds.map((t) => t.id)).toEqual(expect.arrayContaining(['msa.error_rate', 'msa.http_p95', 'msa.chat.message_p95', 'msa.session.status_p95', 'msa.tenanthub.tenants_p95', 'msa.session.error_rate']));
     expect(s.target.reference).toBe(true);
+    // the healthy target: 0 of every integrity anomaly, every check judged something, the repeats refused
+    const integrity = JSON.parse(readFileSync(join(latest, 'integrity.json'), 'utf8')) as IntegrityReport;
+    for (const k of ['lost', 'duplicates', 'undelivered', 'reordered', 'late', 'unverified', 'duplicateDeliveries', 'idempotency', 'indeterminate'] as const) expect(integrity.counts[k], k).toBe(0);
+    expect(integrity.details.messages).toBeGreaterThan(250);
+    expect(integrity.details.socketsJudged).toBe(16); // 6 ws part sockets, 2 × (1 + 4) hot room sockets
+    expect(integrity.details.repeatsJudged).toBeGreaterThan(10);
+    expect(integrity.details.repeatAnswers).toEqual({ refused: integrity.details.repeatsJudged });
+    expect(integrity.details.readAfterWrite).toMatchObject({ missed: 0 });
+    expect(integrity.details.readAfterWrite.judged).toBeGreaterThan(60);
+    expect(integrity.bounds.lost.upper95).toBeLessThan(0.013);
+    expect(s.thresholds.find((t) => t.id === 'ws_sends_skipped')).toMatchObject({ result: 'pass', observed: 0 });
+    expect(r.stdout).toMatch(/^  lost\s+0  \(limit 0\)  \(of \d+; 95 % bound 1(\.\d+)? %\)$/m);
     for (const k of ['provisionMs', 'buildMs', 'targetStartMs', 'loadMs', 'teardownMs'] as const) expect(s.durations[k]).toBeGreaterThan(0);
     for (const f of Object.values(s.files)) expect(existsSync(join(latest, f))).toBe(true);
     // No credentials anywhere in the run dir's text files, nor in the output.
@@ -191,7 +207,7 @@ describe('against the reference target', () => {
     for (const pid of pids) expect(alive(pid)).toBe(false);
   }, 300_000);
 
-  it('with every dbman node stopped: exit 1, naming the breached thresholds', async () => {
+  it('with every dbman node stopped: the admin login (a required fixture) fails, the load is not started, exit 1 naming it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'smoke-dead-'));
     const stack = await startStack({ targetFilePath: join(dir, 'target.json'), flaws: [] });
     try {
@@ -200,14 +216,15 @@ describe('against the reference target', () => {
       for (const pid of pids) process.kill(pid!, 'SIGKILL');
       const r = await smoke(['--target', stack.targetFilePath]);
       expect(r.code).toBe(1);
-      expect(r.stdout).toMatch(/^verdict: FAIL \(\d+ of \d+ thresholds breached/m);
+      expect(r.stdout).toMatch(/^ {2}setup FAILED \(admin login, required\): 1 × POST \/api\/v1\/auth\/login → \d+ "[^"]+": the load was not started$/m);
+      expect(r.stdout).toMatch(/^verdict: FAIL .*setup failed, the load was not started: admin login failed/m);
       const s = readRunSummary(join(reportsDir, 'latest', 'summary.json'));
       expect(s.verdict).toBe('fail');
-      const breached = s.thresholds.filter((t) => t.result !== 'pass');
-      expect(breached.length).toBeGreaterThan(0);
-      for (const t of breached) expect(r.stdout).toMatch(new RegExp(`(FAIL|NO SAMPLES) +(\\S+: )?${t.metric.replace(/[{}()[\].*+?^$|\\]/g, '\\$&')} ${t.aggregation.replace(/[()]/g, '\\$&')}`));
-      // The store success rate is among them.
-      expect(breached.map((t) => t.metric).join(' ')).toMatch(/store|failed|checks/);
+      expect(s.setup).toMatchObject({ ready: false, failures: [expect.objectContaining({ fixture: 'admin login', required: true })] });
+      expect(s.errors[0]).toMatch(/^setup failed, the load was not started: admin login failed/);
+      // no load was sent: nothing was judged, and k6's own abort is not reported as a crash
+      expect(s.thresholds).toEqual([]);
+      expect(s.errors.join(' ')).not.toMatch(/k6 exited with code 108/);
     } finally {
       await stopStack(stack.targetFilePath);
     }
