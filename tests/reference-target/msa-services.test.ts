@@ -1,7 +1,8 @@
 /**
  * session and tenanthub of the reference stack, on one started stack: every endpoint with its bad input (400,
  * 401, 403), session's 400 on a dbman failure and tenanthub's 500, and each service's own dbman client failing
- * over on its own while a node is paused; a `single-endpoint@session` flaw breaks session alone.
+ * over on its own while a node is paused; a `single-endpoint@session` flaw breaks session alone; session and
+ * tenanthub as fault targets of the nemesis (stop, kill, pause, restart, healed). About 35 s.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,6 +11,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildScenarios } from '../../build.mjs';
+import { findFaultTarget } from '../../chaos/fault-targets.js';
+import { FaultStep } from '../../chaos/faults.js';
+import { Ledger } from '../../chaos/ledger.js';
+import { defaultDrivers, Nemesis } from '../../chaos/nemesis.js';
+import { PidState, pidStatePathFor, withRecordedPids } from '../../chaos/pid-state.js';
 import { SEED } from '../../reference-target/db/migrate.js';
 import { REPO_ROOT } from '../../reference-target/launcher/build.js';
 import { bundlePath } from '../../reference-target/launcher/build.js';
@@ -254,4 +260,49 @@ describe('the msa part against flawed services (k6, dist/msa.js, 5 s)', () => {
     // every request answered 200: the status-based error rates cannot see it
     for (const id of ['msa.error_rate', 'msa.session.error_rate', 'msa.tenanthub.error_rate']) expect(ok(id), id).toMatchObject({ ok: true });
   }, 120_000);
+});
+
+describe('session and tenanthub as fault targets (the nemesis and its process driver, on the stack’s own processes)', () => {
+  /** 'ok' (200), 'timeout' (no answer within `ms`), or the connection error. */
+  async function probe(url: string, ms = 1500): Promise<string> {
+    try {
+      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(ms) });
+      await r.arrayBuffer();
+      return r.status === 200 ? 'ok' : String(r.status);
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      return e.name === 'TimeoutError' ? 'timeout' : (e.cause?.code ?? e.message);
+    }
+  }
+
+  it('stop, kill, pause and restart take each out (refused or frozen) and heal brings it back answering, tokens still valid', async () => {
+    const ledger = new Ledger(join(dir, 'ledger.jsonl'));
+    const nemesis = new Nemesis({ ledger, drivers: defaultDrivers(join(dir, 'chaos-logs')), targetFilePath });
+    const pids = new PidState(pidStatePathFor(ledger.path));
+    const cases: Array<[string, 'stop' | 'kill' | 'pause' | 'restart']> = [
+      ['session', 'stop'],
+      ['session', 'pause'],
+      ['session', 'restart'],
+      ['tenanthub', 'kill'],
+      ['tenanthub', 'pause'],
+    ];
+    for (const [node, fault] of cases) {
+      // a node a fault started again is reached at its new pid (the pid state), as the drill does
+      const comp = findFaultTarget(withRecordedPids(t, pids.live(targetFilePath)), node)!;
+      expect(comp.faults.pid, node).toBeDefined();
+      const inj = await nemesis.inject(FaultStep.parse({ fault, node, at: 0, for: 5 }), comp);
+      if (fault === 'pause') expect(await probe(comp.url, 700), `${fault} ${node}`).toBe('timeout');
+      else if (fault === 'restart') expect(await probe(comp.url), `${fault} ${node}`).toBe('ok');
+      else expect(['ECONNREFUSED', 'ECONNRESET'], `${fault} ${node}`).toContain(await probe(comp.url));
+      await nemesis.heal(inj.id);
+      expect(await probe(comp.url), `${node} after healing ${fault}`).toBe('ok');
+      // the restarted process has the stack's settings: the JWT the stack issued is still accepted
+      if (node === 'session') expect(await status(admin.token, { status: 'busy' })).toEqual({ status: 200, body: { ok: true } });
+      else expect((await tenants(admin.token)).status).toBe(200);
+    }
+    expect(ledger.active()).toEqual([]);
+    const live = pids.live(targetFilePath);
+    expect(live['session']).not.toBe(t.sessionInstances[0]!.faults.pid);
+    expect(live['tenanthub']).not.toBe(t.tenanthubInstances[0]!.faults.pid);
+  }, 60_000);
 });
