@@ -29,6 +29,17 @@ const SCENARIO_BAR = /^\s*[\w-]+\s+(?:[✓✗]\s+)?\[\s*\d+%\s*\]/;
 
 export const RAW_FILE = 'k6-raw.json.gz';
 export const K6_LOG_FILE = 'k6.log';
+
+/** k6 settings that make it print request and response bodies: never passed on from the environment. */
+export const BODY_DUMPING_ENV = ['K6_HTTP_DEBUG'] as const;
+
+/** k6's environment: the process environment and the run's own variables, without the body-dumping settings. */
+export function k6ChildEnv(base: NodeJS.ProcessEnv, own: Record<string, string>): { env: NodeJS.ProcessEnv; dropped: string[] } {
+  const env: NodeJS.ProcessEnv = { ...base, ...own };
+  const dropped = BODY_DUMPING_ENV.filter((k) => env[k] !== undefined);
+  for (const k of dropped) delete env[k];
+  return { env, dropped };
+}
 export const K6_SUMMARY_FILE = 'k6-summary.json';
 
 export interface K6RunOptions {
@@ -153,8 +164,10 @@ export class K6Run extends EventEmitter {
     // k6 runs in a process group of its own: Ctrl-C in a terminal signals the whole foreground group, and k6
     // aborts WITHOUT its summary on a second SIGINT. So the terminal's signal reaches the runner only, which
     // passes exactly one on (stop()); k6 ends the test, runs handleSummary and flushes its raw output.
+    const { env: childEnv, dropped } = k6ChildEnv(process.env, { ...opts.env, SUMMARY_PATH: paths.summary, K6_NO_USAGE_REPORT: 'true', K6_NO_COLOR: 'true' });
+    for (const d of dropped) log(`${d} ignored: k6 would write request and response bodies (tokens, the tenants list's secret keys) to its output`);
     const child = spawn(opts.k6Path, args, {
-      env: { ...process.env, ...opts.env, SUMMARY_PATH: paths.summary, K6_NO_USAGE_REPORT: 'true', K6_NO_COLOR: 'true' },
+      env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -26,7 +26,7 @@ checked before anything starts or is sent. The reference target is stopped on ex
 SIGINT/SIGTERM (k6 then stops once, keeping its summary: exit 130/143); after a SIGKILL of the smoke, stop it
 with: npm run stack -- down.`,
   flags: [
-    { name: 'target', type: 'string', value: '<file>', help: 'target description file (runner/target-file.ts); instead of it, the environment\nCHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD may describe the target', default: 'start the reference target' },
+    { name: 'target', type: 'string', value: '<file>', help: 'target description file (runner/target-file.ts); instead of it, the environment\nCHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD may describe the target,\nwith SESSION_URL and TENANTHUB_URL for the msa part (without both it does not run, and says so)', default: 'start the reference target' },
     { name: 'profile', type: 'string', value: '<name>', help: `load profile: ${PROFILE_NAMES.join(', ')}`, default: 'smoke' },
     { name: 'allow-remote', type: 'boolean', help: 'with a given target: allow hosts outside loopback (127.0.0.0/8, localhost, ::1); URLs with credentials are refused anyway' },
     HELP_FLAG,
@@ -49,6 +49,9 @@ const RUNNER_SET_ENV = { PROFILE: '--profile', RUN_ID: 'the run id the smoke mak
 
 /** The environment variables that describe a target instead of --target. */
 export const TARGET_ENV = ['CHAT_URL', 'AUTH_URL', 'WS_URL', 'TENANT_ID', 'LOGIN_EMAIL', 'LOGIN_PASSWORD'] as const;
+/** Optional with them: the msa part's services (both or neither make sense; without both the part does not run). */
+export const TARGET_ENV_OPTIONAL = ['SESSION_URL', 'TENANTHUB_URL'] as const;
+type UrlField = 'chatUrl' | 'authUrl' | 'wsUrl' | 'sessionUrl' | 'tenanthubUrl';
 
 const Flags = z
   .object({
@@ -86,6 +89,8 @@ export function targetUrls(target: Partial<TargetFile>): { key: string; url: str
   if (target.chatUrl !== undefined) out.push({ key: 'chatUrl', url: target.chatUrl, schemes: web });
   if (target.authUrl !== undefined) out.push({ key: 'authUrl', url: target.authUrl, schemes: web });
   if (target.wsUrl !== undefined) out.push({ key: 'wsUrl', url: target.wsUrl, schemes: ['ws', 'wss'] });
+  if (target.sessionUrl !== undefined) out.push({ key: 'sessionUrl', url: target.sessionUrl, schemes: web });
+  if (target.tenanthubUrl !== undefined) out.push({ key: 'tenanthubUrl', url: target.tenanthubUrl, schemes: web });
   const component = (key: string, c: Component | undefined, schemes: readonly string[] = web) => {
     if (!c) return;
     out.push({ key: `${key}.url`, url: c.url, schemes });
@@ -95,6 +100,8 @@ export function targetUrls(target: Partial<TargetFile>): { key: string; url: str
   (target.dbmanNodes ?? []).forEach((c, i) => component(`dbmanNodes.${i}`, c));
   (target.chatInstances ?? []).forEach((c, i) => component(`chatInstances.${i}`, c));
   component('orghub', target.orghub);
+  (target.sessionInstances ?? []).forEach((c, i) => component(`sessionInstances.${i}`, c));
+  (target.tenanthubInstances ?? []).forEach((c, i) => component(`tenanthubInstances.${i}`, c));
   component('redis', target.redis, ['redis', 'rediss', 'tcp']);
   (target.loadBalancers ?? []).forEach((b, i) => {
     component(`loadBalancers.${i}`, b);
@@ -120,6 +127,8 @@ export function k6EnvOf(target: TargetFile, profile: ProfileName, allowRemote: b
     CHAT_URL: target.chatUrl,
     AUTH_URL: target.authUrl,
     WS_URL: target.wsUrl,
+    ...(target.sessionUrl ? { SESSION_URL: target.sessionUrl } : {}),
+    ...(target.tenanthubUrl ? { TENANTHUB_URL: target.tenanthubUrl } : {}),
     TENANT_ID: target.tenantId,
     LOGIN_EMAIL: target.login.email,
     LOGIN_PASSWORD: target.login.password,
@@ -155,10 +164,14 @@ function targetFromEnv(env: NodeJS.ProcessEnv): TargetFile | undefined {
     chatUrl: env.CHAT_URL!,
     authUrl: env.AUTH_URL!,
     wsUrl: env.WS_URL!,
+    ...(env.SESSION_URL ? { sessionUrl: env.SESSION_URL } : {}),
+    ...(env.TENANTHUB_URL ? { tenanthubUrl: env.TENANTHUB_URL } : {}),
     tenantId: env.TENANT_ID!,
     login: { email: env.LOGIN_EMAIL!, password: env.LOGIN_PASSWORD! },
     dbmanNodes: [],
     chatInstances: [],
+    sessionInstances: [],
+    tenanthubInstances: [],
     loadBalancers: [],
   };
 }
@@ -205,7 +218,7 @@ export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     const fromEnv = targetFromEnv(env);
     if (fromEnv) {
       target = { kind: 'env', target: fromEnv };
-      const names: Record<string, string> = { chatUrl: 'CHAT_URL', authUrl: 'AUTH_URL', wsUrl: 'WS_URL' };
+      const names: Record<string, string> = { chatUrl: 'CHAT_URL', authUrl: 'AUTH_URL', wsUrl: 'WS_URL', sessionUrl: 'SESSION_URL', tenanthubUrl: 'TENANTHUB_URL' };
       // URL shape first (lib's parser names the variable), then the loopback rule.
       validateK6Env(k6EnvOf(fromEnv, profile.data, true), env);
       checkLoopback(fromEnv, allowRemote, (f) => names[f] ?? f);
@@ -235,5 +248,7 @@ const PLACEHOLDER_TARGET: TargetFile = {
   login: { email: 'placeholder', password: 'placeholder' },
   dbmanNodes: [],
   chatInstances: [],
+  sessionInstances: [],
+  tenanthubInstances: [],
   loadBalancers: [],
 };

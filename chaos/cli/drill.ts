@@ -35,10 +35,13 @@ relapse it cannot see. Other faults default to 20 s. Relapses (the SLO held, the
 longer than --max-relapse count against --max-relapses. Every dbman node is also probed with a read-only
 internal-API call (the target file's servingProbe, default tenants/list): a healed node must be ready AND
 serving, and may be ready but failing for at most --max-ready-but-failing after heal.
-Fault targets: dbman-N, chat-N, orghub, redis and the load balancers, as the target file names them. db-cut
-cuts a dbman node's PostgreSQL link: judged by its readiness flip (--max-ready-flip), its liveness staying up
-and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients' reconnects.
---docker starts the reference target as containers and drives the faults with the docker driver.
+Fault targets: dbman-N, chat-N, orghub, session(-N), tenanthub(-N), redis and the load balancers, as the target
+file names them (a fault on session-N or tenanthub-N starts the chat-LB topology: two of each behind balancers).
+db-cut cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
+its liveness staying up and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients'
+reconnects (seen, p95 within --max-reconnect-p95-ms).
+--docker starts the reference target as containers and drives the faults with the docker driver (stop, kill,
+pause, restart, partition by network disconnect); the stack is removed after.
 A target file whose URLs are outside loopback (127.0.0.0/8, localhost, ::1), e.g. staging, needs --allow-remote.
 With --target, a node another running drill faults (or left faulted: npm run chaos -- heal) is refused (exit 2).
 The message integrity check runs after the heal (integrity/README.md).
@@ -54,7 +57,7 @@ export const DRILL_COMMAND: CommandSpec = {
   about: DRILL_ABOUT,
   flags: [
     { name: 'fault', type: 'string', value: '<kind>', help: `the fault: ${FAULT_KINDS.join(', ')}` },
-    { name: 'node', type: 'string', value: '<name>', help: 'the node, as the target names it: dbman-1, chat-2, orghub, redis, ...' },
+    { name: 'node', type: 'string', value: '<name>', help: 'the node, as the target names it: dbman-1, chat-2, orghub, session-1, tenanthub-1, redis, ...' },
     { name: 'at', type: 'string', value: '<duration>', help: 'inject this long after the load starts (at least 1s)', default: '20s' },
     { name: 'for', type: 'string', value: '<duration>', help: 'heal this long after the inject', default: 'pause/partition: sized from the client settings (see above); others 20s' },
     { name: 'file', type: 'string', value: '<file>', help: 'a drill file (YAML or JSON, at most 1 MiB): name, profile, duration, faults, slo, proxy, chatLb, dbmanLb' },

@@ -11,6 +11,7 @@
 import { integrityOptionsFromEnv, type IntegrityOptions } from '../../integrity/index.js';
 import { loadDurationS, resolveProfile } from '../../lib/profiles.js';
 import { parseFlaws, type Flaw } from '../../reference-target/flaws.js';
+import { msaInstanceCount, msaInstanceNames } from '../../reference-target/launcher/msa-services.js';
 import { didYouMean } from '../../runner/cli-flags.js';
 import { checkLoopback, k6EnvOf, validateK6Env } from '../../runner/smoke-config.js';
 import { readTargetFile, TargetFileError, type Component, type FaultAccess, type TargetFile } from '../../runner/target-file.js';
@@ -70,9 +71,11 @@ export function referenceShape(topology: { proxy: boolean; chatLb: boolean; dbma
   return [
     dbman(1), dbman(2), dbman(3), chat(1), chat(2),
     { name: 'orghub', url, faults: { pid: 1 } },
+    ...(['session', 'tenanthub'] as const).flatMap((svc) => msaInstanceNames(svc, msaInstanceCount(topology)).map((name): Component => ({ name, url, faults: { pid: 1 } }))),
     { name: 'redis', url: 'redis://127.0.0.1:1', faults: topology.proxy ? { toxiproxy: proxyAccess } : { pid: 1 } },
     ...(topology.chatLb ? [{ name: 'chat-lb', url, faults: {} }] : []),
     ...(topology.dbmanLb ? [{ name: 'dbman-lb', url, faults: {} }] : []),
+    ...(topology.chatLb ? [{ name: 'session-lb', url, faults: {} }, { name: 'tenanthub-lb', url, faults: {} }] : []),
   ];
 }
 
@@ -181,7 +184,7 @@ export function validateDrill(input: DrillInput): ValidDrill {
   } else {
     const topology = { proxy: spec.proxy || needsProxy(spec), chatLb: spec.chatLb || needsChatLb(spec), dbmanLb: spec.dbmanLb, docker: input.docker ?? false };
     checkNodes(input, referenceShape(topology), `the reference target${input.docker ? ' on Docker' : ''}`);
-    target = { version: 1, name: 'reference', chatUrl: 'http://127.0.0.1:1', authUrl: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/ws', tenantId: 'default', login: { email: 'placeholder', password: 'placeholder' }, dbmanNodes: [], chatInstances: [], loadBalancers: [] };
+    target = { version: 1, name: 'reference', chatUrl: 'http://127.0.0.1:1', authUrl: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/ws', tenantId: 'default', login: { email: 'placeholder', password: 'placeholder' }, dbmanNodes: [], chatInstances: [], sessionInstances: [], tenanthubInstances: [], loadBalancers: [] };
   }
   checkOverlaps(input);
   const windows = faultWindows(spec.faults);

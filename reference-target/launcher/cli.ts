@@ -17,7 +17,7 @@ import { DEFAULT_TARGET_FILE, stackStatus, startStack, stopAllStacks, stopStack 
 export const STACK_COMMAND: CommandSpec = {
   invocation: 'npm run stack --',
   usage: ['up [--foreground] [--docker] [--proxy] [--lb] [--dbman-lb] [--flaws a,b] [--target-file <file>]', 'status [--target-file <file>]', 'down [--target-file <file>]'],
-  about: `The reference target: PostgreSQL, Redis, 3 dbman nodes, 2 chat instances and orghub on free loopback ports
+  about: `The reference target: PostgreSQL, Redis, 3 dbman nodes, 2 chat instances, orghub, session and tenanthub on free loopback ports
 (with --docker: dbman and chat as containers), described by a target file the smoke, drills and chaos read.
 down without --target-file stops EVERY stack this checkout started: npm run stack -- up, and the smoke's and
 the drill's own (also one whose smoke or drill was killed with SIGKILL, even while it was starting); with
@@ -33,9 +33,9 @@ start time and program from /proc).`,
     { name: 'foreground', type: 'boolean', help: 'up: stay in the foreground; Ctrl-C stops everything' },
     { name: 'docker', type: 'boolean', help: 'up: dbman nodes and chat instances as Docker containers' },
     { name: 'proxy', type: 'boolean', help: "up: Toxiproxy proxies in front of every dbman node, on every node's PostgreSQL link and in front of Redis" },
-    { name: 'lb', type: 'boolean', help: "up: HAProxy in front of the chat instances (the target file's chatUrl and wsUrl point at it)" },
+    { name: 'lb', type: 'boolean', help: "up: HAProxy in front of the chat instances (the target file's chatUrl and wsUrl point at it), and two\nsession and two tenanthub instances behind balancers of their own (sessionUrl, tenanthubUrl)" },
     { name: 'dbman-lb', type: 'boolean', help: "up: the dbman-lb topology: the app services get one dbman URL, HAProxy checking every node's /health/ready" },
-    { name: 'flaws', type: 'string', value: '<a,b>', help: `up: switch flaws on: ${FLAW_NAMES.join(', ')}`, default: '$TARGET_FLAWS' },
+    { name: 'flaws', type: 'string', value: '<a,b>', help: `up: switch flaws on: ${FLAW_NAMES.join(', ')};\nname@service scopes one to a service, e.g. single-endpoint@session`, default: '$TARGET_FLAWS' },
     HELP_FLAG,
   ],
   environment: ['TARGET_FILE     the target file when --target-file is not given', 'TARGET_FLAWS    flaws when --flaws is not given', 'STACK_REGISTRY  where the stacks of this checkout are registered (default .state/stacks)', 'DOCKER_HOST     the Docker engine for --docker (a unix socket or loopback)'],
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       fail(1, `up failed: ${(err as Error).message}`);
     }
     log(`up: every health check passed${flaws.length ? ` (flaws: ${flaws.join(',')})` : ''}`);
-    log(`chat ${stack.target.chatUrl}  ws ${stack.target.wsUrl}  orghub ${stack.target.authUrl}`);
+    log(`chat ${stack.target.chatUrl}  ws ${stack.target.wsUrl}  orghub ${stack.target.authUrl}  session ${stack.target.sessionUrl}  tenanthub ${stack.target.tenanthubUrl}`);
     for (const lb of stack.target.loadBalancers) log(`${lb.name} ${lb.url} (in front of ${lb.fronts}; stats ${lb.statsUrl})`);
     process.stdout.write(`${stack.targetFilePath}\n`);
     if (!values.foreground) return;

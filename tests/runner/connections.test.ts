@@ -95,7 +95,7 @@ describe('no redirect is followed', () => {
     const target: TargetFile = {
       version: 1, name: 't', chatUrl: base, authUrl: base, wsUrl: `${base.replace('http', 'ws')}/ws`, tenantId: 'default',
       login: { email: 'admin@example.com', password: 'probe-password-1' },
-      dbmanNodes: [{ name: 'dbman-1', url: base, faults: {} }], chatInstances: [], loadBalancers: [],
+      dbmanNodes: [{ name: 'dbman-1', url: base, faults: {} }], chatInstances: [], sessionInstances: [], tenanthubInstances: [], loadBalancers: [],
     };
     const checks = await steadyState(target, 2000);
     const login = checks.find((c) => c.what === 'probe: login')!;
