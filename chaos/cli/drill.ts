@@ -17,7 +17,7 @@ import { exitOnError, UsageError } from './args.js';
 import { allowRemoteConnections, dockerHostRefusal } from '../../runner/connections.js';
 import { helpText, HELP_FLAG, parseCommandLine, type CommandSpec } from '../../runner/cli-flags.js';
 import { PROFILE_NAMES } from '../../lib/profiles.js';
-import { validateDrill } from '../drill/validate.js';
+import { validateDrillInput } from '../drill/edge.js';
 
 const DRILL_ABOUT = `Steady state → load (k6) → inject at T → heal at T+D → judge, as chaos/README.md describes. Everything given is
 validated before anything starts (nodes and drivers, windows against the run's length, faults overlapping in
@@ -140,9 +140,12 @@ async function main(argv: string[]): Promise<number> {
   });
   const allowRemote = values['allow-remote'] === true;
   // everything, before anything starts, creates or contacts anything
-  validateDrill({ spec, targetPath: s('target'), docker: values.docker === true, allowRemote, ledgerPath: s('ledger'), drillFile: s('file') });
+  const drill = { spec, targetPath: s('target'), ledgerPath: s('ledger'), allowRemote, drillFile: s('file') };
   allowRemoteConnections(allowRemote && s('target') !== undefined);
-  if (!values.docker) return runDrill({ spec, targetPath: s('target'), ledgerPath: s('ledger'), allowRemote });
+  // runDrill validates everything before it starts, creates or contacts anything (chaos/drill/edge.ts)
+  if (!values.docker) return runDrill(drill);
+  // the docker stack starts before runDrill: everything is validated before it
+  validateDrillInput({ ...drill, docker: true });
   return drillOnDockerStack(spec, s('ledger'));
 }
 

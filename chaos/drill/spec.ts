@@ -223,11 +223,12 @@ export function specFromFlags(f: DrillFlags): DrillSpec {
   return r.data;
 }
 
-function durationOrRaw(v: string): number | string {
+/** A duration flag in the one grammar (lib/duration.ts), or a UsageError naming the flag. */
+function durationFlag(flag: string, v: string): number {
   try {
     return parseDurationS(v);
-  } catch {
-    return v;
+  } catch (err) {
+    throw new UsageError(flag, `${flag}: ${(err as Error).message}`);
   }
 }
 
@@ -242,13 +243,13 @@ function withOverrides(raw: Record<string, unknown>, f: DrillFlags): Record<stri
   if (f.hold !== undefined) slo.holdS = num(f.hold);
   if (f.sloP95Ms !== undefined) slo.p95Ms = num(f.sloP95Ms);
   if (f.sloErrorRate !== undefined) slo.errorRate = num(f.sloErrorRate);
-  if (f.maxFailover !== undefined) slo.maxFailoverS = durationOrRaw(f.maxFailover);
-  if (f.maxRecovery !== undefined) slo.maxRecoveryS = durationOrRaw(f.maxRecovery);
-  if (f.maxReadyFlip !== undefined) slo.maxReadyFlipS = durationOrRaw(f.maxReadyFlip);
+  if (f.maxFailover !== undefined) slo.maxFailoverS = durationFlag('--max-failover', f.maxFailover);
+  if (f.maxRecovery !== undefined) slo.maxRecoveryS = durationFlag('--max-recovery', f.maxRecovery);
+  if (f.maxReadyFlip !== undefined) slo.maxReadyFlipS = durationFlag('--max-ready-flip', f.maxReadyFlip);
   if (f.maxReconnectP95Ms !== undefined) slo.maxReconnectP95Ms = num(f.maxReconnectP95Ms);
-  if (f.maxReadyButFailing !== undefined) slo.maxReadyButFailingS = durationOrRaw(f.maxReadyButFailing);
+  if (f.maxReadyButFailing !== undefined) slo.maxReadyButFailingS = durationFlag('--max-ready-but-failing', f.maxReadyButFailing);
   if (f.maxRelapses !== undefined) slo.maxRelapses = num(f.maxRelapses);
-  if (f.maxRelapse !== undefined) slo.maxRelapseS = durationOrRaw(f.maxRelapse);
+  if (f.maxRelapse !== undefined) slo.maxRelapseS = durationFlag('--max-relapse', f.maxRelapse);
   if (Object.keys(slo).length) out.slo = slo;
   return out;
 }

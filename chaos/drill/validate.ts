@@ -21,12 +21,15 @@ import { faultTargets } from '../fault-targets.js';
 import { faultWindows, NETWORK_FAULTS } from '../faults.js';
 import { defaultLedgerPath, ledgerPathProblem } from '../ledger.js';
 import { defaultDrivers } from '../nemesis.js';
+import { clientSettingsOf } from '../../reference-target/launcher/target-description.js';
+import { serviceEnvOf } from '../../reference-target/launcher/stack.js';
+import { sizeDrillSpec } from './added-steps.js';
 import { needsChatLb, needsProxy, type DrillSpec } from './spec.js';
 
 /** Variables the drill sets for k6 itself: one in the environment would be silently replaced, so it is refused. */
 const DRILL_SET_ENV = { PROFILE: '--profile', DURATION: '--duration', FAULT_WINDOWS: '--at/--for or a drill file', RUN_ID: 'the run id the drill makes', ALLOW_REMOTE: '--allow-remote', SUMMARY_PATH: 'the run folder' } as const;
 
-export interface DrillInput {
+export interface DrillGiven {
   spec: DrillSpec;
   /** A target file, or none: the drill starts the reference target (on the host, or on Docker). */
   targetPath?: string;
@@ -50,7 +53,7 @@ export interface ValidDrill {
 }
 
 /** The name of a fault's setting as the user wrote it: `--node` for a single fault from flags, `x.yaml: faults.1.node` from a file. */
-function settingOf(input: DrillInput, i: number, key: 'node' | 'at' | 'for' | 'fault'): string {
+function settingOf(input: DrillGiven, i: number, key: 'node' | 'at' | 'for' | 'fault'): string {
   if (input.drillFile === undefined && input.spec.faults.length === 1) return `--${key}`;
   return `${input.drillFile ?? 'drill'}: faults.${i}.${key}`;
 }
@@ -80,7 +83,7 @@ export function referenceShape(topology: { proxy: boolean; chatLb: boolean; dbma
 }
 
 /** Each fault's node exists in `parts` and a driver reaches it for that fault. */
-function checkNodes(input: DrillInput, parts: Component[], where: string): void {
+function checkNodes(input: DrillGiven, parts: Component[], where: string): void {
   const drivers = defaultDrivers();
   const names = parts.map((c) => c.name);
   input.spec.faults.forEach((f, i) => {
@@ -99,7 +102,7 @@ function checkNodes(input: DrillInput, parts: Component[], where: string): void 
 }
 
 /** Faults must follow one another in time (k6's phases: baseline, fault, recovery), also on different nodes. */
-function checkOverlaps(input: DrillInput): void {
+function checkOverlaps(input: DrillGiven): void {
   const order = input.spec.faults.map((f, i) => ({ f, i })).sort((a, b) => a.f.at - b.f.at);
   for (let k = 1; k < order.length; k++) {
     const prev = order[k - 1]!;
@@ -112,7 +115,7 @@ function checkOverlaps(input: DrillInput): void {
 }
 
 /** The k6 environment's checks, named as the user wrote them (DURATION comes from --duration or the faults). */
-function checkK6Env(input: DrillInput, target: TargetFile, windows: [number, number][], env: NodeJS.ProcessEnv): number {
+function checkK6Env(input: DrillGiven, target: TargetFile, windows: [number, number][], env: NodeJS.ProcessEnv): number {
   const { spec } = input;
   const durationSetting = input.drillFile === undefined ? '--duration' : `${input.drillFile}: duration`;
   const k6Env = { ...k6EnvOf(target, spec.profile, (input.allowRemote ?? false) && input.targetPath !== undefined), RUN_ID: 'validate', FAULT_WINDOWS: JSON.stringify(windows), DURATION: `${spec.durationS}s` };
@@ -140,7 +143,7 @@ function checkK6Env(input: DrillInput, target: TargetFile, windows: [number, num
 }
 
 /** Validates everything; returns what the drill needs, or throws a UsageError (nothing started, created or sent). */
-export function validateDrill(input: DrillInput): ValidDrill {
+export function validateDrill(input: DrillGiven): ValidDrill {
   const env = input.env ?? process.env;
   const { spec } = input;
   for (const [name, instead] of Object.entries(DRILL_SET_ENV)) {
@@ -186,9 +189,13 @@ export function validateDrill(input: DrillInput): ValidDrill {
     checkNodes(input, referenceShape(topology), `the reference target${input.docker ? ' on Docker' : ''}`);
     target = { version: 1, name: 'reference', chatUrl: 'http://127.0.0.1:1', authUrl: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/ws', tenantId: 'default', login: { email: 'placeholder', password: 'placeholder' }, dbmanNodes: [], chatInstances: [], sessionInstances: [], tenanthubInstances: [], loadBalancers: [] };
   }
-  checkOverlaps(input);
-  const windows = faultWindows(spec.faults);
-  const loadS = checkK6Env(input, target, windows, env);
+  // the faults as the drill will run them: stall faults without --for sized from the client settings the
+  // target has (a target file's dbmanClient, or what the reference target the drill starts will be given)
+  const dbmanClient = given ? given.dbmanClient : clientSettingsOf(serviceEnvOf({}), flaws);
+  const sized: DrillGiven = { ...input, spec: sizeDrillSpec(spec, dbmanClient).spec };
+  checkOverlaps(sized);
+  const windows = faultWindows(sized.spec.faults);
+  const loadS = checkK6Env(sized, target, windows, env);
   return { given, flaws, ledgerPath, integrity, loadS, windows };
 }
 
