@@ -1,13 +1,13 @@
 /**
- * The parts of a target file a fault can be aimed at, by name: the dbman nodes, the chat instances, orghub, Redis
- * and the load balancers. The drill, its spec check and `npm run chaos -- inject` all look names up here; which
+ * The parts of a target file a fault can be aimed at, by name: the dbman nodes, the chat instances, orghub, Redis,
+ * PostgreSQL and the load balancers. The drill, its spec check and `npm run chaos -- inject` all look names up here; which
  * faults reach a part is the drivers' business (a pid, a container, a Toxiproxy proxy in front of it, its
  * database link).
  */
 import type { Component, TargetFile } from '../runner/target-file.js';
 
 export function faultTargets(t: TargetFile): Component[] {
-  return [...t.dbmanNodes, ...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...(t.redis ? [t.redis] : []), ...t.loadBalancers];
+  return [...t.dbmanNodes, ...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...(t.redis ? [t.redis] : []), ...(t.postgres ? [t.postgres] : []), ...t.loadBalancers];
 }
 
 /** The part named `name`, or undefined. */
@@ -18,4 +18,11 @@ export function findFaultTarget(t: TargetFile, name: string): Component | undefi
 /** Whether `name` is one of the target's chat instances (a fault on it closes WebSockets: the WS figures apply). */
 export function isChatInstance(t: TargetFile, name: string): boolean {
   return t.chatInstances.some((c) => c.name === name);
+}
+
+/** Whether `name` is the target's Redis or PostgreSQL (the data tier: their own checks apply after they return). */
+export function dataTierOf(t: TargetFile, name: string): 'redis' | 'postgres' | undefined {
+  if (t.redis?.name === name) return 'redis';
+  if (t.postgres?.name === name) return 'postgres';
+  return undefined;
 }

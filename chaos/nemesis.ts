@@ -166,6 +166,7 @@ interface ProcRec {
   pid: number;
   startTime?: number;
   group?: boolean;
+  stopSignal?: 'SIGINT';
 }
 
 /** Reads the target file, lets `change` edit it, writes it back atomically (rename); a missing or foreign file is left alone. */
@@ -206,8 +207,14 @@ export function updateTargetPid(path: string, node: string, pid: number): void {
       const list = doc[key] as { name: string; faults?: { pid?: number } }[] | undefined;
       for (const c of list ?? []) if (c.name === node) c.faults = { ...(c.faults ?? {}), pid };
     }
-    const orghub = doc.orghub as { name: string; faults?: { pid?: number } } | undefined;
-    if (orghub?.name === node) orghub.faults = { ...(orghub.faults ?? {}), pid };
+    for (const key of ['orghub', 'redis', 'postgres']) {
+      const c = doc[key] as { name: string; faults?: { pid?: number } } | undefined;
+      if (c?.name === node) c.faults = { ...(c.faults ?? {}), pid };
+    }
+    // the launcher's own record of its PostgreSQL and Redis
+    const ref = (doc.reference as Record<string, { pid?: number } | undefined> | undefined) ?? {};
+    if ((node === 'postgres' || node === 'redis') && ref[node]) ref[node]!.pid = pid;
   });
-  recordReferenceProcess(path, { name: node, pid, group: true });
+  // PostgreSQL stops fast (and without waiting for its clients) on SIGINT, as the launcher stops it
+  recordReferenceProcess(path, { name: node, pid, group: true, ...(node === 'postgres' ? { stopSignal: 'SIGINT' as const } : {}) });
 }

@@ -9,6 +9,7 @@ import * as z from 'zod/mini';
 import { PROFILE_NAMES, type ProfileName } from './profiles.js';
 import { parseDurationS } from './duration.js';
 import type { SloOverrides } from './slo.js';
+import { parseSlowConsumers, type SlowConsumers } from './slow-consumers.js';
 
 export type FaultWindow = readonly [startS: number, endS: number];
 
@@ -47,6 +48,8 @@ export interface SuiteConfig {
    * room id): setup() then adds its pool users to it instead of creating its own. Unset = setup makes one.
    */
   hotRoom: string | undefined;
+  /** Slow consumers in the hot room (SLOW_CONSUMERS, JSON; lib/slow-consumers.ts); set by the drill. */
+  slowConsumers: SlowConsumers | undefined;
 }
 
 /** A bad environment value. `message` is one line naming the variable and what is allowed. */
@@ -81,6 +84,7 @@ export const ENV_VARIABLES = [
   'INSTANCE',
   'SLO',
   'HOT_ROOM',
+  'SLOW_CONSUMERS',
 ] as const;
 
 const SECRET = new Set(['LOGIN_PASSWORD']);
@@ -242,11 +246,15 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
   const slo = parseSloOverrides(env.SLO);
   const hotRoom = optional(env, 'HOT_ROOM', roomId, 'a room id (1 to 128 characters from A-Z a-z 0-9 _ . : -) made by npm run load -- prepare');
 
+  const slow = parseSlowConsumers(env.SLOW_CONSUMERS);
+  if (slow && 'error' in slow) fail('SLOW_CONSUMERS', slow.error, env.SLOW_CONSUMERS);
+
   if (!allowRemote) {
     for (const [name, url] of [
       ['CHAT_URL', chatUrl],
       ['AUTH_URL', authUrl],
       ['WS_URL', ws],
+      ...(slow ? ([['SLOW_CONSUMERS', slow.wsUrl]] as const) : []),
     ] as const) {
       if (!isLoopbackUrl(url)) {
         fail(name, 'a loopback URL (127.0.0.0/8, localhost, [::1]) unless ALLOW_REMOTE=1 is set', url);
@@ -272,5 +280,6 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
     instance: inst,
     sloOverrides: slo,
     hotRoom,
+    slowConsumers: slow,
   };
 }

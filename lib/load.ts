@@ -18,6 +18,9 @@ import {
   wsFanoutLatency,
   wsMissedMessages,
   wsSessionOk,
+  slowConsumerFate,
+  hotRoomEchoCo,
+  hotRoomFanoutCo,
 } from './metrics.js';
 import { phaseClock, type Phase } from './phase.js';
 import type { Profile } from './profiles.js';
@@ -27,6 +30,7 @@ import type { Identity, SetupData } from './setup.js';
 import { MessageSender, RoomSocket } from './ws.js';
 import { withMeta } from './history.js';
 import { judgeDelivery, SubscriberLog } from './fanout.js';
+import { coCorrected, padding, slowFate, slowPerVu } from './slow-consumers.js';
 
 export interface Ctx {
   cfg: SuiteConfig;
@@ -184,6 +188,8 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
 interface Subscriber {
   sock: RoomSocket;
   log: SubscriberLog;
+  /** With slow consumers (SLOW_CONSUMERS): `slow` or `healthy`, tagged on its fan-out samples. */
+  consumer?: 'slow' | 'healthy';
 }
 
 
@@ -201,8 +207,10 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const ownKey = senderKey({ ...pubBase, seq: 0 });
   const subs: Subscriber[] = [];
   // Every socket of the session reconnects after an unplanned close, until the planned end of the publishing.
-  const sockOpts = (token: string, label: string) => ({
-    wsUrl: ctx.cfg.wsUrl,
+  const sc = ctx.cfg.slowConsumers;
+  const nSlow = sc ? slowPerVu(h.subscribersPerVu, sc.share) : 0;
+  const sockOpts = (token: string, label: string, wsUrl = ctx.cfg.wsUrl) => ({
+    wsUrl,
     roomId,
     token,
     phase,
@@ -214,8 +222,11 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
 
   for (let j = 0; j < h.subscribersPerVu; j++) {
     const sub: Subscriber = { sock: undefined as unknown as RoomSocket, log: new SubscriberLog(ownKey) };
+    if (sc) sub.consumer = j < nSlow ? 'slow' : 'healthy';
+    const consumerTag: Record<string, string> = sub.consumer ? { consumer: sub.consumer } : {};
     const label = `${ownKey}:sub${j}`;
-    sub.sock = new RoomSocket(sockOpts(pick(ids, vu + 1 + j)!.token, label), {
+    sub.sock = new RoomSocket(sockOpts(pick(ids, vu + 1 + j)!.token, label, sub.consumer === 'slow' ? sc!.wsUrl : ctx.cfg.wsUrl), {
+      markerOnly: (sc?.padBytes ?? 0) > 0,
       onOpen: (_s, reopened) => {
         if (reopened) sub.log.reconnected();
       },
@@ -223,8 +234,11 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
         const sendMs = parsed.sendMs;
         if (sendMs !== undefined) {
           withMeta({ marker: parsed.id, receiver: label }, () =>
-            wsFanoutLatency.add(Math.max(0, recvMs - sendMs), { phase: phase(sendMs) }),
+            wsFanoutLatency.add(Math.max(0, recvMs - sendMs), { phase: phase(sendMs), ...consumerTag }),
           );
+          if (sub.consumer) {
+            for (const c of coCorrected(Math.max(0, recvMs - sendMs), intervalMs)) hotRoomFanoutCo.add(c.value, { phase: phase(sendMs + c.offsetMs), consumer: sub.consumer });
+          }
         }
         const r = sub.log.receive(senderKey(parsed.marker), parsed.marker.seq);
         if (r === 'duplicate') hotRoomDuplicates.add(1, { phase: phase() });
@@ -248,7 +262,8 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
     onDisconnect: () => sender.abandon(),
     onClose: () => sender.abandon(),
   });
-  sender = new MessageSender(pubSock, pubBase, { ackTimeoutMs: ackMs, maxRetries: h.maxRetries, phase, room: roomId, sender: publisher.userId }, true);
+  const filler = sc ? padding(sc.padBytes) : undefined;
+  sender = new MessageSender(pubSock, pubBase, { ackTimeoutMs: ackMs, maxRetries: h.maxRetries, phase, room: roomId, sender: publisher.userId, filler }, true);
 
   const all = [pubSock, ...subs.map((s) => s.sock)];
   const openWaitUntil = start + 5000;
@@ -257,6 +272,7 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   let pubDeadline = 0;
   let doneAt: number | undefined;
   let judgedUpTo = 0;
+  let fatesReported = false;
   const views = subs.map((sub) => ({ state: sub.sock, log: sub.log }));
   const hardEnd = start + 5000 + h.messagesPerPublisher * intervalMs + ackMs * (h.maxRetries + 1) + h.graceS * 1000 + 15_000;
   const graceMs = h.graceS * 1000;
@@ -273,11 +289,13 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
       if (!all && now < o.resolvedMs + graceMs) return;
       judgedUpTo += 1;
       const tags = { phase: phase(o.firstSendMs) };
-      for (const got of judgeDelivery(o, views)) {
-        if (got === undefined) continue;
-        wsFanoutDelivery.add(got, tags);
+      if (sc) for (const c of coCorrected(o.resolvedMs - o.firstSendMs, intervalMs)) hotRoomEchoCo.add(c.value, { phase: phase(o.firstSendMs + c.offsetMs) });
+      judgeDelivery(o, views).forEach((got, k) => {
+        if (got === undefined) return;
+        const c = subs[k]!.consumer;
+        wsFanoutDelivery.add(got, c ? { ...tags, consumer: c } : tags);
         if (!got) hotRoomMissing.add(1, tags);
-      }
+      });
     }
   };
 
@@ -308,8 +326,21 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
     }
     if ((doneAt !== undefined && now >= doneAt + graceMs) || now >= hardEnd) {
       judge(now, true);
+      if (nSlow > 0 && !fatesReported) {
+        fatesReported = true;
+        reportSlowFates(subs, sender.outcomes.filter((o) => o.acked).map((o) => o.seq), phase());
+      }
       for (const s of all) s.close();
       if (all.every((s) => s.state === 'closed') || now >= hardEnd + 5000) clearInterval(timer);
     }
   }, TICK_MS);
+}
+
+/** One `slow_consumer_fate` sample per slow subscriber at the end of its session (lib/slow-consumers.ts slowFate). */
+function reportSlowFates(subs: readonly Subscriber[], ackedSeqs: number[], ph: Phase): void {
+  for (const sub of subs) {
+    if (sub.consumer !== 'slow') continue;
+    const fate = slowFate({ opened: sub.sock.openedAtMs !== undefined, closedByPeer: sub.sock.gaps.length, ackedSeqs, received: sub.log.own });
+    withMeta({ socket: sub.sock.opts.label ?? '', missing: ackedSeqs.filter((q) => !sub.log.own.has(q)).length }, () => slowConsumerFate.add(1, { fate, phase: ph }));
+  }
 }

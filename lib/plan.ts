@@ -6,6 +6,8 @@
 import type { SuiteConfig } from './config.js';
 import { partsOf, resolveProfile, selectParts, type Profile } from './profiles.js';
 import { thresholdSpecs, withOverrides, type Parts, type SloSet, type ThresholdSpec } from './slo.js';
+import { healthyFanoutOnly, slowConsumerSpecs, withSlowConsumers } from './slow-consumers.js';
+import { PHASES } from './phase.js';
 
 /** Which parts each scenario file runs (dist/<name>.js). */
 export const SCENARIO_PARTS: Readonly<Record<string, Parts>> = {
@@ -21,7 +23,10 @@ export const SCENARIO_PARTS: Readonly<Record<string, Parts>> = {
 export function planFor(cfg: SuiteConfig, keep: Parts): { profile: Profile; specs: ThresholdSpec[] } {
   let profile = selectParts(resolveProfile(cfg.profile, cfg), keep);
   if (cfg.sloOverrides) profile = { ...profile, slo: withOverrides(profile.slo, cfg.sloOverrides) };
-  const specs = thresholdSpecs(sloFor(profile.slo, cfg.faultWindows.length > 0), partsOf(profile));
+  if (cfg.slowConsumers) profile = withSlowConsumers(profile, cfg.slowConsumers);
+  let specs = thresholdSpecs(sloFor(profile.slo, cfg.faultWindows.length > 0), partsOf(profile));
+  // slow consumers: the healthy subscribers and the publishers' echo judged per phase (only baseline without windows)
+  if (cfg.slowConsumers) specs = [...healthyFanoutOnly(specs), ...slowConsumerSpecs(cfg.slowConsumers, partsOf(profile), cfg.faultWindows.length > 0 ? PHASES : ['baseline'])];
   return { profile, specs };
 }
 

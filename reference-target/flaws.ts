@@ -19,6 +19,14 @@ export const FLAW_NAMES = [
   'lose-messages',
   /** chat stores every Nth message of a room (TARGET_FLAW_DROP_FANOUT_EVERY, default 5) but sends it to its sender's socket only. */
   'drop-fanout',
+  /**
+   * chat writes each fan-out message to the room's sockets one after another under one lock per room, each write
+   * waiting for the socket to take it or TARGET_FLAW_WRITE_DEADLINE_MS (default 5000) to pass (contract: the real
+   * chat's fan-out path): one subscriber that stops reading delays the whole room.
+   */
+  'serial-fanout',
+  /** chat's Redis subscriber connection does not subscribe again after it reconnects: fan-out stops for good after a Redis error. */
+  'no-resubscribe',
 ] as const;
 
 export const Flaw = z.enum(FLAW_NAMES);

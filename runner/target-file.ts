@@ -72,8 +72,13 @@ export const TargetFile = z
     dbmanNodes: z.array(Component).default([]),
     chatInstances: z.array(Component).default([]),
     orghub: Component.optional(),
-    /** The Redis the chat instances fan out through (`redis://` URL); faults reach it by a proxy or its container. */
+    /**
+     * The Redis the chat instances fan out through (`redis://` URL); faults reach it by its process or container
+     * (stop, kill, pause, restart) and by a Toxiproxy proxy in front of it (network faults).
+     */
     redis: Component.optional(),
+    /** The PostgreSQL behind the dbman nodes (`postgres://` URL, no credentials needed); faults by process or container. */
+    postgres: Component.optional(),
     loadBalancers: z.array(LoadBalancer).default([]),
     /** Set by the reference target's launcher only. */
     reference: z

@@ -36,13 +36,17 @@ import { defaultDrivers, Nemesis } from '../nemesis.js';
 import { needsChatLb, needsProxy, type DrillSpec } from './spec.js';
 import { ReadinessWatcher, steadyState, type Check, type LivenessPoint, type ReadinessPoint } from './steady.js';
 import { BalancerWatcher, type BalancerPoint } from './balancer.js';
-import { findFaultTarget, faultTargets, isChatInstance } from '../fault-targets.js';
+import { dataTierOf, findFaultTarget, faultTargets, isChatInstance } from '../fault-targets.js';
+import { judgePgRecovery, judgeResume, pgRecoveryFigures, readStoreAcks, resumeFigures, ServingWatcher, type PgRecoveryFigures, type ResumeFigures } from '../data-tier.js';
 import { dbCutFigures, type DbCutFigures } from '../health-figures.js';
 import { formatFigures, judgeFigures } from './judge.js';
 import { readWsSamples, reconnectFigures, wsByPhase, type ReconnectFigures, type WsPhaseFigures } from '../ws-figures.js';
 import { integrityOptionsFromEnv, type IntegrityOptions } from '../../integrity/index.js';
 import { integrityStep } from '../../integrity/run.js';
 import { closeRun, exitCodeOf, Interrupted } from '../../runner/run-lifecycle.js';
+import { SLOW_PATH_NODE, startSlowPath, type SlowPath } from '../slow-path.js';
+import { formatSlowConsumers, slowConsumerFigures, type SlowConsumerFigures } from '../slow-figures.js';
+import { slowConsumersEnv } from './slow-consumers.js';
 
 export { formatFigures, judgeFigures };
 
@@ -69,6 +73,10 @@ export interface DrillFault extends Partial<FailoverFigures> {
   dbCut?: DbCutFigures;
   /** A fault on a chat instance: the WS clients' reconnects from inject to the next fault (or the end). */
   ws?: ReconnectFigures;
+  /** A fault that takes Redis away: per room active before, the time from Redis back to its first fan-out delivery. */
+  resume?: ResumeFigures;
+  /** A fault on PostgreSQL: per dbman node ready and serving again, the first store, the recovery time. */
+  pgRecovery?: PgRecoveryFigures;
   id?: string;
   fault: string;
   node: string;
@@ -101,6 +109,8 @@ export interface DrillReport {
   liveness: Record<string, LivenessPoint[]>;
   /** dbman-lb topology: when the balancer had each node in traffic (its stats page, polled every 500 ms). */
   balancer?: { name: string; nodes: Record<string, BalancerPoint[]>; lastError?: string };
+  /** Slow-consumer drills: healthy vs slow fan-out per phase, the slow subscribers' fate, the bytes the span pushed. */
+  slowConsumers?: SlowConsumerFigures;
   /** Checks after the load: every node ready again. */
   after: Check[];
   verdict: 'pass' | 'fail';
@@ -111,11 +121,14 @@ export interface DrillReport {
 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Faults that take a part away (a network slowdown does not): the data tier's return checks apply after them. */
+const TAKES_AWAY: readonly string[] = ['stop', 'kill', 'pause', 'restart', 'partition', 'reset'];
 
 /** Checks that every fault's node exists and has a driver that reaches it: a UsageError (exit 2) otherwise. */
 export function checkSpecAgainstTarget(spec: DrillSpec, t: TargetFile, where: string): void {
   const drivers = defaultDrivers();
   spec.faults.forEach((f, i) => {
+    if (f.node === SLOW_PATH_NODE) return; // the drill's own slow path (slowConsumers)
     const node = findFaultTarget(t, f.node);
     const at = spec.faults.length > 1 ? `faults.${i}.node` : '--node';
     if (!node) throw new UsageError(`${at}: no node ${f.node} in ${where} (nodes: ${faultTargets(t).map((c) => c.name).join(', ')})`);
@@ -192,6 +205,8 @@ export async function runDrill(o: DrillOptions): Promise<number> {
   const timers: NodeJS.Timeout[] = [];
   let watcher: ReadinessWatcher | undefined;
   let balancerWatcher: BalancerWatcher | undefined;
+  let slowPath: SlowPath | undefined;
+  let servingWatcher: ServingWatcher | undefined;
 
   const healRun = async (why: string) => {
     if (!nemesis) return;
@@ -208,7 +223,10 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     for (const t of timers) clearTimeout(t);
     watcher?.stop();
     balancerWatcher?.stop();
+    servingWatcher?.stop();
     await healRun('teardown');
+    await slowPath?.stop();
+    slowPath = undefined;
     const stop = stopTarget;
     stopTarget = undefined;
     const t0 = Date.now();
@@ -267,6 +285,9 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     }
     check();
 
+    if (spec.slowConsumers) slowPath = await startSlowPath(target.wsUrl, log);
+    check();
+
     const created = await createRunDir('drill', spec.profile, o.reportsRoot);
     runId = created.runId;
     const { runDir } = created;
@@ -276,6 +297,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
       RUN_ID: runId,
       FAULT_WINDOWS: JSON.stringify(windows),
       DURATION: `${spec.durationS}s`,
+      ...(spec.slowConsumers && slowPath ? { SLOW_CONSUMERS: slowConsumersEnv(spec.slowConsumers, slowPath.wsUrl) } : {}),
     };
     const parsed = validateK6Env(k6Env);
     const plannedS = loadDurationS(resolveProfile(spec.profile, parsed));
@@ -327,6 +349,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     watcher = new ReadinessWatcher({ dbman: target.dbmanNodes, chat: target.chatInstances });
     const dbmanLb = target.loadBalancers.find((b) => b.fronts === 'dbman' && b.statsUrl);
     balancerWatcher = dbmanLb ? new BalancerWatcher(dbmanLb, target.dbmanNodes) : undefined;
+    servingWatcher = spec.faults.some((f) => dataTierOf(target, f.node) === 'postgres') ? new ServingWatcher(target.dbmanNodes) : undefined;
     const loadLog = step('load');
     const t0 = Date.now();
     k6 = startK6({ k6Path, script: DRILL_SCRIPT, runDir, env: k6Env, log: loadLog, echo: false, timeoutMs: (plannedS + 240) * 1000 });
@@ -344,8 +367,9 @@ export async function runDrill(o: DrillOptions): Promise<number> {
         log(`load started at ${at.toISOString()} (${source})`);
         watcher!.start();
         balancerWatcher?.start();
+        servingWatcher?.start();
         spec.faults.forEach((f, i) => {
-          const node = findFaultTarget(target, f.node)!;
+          const node = f.node === SLOW_PATH_NODE && slowPath ? slowPath.component : findFaultTarget(target, f.node)!;
           const injectIn = at.getTime() + f.at * 1000 - Date.now();
           const healIn = at.getTime() + (f.at + f.for) * 1000 - Date.now();
           timers.push(
@@ -418,6 +442,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     }
     watcher.stop();
     balancerWatcher?.stop();
+    servingWatcher?.stop();
     for (const c of after.filter((x) => !x.ok)) errors.push(`after the drill: ${c.what}: ${c.detail}`);
 
     // --- judge ---
@@ -435,12 +460,20 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     // WS windows open at the ledger's intent time (written just before the driver acts): a killed instance's
     // clients may reconnect before the driver returns and the `applied` time is taken
     const intentTimes = runFaults.map((x) => x.inject.at);
+    const acks = hasRaw && spec.faults.some((f) => dataTierOf(target, f.node)) ? await readStoreAcks(k6Result.paths.raw) : [];
     report.faults = spec.faults.map((f, i) => {
       const lf = runFaults.find((x) => x.inject.id === injectedIds.get(i));
       const base: DrillFault = { fault: f.fault, node: f.node, plannedAtS: f.at, plannedForS: f.for };
       if (!lf) return { ...base, error: 'not injected' };
       const healAt = lf.healedAt ?? Date.now();
-      const extra: Pick<DrillFault, 'dbCut' | 'ws'> = {};
+      const extra: Pick<DrillFault, 'dbCut' | 'ws' | 'resume' | 'pgRecovery'> = {};
+      // the data tier is back when it was started again (restart) or healed (every other fault)
+      const backAt = f.fault === 'restart' ? lf.injectedAt : healAt;
+      const tier = TAKES_AWAY.includes(f.fault) ? dataTierOf(target, f.node) : undefined;
+      if (tier === 'redis') extra.resume = resumeFigures(acks, { injectAt: lf.inject.at, backAt });
+      if (tier === 'postgres') {
+        extra.pgRecovery = pgRecoveryFigures(backAt, Object.fromEntries(target.dbmanNodes.map((n) => [n.name, { ready: watcher!.states(n.name).ready, serving: servingWatcher?.serving(n.name) }])), acks);
+      }
       if (f.fault === 'db-cut') {
         extra.dbCut = dbCutFigures({ injectAt: lf.injectedAt, healAt }, { ...watcher!.states(f.node), balancer: balancerWatcher?.states(f.node) });
       }
@@ -458,7 +491,14 @@ export async function runDrill(o: DrillOptions): Promise<number> {
         : {};
       return { ...base, id: lf.inject.id, driver: lf.inject.driver, ...figures, ...extra, injectAt: new Date(lf.injectedAt).toISOString(), healAt: new Date(healAt).toISOString() };
     });
-    const figureBreaches = judgeFigures(report.faults, spec.slo);
+    if (spec.slowConsumers && hasRaw) report.slowConsumers = await slowConsumerFigures(k6Result.paths.raw, spec.slowConsumers.padBytes);
+    const figureBreaches = [
+      ...judgeFigures(report.faults, spec.slo),
+      ...report.faults.flatMap((f) => [
+        ...(f.resume ? judgeResume(f.fault, f.node, f.resume, spec.slo.maxResumeS) : []),
+        ...(f.pgRecovery ? judgePgRecovery(f.fault, f.node, f.pgRecovery, spec.slo.maxPgRecoveryS) : []),
+      ]),
+    ];
     errors.push(...figureBreaches);
     await writeJson(join(runDir, DRILL_FILE), report);
     // The integrity check: every room read back after the heal, while the target is still up.
@@ -489,6 +529,7 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     await closeRun({ runDir, summary, durations, startedAt, teardown, log: step('report') });
     out(humanSummary(summary, runDir));
     out(formatFigures(report));
+    if (report.slowConsumers) out(formatSlowConsumers(report.slowConsumers).join('\n'));
     if (integrity.table) out(integrity.table);
     return exitCodeOf(summary.verdict, interrupted);
   } catch (err) {

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PROFILE_NAMES } from '../../lib/profiles.js';
 import { UsageError, parseOrUsage } from '../cli/args.js';
+import { SLOW_PATH_NODE } from '../slow-path.js';
 import { Duration, FAULT_KINDS, FaultParams, FaultStep, NETWORK_FAULTS, parseDurationS, type FaultKind } from '../faults.js';
 
 export const DrillSlo = z
@@ -30,9 +31,41 @@ export const DrillSlo = z
     maxReadyFlipS: z.number().positive().default(5),
     /** Drill threshold, faults on a chat instance: WS reconnect time (unplanned close → new socket open) p95, ms. */
     maxReconnectP95Ms: z.number().positive().default(5000),
+    /** Drill threshold, faults that take Redis away: every room active before must get fan-out again within this many seconds of Redis back. */
+    maxResumeS: z.number().positive().default(20),
+    /** Drill threshold, faults on PostgreSQL: every dbman node ready and serving, and a store acknowledged, within this many seconds of it back (the owners' 5 minutes). */
+    maxPgRecoveryS: z.number().positive().default(300),
   })
   .strict();
 export type DrillSlo = z.infer<typeof DrillSlo>;
+
+/**
+ * Slow consumers in the hot room (lib/slow-consumers.ts): `share` of each VU's subscribers connect through the
+ * drill's slow path (chaos/slow-path.ts), throttled to `rateKBps` from `at` for `for`; the drill adds that
+ * `bandwidth` fault on `ws-slow` to the schedule, so the span is the fault phase.
+ */
+export const SlowConsumersSpec = z
+  .object({
+    share: z.number().gt(0).lt(1).default(0.2),
+    at: Duration,
+    for: Duration,
+    /** Throughput of the slow path during the span, KB/s (1: a phone that has all but stopped reading). */
+    rateKBps: z.number().int().positive().default(1),
+    /** Filler per hot-room message, bytes: the span must push more than the target buffers per socket (~4 MB on loopback). */
+    padBytes: z.number().int().min(0).max(200_000).default(32_768),
+    /** Hot-room send interval override, seconds. */
+    sendIntervalS: z.number().min(0.05).max(60).optional(),
+    fanoutP95Ms: z.number().positive().optional(),
+    fanoutDeliveryMin: z.number().min(0).max(1).optional(),
+    echoP95Ms: z.number().positive().optional(),
+  })
+  .strict();
+export type SlowConsumersSpec = z.infer<typeof SlowConsumersSpec>;
+
+/** The fault step a slow-consumer span adds to the schedule: a bandwidth toxic on the slow path. */
+export function slowSpanStep(sc: SlowConsumersSpec): FaultStep {
+  return FaultStep.parse({ fault: 'bandwidth', node: SLOW_PATH_NODE, at: sc.at, for: sc.for, params: { rateKBps: sc.rateKBps } });
+}
 
 /** Seconds of load after the last heal, to watch recovery, when the duration is not given. */
 export const RECOVERY_TAIL_S = 12;
@@ -43,7 +76,8 @@ export const DrillSpec = z
     profile: z.enum(PROFILE_NAMES).default('failover'),
     /** Load duration (the profile's steady part); default: last heal + RECOVERY_TAIL_S. */
     duration: Duration.optional(),
-    faults: z.array(FaultStep).min(1, 'at least one fault'),
+    faults: z.array(FaultStep).default([]),
+    slowConsumers: SlowConsumersSpec.optional(),
     slo: DrillSlo.default(DrillSlo.parse({})),
     /**
      * Put Toxiproxy proxies in the stack the drill starts: in front of every dbman node, on every dbman node's
@@ -57,7 +91,17 @@ export const DrillSpec = z
   })
   .strict()
   .superRefine((d, ctx) => {
+    if (d.faults.length === 0 && !d.slowConsumers) ctx.addIssue({ code: 'custom', path: ['faults'], message: 'at least one fault (or slowConsumers)' });
+    if (d.slowConsumers) {
+      const sc = d.slowConsumers;
+      if (sc.at < 1) ctx.addIssue({ code: 'custom', path: ['slowConsumers', 'at'], message: 'must be at least 1s after load start (a baseline first)' });
+      if (sc.for <= 0) ctx.addIssue({ code: 'custom', path: ['slowConsumers', 'for'], message: 'must be more than 0s' });
+      if (d.duration !== undefined && sc.at + sc.for > d.duration) {
+        ctx.addIssue({ code: 'custom', path: ['slowConsumers', 'for'], message: `the span ends at ${sc.at + sc.for}s, after the load (duration ${d.duration}s)` });
+      }
+    }
     d.faults.forEach((f, i) => {
+      if (f.node === SLOW_PATH_NODE) ctx.addIssue({ code: 'custom', path: ['faults', i, 'node'], message: `${SLOW_PATH_NODE} is the slow-consumer path: use slowConsumers` });
       if (f.at < 1) ctx.addIssue({ code: 'custom', path: ['faults', i, 'at'], message: 'must be at least 1s after load start (a baseline first)' });
       if (f.for <= 0 && f.fault !== 'restart') ctx.addIssue({ code: 'custom', path: ['faults', i, 'for'], message: 'must be more than 0s' });
       if (d.duration !== undefined && f.at + f.for > d.duration) {
@@ -70,12 +114,15 @@ export const DrillSpec = z
       });
     });
   })
-  .transform((d) => ({ ...d, durationS: d.duration ?? Math.ceil(Math.max(...d.faults.map((f) => f.at + f.for)) + RECOVERY_TAIL_S) }));
+  .transform((d) => {
+    const faults = d.slowConsumers ? [...d.faults, slowSpanStep(d.slowConsumers)] : d.faults;
+    return { ...d, faults, durationS: d.duration ?? Math.ceil(Math.max(...faults.map((f) => f.at + f.for)) + RECOVERY_TAIL_S) };
+  });
 export type DrillSpec = z.infer<typeof DrillSpec>;
 
 /** Whether the stack a drill starts needs Toxiproxy proxies: a network fault, a db-cut, or any fault on redis. */
 export function needsProxy(spec: Pick<DrillSpec, 'faults'>): boolean {
-  return spec.faults.some((f) => (NETWORK_FAULTS as readonly FaultKind[]).includes(f.fault) || f.fault === 'db-cut' || f.node === 'redis');
+  return spec.faults.some((f) => f.node !== SLOW_PATH_NODE && ((NETWORK_FAULTS as readonly FaultKind[]).includes(f.fault) || f.fault === 'db-cut' || f.node === 'redis'));
 }
 
 /** Whether the stack a drill starts needs HAProxy in front of chat: a fault on a chat instance (clients must fail over). */

@@ -24,7 +24,8 @@ import type { FaultKind, FaultStep } from '../faults.js';
 import { PROCESS_FAULTS } from '../faults.js';
 import type { FaultDriver, HealOutcome } from './driver.js';
 import { FaultUsageError } from './driver.js';
-import { liveStat, processTree, readCmdline, readCwd, readEnviron, readStat, type ProcRef } from './proc.js';
+import { liveStat, processTree, readCmdline, readCwd, readEnviron, readIds, readStat, type ProcRef } from './proc.js';
+import { connect } from 'node:net';
 
 export interface ProcessHandle {
   node: string;
@@ -39,6 +40,9 @@ export interface ProcessHandle {
   /** Where a restarted node's output goes. */
   logDir: string;
   exitWaitMs: number;
+  /** The process's real uid/gid (PostgreSQL runs as `postgres`): a restart as root switches to them. */
+  uid?: number;
+  gid?: number;
 }
 
 export interface ProcessDriverOptions {
@@ -60,8 +64,27 @@ function signal(ref: ProcRef, sig: NodeJS.Signals): boolean {
   }
 }
 
-/** True when anything answers HTTP at the URL (any status): the process is up and listening. */
+/** True when a TCP connection to the URL's host and port is accepted (redis://, postgres://: no HTTP to ask). */
+function acceptsTcp(url: string, timeoutMs: number): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const sock = connect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/**
+ * True when the process at the URL is up and listening: anything answers HTTP (any status), or, for a URL that
+ * is not http(s) (Redis, PostgreSQL), a TCP connection is accepted.
+ */
 export async function answers(url: string, timeoutMs = 1000): Promise<boolean> {
+  if (!/^https?:/.test(url)) return acceptsTcp(url, timeoutMs);
   try {
     const res = await fetch(new URL('/health/live', url), { signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel();
@@ -121,6 +144,7 @@ export class ProcessDriver implements FaultDriver<ProcessHandle> {
       cwd: readCwd(pid),
       logDir: this.logDir,
       exitWaitMs: step.params.exitWaitMs,
+      ...readIds(pid),
     };
   }
 
@@ -181,7 +205,9 @@ export class ProcessDriver implements FaultDriver<ProcessHandle> {
     const fd = openSync(log, 'a');
     const [cmd, ...args] = h.cmdline;
     if (!cmd) throw new Error(`${h.node}: no recorded command line`);
-    const child = spawn(cmd, args, { cwd: h.cwd, env: h.env, detached: true, stdio: ['ignore', fd, fd] });
+    // as root, start it as the user it ran as (PostgreSQL refuses to run as root)
+    const asUser = process.getuid?.() === 0 && h.uid !== undefined && h.uid !== 0 ? { uid: h.uid, gid: h.gid } : {};
+    const child = spawn(cmd, args, { cwd: h.cwd, env: h.env, detached: true, stdio: ['ignore', fd, fd], ...asUser });
     closeSync(fd);
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid!));

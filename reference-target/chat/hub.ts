@@ -4,6 +4,8 @@
  */
 import { Redis } from 'ioredis';
 import type { WebSocket } from 'ws';
+import { parseEvery, parseFlaws } from '../flaws.js';
+import { DEFAULT_WRITE_DEADLINE_MS, SerialFanout } from './serial-fanout.js';
 
 export function roomChannel(tenantId: string, roomId: string): string {
   return `tenant:${tenantId}:room:${roomId}`;
@@ -14,16 +16,35 @@ export interface Member {
   userId: string;
 }
 
+export interface HubOptions {
+  /** Flaw serial-fanout: write deadline per socket (ms); unset: every socket is written at once. */
+  serialFanoutDeadlineMs?: number;
+  /** Flaw no-resubscribe: false. The subscriber subscribes its channels again after a reconnect (ioredis autoResubscribe). */
+  resubscribe: boolean;
+}
+
+/** The hub's flaws from TARGET_FLAWS (serial-fanout, no-resubscribe). */
+export function hubOptionsFromEnv(env: NodeJS.ProcessEnv): HubOptions {
+  const flaws = parseFlaws(env['TARGET_FLAWS']);
+  return {
+    resubscribe: !flaws.includes('no-resubscribe'),
+    ...(flaws.includes('serial-fanout')
+      ? { serialFanoutDeadlineMs: parseEvery('TARGET_FLAW_WRITE_DEADLINE_MS', env['TARGET_FLAW_WRITE_DEADLINE_MS'], DEFAULT_WRITE_DEADLINE_MS) }
+      : {}),
+  };
+}
+
 export class RoomHub {
   private readonly rooms = new Map<string, Set<Member>>();
   private readonly subscribing = new Map<string, Promise<unknown>>();
   readonly pub: Redis;
   private readonly sub: Redis;
+  private readonly serial: SerialFanout | undefined;
 
-  constructor(redisUrl: string) {
-    const opts = { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: false } as const;
-    this.pub = new Redis(redisUrl, opts);
-    this.sub = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  constructor(redisUrl: string, opts: HubOptions = hubOptionsFromEnv(process.env)) {
+    this.pub = new Redis(redisUrl, { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: false });
+    this.sub = new Redis(redisUrl, { maxRetriesPerRequest: 2, autoResubscribe: opts.resubscribe });
+    this.serial = opts.serialFanoutDeadlineMs !== undefined ? new SerialFanout(opts.serialFanoutDeadlineMs) : undefined;
     for (const r of [this.pub, this.sub]) r.on('error', (err: Error) => process.stderr.write(`redis: ${err.message}\n`));
     this.sub.on('message', (channel: string, message: string) => this.deliver(channel, message));
   }
@@ -71,10 +92,9 @@ export class RoomHub {
         /* deliver as is */
       }
     }
-    for (const m of set) {
-      if (skipUser !== undefined && m.userId === skipUser) continue;
-      if (m.ws.readyState === 1) m.ws.send(message);
-    }
+    const to = [...set].filter((m) => skipUser === undefined || m.userId !== skipUser).map((m) => m.ws);
+    if (this.serial) return this.serial.deliver(channel, to, message);
+    for (const ws of to) if (ws.readyState === 1) ws.send(message);
   }
 
   async close(): Promise<void> {

@@ -20,7 +20,7 @@ import { freePorts } from './ports.js';
 import { COMPONENT_VAR, STACK_ID_VAR, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 import { hostPortOf } from '../../chaos/toxiproxy/server.js';
 import { balancerPorts, dbmanLbUrl, startBalancers, StackLinks, type LinkAddress, type StackContext } from './links.js';
-import { beginStart, httpOk, redisComponent, referenceName, serviceEnvOf, startInfra, stopStack, writeAtomic, type RunningStack, type StackOptions } from './stack.js';
+import { beginStart, httpOk, postgresComponent, redisComponent, referenceName, serviceEnvOf, startInfra, stopStack, writeAtomic, type RunningStack, type StackOptions } from './stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DBMAN_PORT = 8082;
@@ -184,7 +184,8 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
       })),
       chatInstances: chats.map((c) => ({ name: c.name, url: c.url, faults: { container: c.container } })),
       orghub: { name: 'orghub', url: orghubUrl, faults: { pid: orghub.pid } },
-      redis: redisComponent(redisUrl, redisLink, redis.proc.pid),
+      redis: redisComponent(redis.url, redisLink, redis.proc.pid),
+      postgres: postgresComponent(pg.url, pg.proc.pid),
       loadBalancers: lbs.loadBalancers,
       reference: {
         stateDir,

@@ -174,9 +174,18 @@ export function referenceName(mode: 'local' | 'docker', flaws: string[], o: Topo
   return `reference (${parts.filter(Boolean).join(', ')})`;
 }
 
-/** The target file's `redis`: the URL the chat instances use, faults by its proxy, else by its process. */
+/**
+ * The target file's `redis`: the URL the chat instances use; faults by its process (stop, kill, pause, restart)
+ * and, with proxies, by the proxy in front of it (network faults). The URL is the redis-server's own: a process
+ * fault's restart waits until it accepts connections there.
+ */
 export function redisComponent(url: string, link: LinkAddress, pid: number): Component {
-  return { name: 'redis', url, faults: link.toxiproxy ? { toxiproxy: link.toxiproxy } : { pid } };
+  return { name: 'redis', url, faults: { pid, ...(link.toxiproxy ? { toxiproxy: link.toxiproxy } : {}) } };
+}
+
+/** The target file's `postgres`: faults by its process (the postmaster; its backends are its process tree). */
+export function postgresComponent(url: string, pid: number): Component {
+  return { name: 'postgres', url, faults: { pid } };
 }
 
 /** Starts the whole stack; on any failure stops what it started, removes the folder and throws. */
@@ -283,7 +292,8 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       dbmanNodes: nodes.map((n, i) => ({ name: n.name, url: n.url, faults: dbmanFaults(i) })),
       chatInstances: chats.map((c) => ({ name: c.name, url: c.url, faults: { pid: c.proc.pid } })),
       orghub: { name: 'orghub', url: orghub.url, faults: { pid: orghub.proc.pid } },
-      redis: redisComponent(redisUrl, redisLink, redisInfra.proc.pid),
+      redis: redisComponent(redisInfra.url, redisLink, redisInfra.proc.pid),
+      postgres: postgresComponent(pgInfra.url, pgInfra.proc.pid),
       loadBalancers: lbs.loadBalancers,
       reference: {
         stateDir,
