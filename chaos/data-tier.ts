@@ -164,3 +164,23 @@ export class ServingWatcher {
     return this.probes.find((p) => p.node === node)?.tl.points;
   }
 }
+
+/** Lines for the drill's printout, per data-tier fault. */
+export function formatDataTier(f: { fault: string; node: string; resume?: ResumeFigures; pgRecovery?: PgRecoveryFigures }): string[] {
+  const out: string[] = [];
+  if (f.resume) {
+    const r = f.resume;
+    const times = Object.values(r.rooms).filter((v): v is number => v !== null).sort((a, b) => a - b);
+    out.push(
+      `  ${f.fault} ${f.node}: fan-out resumed in ${r.roomsActiveBefore - r.neverResumed.length} of ${r.roomsActiveBefore} rooms active before (WS acks in the ${r.lookbackS} s before)` +
+        (times.length ? `, first delivery ${times[0]}-${times.at(-1)} s after Redis was back` : '') +
+        (r.neverResumed.length ? `; NEVER in ${r.neverResumed.length}: ${r.neverResumed.slice(0, 3).join(', ')}` : ''),
+    );
+  }
+  if (f.pgRecovery) {
+    const p = f.pgRecovery;
+    const nodes = Object.entries(p.nodes).map(([k, n]) => `${k} ready ${n.readyS ?? 'never'} s / serving ${n.servingS ?? 'never'} s`).join(', ');
+    out.push(`  ${f.fault} ${f.node}: recovery ${p.recoveryS === null ? 'never' : `${p.recoveryS} s`} after PostgreSQL was back (${nodes}; first store ${p.firstStoreS ?? 'never'} s)`);
+  }
+  return out;
+}

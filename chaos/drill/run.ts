@@ -37,7 +37,7 @@ import { needsChatLb, needsProxy, type DrillSpec } from './spec.js';
 import { ReadinessWatcher, steadyState, type Check, type LivenessPoint, type ReadinessPoint } from './steady.js';
 import { BalancerWatcher, type BalancerPoint } from './balancer.js';
 import { dataTierOf, findFaultTarget, faultTargets, isChatInstance } from '../fault-targets.js';
-import { judgePgRecovery, judgeResume, pgRecoveryFigures, readStoreAcks, resumeFigures, ServingWatcher, type PgRecoveryFigures, type ResumeFigures } from '../data-tier.js';
+import { formatDataTier, judgePgRecovery, judgeResume, pgRecoveryFigures, readStoreAcks, resumeFigures, ServingWatcher, type PgRecoveryFigures, type ResumeFigures } from '../data-tier.js';
 import { dbCutFigures, type DbCutFigures } from '../health-figures.js';
 import { formatFigures, judgeFigures } from './judge.js';
 import { readWsSamples, reconnectFigures, wsByPhase, type ReconnectFigures, type WsPhaseFigures } from '../ws-figures.js';
@@ -530,6 +530,8 @@ export async function runDrill(o: DrillOptions): Promise<number> {
     out(humanSummary(summary, runDir));
     out(formatFigures(report));
     if (report.slowConsumers) out(formatSlowConsumers(report.slowConsumers).join('\n'));
+    const tierLines = report.faults.flatMap(formatDataTier);
+    if (tierLines.length) out(['data tier:', ...tierLines].join('\n'));
     if (integrity.table) out(integrity.table);
     return exitCodeOf(summary.verdict, interrupted);
   } catch (err) {

@@ -17,8 +17,8 @@
  * (restarted by someone else, e.g. a supervisor) is left alone.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import type { Component } from '../../runner/target-file.js';
 import type { FaultKind, FaultStep } from '../faults.js';
 import { PROCESS_FAULTS } from '../faults.js';
@@ -53,6 +53,13 @@ export interface ProcessDriverOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether a recorded argv[0] names a program that exists: a path (absolute or from the cwd) or a name on PATH. */
+function startable(cmd: string | undefined, cwd: string): boolean {
+  if (!cmd) return false;
+  if (cmd.includes('/')) return existsSync(isAbsolute(cmd) ? cmd : join(cwd, cmd));
+  return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
+}
 
 function signal(ref: ProcRef, sig: NodeJS.Signals): boolean {
   if (!liveStat(ref)) return false;
@@ -134,12 +141,17 @@ export class ProcessDriver implements FaultDriver<ProcessHandle> {
     if (pid === undefined) throw new FaultUsageError(`node ${node.name}: target file gives no faults.pid`);
     const tree = processTree(pid);
     if (tree.length === 0) throw new FaultUsageError(`node ${node.name}: pid ${pid} is not running`);
+    const cmdline = readCmdline(pid);
+    if (step.fault !== 'pause' && !startable(cmdline[0], readCwd(pid))) {
+      // e.g. a redis-server that rewrote its process title: the recorded command line cannot start it again
+      throw new FaultUsageError(`node ${node.name}: cannot start pid ${pid} again from its command line (${JSON.stringify(cmdline.join(' ').slice(0, 80))}: no such program; a process that rewrites its title, such as redis-server without set-proc-title no, loses it)`);
+    }
     return {
       node: node.name,
       url: node.url,
       root: { pid, startTime: tree[0]!.startTime },
       tree: tree.map((s) => ({ pid: s.pid, startTime: s.startTime })),
-      cmdline: readCmdline(pid),
+      cmdline,
       env: readEnviron(pid),
       cwd: readCwd(pid),
       logDir: this.logDir,
