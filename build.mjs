@@ -4,19 +4,59 @@
  * everything else (lib/, zod/mini) inlined so each file can be shipped alone to a remote or distributed runner,
  * with an inline source map (k6 reads it, so stack traces point at the .ts lines).
  *
+ * Safe beside running k6 processes and other builds (several runs in one checkout): every bundle is written
+ * once per content to `dist/<name>-<sha256 12 hex>.js` (never rewritten: the same content has the same name) and
+ * `dist/<name>.js` is replaced with a rename (a reader sees the old file or the new one, never half of one). A run
+ * gives k6 the content-named file (`pinned`); content-named files of the same scenario unused for a day are
+ * removed.
+ *
  *   node build.mjs            (npm run build)
  *   import { buildScenarios } from './build.mjs'; await buildScenarios({ quiet: true })
  */
-import { readdir, mkdir, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, mkdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
+/** Content-named bundles not used (built or reused) for this long are removed by the next build of their scenario. */
+export const PINNED_MAX_AGE_MS = 24 * 3600 * 1000;
+
+/** Writes `bytes` to `path` through a uniquely named temporary file and a rename: never a half-written `path`. */
+export async function writeFileAtomic(path, bytes) {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** `dist/<name>-<hash>.js` for these bytes, written when absent (else its time is refreshed); old siblings removed. */
+async function pin(outDir, name, bytes) {
+  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
+  const pinned = join(outDir, `${name}-${hash}.js`);
+  const now = new Date();
+  try {
+    await utimes(pinned, now, now);
+  } catch {
+    await writeFileAtomic(pinned, bytes);
+  }
+  const isSibling = (f) => f.startsWith(`${name}-`) && /^[0-9a-f]{12}\.js$/.test(f.slice(name.length + 1));
+  for (const f of await readdir(outDir)) {
+    if (!isSibling(f) || join(outDir, f) === pinned) continue;
+    const st = await stat(join(outDir, f)).catch(() => undefined);
+    if (st && now.getTime() - st.mtimeMs > PINNED_MAX_AGE_MS) await rm(join(outDir, f), { force: true });
+  }
+  return pinned;
+}
 
 /**
  * @param {{ root?: string, outDir?: string, only?: string[], quiet?: boolean, minify?: boolean }} [opts]
- * @returns {Promise<{ outputs: Array<{ name: string, entry: string, file: string, bytes: number }>, ms: number }>}
+ * @returns {Promise<{ outputs: Array<{ name: string, entry: string, file: string, pinned: string, bytes: number }>, ms: number }>}
  */
 export async function buildScenarios(opts = {}) {
   const root = opts.root ?? ROOT;
@@ -48,15 +88,18 @@ export async function buildScenarios(opts = {}) {
     minify: opts.minify ?? false,
     treeShaking: true,
     logLevel: 'silent',
-    metafile: true,
+    write: false,
     absWorkingDir: root,
   });
   if (result.errors.length) throw new Error(result.errors.map((e) => e.text).join('\n'));
   const outputs = [];
   for (const n of names) {
     const file = join(outDir, `${n}.js`);
-    const { size } = await stat(file);
-    outputs.push({ name: n, entry: relative(root, entryPoints[n]), file, bytes: size });
+    const out = result.outputFiles.find((o) => o.path === file);
+    if (!out) throw new Error(`esbuild made no ${file}`);
+    const pinned = await pin(outDir, n, out.contents);
+    await writeFileAtomic(file, out.contents);
+    outputs.push({ name: n, entry: relative(root, entryPoints[n]), file, pinned, bytes: out.contents.byteLength });
   }
   const ms = Math.round(performance.now() - t0);
   if (!opts.quiet) {

@@ -1,6 +1,6 @@
 /**
  * Checks of a drill whose fault hits the data tier (issue 16), as Jepsen-style checkers over what the drill
- * recorded; PURE but for `readStoreAcks` (k6's raw output) and the ServingWatcher (HTTP polls).
+ * recorded; PURE but for `readStoreAcks` (k6's raw output).
  *
  *   Redis      after Redis is back (heal; for `restart` the moment it was started again), fan-out resumes in
  *              EVERY room that was active before the fault: per room the time from "Redis back" to the first
@@ -8,19 +8,17 @@
  *              comes through the room's Redis channel, so an ack is a fan-out delivery). A room with no ack
  *              after Redis is back never resumed and fails the drill (`fanout_resume{…}`).
  *   PostgreSQL after PostgreSQL is back, every dbman node must answer /health/ready 200 AND serve a read
- *              (`POST /api/internal/v1/db/tenants/list` answering 200: "ready is not serving", contract), and
+ *              (the drill's serving watcher, chaos/drill/serving.ts: "ready is not serving", contract), and
  *              a message store must succeed again; the longest of these is the recovery time, judged against
  *              the owners' recovery SLO (5 minutes; `pg_recovery_time{…}`). The integrity check (every message
  *              acknowledged before the outage still stored, 0 lost) runs after the load as in every drill.
  *
  * What they can miss: "active" means a WS store was acknowledged in the `lookbackS` before the fault; a room
- * with no WebSocket traffic then (REST only) is not judged, and the figures say how many rooms were. The serving
- * probe reads the tenant list; its body (it holds dedicated-infrastructure secrets in the real system) is
- * discarded unread.
+ * with no WebSocket traffic then (REST only) is not judged, and the figures say how many rooms were. The first
+ * ack after Redis is back waits for the client's next send: a send lost in the gap waits its ack timeout (10 s).
  */
-import type { Component } from '../runner/target-file.js';
 import { forEachPoint } from '../runner/raw.js';
-import { firstAtOrAfter, TimelineRecorder, type StatePoint } from './drill/timeline.js';
+import { firstAtOrAfter, type StatePoint } from './drill/timeline.js';
 
 /** One acknowledged store: its room, transport and when it was acknowledged (the sample time). */
 export interface StoreAck {
@@ -119,50 +117,6 @@ export function judgePgRecovery(fault: string, node: string, r: PgRecoveryFigure
     return [`${who}: <=${maxS}s (observed never: ${[...never, ...(r.firstStoreS === null ? ['no message store succeeded after'] : [])].join(', ')})`];
   }
   return r.recoveryS > maxS ? [`${who}: <=${maxS}s (observed ${r.recoveryS}s)`] : [];
-}
-
-/**
- * Polls every dbman node's internal API with a read (`tenants/list`, body discarded) every `everyMs`: a node that
- * answers 200 is serving. Each node on its own; no answer within `timeoutMs` counts as not serving.
- */
-export class ServingWatcher {
-  private readonly probes: { node: string; url: string; tl: TimelineRecorder; inFlight: boolean }[];
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(nodes: readonly Component[], private readonly everyMs = 250, private readonly timeoutMs = 1000) {
-    this.probes = nodes.map((n) => ({ node: n.name, url: new URL('/api/internal/v1/db/tenants/list', n.url).href, tl: new TimelineRecorder(), inFlight: false }));
-  }
-
-  start(): void {
-    const tick = () => {
-      for (const p of this.probes) {
-        if (p.inFlight) continue;
-        p.inFlight = true;
-        void fetch(p.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(this.timeoutMs) })
-          .then(async (res) => {
-            await res.body?.cancel();
-            return res.status === 200;
-          })
-          .catch(() => false)
-          .then((ok) => {
-            p.tl.record(ok);
-            p.inFlight = false;
-          });
-      }
-    };
-    tick();
-    this.timer = setInterval(tick, this.everyMs);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    for (const p of this.probes) p.tl.close();
-  }
-
-  serving(node: string): StatePoint[] | undefined {
-    return this.probes.find((p) => p.node === node)?.tl.points;
-  }
 }
 
 /** Lines for the drill's printout, per data-tier fault. */

@@ -6,8 +6,15 @@
  */
 import type { Component, TargetFile } from '../runner/target-file.js';
 
+/** Parts a drill adds of its own (the slow-consumer path `ws-slow`), for the drill's lifetime. */
+const drillOwn = new Map<string, Component>();
+export function addDrillTarget(c: Component): () => void {
+  drillOwn.set(c.name, c);
+  return () => void drillOwn.delete(c.name);
+}
+
 export function faultTargets(t: TargetFile): Component[] {
-  return [...t.dbmanNodes, ...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...(t.redis ? [t.redis] : []), ...(t.postgres ? [t.postgres] : []), ...t.loadBalancers];
+  return [...drillOwn.values(), ...t.dbmanNodes, ...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...(t.redis ? [t.redis] : []), ...(t.postgres ? [t.postgres] : []), ...t.loadBalancers];
 }
 
 /** The part named `name`, or undefined. */

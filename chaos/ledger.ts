@@ -4,12 +4,19 @@
  * name...), so a drill killed with SIGKILL leaves enough behind for `npm run chaos -- heal`. After applying,
  * an `applied` line carries the real inject timestamp; after healing, a `healed` line closes the fault.
  *
- * A fault is active while it has an `inject` line and no `healed` line. Lines are small appends with O_APPEND,
- * so several processes (a drill and `chaos heal`) can write the same ledger.
+ * A fault is active while it has an `inject` line and no `healed` line. Several processes (drills side by side,
+ * `chaos heal`) write the same ledger: each line is ONE write() with O_APPEND (the kernel appends it whole at the
+ * end, never interleaved with another writer's), so a line is there whole or, when its writer died mid-write,
+ * as a torn fragment the reader skips (and a line glued after such a fragment is still read).
+ *
+ * The inject line names its owner (the drill's or the CLI's pid and start time, and its target file) and the
+ * faulted node's URL, so `activeOn` tells which faults are on a node of one deployment and whether their drill
+ * still runs.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { readStat } from './drivers/proc.js';
 import { FAULT_KINDS } from './faults.js';
 
 export const DRIVER_NAMES = ['process', 'toxiproxy', 'docker', 'db-link'] as const;
@@ -28,6 +35,12 @@ const InjectLine = z.object({
   handle: z.unknown(),
   /** Planned duration (s) when known; informative only. */
   forS: z.number().optional(),
+  /** The target file the fault is on (absolute path), when known: a restarted pid is recorded under it (chaos/pid-state.ts). */
+  target: z.string().optional(),
+  /** The node's URL as the target file names it: with `node`, the node of one deployment. */
+  nodeUrl: z.string().optional(),
+  /** The process that injected it (a drill, `chaos inject`): pid and /proc start time, and its target file. */
+  owner: z.object({ pid: z.number().int(), startTime: z.number().optional(), targetFile: z.string().optional() }).optional(),
 });
 const AppliedLine = z.object({ type: z.literal('applied'), id: z.string(), at: z.number(), newPid: z.number().optional() });
 const InjectFailedLine = z.object({ type: z.literal('inject-failed'), id: z.string(), at: z.number(), error: z.string() });
@@ -68,13 +81,16 @@ export class Ledger {
     this.path = resolve(path);
   }
 
-  /** Appends one line and fsyncs it (and, the first time, the folder) before returning. */
+  /** Appends one line in one write() and fsyncs it (and, the first time, the folder) before returning. */
   append(line: LedgerLine): void {
     const created = !existsSync(this.path);
     if (created) mkdirSync(dirname(this.path), { recursive: true });
+    const { type, ...rest } = line;
+    const bytes = Buffer.from(JSON.stringify({ type, ...rest }) + '\n'); // "type" first: see parseLine
     const fd = openSync(this.path, 'a');
     try {
-      writeSync(fd, JSON.stringify(line) + '\n');
+      const written = writeSync(fd, bytes);
+      if (written !== bytes.length) throw new Error(`ledger ${this.path}: short write (${written} of ${bytes.length} bytes)`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -89,18 +105,13 @@ export class Ledger {
     }
   }
 
-  /** Every parseable line; a torn last line (a writer killed mid-write) is skipped. */
+  /** Every parseable line; a torn line (a writer killed mid-write) is skipped, a whole line glued after it is kept. */
   lines(): LedgerLine[] {
     if (!existsSync(this.path)) return [];
     const out: LedgerLine[] = [];
     for (const text of readFileSync(this.path, 'utf8').split('\n')) {
-      if (!text.trim()) continue;
-      try {
-        const parsed = LedgerLine.safeParse(JSON.parse(text));
-        if (parsed.success) out.push(parsed.data);
-      } catch {
-        /* torn line */
-      }
+      const line = text.trim() ? parseLine(text) : undefined;
+      if (line) out.push(line);
     }
     return out;
   }
@@ -134,6 +145,39 @@ export class Ledger {
   get(id: string): LedgerFault | undefined {
     return this.faults().find((f) => f.inject.id === id);
   }
+
+  /** Active faults on this node of this deployment (name and URL, as a target file names them), by any run. */
+  activeOn(node: { name: string; url: string }): LedgerFault[] {
+    return this.active().filter((f) => f.inject.node === node.name && f.inject.nodeUrl === node.url);
+  }
+}
+
+/** A ledger line, or undefined; a torn fragment before a whole line (no newline between them) yields that line. */
+function parseLine(text: string): LedgerLine | undefined {
+  for (let at = 0; at >= 0; at = text.indexOf('{"type":', at + 1)) {
+    try {
+      const parsed = LedgerLine.safeParse(JSON.parse(text.slice(at)));
+      if (parsed.success) return parsed.data;
+    } catch {
+      /* torn */
+    }
+  }
+  return undefined;
+}
+
+/** The identity of this process as a fault's owner. */
+export function selfAsOwner(targetFile?: string): NonNullable<InjectLine['owner']> {
+  const startTime = readStat(process.pid)?.startTime;
+  return { pid: process.pid, ...(startTime !== undefined ? { startTime } : {}), ...(targetFile ? { targetFile } : {}) };
+}
+
+/** Whether the process that injected the fault still runs (pid alive with the same start time); undefined: not recorded. */
+export function ownerAlive(f: LedgerFault): boolean | undefined {
+  const owner = f.inject.owner;
+  if (!owner) return undefined;
+  const st = readStat(owner.pid);
+  if (!st || st.state === 'Z' || st.state === 'X') return false;
+  return owner.startTime === undefined || st.startTime === owner.startTime;
 }
 
 let seq = 0;

@@ -6,16 +6,16 @@
  *   heal(id)            driver.heal → ledger `healed` line (or `heal-failed`, and the fault stays active)
  *   healAll()           heals every active fault of the ledger, newest first (also those of dead drills)
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Component } from '../runner/target-file.js';
-import { readStat } from './drivers/proc.js';
 import { pickDriver, type FaultDriver, type HealOutcome } from './drivers/driver.js';
 import { DbLinkDriver } from './drivers/db-link.js';
 import { DockerDriver } from './drivers/docker.js';
 import { ProcessDriver } from './drivers/process.js';
 import { ToxiproxyDriver } from './drivers/toxiproxy.js';
 import type { FaultStep } from './faults.js';
-import { Ledger, newFaultId, type LedgerFault } from './ledger.js';
+import { Ledger, newFaultId, selfAsOwner, type LedgerFault } from './ledger.js';
+import { PidState, pidStatePathFor } from './pid-state.js';
+import { resolve } from 'node:path';
 
 export function defaultDrivers(logDir?: string): FaultDriver[] {
   return [new ProcessDriver({ logDir }), new ToxiproxyDriver(), new DockerDriver(), new DbLinkDriver()];
@@ -25,8 +25,13 @@ export interface NemesisOptions {
   ledger: Ledger;
   drivers?: FaultDriver[];
   runId?: string;
-  /** When set, a heal that restarts a node writes the new pid into this target file. */
+  /**
+   * The target file these faults are on: a heal (or restart) that starts a node again records the new pid in the
+   * pid state under this file's path (never in the file itself: it is the user's).
+   */
   targetFilePath?: string;
+  /** Where restarted pids go (default: chaos-pids.json beside the ledger). */
+  pidState?: PidState;
   log?: (line: string) => void;
 }
 
@@ -47,9 +52,11 @@ export class Nemesis {
   readonly ledger: Ledger;
   private readonly drivers: FaultDriver[];
   private readonly log: (line: string) => void;
+  readonly pids: PidState;
 
   constructor(private readonly opts: NemesisOptions) {
     this.ledger = opts.ledger;
+    this.pids = opts.pidState ?? new PidState(pidStatePathFor(opts.ledger.path));
     this.drivers = opts.drivers ?? defaultDrivers();
     this.log = opts.log ?? (() => {});
   }
@@ -74,6 +81,9 @@ export class Nemesis {
       driver: driver.name,
       handle,
       forS: step.for,
+      ...(this.opts.targetFilePath ? { target: resolve(this.opts.targetFilePath) } : {}),
+      nodeUrl: node.url,
+      owner: selfAsOwner(this.opts.targetFilePath),
     });
     let newPid: number | undefined;
     try {
@@ -84,9 +94,14 @@ export class Nemesis {
     }
     const at = Date.now();
     this.ledger.append({ type: 'applied', id, at, newPid });
-    if (newPid !== undefined && this.opts.targetFilePath) updateTargetPid(this.opts.targetFilePath, node.name, newPid);
+    if (newPid !== undefined) this.recordPid(this.opts.targetFilePath, node.name, newPid);
     this.log(`injected ${step.fault} on ${node.name} via ${driver.name} (${id})`);
     return { id, driver: driver.name, at };
+  }
+
+  /** A restarted node's pid, for later faults on the same target (pid state; the ledger line has it too). */
+  private recordPid(targetPath: string | undefined, node: string, pid: number): void {
+    if (targetPath) this.pids.record(targetPath, node, pid, this.opts.runId);
   }
 
   async heal(id: string): Promise<Healed> {
@@ -120,9 +135,8 @@ export class Nemesis {
       const outcome = await driver.heal(inject.fault, inject.handle as never);
       const at = Date.now();
       this.ledger.append({ type: 'healed', id: inject.id, at, detail: outcome.detail, newPid: outcome.newPid });
-      if (outcome.newPid !== undefined && this.opts.targetFilePath) {
-        updateTargetPid(this.opts.targetFilePath, inject.node, outcome.newPid);
-      }
+      // recorded under the target file of the run that injected it, else the one this nemesis was given
+      if (outcome.newPid !== undefined) this.recordPid(inject.target ?? inject.owner?.targetFile ?? this.opts.targetFilePath, inject.node, outcome.newPid);
       this.log(`healed ${inject.fault} on ${inject.node}: ${outcome.detail}`);
       return { id: inject.id, at, outcome };
     } catch (err) {
@@ -159,62 +173,4 @@ export class Nemesis {
     }
     return out;
   }
-}
-
-interface ProcRec {
-  name: string;
-  pid: number;
-  startTime?: number;
-  group?: boolean;
-  stopSignal?: 'SIGINT';
-}
-
-/** Reads the target file, lets `change` edit it, writes it back atomically (rename); a missing or foreign file is left alone. */
-function editTargetFile(path: string, change: (doc: Record<string, unknown>) => void): void {
-  try {
-    const doc = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-    change(doc);
-    const tmp = `${path}.chaos-tmp`;
-    writeFileSync(tmp, JSON.stringify(doc, null, 2) + '\n');
-    renameSync(tmp, path);
-  } catch {
-    /* the target file is informative here */
-  }
-}
-
-/**
- * Adds (or replaces, by name) a process in the reference launcher's `reference.processes`, which
- * `npm run stack -- down` stops (in groups by name: chat*, orghub, then dbman*, then postgres and redis).
- */
-export function recordReferenceProcess(path: string, rec: ProcRec): void {
-  editTargetFile(path, (doc) => {
-    const procs = (doc.reference as { processes?: ProcRec[] } | undefined)?.processes;
-    if (!procs) return;
-    const full = { ...rec, startTime: rec.startTime ?? readStat(rec.pid)?.startTime };
-    const i = procs.findIndex((p) => p.name === rec.name);
-    if (i >= 0) procs[i] = full;
-    else procs.push(full);
-  });
-}
-
-/**
- * Writes a restarted node's new pid into the target file, so that `stack down`, the next drill and `chaos` find
- * the node that runs now: that node's `faults.pid` and its entry in `reference.processes` (own process group).
- */
-export function updateTargetPid(path: string, node: string, pid: number): void {
-  editTargetFile(path, (doc) => {
-    for (const key of ['dbmanNodes', 'chatInstances']) {
-      const list = doc[key] as { name: string; faults?: { pid?: number } }[] | undefined;
-      for (const c of list ?? []) if (c.name === node) c.faults = { ...(c.faults ?? {}), pid };
-    }
-    for (const key of ['orghub', 'redis', 'postgres']) {
-      const c = doc[key] as { name: string; faults?: { pid?: number } } | undefined;
-      if (c?.name === node) c.faults = { ...(c.faults ?? {}), pid };
-    }
-    // the launcher's own record of its PostgreSQL and Redis
-    const ref = (doc.reference as Record<string, { pid?: number } | undefined> | undefined) ?? {};
-    if ((node === 'postgres' || node === 'redis') && ref[node]) ref[node]!.pid = pid;
-  });
-  // PostgreSQL stops fast (and without waiting for its clients) on SIGINT, as the launcher stops it
-  recordReferenceProcess(path, { name: node, pid, group: true, ...(node === 'postgres' ? { stopSignal: 'SIGINT' as const } : {}) });
 }

@@ -6,12 +6,10 @@
  * Validation is zod (the `zod/mini` build: 46 kB in the bundle, it runs in k6's JS runtime; see lib/README.md).
  */
 import * as z from 'zod/mini';
-import { PROFILE_NAMES, type ProfileName } from './profiles.js';
 import { parseDurationS } from './duration.js';
 import type { SloOverrides } from './slo.js';
+import { PROFILE_NAMES, type FaultWindow, type ProfileName } from './types.js';
 import { parseSlowConsumers, type SlowConsumers } from './slow-consumers.js';
-
-export type FaultWindow = readonly [startS: number, endS: number];
 
 export interface SuiteConfig {
   /** chat REST base without /api/v1, e.g. http://127.0.0.1:8080 */
@@ -24,6 +22,11 @@ export interface SuiteConfig {
   loginEmail: string;
   /** Never printed, never written to a report. */
   loginPassword: string;
+  /**
+   * Users that already exist, to run as instead of creating a pool (USERS, a JSON array of {email, password};
+   * the runner fills it from the target file's `users`). Never printed, never written to a report.
+   */
+  users: { email: string; password: string }[];
   profile: ProfileName;
   /** Run id put into every message marker; when unset, setup() makes one and shares it through setup data. */
   runId: string | undefined;
@@ -84,10 +87,11 @@ export const ENV_VARIABLES = [
   'INSTANCE',
   'SLO',
   'HOT_ROOM',
+  'USERS',
   'SLOW_CONSUMERS',
 ] as const;
 
-const SECRET = new Set(['LOGIN_PASSWORD']);
+const SECRET = new Set(['LOGIN_PASSWORD', 'USERS']);
 
 const httpUrl = z.string().check(z.regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/));
 const wsUrl = z.string().check(z.regex(/^wss?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/));
@@ -133,6 +137,7 @@ const sloOverrides = z.strictObject({
   phases: z.optional(z.strictObject({ baseline: z.optional(phaseSlo), fault: z.optional(phaseSlo), recovery: z.optional(phaseSlo) })),
   abort: z.optional(z.strictObject({ storeSuccessMin: ratio, errorRateMax: ratio, wsSessionOkMin: ratio, delayS: z.optional(z.number().check(z.gte(0), z.lte(3600))) })),
 });
+const usersShape = z.array(z.strictObject({ email: z.string().check(z.minLength(1), z.maxLength(512)), password: z.string().check(z.minLength(1), z.maxLength(512)) })).check(z.maxLength(1000));
 const windowsShape = z.array(z.tuple([z.number().check(z.gte(0)), z.number().check(z.gte(0))]));
 
 function show(name: string, value: string): string {
@@ -186,6 +191,15 @@ export function parseFaultWindows(raw: string | undefined): FaultWindow[] {
   return windows;
 }
 
+/** Parses USERS: a JSON array of {email, password} (at most 1000); [] when unset. The value is never echoed. */
+export function parseUsers(raw: string | undefined): { email: string; password: string }[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const allowed = 'a JSON array of {"email", "password"} objects of users that already exist (at most 1000)';
+  const r = z.safeParse(usersShape, jsonOf('USERS', raw, allowed));
+  if (!r.success) fail('USERS', allowed, raw);
+  return r.data;
+}
+
 /** Parses SLO: JSON overrides of the profile's limits (see lib/README.md); undefined when unset. */
 export function parseSloOverrides(raw: string | undefined): SloOverrides | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
@@ -225,6 +239,7 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
   const tenantId = required(env, 'TENANT_ID', nonEmpty, 'a non-empty tenant id without surrounding spaces');
   const loginEmail = required(env, 'LOGIN_EMAIL', nonEmpty, 'the admin login e-mail, non-empty');
   const loginPassword = required(env, 'LOGIN_PASSWORD', z.string().check(z.minLength(1), z.maxLength(512)), 'the admin password, non-empty');
+  const users = parseUsers(env.USERS);
   const prof = optional(env, 'PROFILE', profile, `one of ${PROFILE_NAMES.join(', ')}`) ?? defaultProfile;
   const run = optional(env, 'RUN_ID', runId, '1 to 64 characters from A-Z a-z 0-9 _ . -');
   const faultWindows = parseFaultWindows(env.FAULT_WINDOWS);
@@ -269,6 +284,7 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
     tenantId,
     loginEmail,
     loginPassword,
+    users,
     profile: prof,
     runId: run,
     faultWindows,

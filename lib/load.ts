@@ -22,7 +22,8 @@ import {
   hotRoomEchoCo,
   hotRoomFanoutCo,
 } from './metrics.js';
-import { phaseClock, type Phase } from './phase.js';
+import { phaseClock } from './phase.js';
+import type { Phase } from './types.js';
 import type { Profile } from './profiles.js';
 import { pick, restActions } from './rest-plan.js';
 import { ChatApi } from './rest.js';
@@ -64,10 +65,7 @@ function markerBase(ctx: Ctx, data: SetupData, src: Marker['src'], sock: number)
 export function restIteration(ctx: Ctx, data: SetupData): void {
   const phase = clock(ctx, data);
   const r = ctx.profile.rest!;
-  if (!data.ready) {
-    messageStoreSuccess.add(false, { transport: 'rest', phase: phase() });
-    return;
-  }
+  if (!data.ready) return stopBeforeLoad(data);
   const n = exec.scenario.iterationInTest;
   const who = pick(identities(data), n)!;
   const roomId = pick(data.rooms.rest, n)!;
@@ -109,7 +107,15 @@ interface Slot {
   nextSendMs: number;
 }
 
-/** Sockets that never get a chance (setup failed) still count as failed sessions, so ws_session_ok breaks. */
+/**
+ * A fixture the run cannot do without failed in setup (admin login, rooms): the test stops before any load is
+ * sent, with setup's reason (k6 exits 108; the runner reports the setup failures and exits 1).
+ */
+function stopBeforeLoad(data: SetupData): void {
+  exec.test.abort(`setup failed, no load sent: ${data.reason ?? 'setup not ready'}`);
+}
+
+/** Sockets that never get a chance (no hot room) still count as failed sessions, so ws_session_ok breaks. */
 function notReady(sockets: number, phase: Phase): void {
   for (let i = 0; i < sockets; i++) wsSessionOk.add(false, { phase });
   messageStoreSuccess.add(false, { transport: 'ws', phase });
@@ -119,7 +125,7 @@ function notReady(sockets: number, phase: Phase): void {
 export function wsSession(ctx: Ctx, data: SetupData): void {
   const phase = clock(ctx, data);
   const w = ctx.profile.ws!;
-  if (!data.ready) return notReady(w.socketsPerVu, phase());
+  if (!data.ready) return stopBeforeLoad(data);
   const ids = identities(data);
   const vu = exec.vu.idInTest;
   const start = Date.now();
@@ -196,7 +202,8 @@ interface Subscriber {
 export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const phase = clock(ctx, data);
   const h = ctx.profile.hotRoom!;
-  if (!data.ready || !data.rooms.hot) return notReady(1 + h.subscribersPerVu, phase());
+  if (!data.ready) return stopBeforeLoad(data);
+  if (!data.rooms.hot) return notReady(1 + h.subscribersPerVu, phase());
   const ids = identities(data);
   const vu = exec.vu.idInTest;
   const roomId = data.rooms.hot;

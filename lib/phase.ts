@@ -3,10 +3,7 @@
  * `baseline` before the first window starts, `fault` inside any window, `recovery` after a window has ended
  * (also between two windows). Without windows everything is `baseline`. PURE.
  */
-import type { FaultWindow } from './config.js';
-
-export const PHASES = ['baseline', 'fault', 'recovery'] as const;
-export type Phase = (typeof PHASES)[number];
+import type { FaultWindow, Phase } from './types.js';
 
 export function phaseAt(elapsedS: number, windows: readonly FaultWindow[]): Phase {
   if (windows.length === 0) return 'baseline';

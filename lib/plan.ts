@@ -7,7 +7,7 @@ import type { SuiteConfig } from './config.js';
 import { partsOf, resolveProfile, selectParts, type Profile } from './profiles.js';
 import { thresholdSpecs, withOverrides, type Parts, type SloSet, type ThresholdSpec } from './slo.js';
 import { healthyFanoutOnly, slowConsumerSpecs, withSlowConsumers } from './slow-consumers.js';
-import { PHASES } from './phase.js';
+import { PHASES } from './types.js';
 
 /** Which parts each scenario file runs (dist/<name>.js). */
 export const SCENARIO_PARTS: Readonly<Record<string, Parts>> = {

@@ -10,9 +10,10 @@
 import { BASE_ABORT, BASE_SLO, withOverrides, type Parts, type SloSet } from './slo.js';
 import { k6Duration } from './duration.js';
 import { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';
+import type { ProfileName } from './types.js';
 
-export const PROFILE_NAMES = ['smoke', 'baseline', 'stage1', 'stage2', 'stage3', 'failover'] as const;
-export type ProfileName = (typeof PROFILE_NAMES)[number];
+/** The names live in `lib/types.ts` (shared with `config.ts` and `suite.ts`); re-exported for the Node side. */
+export { PROFILE_NAMES, type ProfileName } from './types.js';
 
 export interface Stage {
   durationS: number;

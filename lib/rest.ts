@@ -1,10 +1,11 @@
 /**
  * Typed client for the contract's REST calls (orghub login and users, chat rooms, members, messages) on k6/http.
- * Every request is tagged with `endpoint` (its group) and `phase`, and with a templated `name` so room ids do not
- * explode the metric series. Never logs a token or a password.
+ * Every request is tagged with `endpoint` (its group), `service` (the service it reaches: chat, orghub), `phase`,
+ * `traffic` (`setup` during setup(), else `load`: the whole-run thresholds select `traffic:load`), and with a
+ * templated `name` so room ids do not explode the metric series. Never logs a token or a password.
  */
 import http from 'k6/http';
-import type { Phase } from './phase.js';
+import type { Phase } from './types.js';
 
 export type Endpoint =
   | 'login'
@@ -95,11 +96,12 @@ export class ChatApi {
   ): Call<T> {
     const root = base === 'chat' ? this.opts.chatUrl : this.opts.authUrl;
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    const phase = this.opts.phase();
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     const params = {
       headers,
       timeout: `${this.opts.timeoutS}s`,
-      tags: { endpoint, phase: this.opts.phase(), name: `${root}${name}`, ...extraTags },
+      tags: { endpoint, service: base === 'chat' ? 'chat' : 'orghub', phase, traffic: phase === 'setup' ? 'setup' : 'load', name: `${root}${name}`, ...extraTags },
     };
     const url = `${root}${path}`;
     const res =

@@ -1,22 +1,32 @@
 /**
- * setup(): logs in once as the admin, creates a small pool of users (one org unit, users, one login each) and the
- * rooms the profile needs, and hands tokens to the VUs through setup data. Tokens and passwords are never printed;
- * handleSummary strips them from setup data before writing the summary.
+ * setup(): logs in once as the admin; logs in as the users the target file / USERS names, or else creates a small
+ * pool of users (one org unit, users, one login each); creates the rooms the profile needs; and hands tokens to the
+ * VUs through setup data. Every request is tagged phase:setup / traffic:setup, so none counts in the load's
+ * thresholds. Tokens, e-mails and passwords are never printed; handleSummary strips them from setup data.
  *
- * A target that is down does not make setup throw (that would end k6 with a script error, not a verdict): setup
- * returns `ready: false` with a reason, and every iteration then records failed stores, so the thresholds break.
+ * Every failed call is recorded (lib/setup-failures.ts): fixture, call, status, error text, count. A fixture the run
+ * can do without (org unit, users, their logins, given users) is a warning saying what the run does instead; one it
+ * cannot (admin login, rooms, the shared hot room) makes setup return `ready: false` with the reason (setup never
+ * throws: that would be a script error, not a verdict), and the first VU iteration then stops the test before any
+ * load (lib/load.ts stopBeforeLoad); the runner reports it and exits 1.
  */
 import { sleep } from 'k6';
 import { randomBytes } from 'k6/crypto';
 import type { SuiteConfig } from './config.js';
 import { setupOk } from './metrics.js';
 import type { Profile } from './profiles.js';
-import { ChatApi } from './rest.js';
+import { ChatApi, type Call } from './rest.js';
+import { describeFailure, recordFailure, type SetupFailure } from './setup-failures.js';
+
+export type { SetupFailure };
 
 export interface Identity {
   token: string;
   userId: string;
 }
+
+/** Who the load runs as: users setup created, users the target file / USERS named, or the one admin login. */
+export type UsersMode = 'created' | 'given' | 'admin';
 
 export interface SetupData {
   ready: boolean;
@@ -28,9 +38,14 @@ export interface SetupData {
   admin?: Identity;
   /** Pool users (tokens); empty = everything runs as the admin. */
   users: Identity[];
+  /** Who the VUs run as, and one line saying so. */
+  usersMode: UsersMode;
+  usersNote: string;
   rooms: { rest: string[]; ws: string[]; hot?: string; hotShared?: boolean };
   /** Counts for the summary (no secrets). */
   created: { users: number; rooms: number; failed: number };
+  /** Failed setup calls, grouped by fixture, call, status and error text (no secrets). */
+  failures: SetupFailure[];
 }
 
 function hex(buf: ArrayBuffer): string {
@@ -51,73 +66,72 @@ export function publicSetupData(d: unknown): Record<string, unknown> | undefined
     runId: s.runId,
     loadStartMs: s.loadStartMs,
     users: Array.isArray(s.users) ? s.users.length : 0,
+    usersMode: s.usersMode,
+    usersNote: s.usersNote,
     rooms: s.rooms,
     created: s.created,
+    failures: Array.isArray(s.failures) ? s.failures : [],
   };
 }
 
 export function runSetup(cfg: SuiteConfig, profile: Profile, need: { rest: boolean; ws: boolean; hotRoom: boolean }): SetupData {
   const runId = cfg.runId ?? makeRunId();
   const api = new ChatApi({ chatUrl: cfg.chatUrl, authUrl: cfg.authUrl, timeoutS: 15, phase: () => 'setup' });
-  const data: SetupData = { ready: false, runId, loadStartMs: 0, users: [], rooms: { rest: [], ws: [] }, created: { users: 0, rooms: 0, failed: 0 } };
+  const data: SetupData = {
+    ready: false,
+    runId,
+    loadStartMs: 0,
+    users: [],
+    usersMode: 'admin',
+    usersNote: 'every VU runs as the admin login',
+    rooms: { rest: [], ws: [] },
+    created: { users: 0, rooms: 0, failed: 0 },
+    failures: [],
+  };
+  const fail = (fixture: string, call: string, r: Call<unknown>, required: boolean, instead?: string) => {
+    data.created.failed += 1;
+    recordFailure(data.failures, { fixture, call, status: r.status, error: r.error ?? `status ${r.status}`, required, ...(instead ? { instead } : {}) });
+  };
   const done = (reason?: string): SetupData => {
     data.ready = reason === undefined;
     if (reason !== undefined) data.reason = reason;
     setupOk.add(data.ready);
+    for (const f of data.failures) console.warn(`suite: setup: ${describeFailure(f)}`);
     data.loadStartMs = Date.now();
     console.log(
-      `suite: run_id=${runId} profile=${profile.name} ready=${data.ready}${reason ? ` reason="${reason}"` : ''} users=${data.users.length} rooms=${data.created.rooms} load_start_ms=${data.loadStartMs}`,
+      `suite: run_id=${runId} profile=${profile.name} ready=${data.ready}${reason ? ` reason="${reason}"` : ''} users=${data.users.length} users_mode=${data.usersMode} rooms=${data.created.rooms} load_start_ms=${data.loadStartMs}`,
     );
     return data;
   };
 
-  // 1. Admin login: 3 attempts, bounded.
+  // 1. Admin login (required): 3 attempts, bounded.
   let admin: Identity | undefined;
-  let lastError = '';
+  let last: Call<unknown> | undefined;
   for (let attempt = 0; attempt < 3 && !admin; attempt++) {
     if (attempt > 0) sleep(1);
     const r = api.login(cfg.tenantId, cfg.loginEmail, cfg.loginPassword);
     if (r.ok && r.data) admin = { token: r.data.token, userId: r.data.userId };
-    else lastError = r.error ?? `status ${r.status}`;
+    else last = r;
   }
-  if (!admin) return done(`admin login failed: ${lastError}`);
+  if (!admin) {
+    fail('admin login', 'POST /api/v1/auth/login', last!, true);
+    return done(`admin login failed: ${last!.error ?? `status ${last!.status}`}`);
+  }
   data.admin = admin;
   const asAdmin = api.as(admin.token);
 
-  // 2. User pool: one org unit, N users, one login each (bcrypt: ~100 ms per login on the reference target).
-  if (profile.userPool > 0) {
-    // A random tag per setup: several k6 processes of one run (execution segments) share RUN_ID, not users.
-    const tag = `${runId}-${hex(randomBytes(3))}`;
-    const ou = asAdmin.createOrgUnit(`k6-${tag}`);
-    if (!ou.ok || !ou.data) {
-      data.created.failed += 1;
-      console.warn(`suite: creating the org unit failed (${ou.error}); running every socket and post as the admin`);
-    } else {
-      const password = hex(randomBytes(12));
-      for (let i = 0; i < profile.userPool; i++) {
-        const email = `k6-${tag}-${i}@loadtest.invalid`.toLowerCase();
-        const u = asAdmin.createUser({ orgId: ou.data.id, email, password, name: `k6 ${tag} ${i}`, role: 'user' });
-        if (!u.ok) {
-          data.created.failed += 1;
-          continue;
-        }
-        data.created.users += 1;
-        const l = api.login(cfg.tenantId, email, password);
-        if (l.ok && l.data) data.users.push({ token: l.data.token, userId: l.data.userId });
-        else data.created.failed += 1;
-      }
-      if (data.created.failed > 0) console.warn(`suite: ${data.created.failed} pool user(s) could not be created or logged in`);
-    }
-  }
-  const members = data.users.map((u) => u.userId);
+  // 2. Who the load runs as: the given users, a pool setup creates, or the admin alone.
+  if (cfg.users.length > 0) loginGivenUsers(api, cfg, data, fail);
+  else if (profile.userPool > 0) createUserPool(api, asAdmin, cfg, profile.userPool, runId, data, fail);
+  const members = data.users.map((u) => u.userId).filter((id) => id !== admin.userId);
 
-  // 3. Rooms, every pool user a member.
+  // 3. Rooms (required), every pool user a member.
   const makeRooms = (kind: string, n: number): string[] => {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const r = asAdmin.createRoom(`k6 ${runId} ${kind} ${i}`, members);
       if (r.ok && r.data) ids.push(r.data.id);
-      else data.created.failed += 1;
+      else fail(`${kind} rooms`, 'POST /api/v1/rooms', r, true);
     }
     data.created.rooms += ids.length;
     return ids;
@@ -129,9 +143,12 @@ export function runSetup(cfg: SuiteConfig, profile: Profile, need: { rest: boole
     // users join it, so its subscribers get every part's messages, as in an unsplit run.
     let failed = 0;
     for (const userId of members) {
-      if (userId !== admin.userId && !asAdmin.addMember(cfg.hotRoom, userId).ok) failed += 1;
+      const r = asAdmin.addMember(cfg.hotRoom, userId);
+      if (!r.ok) {
+        failed += 1;
+        fail('shared hot room', 'POST /api/v1/rooms/:id/members', r, true);
+      }
     }
-    data.created.failed += failed;
     if (failed === 0) {
       data.rooms.hot = cfg.hotRoom;
       data.rooms.hotShared = true;
@@ -144,4 +161,52 @@ export function runSetup(cfg: SuiteConfig, profile: Profile, need: { rest: boole
     return done(need.hotRoom && cfg.hotRoom !== undefined && !data.rooms.hot ? `joining the shared hot room ${cfg.hotRoom} failed` : 'creating rooms failed');
   }
   return done();
+}
+
+type FailFn = (fixture: string, call: string, r: Call<unknown>, required: boolean, instead?: string) => void;
+
+/** USERS / the target file's `users`: log in as each (optional: the ones that fail are left out, or the admin runs alone). */
+function loginGivenUsers(api: ChatApi, cfg: SuiteConfig, data: SetupData, fail: FailFn): void {
+  const results = cfg.users.map((u) => api.login(cfg.tenantId, u.email, u.password));
+  const ok = results.filter((r) => r.ok && r.data).length;
+  const instead = ok > 0 ? `running as the ${ok} given users that logged in` : 'running every VU as the admin login';
+  for (const r of results) {
+    if (r.ok && r.data) data.users.push({ token: r.data.token, userId: r.data.userId });
+    else fail('given users', 'POST /api/v1/auth/login', r, false, instead);
+  }
+  data.usersMode = data.users.length > 0 ? 'given' : 'admin';
+  data.usersNote =
+    data.users.length > 0
+      ? `VUs spread over ${data.users.length} of ${cfg.users.length} given users (no users created)`
+      : `none of the ${cfg.users.length} given users could log in: every VU runs as the admin login`;
+}
+
+/** The user pool: one org unit, N users, one login each (optional: without them every VU runs as the admin). */
+function createUserPool(api: ChatApi, asAdmin: ChatApi, cfg: SuiteConfig, n: number, runId: string, data: SetupData, fail: FailFn): void {
+  // A random tag per setup: several k6 processes of one run (execution segments) share RUN_ID, not users.
+  const tag = `${runId}-${hex(randomBytes(3))}`;
+  const ou = asAdmin.createOrgUnit(`k6-${tag}`);
+  if (!ou.ok || !ou.data) {
+    fail('org unit', 'POST /api/v1/org-units', ou, false, 'no users created: every VU runs as the admin login');
+    data.usersNote = 'creating the org unit failed: every VU runs as the admin login';
+    return;
+  }
+  const password = hex(randomBytes(12));
+  for (let i = 0; i < n; i++) {
+    const email = `k6-${tag}-${i}@loadtest.invalid`.toLowerCase();
+    const u = asAdmin.createUser({ orgId: ou.data.id, email, password, name: `k6 ${tag} ${i}`, role: 'user' });
+    if (!u.ok) {
+      fail('users', 'POST /api/v1/users', u, false, 'the run goes on with the users that were created, or as the admin login alone');
+      continue;
+    }
+    data.created.users += 1;
+    const l = api.login(cfg.tenantId, email, password);
+    if (l.ok && l.data) data.users.push({ token: l.data.token, userId: l.data.userId });
+    else fail('user logins', 'POST /api/v1/auth/login', l, false, 'that user is left out of the run');
+  }
+  data.usersMode = data.users.length > 0 ? 'created' : 'admin';
+  data.usersNote =
+    data.users.length > 0
+      ? `VUs spread over ${data.users.length} users created by setup${data.users.length < n ? ` (${n - data.users.length} of ${n} failed)` : ''}`
+      : `creating ${n} users failed: every VU runs as the admin login`;
 }

@@ -6,7 +6,7 @@
  * statistic, an operator and a limit. `toK6Thresholds` turns the list into `options.thresholds`; the k6 summary
  * then reports each one under `metrics[<key>].thresholds[<expression>].ok`.
  */
-import type { Phase } from './phase.js';
+import type { Phase } from './types.js';
 
 /** The owners' SLO, for the whole run (contract: "The load and SLO plan"). */
 export interface Slo {
@@ -141,6 +141,13 @@ function pct(x: number): string {
   return `${Math.round(x * 100000) / 1000} %`;
 }
 
+/**
+ * The tag filter of the whole-run REST thresholds: requests of the load only. setup() tags its requests
+ * `traffic:setup` (and `phase:setup`), every VU request `traffic:load`, so a fixture that fails (org units, users,
+ * rooms) never counts in the load's error rate or latency; setup has its own section in the summary.
+ */
+export const LOAD_TRAFFIC = { traffic: 'load' } as const;
+
 /** Generates every threshold of one SLO set for the parts that run. Order: whole run, per phase, abort. */
 export function thresholdSpecs(set: SloSet, parts: Parts): ThresholdSpec[] {
   const out: ThresholdSpec[] = [];
@@ -158,11 +165,11 @@ export function thresholdSpecs(set: SloSet, parts: Parts): ThresholdSpec[] {
   }
   if (parts.rest) {
     add({ id: 'list_p95', metric: 'http_req_duration', tags: { endpoint: 'message_list' }, stat: 'p(95)', op: '<=', limit: s.listP95Ms, unit: 'ms', meaning: `GET /rooms/:id/messages p95, at most ${s.listP95Ms} ms` });
-    add({ id: 'http_p95', metric: 'http_req_duration', stat: 'p(95)', op: '<=', limit: s.httpP95Ms, unit: 'ms', meaning: `every REST request p95, at most ${s.httpP95Ms} ms` });
+    add({ id: 'http_p95', metric: 'http_req_duration', tags: { ...LOAD_TRAFFIC }, stat: 'p(95)', op: '<=', limit: s.httpP95Ms, unit: 'ms', meaning: `every REST request p95, at most ${s.httpP95Ms} ms` });
     if (s.httpP99Ms !== undefined) {
-      add({ id: 'http_p99', metric: 'http_req_duration', stat: 'p(99)', op: '<=', limit: s.httpP99Ms, unit: 'ms', meaning: `every REST request p99, at most ${s.httpP99Ms} ms` });
+      add({ id: 'http_p99', metric: 'http_req_duration', tags: { ...LOAD_TRAFFIC }, stat: 'p(99)', op: '<=', limit: s.httpP99Ms, unit: 'ms', meaning: `every REST request p99, at most ${s.httpP99Ms} ms` });
     }
-    add({ id: 'error_rate', metric: 'http_req_failed', stat: 'rate', op: '<=', limit: s.errorRateMax, unit: 'ratio', meaning: `REST requests that failed (status >= 400 or no response), at most ${pct(s.errorRateMax)}` });
+    add({ id: 'error_rate', metric: 'http_req_failed', tags: { ...LOAD_TRAFFIC }, stat: 'rate', op: '<=', limit: s.errorRateMax, unit: 'ratio', meaning: `REST requests that failed (status >= 400 or no response), at most ${pct(s.errorRateMax)}` });
   }
   if (parts.ws) {
     add({ id: 'ws_delivery_p95', metric: 'ws_delivery_latency', stat: 'p(95)', op: '<=', limit: s.wsDeliveryP95Ms, unit: 'ms', meaning: `WS send to own echo p95, at most ${s.wsDeliveryP95Ms} ms` });
@@ -203,7 +210,7 @@ export function thresholdSpecs(set: SloSet, parts: Parts): ThresholdSpec[] {
     add({ id: 'abort.store_success', metric: 'message_store_success', stat: 'rate', op: '>=', limit: a.storeSuccessMin, unit: 'ratio', ...abort, meaning: `stop early: fewer than ${pct(a.storeSuccessMin)} of message stores succeed (target plainly down)` });
   }
   if (parts.rest) {
-    add({ id: 'abort.error_rate', metric: 'http_req_failed', stat: 'rate', op: '<=', limit: a.errorRateMax, unit: 'ratio', ...abort, meaning: `stop early: more than ${pct(a.errorRateMax)} of REST requests fail (target plainly down)` });
+    add({ id: 'abort.error_rate', metric: 'http_req_failed', tags: { ...LOAD_TRAFFIC }, stat: 'rate', op: '<=', limit: a.errorRateMax, unit: 'ratio', ...abort, meaning: `stop early: more than ${pct(a.errorRateMax)} of REST requests fail (target plainly down)` });
   }
   if (sockets) {
     add({ id: 'abort.ws_session_ok', metric: 'ws_session_ok', stat: 'rate', op: '>=', limit: a.wsSessionOkMin, unit: 'ratio', ...abort, meaning: `stop early: fewer than ${pct(a.wsSessionOkMin)} of room sockets open and stay open (target plainly down)` });

@@ -20,7 +20,7 @@
  * pushed to each slow consumer during the span beside the verdict.
  */
 import * as z from 'zod/mini';
-import type { Phase } from './phase.js';
+import type { Phase } from './types.js';
 import type { HotRoomPart, Profile } from './profiles.js';
 import type { Parts, ThresholdSpec } from './slo.js';
 

@@ -3,7 +3,7 @@
  * duration applied, reduced to the parts a scenario file runs), the thresholds from the SLO, options, setup()
  * and handleSummary(). Scenario files are thin wrappers around defineSuite().
  */
-import type { ProfileName } from './profiles.js';
+import type { ProfileName } from './types.js';
 import { figures, k6Scenarios, partsOf, type Profile } from './profiles.js';
 import { planFor, SCENARIO_PARTS } from './plan.js';
 import { ConfigError, parseConfig, type SuiteConfig } from './config.js';

@@ -21,7 +21,7 @@ import {
   wsReconnectMs,
   wsReconnects,
 } from './metrics.js';
-import type { Phase } from './phase.js';
+import type { Phase } from './types.js';
 import { withMeta } from './history.js';
 import { formatGaps, nextStep, sessionOk, type Gap, type ReconnectPolicy } from './reconnect.js';
 

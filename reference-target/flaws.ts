@@ -20,6 +20,21 @@ export const FLAW_NAMES = [
   /** chat stores every Nth message of a room (TARGET_FLAW_DROP_FANOUT_EVERY, default 5) but sends it to its sender's socket only. */
   'drop-fanout',
   /**
+   * dbman answers its validation errors (400: bad body, invalid cursor) with 500, as the real one does for some of
+   * them; the app services' client counts those as node failures and, like the real client, fails a request at once
+   * while every endpoint is in cooldown: a few bad requests take a whole service down for the cooldown.
+   */
+  'validation-500',
+  /** orghub does not pass the password on to dbman's users/create, and dbman answers that with 500 (the real system's current version). */
+  'users-create-500',
+  /**
+   * A dbman node that was frozen (its event loop stood still for over 1 s: a pause) answers /health/ready 200 but
+   * fails every internal-API request with 500 for TARGET_FLAW_NOT_SERVING_MS (default 5000) after it resumes.
+   */
+  'ready-not-serving',
+  /** Every dbman internal-API answer is delayed by TARGET_FLAW_SLOW_MS (default 50): a slower target for `compare`. */
+  'slow-dbman',
+  /**
    * chat writes each fan-out message to the room's sockets one after another under one lock per room, each write
    * waiting for the socket to take it or TARGET_FLAW_WRITE_DEADLINE_MS (default 5000) to pass (contract: the real
    * chat's fan-out path): one subscriber that stops reading delays the whole room.
@@ -65,6 +80,10 @@ export function parseDuplicateShare(raw: string | undefined): number {
 }
 
 export const DEFAULT_LOSE_EVERY = 10;
+/** ready-not-serving: how long a resumed node fails its internal API, ms. */
+export const DEFAULT_NOT_SERVING_MS = 5000;
+/** slow-dbman: the delay added to every internal-API answer, ms. */
+export const DEFAULT_SLOW_MS = 50;
 export const DEFAULT_DROP_FANOUT_EVERY = 5;
 
 /** Parses an every-Nth knob (TARGET_FLAW_LOSE_EVERY, TARGET_FLAW_DROP_FANOUT_EVERY): a whole number ≥ 1. */

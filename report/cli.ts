@@ -1,7 +1,7 @@
 /**
  * npm run report -- <run-dir | run-id | latest>          render reports/<run>/report.html again from saved data
  * npm run report -- index                                 rewrite reports/index.html
- * npm run report -- compare <run> <baseline> [--p95-margin 10] [--error-margin 0.5] [--p95-min-ms 5] [--min-samples 30]
+ * npm run report -- compare <run> <baseline> [--p95-margin 50] [--p95-min-ms 40] [--error-margin 0.5] [--error-margin-pct 50] [--min-samples 30]
  *
  * Exit codes: 0 done / no regression, 1 regression, 2 bad usage or input (one line on stderr).
  */
@@ -17,7 +17,7 @@ const reportsDir = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 
 
 class UsageError extends Error {}
 
-const USAGE = 'usage: npm run report -- <run-dir> | index | compare <run> <baseline> [--p95-margin PCT] [--error-margin PP] [--p95-min-ms MS] [--min-samples N]';
+const USAGE = 'usage: npm run report -- <run-dir> | index | compare <run> <baseline> [--p95-margin PCT] [--p95-min-ms MS] [--error-margin PP] [--error-margin-pct PCT] [--min-samples N]';
 
 /** A run given as a directory path, or as a run id / `latest` under reports/. */
 function resolveRun(arg: string): string {
@@ -42,6 +42,7 @@ const Margin = (setting: string, what: string) =>
 const CompareFlags = z.object({
   'p95-margin': Margin('--p95-margin', 'percent'),
   'error-margin': Margin('--error-margin', 'percentage points'),
+  'error-margin-pct': Margin('--error-margin-pct', 'percent'),
   'p95-min-ms': Margin('--p95-min-ms', 'milliseconds'),
   'min-samples': Margin('--min-samples', 'requests').refine((v) => v === undefined || Number.isInteger(v), {
     message: '--min-samples must be a whole number of requests',
@@ -61,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         'p95-margin': { type: 'string' },
         'error-margin': { type: 'string' },
+        'error-margin-pct': { type: 'string' },
         'p95-min-ms': { type: 'string' },
         'min-samples': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -83,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
     const opts = CompareOptions.parse({
       p95MarginPct: flags.data['p95-margin'],
       errorMarginPp: flags.data['error-margin'],
+      errorMarginPct: flags.data['error-margin-pct'],
       p95MinMs: flags.data['p95-min-ms'],
       minSamples: flags.data['min-samples'],
     });

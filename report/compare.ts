@@ -1,17 +1,25 @@
 /**
- * Compares a run with a baseline run: p95 per endpoint group and the HTTP error rate over the whole run.
- * A regression is a p95 above the baseline's by more than `p95MarginPct` percent (and by more than `p95MinMs`, default
- * 5 ms, so run-to-run noise on fast endpoints does not count; groups with fewer than `minSamples` requests in either
- * run are listed, not judged), or an error rate above the baseline's by more
- * than `errorMarginPp` percentage points.
+ * Compares a run with a baseline run: p95 per endpoint group and the HTTP error rate of the load (setup requests,
+ * phase:setup, are left out of both). A change is a regression only when it is beyond noise on every count:
+ *
+ *   p95 of a group   run > baseline × (1 + p95MarginPct/100)  AND  run − baseline > p95MinMs
+ *   error rate       run > baseline × (1 + errorMarginPct/100) AND  run − baseline > errorMarginPp
+ *   both             at least `minSamples` requests (in the group / in the run) on BOTH sides, else listed, not judged
+ *
+ * Defaults (50 %, 40 ms; 50 %, 0.5 pp; 30 requests) come from healthy smokes on a loaded 2-core machine: a fast
+ * group's p95 wandered from 12.6 to 29.5 ms (+134 %, +16.9 ms) and from 28.4 to 63.9 ms (+125 %, +35.5 ms) between
+ * two runs in a row. The relative margin alone cannot tell that from a slower target, the floor does; a target
+ * twice as slow on a group whose p95 is above the floor (40 ms) is still a regression.
  */
 import { z } from 'zod';
 import type { ReportModel } from './model.js';
 
 export const CompareOptions = z.object({
-  p95MarginPct: z.number().nonnegative().default(10),
+  p95MarginPct: z.number().nonnegative().default(50),
   errorMarginPp: z.number().nonnegative().default(0.5),
-  p95MinMs: z.number().nonnegative().default(5),
+  /** The error rate must also rise by this many percent of the baseline's (a floor of errorMarginPp always applies). */
+  errorMarginPct: z.number().nonnegative().default(50),
+  p95MinMs: z.number().nonnegative().default(40),
   /** Groups with fewer requests than this in either run (set-up calls such as login) are listed, not judged. */
   minSamples: z.number().int().nonnegative().default(30),
 });
@@ -61,14 +69,21 @@ export function compareModels(run: ReportModel, baseline: ReportModel, opts: Com
   }
   const be = n(baseline.totals.all.errorRate);
   const re = n(run.totals.all.errorRate);
-  const elimit = be === null ? null : be + opts.errorMarginPp;
+  const elimit = be === null ? null : Math.max(be * (1 + opts.errorMarginPct / 100), be + opts.errorMarginPp);
+  const fewestReqs = Math.min(baseline.totals.all.reqs ?? 0, run.totals.all.reqs ?? 0);
   rows.push({
     what: 'http error rate (%)',
+    samples: fewestReqs,
     baseline: be,
     run: re,
     delta: be !== null && re !== null ? `${re >= be ? '+' : ''}${(re - be).toFixed(3)} pp` : '–',
     limit: elimit === null ? '–' : `<= ${elimit.toFixed(3)}`,
-    status: be === null && re === null ? 'no data' : be === null ? 'only in run' : re === null ? 'only in baseline' : re > elimit! ? 'REGRESSION' : 'ok',
+    status:
+      be === null && re === null ? 'no data'
+      : be === null ? 'only in run'
+      : re === null ? 'only in baseline'
+      : fewestReqs < opts.minSamples ? 'too few samples'
+      : re > elimit! ? 'REGRESSION' : 'ok',
   });
   return { rows, regressions: rows.filter((r) => r.status === 'REGRESSION') };
 }
@@ -91,7 +106,7 @@ export function formatCompare(run: ReportModel, baseline: ReportModel, res: Comp
     .map((m) => `warning: ${m.runId}: its raw output ends early (a run still going, or killed): figures cover what was read`);
   return [
     ...warnings,
-    `run ${run.runId} vs baseline ${baseline.runId} (p95 margin ${opts.p95MarginPct} % and at least ${opts.p95MinMs} ms, groups with ${opts.minSamples}+ requests; error margin +${opts.errorMarginPp} pp)`,
+    `run ${run.runId} vs baseline ${baseline.runId} (a regression needs p95 above the baseline by ${opts.p95MarginPct} % and by ${opts.p95MinMs} ms, error rate by ${opts.errorMarginPct} % and by ${opts.errorMarginPp} pp, and ${opts.minSamples}+ requests on both sides)`,
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...body.map(line),

@@ -112,9 +112,35 @@ function faultsTable(m: ReportModel): string {
   return (
     '<table id="faults"><tr><th>fault</th><th>injected</th><th>healed</th><th>lasted</th><th>failover</th><th>recovery</th>' +
     '<th>node ready after heal</th><th>failed / requests during fault</th><th>longest error burst</th><th>first error after inject</th>' +
-    '<th>readiness / WS reconnects</th><th>error</th></tr>' +
+    '<th>fault checks: readiness, serving, relapses, per service, WS reconnects</th><th>error</th></tr>' +
     `${rows}</table>`
   );
+}
+
+function setupTable(m: ReportModel): string {
+  const s = m.setup;
+  if (!s) return '<p class="muted">No setup section in summary.json.</p>';
+  const head = `<p>${s.ready ? 'ready' : '<strong>not ready: the load was not started</strong>'}${s.reason ? ` (${esc(s.reason)})` : ''}; ${s.rooms} rooms; ${esc(s.usersNote ?? `${s.users} users`)}. Setup requests are tagged <code>phase:setup</code> and do not count in the load's thresholds.</p>`;
+  if (s.failures.length === 0) return `${head}<p class="muted">No setup call failed.</p>`;
+  const rows = s.failures
+    .map((f) => `<tr><td>${esc(f.fixture)}</td><td>${esc(f.call)}</td><td class="num">${f.status === 0 ? 'no response' : f.status}</td><td>${esc(f.error)}</td><td class="num">${f.count}</td><td>${f.required ? 'required: the load was not started' : esc(f.instead ?? 'the run goes on without it')}</td></tr>`)
+    .join('');
+  return `${head}<table id="setup-failures"><tr><th>fixture</th><th>call</th><th>status</th><th>error</th><th>count</th><th>what the run did</th></tr>${rows}</table>`;
+}
+
+function servicesTable(m: ReportModel): string {
+  const s = m.services;
+  if (!s) return '<p class="muted">No per-service figures (not a drill).</p>';
+  const phases = [...new Set(Object.values(s.byPhase).flatMap((p) => Object.keys(p)))].filter((p) => p !== 'all');
+  const cell = (x: { requests: number; failed: number; p95Ms?: number | null | undefined } | undefined) =>
+    x ? `${x.failed} / ${x.requests} failed, p95 ${fmt(x.p95Ms ?? null, 0, ' ms')}` : '–';
+  const rows = Object.entries(s.byPhase)
+    .map(([svc, p]) => `<tr><td>${esc(svc)}</td>${phases.map((ph) => `<td>${esc(cell(p[ph]))}</td>`).join('')}</tr>`)
+    .join('');
+  const outages = s.outages.length
+    ? `<ul id="service-outages">${s.outages.map((o) => `<li><strong>${esc(o.service)}</strong>: every request failed for ${o.seconds} s from ${esc(o.start)} (${o.failed} failed). ${esc(o.inference)}</li>`).join('')}</ul>`
+    : '<p class="muted">No service had every request fail for a second or more.</p>';
+  return `<table id="services"><tr><th>service</th>${phases.map((p) => `<th>${esc(p)}</th>`).join('')}</tr>${rows}</table>${outages}`;
 }
 
 function thresholdsTable(m: ReportModel): string {
@@ -195,8 +221,12 @@ ${m.raw.truncated ? `<dt>warning</dt><dd>the raw output ${esc(m.raw.file)} ends 
 ${h.errors.length ? `<dt>errors</dt><dd>${h.errors.map(esc).join('<br>')}</dd>` : ''}
 </dl>
 </header>
+<h2>Setup</h2>
+${setupTable(m)}
 <h2>Faults</h2>
 ${faultsTable(m)}
+<h2>Per service</h2>
+${servicesTable(m)}
 <h2>Over time</h2>
 <p class="muted">Per-second buckets from k6's raw output; shaded bands are fault windows (inject to heal). Times in UTC.</p>
 <div id="charts"></div>

@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { SetupSection } from '../runner/setup-section.js';
 
 const num = z.number().nullable().optional();
 const str = z.string().nullable().optional();
@@ -64,6 +65,7 @@ export const RunSummaryLoose = z.looseObject({
     })
     .optional(),
   thresholds: z.array(SummaryThreshold).optional(),
+  setup: SetupSection.optional().catch(undefined),
   files: z.record(z.string(), z.string()).optional(),
 });
 export type RunSummaryLoose = z.infer<typeof RunSummaryLoose>;
@@ -93,6 +95,14 @@ export const DrillFault = z
       .optional(),
     /** A fault on a chat instance (chaos/ws-figures.ts): the WS clients' reconnects. */
     ws: z.looseObject({ reconnects: num, reconnectP50Ms: num, reconnectP95Ms: num, reconnectMaxMs: num, missedMessages: num }).optional(),
+    /** dbman node faults (chaos/drill/serving.ts): ready AND serving after heal, ready-but-failing spans. */
+    servingAfterHealS: num,
+    readyButFailing: z.array(z.looseObject({ start: z.string(), seconds: z.number() })).optional(),
+    readyButFailingAfterHealS: num,
+    /** chaos/relapses.ts: the SLO held, then broke again before heal. */
+    relapses: z.array(z.looseObject({ startOffsetS: z.number(), seconds: z.number() })).optional(),
+    /** Per service between inject and heal (chaos/service-figures.ts). */
+    services: z.record(z.string(), z.looseObject({ requests: z.number(), failed: z.number(), errorRate: num, p95Ms: num })).optional(),
     error: str,
   })
   .transform((f) => ({
@@ -114,6 +124,14 @@ export const DrillFile = z.looseObject({
   faults: z.array(DrillFault).default([]),
   /** Node name → readiness changes (or samples) over time. */
   readiness: z.record(z.string(), z.array(ReadinessPoint)).optional(),
+  /** Per service and phase, and the outages (every request of one service failing) with their inferred cause. */
+  services: z
+    .looseObject({
+      byPhase: z.record(z.string(), z.record(z.string(), z.looseObject({ requests: z.number(), failed: z.number(), errorRate: num, p95Ms: num }))),
+      outages: z.array(z.looseObject({ service: z.string(), start: z.string(), seconds: z.number(), failed: z.number(), inference: z.string() })),
+    })
+    .optional()
+    .catch(undefined),
 });
 export type DrillFile = z.infer<typeof DrillFile>;
 

@@ -4,6 +4,7 @@
  * read figures without going through the raw output again.
  */
 import { basename, resolve } from 'node:path';
+import type { SetupSection } from '../runner/setup-section.js';
 import { readRaw, type Histogram, type RateCount, type RawAggregate, type Totals } from './raw.js';
 import { integrityCounts, readRunInputs, INTEGRITY_KEYS, type DrillFault, type RunInputs, type SummaryThreshold } from './inputs.js';
 
@@ -84,6 +85,10 @@ export interface ReportModel {
   faults: FaultBand[];
   readiness: { x: number[]; nodes: { node: string; data: (number | null)[] }[] } | null;
   thresholds: SummaryThreshold[];
+  /** The drill's per-service view (drill.json `services`); null without a drill. */
+  services: NonNullable<RunInputs['drill']>['services'] | null;
+  /** What setup made and its failed calls (summary.json `setup`); null when the summary has none. */
+  setup: SetupSection | null;
   integrity: Record<string, number | null> | null;
   integrityVerdict: string | null;
   totals: { all: PhaseStats; phases: Record<string, PhaseStats> };
@@ -231,8 +236,17 @@ const secs = (v: number | null | undefined) => (typeof v === 'number' ? `${v} s`
 const ms = (v: number | null | undefined) => (typeof v === 'number' ? `${v} ms` : '–');
 
 /** The figures a fault has beyond failover and recovery, as one line for the faults table. */
-export function faultChecks(f: Partial<Pick<DrillFault, 'dbCut' | 'ws'>>): string | null {
+export function faultChecks(f: Partial<Pick<DrillFault, 'dbCut' | 'ws' | 'readyButFailing' | 'readyButFailingAfterHealS' | 'servingAfterHealS' | 'relapses' | 'services'>>): string | null {
   const parts: string[] = [];
+  if (f.readyButFailing) {
+    parts.push(
+      `ready AND serving ${secs(f.servingAfterHealS)} after heal; ready but failing ${f.readyButFailing.length ? f.readyButFailing.map((x) => `${x.seconds} s`).join(', ') : 'never'} (${f.readyButFailingAfterHealS ?? 0} s after heal)`,
+    );
+  }
+  if (f.relapses) parts.push(`relapses: ${f.relapses.length ? f.relapses.map((r) => `${r.seconds} s at +${r.startOffsetS} s`).join(', ') : 'none'}`);
+  if (f.services && Object.keys(f.services).length) {
+    parts.push(`per service: ${Object.entries(f.services).map(([svc, x]) => `${svc} ${x.failed}/${x.requests} failed, p95 ${ms(x.p95Ms ?? null)}`).join('; ')}`);
+  }
   if (f.dbCut) {
     const d = f.dbCut;
     parts.push(
@@ -331,6 +345,8 @@ export async function buildModel(runDir: string): Promise<ReportModel> {
       ...faults.flatMap((f) => [f.inject, f.heal].filter((t): t is number => t !== null)),
     ]),
     thresholds: s?.thresholds ?? [],
+    setup: s?.setup ?? null,
+    services: inputs.drill?.services ?? null,
     integrity: integrity ? Object.fromEntries(INTEGRITY_KEYS.map((k) => [k, integrity[k]])) : null,
     integrityVerdict: inputs.integrity?.verdict ?? null,
     totals: { all, phases },

@@ -279,16 +279,17 @@ function readLine(line: string, agg: RawAggregate): void {
   const b = bucketAt(agg, sec);
   const phaseTag = tags?.['phase'];
   const pt = typeof phaseTag === 'string' && phaseTag !== '' ? phaseTotals(agg, phaseTag) : null;
+  // setup() requests (phase:setup) have their own phase totals and stay out of the run's totals (the load's figures)
+  const totals = [...(phaseTag === 'setup' ? [] : [agg.total]), ...(pt ? [pt] : [])];
   const group = groupOf(tags);
   switch (name) {
     case 'http_reqs':
       b.reqs.set(group, (b.reqs.get(group) ?? 0) + v);
-      agg.total.reqs += v;
-      if (pt) pt.reqs += v;
+      for (const t of totals) t.reqs += v;
       break;
     case 'http_req_failed':
       addRate(b.failed, group, v);
-      for (const t of pt ? [agg.total, pt] : [agg.total]) {
+      for (const t of totals) {
         t.failed.n++;
         t.failed.sum += v !== 0 ? 1 : 0;
         addRate(t.failedByGroup, group, v);
@@ -296,7 +297,7 @@ function readLine(line: string, agg: RawAggregate): void {
       break;
     case 'http_req_duration':
       addHist(b.duration, group, v);
-      for (const t of pt ? [agg.total, pt] : [agg.total]) {
+      for (const t of totals) {
         t.duration.add(v);
         addHist(t.durationByGroup, group, v);
       }
@@ -308,10 +309,10 @@ function readLine(line: string, agg: RawAggregate): void {
       const type = agg.metricTypes.get(name);
       if (type === 'rate') {
         addRate(b.rates, name, v);
-        for (const t of pt ? [agg.total, pt] : [agg.total]) addRate(t.rates, name, v);
+        for (const t of totals) addRate(t.rates, name, v);
       } else if (type === 'trend') {
         addHist(b.trends, name, v);
-        for (const t of pt ? [agg.total, pt] : [agg.total]) addHist(t.trends, name, v);
+        for (const t of totals) addHist(t.trends, name, v);
       } else if (type === 'counter') {
         b.counters.set(name, (b.counters.get(name) ?? 0) + v);
         agg.total.counters.set(name, (agg.total.counters.get(name) ?? 0) + v);

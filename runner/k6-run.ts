@@ -127,7 +127,7 @@ export class K6Run extends EventEmitter {
   private async start(resolveStart: (d: Date) => void, rejectStart: (e: Error) => void): Promise<K6RunResult> {
     const { opts, paths } = this;
     const log = opts.log ?? progress('k6');
-    const secrets = opts.secrets ?? [opts.env.LOGIN_PASSWORD, opts.env.LOGIN_EMAIL].filter((s): s is string => !!s);
+    const secrets = opts.secrets ?? [opts.env.LOGIN_PASSWORD, opts.env.LOGIN_EMAIL, opts.env.USERS, ...usersSecrets(opts.env.USERS)].filter((s): s is string => !!s);
     const args = [
       'run',
       '--no-usage-report',
@@ -221,6 +221,16 @@ export function runK6(opts: K6RunOptions): Promise<K6RunResult> {
 }
 
 /** k6's exit codes that still mean "the test ran to its end and k6 judged it": 0 and 99 (thresholds crossed). */
+/** The e-mails and passwords inside a USERS value (never shown in k6's output). */
+function usersSecrets(raw: string | undefined): string[] {
+  if (!raw) return [];
+  try {
+    return (JSON.parse(raw) as { email?: string; password?: string }[]).flatMap((u) => [u.email ?? '', u.password ?? '']);
+  } catch {
+    return [];
+  }
+}
+
 export function k6RanToVerdict(exitCode: number | null): boolean {
   return exitCode === 0 || exitCode === 99;
 }

@@ -3,6 +3,7 @@
  * `reports/latest`, a relative symlink replaced atomically (new link under a temporary name, then rename).
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -33,10 +34,13 @@ export async function createRunDir(kind: RunKind, profile: string, root = report
   }
 }
 
-/** Points `<root>/latest` at `runDir` (a relative link), replacing any previous link in one rename. */
+/**
+ * Points `<root>/latest` at `runDir` (a relative link), replacing any previous link in one rename: a reader sees
+ * the old run or the new one, never no link. Runs finishing side by side each switch it; the last one wins.
+ */
 export async function pointLatest(runDir: string, root = reportsDir): Promise<string> {
   const link = join(root, 'latest');
-  const tmp = join(root, `.latest-${process.pid}-${Date.now()}`);
+  const tmp = join(root, `.latest-${process.pid}-${randomBytes(6).toString('hex')}`);
   await symlink(basename(runDir), tmp);
   try {
     await rename(tmp, link);
@@ -45,6 +49,14 @@ export async function pointLatest(runDir: string, root = reportsDir): Promise<st
     throw err;
   }
   return link;
+}
+
+/**
+ * A state file of one run under `.state/`: `<kind>-<pid>-<random>-<name>` (e.g. the target file of the reference
+ * target a smoke or a drill starts), so runs side by side, also several in one process, never share one.
+ */
+export function runStateFile(kind: string, name: string, dir = join(repoRoot, '.state')): string {
+  return join(dir, `${kind}-${process.pid}-${randomBytes(3).toString('hex')}-${name}`);
 }
 
 export async function writeJson(path: string, value: unknown): Promise<void> {

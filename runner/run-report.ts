@@ -11,8 +11,11 @@ import { pointLatest, writeJson } from './run-dir.js';
 import { readK6SummaryData, RunSummary, type Durations, type RunKind, type ThresholdResult } from './summary.js';
 import type { TargetFile } from './target-file.js';
 import { formatSummary, judgeThresholds, verdictOf } from './verdict.js';
+import { formatSetup, setupSectionOf, setupStopError, type SetupSection } from './setup-section.js';
 
 export const SUMMARY_FILE = 'summary.json';
+/** k6's exit code when the script called exec.test.abort() (the VUs do when setup was not ready). */
+const K6_ABORTED_BY_SCRIPT = 108;
 export const JUNIT_FILE = 'junit.xml';
 
 export interface FinishRunInput {
@@ -56,15 +59,27 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
   if (k6.timedOut) errors.push('k6 ran past its time limit and was stopped');
   if (!k6RanToVerdict(k6.exitCode)) errors.push(`k6 exited with ${k6.exitCode === null ? `signal ${k6.signal}` : `code ${k6.exitCode}`} (see ${K6_LOG_FILE})`);
   let thresholds: ThresholdResult[] = [];
+  let setup: SetupSection | undefined;
   if (!existsSync(k6.paths.summary)) {
     errors.push(`k6 wrote no summary data (${K6_SUMMARY_FILE}): the scenario's handleSummary did not run`);
   } else if (!existsSync(k6.paths.raw)) {
     errors.push(`k6 wrote no raw output (${RAW_FILE})`);
   } else {
-    thresholds = await judgeThresholds(readK6SummaryData(k6.paths.summary), k6.paths.raw);
-    if (thresholds.length === 0) errors.push('the run defined no thresholds: nothing was judged');
+    const data = readK6SummaryData(k6.paths.summary);
+    setup = setupSectionOf(data.setup_data);
+    const stop = setupStopError(setup);
+    if (stop) {
+      // the VUs stopped the test before any load (k6 exit 108): nothing to judge, the setup section says why
+      const aborted = errors.findIndex((e) => e.startsWith(`k6 exited with code ${K6_ABORTED_BY_SCRIPT}`));
+      if (aborted >= 0) errors.splice(aborted, 1);
+      errors.unshift(stop);
+    } else {
+      thresholds = await judgeThresholds(data, k6.paths.raw);
+      if (thresholds.length === 0) errors.push('the run defined no thresholds: nothing was judged');
+    }
   }
-  if (input.extraThresholds?.length) thresholds = [...thresholds, ...input.extraThresholds];
+  // a run stopped in setup sent no load: the checks made after it (integrity) have nothing to judge either
+  if (input.extraThresholds?.length && !setupStopError(setup)) thresholds = [...thresholds, ...input.extraThresholds];
   const files: Record<string, string> = {
     summary: SUMMARY_FILE,
     junit: JUNIT_FILE,
@@ -88,6 +103,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
     gitRevision: input.gitRevision,
     target: publicTarget(input.target),
     thresholds,
+    ...(setup ? { setup } : {}),
     files,
   });
   await writeJson(join(input.runDir, SUMMARY_FILE), summary);
@@ -104,6 +120,7 @@ export async function updateSummary(runDir: string, summary: RunSummary): Promis
 /** The human summary printed at the end of a run. */
 export function humanSummary(summary: RunSummary, runDir: string): string {
   return [
+    formatSetup(summary.setup),
     formatSummary(summary.verdict, summary.thresholds, summary.errors),
     `run: ${summary.runId} (reports/${basename(runDir)}, also reports/latest)`,
   ].join('\n');

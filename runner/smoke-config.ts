@@ -39,7 +39,7 @@ smoke load, prints the verdict, writes reports/<run-id>/ and points reports/late
 Environment: TARGET_FLAWS=a,b (flaws of the reference target), SCALE, DURATION, USER_POOL (see lib/config.ts).
 Exit codes: 0 pass, 1 a threshold failed, 2 bad usage or configuration (nothing sent).
 The reference target is stopped on exit, on an error and on SIGINT/SIGTERM; after a SIGKILL of the smoke,
-stop it with: npm run stack -- down --target-file .state/smoke-<pid>-target.json`;
+stop it with: npm run stack -- down --target-file .state/smoke-<pid>-<random>-target.json`;
 
 /** The environment variables that describe a target instead of --target. */
 export const TARGET_ENV = ['CHAT_URL', 'AUTH_URL', 'WS_URL', 'TENANT_ID', 'LOGIN_EMAIL', 'LOGIN_PASSWORD'] as const;
@@ -111,6 +111,7 @@ export function k6EnvOf(target: TargetFile, profile: ProfileName, allowRemote: b
     TENANT_ID: target.tenantId,
     LOGIN_EMAIL: target.login.email,
     LOGIN_PASSWORD: target.login.password,
+    ...(target.users?.length ? { USERS: JSON.stringify(target.users) } : {}),
     PROFILE: profile,
     ...(allowRemote ? { ALLOW_REMOTE: '1' } : {}),
   };

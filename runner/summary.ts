@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { SetupSection } from './setup-section.js';
 
 /** One metric (or submetric, e.g. `http_req_duration{endpoint:message_store}`) in k6's summary data. */
 export const K6SummaryMetric = z.looseObject({
@@ -32,6 +33,8 @@ export const K6SummaryData = z.looseObject({
   options: z.looseObject({ summaryTrendStats: z.array(z.string()).optional() }).optional(),
   /** Added by the suite's handleSummary; absent for other scripts. */
   suite: z.looseObject({ thresholds: z.array(SuiteThresholdInfo).optional() }).optional().catch(undefined),
+  /** The scenario's public setup data (lib/setup.ts publicSetupData: no secrets). */
+  setup_data: z.unknown().optional(),
 });
 export type K6SummaryData = z.infer<typeof K6SummaryData>;
 
@@ -112,6 +115,8 @@ export const RunSummary = z.object({
     flaws: z.array(z.string()).optional(),
   }),
   thresholds: z.array(ThresholdResult),
+  /** What setup made, who the load ran as, and its failed calls (never counted in the thresholds). */
+  setup: SetupSection.optional(),
   /** File names inside the run directory. */
   files: z.record(z.string(), z.string()),
 });

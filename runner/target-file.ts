@@ -56,6 +56,38 @@ export const LoadBalancer = Component.extend({
 }).strict();
 export type LoadBalancer = z.infer<typeof LoadBalancer>;
 
+/**
+ * The dbman client settings of the app services (the contract's DBMAN_HTTP_TIMEOUT_MS, DBMAN_FAIL_THRESHOLD,
+ * DBMAN_COOLDOWN_MS). The drill sizes its default fault windows from them; absent: the contract's defaults.
+ */
+export const DbmanClientSettings = z
+  .object({
+    timeoutMs: z.number().int().positive().default(5000),
+    failThreshold: z.number().int().positive().default(3),
+    cooldownMs: z.number().int().nonnegative().default(10_000),
+  })
+  .strict();
+export type DbmanClientSettings = z.infer<typeof DbmanClientSettings>;
+export const CONTRACT_CLIENT_SETTINGS: DbmanClientSettings = { timeoutMs: 5000, failThreshold: 3, cooldownMs: 10_000 };
+
+/**
+ * The read-only internal-API operation the drill sends to every dbman node to see whether it serves (besides
+ * /health/ready): `POST /api/internal/v1/db/<operation>` with `body`; any answer below 500 counts as serving.
+ */
+export const ServingProbe = z
+  .object({
+    operation: z.string().regex(/^[a-z][a-z0-9/_-]*$/, 'an operation path such as tenants/list'),
+    body: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+export type ServingProbe = z.infer<typeof ServingProbe>;
+/** The default serving probe: `tenants/list` reads the node's database through its own data path and changes nothing. */
+export const DEFAULT_SERVING_PROBE: ServingProbe = { operation: 'tenants/list', body: {} };
+
+/** A user that already exists on the target, to run as (never printed or stored). */
+export const ExistingUser = z.object({ email: z.string().min(1), password: z.string().min(1) }).strict();
+export type ExistingUser = z.infer<typeof ExistingUser>;
+
 export const TargetFile = z
   .object({
     version: z.literal(1),
@@ -69,6 +101,15 @@ export const TargetFile = z
     wsUrl: z.url(),
     tenantId: z.string().min(1),
     login: z.object({ email: z.string().min(1), password: z.string().min(1) }).strict(),
+    /**
+     * Users that already exist, for deployments where the suite may not or cannot create users: the scenarios log
+     * in as them (spread over the VUs) instead of creating a pool. Never printed or stored.
+     */
+    users: z.array(ExistingUser).max(1000).optional(),
+    /** The app services' dbman client settings (the launcher writes the reference target's). */
+    dbmanClient: DbmanClientSettings.optional(),
+    /** The drill's serving probe per dbman node (default tenants/list). */
+    servingProbe: ServingProbe.optional(),
     dbmanNodes: z.array(Component).default([]),
     chatInstances: z.array(Component).default([]),
     orghub: Component.optional(),

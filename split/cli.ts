@@ -6,6 +6,7 @@ import { LOAD_USAGE, parseMergeConfig, parsePartConfig, parsePositiveInt, parseP
 import { testRunManifest } from './k8s.js';
 import { DEFAULT_CAPACITY, formatPlan, planRunners, readCapacity, tune } from './plan.js';
 import { mergeParts } from './merge.js';
+import { runLocalParts } from './local-parts.js';
 import { runPart } from './part.js';
 import { prepareRun, readRoomsFile } from './prepare.js';
 
@@ -29,8 +30,11 @@ try {
       },
     );
   } else if (argv[0] === 'plan') {
-    const { values } = parseArgs({ args: argv.slice(1), options: { profile: { type: 'string' }, scale: { type: 'string' }, bench: { type: 'string' } }, strict: true });
-    const plan = planRunners(parseProfile(values.profile), parseScale(values.scale) ?? 1, readCapacity(values.bench ?? 'bench/results.json'));
+    const { values } = parseArgs({ args: argv.slice(1), options: { profile: { type: 'string' }, scale: { type: 'string' }, bench: { type: 'string' }, 'runner-cores': { type: 'string' }, 'runner-memory-gib': { type: 'string' } }, strict: true });
+    const memory = values['runner-memory-gib'];
+    if (memory !== undefined && values['runner-cores'] === undefined) throw new UsageError('--runner-memory-gib', '--runner-memory-gib: given without --runner-cores; allowed: --runner-cores C [--runner-memory-gib M]');
+    const size = values['runner-cores'] === undefined ? undefined : { cores: parsePositiveInt('--runner-cores', values['runner-cores'], 4096), ...(memory !== undefined ? { memoryGiB: parsePositiveInt('--runner-memory-gib', memory, 1_000_000) } : {}) };
+    const plan = planRunners(parseProfile(values.profile), parseScale(values.scale) ?? 1, readCapacity(values.bench ?? 'bench/results.json'), size);
     process.stdout.write(formatPlan(plan) + '\n');
     code = 0;
   } else if (argv[0] === 'tune') {
@@ -57,7 +61,8 @@ try {
   } else if (/^[a-z]/.test(argv[0]!)) {
     throw new UsageError(argv[0]!, `${argv[0]}: unknown command; allowed: merge, plan, tune, k8s, or a part: --profile <name> --segment <i>/<n>`);
   } else {
-    code = (await runPart(parsePartConfig(argv))).code;
+    const config = parsePartConfig(argv);
+    code = (config.localParts > 1 ? await runLocalParts(config) : await runPart(config)).code;
   }
 } catch (err) {
   const parseArgsError = String((err as NodeJS.ErrnoException).code ?? '').startsWith('ERR_PARSE_ARGS');

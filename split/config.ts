@@ -11,21 +11,23 @@ import { PROFILE_NAMES, type ProfileName } from '../lib/profiles.js';
 import { reportsDir } from '../runner/paths.js';
 import { k6EnvOf, parseSmokeConfig, UsageError, validateK6Env, type TargetChoice } from '../runner/smoke-config.js';
 import { readRoomsFile, ROOMS_FILE, type RoomsFile } from './prepare.js';
-import { parseSegment, type SegmentSpec } from './segments.js';
+import { MAX_LOCAL_PARTS, MAX_PARTS, parseSegment, type SegmentSpec } from './segments.js';
 
 export { UsageError };
 
 export const LOAD_USAGE = `usage:
   npm run load -- prepare --profile <name> --run-id ID [--target <file>] [--allow-remote] [--out <file>]
-  npm run load -- --profile <name> --segment <i>/<n> --rooms <file> [--run-id ID] [--target <file>] [--allow-remote] [--scale x]
+  npm run load -- --profile <name> --segment <i>/<n> --rooms <file> [--local-parts k] [--run-id ID] [--target <file>] [--allow-remote] [--scale x]
   npm run load -- merge <dir>... (--target <file> | --skip-integrity) [--allow-remote] [--out <dir>]
-  npm run load -- plan --profile <name> [--scale x] [--bench <file>]
+  npm run load -- plan --profile <name> [--scale x] [--bench <file>] [--runner-cores C] [--runner-memory-gib M]
   npm run load -- tune [--apply] [--sockets N]
   npm run load -- k8s --profile <name> --parallelism N --rooms <file> [--scale x] [--out <file>] [--image <k6 image>]
 
 Part i of n of a profile (k6 execution segments, 1-based i); every part of one run writes under
 reports/<run-id>/parts/<i>-of-<n>/ (raw output, k6 summary data, k6.log, part.json). prepare makes the run's
 shared hot room once and writes reports/<run-id>/${ROOMS_FILE}; every part of a split (n > 1) gets it with --rooms.
+--local-parts k runs runner i of n as k k6 processes on this machine (a runner with more cores): parts
+(i-1)k+1 .. ik of n*k, each its own k6 process and folder; merge takes all n*k. plan --runner-cores says k.
 The target is a target file or CHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD from the
 environment (no reference target is started: every part must hit the same one). merge judges the parts'
 thresholds on the merged samples and runs the message integrity check once over all parts (it reads the rooms
@@ -44,8 +46,10 @@ export interface PartConfig {
   allowRemote: boolean;
   scale: number | undefined;
   target: GivenTarget;
-  /** The run's shared rooms (`--rooms`, from prepare); required when the run is split (n > 1). */
+  /** The run's shared rooms (`--rooms`, from prepare); required when the run is split (n > 1 or localParts > 1). */
   rooms: RoomsFile | undefined;
+  /** `--local-parts k` (default 1): `segment` is this runner's share, run as k k6 processes (split/local-parts.ts). */
+  localParts: number;
 }
 
 export type GivenTarget = Exclude<TargetChoice, { kind: 'reference' }>;
@@ -152,11 +156,12 @@ export function parseMergeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
 
 /** `--profile p --segment i/n ...` (no subcommand). */
 export function parsePartConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): PartConfig {
-  const allowed = '--profile <name>, --segment <i>/<n>, --rooms <file>, --run-id ID, --target <file>, --allow-remote, --scale x';
+  const allowed = '--profile <name>, --segment <i>/<n>, --rooms <file>, --local-parts k, --run-id ID, --target <file>, --allow-remote, --scale x';
   const { values } = parseFlags(argv, {
     profile: { type: 'string' },
     segment: { type: 'string' },
     rooms: { type: 'string' },
+    'local-parts': { type: 'string' },
     'run-id': { type: 'string' },
     target: { type: 'string' },
     'allow-remote': { type: 'boolean' },
@@ -167,16 +172,20 @@ export function parsePartConfig(argv: readonly string[], env: NodeJS.ProcessEnv 
   if (segRaw === undefined) throw new UsageError('--segment', '--segment: missing; allowed: <i>/<n> with 1 <= i <= n <= 1000, e.g. 2/3');
   const segment = parseSegment(segRaw);
   if (!segment) throw new UsageError('--segment', `--segment: "${segRaw}" is not allowed; allowed: <i>/<n> with 1 <= i <= n <= 1000, e.g. 2/3`);
+  const localParts = values['local-parts'] === undefined ? 1 : parsePositiveInt('--local-parts', values['local-parts'] as string, MAX_LOCAL_PARTS);
+  if (segment.count * localParts > MAX_PARTS) {
+    throw new UsageError('--local-parts', `--local-parts: ${localParts} x ${segment.count} runners = ${segment.count * localParts} parts; allowed: at most ${MAX_PARTS} parts in all`);
+  }
   let runId = parseRunId(values['run-id'] as string | undefined);
   const scale = parseScale(values.scale as string | undefined);
   const allowRemote = values['allow-remote'] === true;
   const target = parseGivenTarget(values, profile, scale !== undefined ? { ...env, SCALE: String(scale) } : env, 'every part must hit the same target');
   const rooms = values.rooms === undefined ? undefined : parseRoomsFlag(values.rooms as string, { profile, runId, target });
-  if (rooms === undefined && segment.count > 1) {
+  if (rooms === undefined && segment.count * localParts > 1) {
     throw new UsageError('--rooms', '--rooms: missing; allowed: the rooms file of npm run load -- prepare (every part of a split run shares its hot room)');
   }
   runId ??= rooms?.runId;
-  const config: PartConfig = { cmd: 'part', profile, segment, runId, allowRemote, scale, target, rooms };
+  const config: PartConfig = { cmd: 'part', profile, segment, runId, allowRemote, scale, target, rooms, localParts };
   validateK6Env(partK6Env(config, runId ?? 'placeholder'), env);
   return config;
 }

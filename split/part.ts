@@ -73,7 +73,8 @@ export async function runPart(config: PartConfig, io: PartIo = {}): Promise<{ co
     const env = partK6Env(config, runId);
     const parsed = validateK6Env(env);
     const plannedS = loadDurationS(resolveProfile(config.profile, parsed));
-    // Several parts in one process (tests) share one provisioning and one build: no two writers of dist/load.js.
+    // Several parts in one process (--local-parts, tests) share one provisioning and one build (saves the time; the
+    // content-named bundle is safe beside other builds anyway).
     provisioned ??= ensureK6({ log: progress('provision', sink) });
     const k6Path = await provisioned.catch((err) => { provisioned = undefined; throw err; });
     const k6Version = (await K6.installedVersion(k6Path)) ?? 'unknown';

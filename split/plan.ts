@@ -7,16 +7,32 @@
  * split/README.md): one k6 process held 2,000 stage-3 room sockets (a send every 10 s in rooms of 50)
  * with delivery p95 44 ms (3,000: 143 ms; 4,000: 1.95 s), at ~180 KiB and ~0.36 millicores per socket, so
  * latency, not memory or CPU, is the limit; the suite's REST scenario ran 1,691 iterations/s (3,686 requests/s).
- * One k6 process per runner; a runner is assumed to carry both its sockets and its REST share (the larger
- * runner count of the two is taken).
+ * A k6 process is assumed to carry both its sockets and its REST share (the larger process count of the two is
+ * taken). One k6 process per runner by default; for a runner of a given size (`--runner-cores C
+ * [--runner-memory-gib M]`) as many processes as its cores and memory carry at the measured per-process cost
+ * (DEFAULT_PROCESS_COST, less RUNNER_RESERVE), started with `--local-parts k` (split/local-parts.ts).
  */
 import { execFileSync } from 'node:child_process';
 import type { MeasuredCapacity } from '../capacity/figures.js';
 import { readBenchCapacity } from '../capacity/results.js';
 import { UsageError } from '../runner/smoke-config.js';
+import { MAX_LOCAL_PARTS } from './segments.js';
 import { peakRestRate, peakSockets, peakVus, resolveProfile, type ProfileName } from '../lib/profiles.js';
 
 export const DEFAULT_CAPACITY = { socketsPerRunner: 2000, restIterationsPerS: 1691, source: 'default (npm run bench, 2 cores, 2026-11-30)' };
+/**
+ * What one k6 process costs at its load (npm run bench, 2 cores, 2026-11-30; split/README.md): ~0.36 millicores and
+ * ~180 KiB per room socket over an idle 53 MiB; the suite's REST code 1.33 cores at 1,691 iterations/s.
+ */
+export const DEFAULT_PROCESS_COST = { coresPerSocket: 0.00036, coresPerRestIterationPerS: 1.33 / 1691, idleMiB: 53, miBPerSocket: 180 / 1024 };
+/** Left on a runner for the OS, the Node process that starts the parts and writes their raw output. */
+export const RUNNER_RESERVE = { cores: 0.5, memoryGiB: 1 };
+/** A runner machine's size (`plan --runner-cores C [--runner-memory-gib M]`). */
+export interface RunnerSize {
+  cores: number;
+  memoryGiB?: number;
+}
+
 /** Ephemeral ports per (source address, destination) pair, with ip_local_port_range 1024-65535, minus headroom. */
 export const SOCKETS_PER_SOURCE_ADDRESS = 60_000;
 
@@ -27,8 +43,15 @@ export interface RunnerPlan {
   peakVus: number;
   peakRestRate: number;
   capacity: { socketsPerRunner: number; restIterationsPerS: number; source: string };
+  /** Runner machines (jobs). */
   runners: number;
+  /** k6 processes per runner (`--local-parts`; 1 unless a runner size was given) and in all (runners x that). */
+  processesPerRunner: number;
+  processes: number;
+  runnerSize?: RunnerSize;
   perRunner: { sockets: number; vus: number; restRate: number };
+  /** One k6 process's share and its estimated cost (DEFAULT_PROCESS_COST). */
+  perProcess: { sockets: number; vus: number; restRate: number; cores: number; memoryMiB: number };
   os: { nofile: number; localPortRange: string; sourceAddresses: number; notes: string[] };
 }
 
@@ -63,20 +86,41 @@ export function osSettings(sockets: number): RunnerPlan['os'] {
   return { nofile: Math.max(65536, Math.ceil(sockets * 2 + 10000)), localPortRange: '1024 65535', sourceAddresses, notes };
 }
 
-export function planRunners(profile: ProfileName, scale = 1, capacity = DEFAULT_CAPACITY): RunnerPlan {
+/** The estimated cores and memory of one k6 process holding `sockets` room sockets and `restRate` REST iterations/s. */
+export function processCost(sockets: number, restRate: number, cost = DEFAULT_PROCESS_COST): { cores: number; memoryMiB: number } {
+  return { cores: sockets * cost.coresPerSocket + restRate * cost.coresPerRestIterationPerS, memoryMiB: cost.idleMiB + sockets * cost.miBPerSocket };
+}
+
+/** k6 processes a runner of this size carries at this per-process cost (at least 1, at most `needed`). */
+export function processesPerRunner(size: RunnerSize, perProcess: { cores: number; memoryMiB: number }, needed: number): number {
+  const byCores = Math.floor((size.cores - RUNNER_RESERVE.cores) / Math.max(perProcess.cores, 0.01));
+  const byMemory = size.memoryGiB === undefined ? Infinity : Math.floor(((size.memoryGiB - RUNNER_RESERVE.memoryGiB) * 1024) / perProcess.memoryMiB);
+  return Math.max(1, Math.min(byCores, byMemory, needed, MAX_LOCAL_PARTS));
+}
+
+export function planRunners(profile: ProfileName, scale = 1, capacity = DEFAULT_CAPACITY, size?: RunnerSize): RunnerPlan {
   const p = resolveProfile(profile, scale !== 1 ? { scale } : {});
   const sockets = peakSockets(p);
   const rest = peakRestRate(p);
-  const runners = Math.max(1, Math.ceil(sockets / capacity.socketsPerRunner), Math.ceil(rest / capacity.restIterationsPerS));
-  const perRunner = { sockets: Math.ceil(sockets / runners), vus: Math.ceil(peakVus(p) / runners), restRate: rest / runners };
-  return { profile, scale, peakSockets: sockets, peakVus: peakVus(p), peakRestRate: rest, capacity, runners, perRunner, os: osSettings(perRunner.sockets) };
+  const vus = peakVus(p);
+  const needed = Math.max(1, Math.ceil(sockets / capacity.socketsPerRunner), Math.ceil(rest / capacity.restIterationsPerS));
+  const k = size ? processesPerRunner(size, processCost(sockets / needed, rest / needed), needed) : 1;
+  const runners = Math.ceil(needed / k);
+  const processes = runners * k;
+  const share = { sockets: Math.ceil(sockets / processes), vus: Math.ceil(vus / processes), restRate: rest / processes };
+  const perProcess = { ...share, ...processCost(share.sockets, share.restRate) };
+  const perRunner = { sockets: Math.ceil(sockets / runners), vus: Math.ceil(vus / runners), restRate: rest / runners };
+  return { profile, scale, peakSockets: sockets, peakVus: vus, peakRestRate: rest, capacity, runners, processesPerRunner: k, processes, ...(size ? { runnerSize: size } : {}), perRunner, perProcess, os: osSettings(perRunner.sockets) };
 }
 
 export function formatPlan(r: RunnerPlan): string {
   return [
     `profile ${r.profile}${r.scale !== 1 ? ` x${r.scale}` : ''}: peak ${r.peakSockets} sockets, ${r.peakVus} VUs, ${r.peakRestRate} REST iterations/s`,
     `capacity per runner: ${r.capacity.socketsPerRunner} sockets, ${r.capacity.restIterationsPerS} REST iterations/s (${r.capacity.source})`,
-    `runners: ${r.runners} (npm run load -- --profile ${r.profile} --segment i/${r.runners}, i = 1..${r.runners}); each ~${r.perRunner.sockets} sockets, ~${r.perRunner.vus} VUs`,
+    r.processesPerRunner === 1
+      ? `runners: ${r.runners} (npm run load -- --profile ${r.profile} --segment i/${r.runners}, i = 1..${r.runners}); each ~${r.perRunner.sockets} sockets, ~${r.perRunner.vus} VUs`
+      : `runners: ${r.runners} x ${r.processesPerRunner} k6 processes = ${r.processes} parts (npm run load -- --profile ${r.profile} --segment i/${r.runners} --local-parts ${r.processesPerRunner}, i = 1..${r.runners}); each runner ~${r.perRunner.sockets} sockets, ~${r.perRunner.vus} VUs`,
+    `per k6 process: ~${r.perProcess.sockets} sockets, ~${r.perProcess.vus} VUs, ~${r.perProcess.restRate.toFixed(1)} REST iterations/s, est. ${r.perProcess.cores.toFixed(2)} cores and ${Math.round(r.perProcess.memoryMiB)} MiB${r.runnerSize ? ` (runner of ${r.runnerSize.cores} cores${r.runnerSize.memoryGiB !== undefined ? `, ${r.runnerSize.memoryGiB} GiB` : ''}, ${RUNNER_RESERVE.cores} cores and ${RUNNER_RESERVE.memoryGiB} GiB kept free)` : ' (one per runner; --runner-cores C [--runner-memory-gib M] for several on a larger runner)'}`,
     'OS settings per runner (npm run load -- tune --apply as root):',
     ...r.os.notes.map((n) => `  ${n}`),
   ].join('\n');

@@ -13,6 +13,8 @@ export interface SegmentSpec {
 }
 
 export const MAX_PARTS = 1000;
+/** `--local-parts`: k6 processes one runner starts at most. */
+export const MAX_LOCAL_PARTS = 256;
 
 function frac(k: number, n: number): string {
   if (k === 0) return '0';
@@ -28,6 +30,14 @@ export function parseSegment(text: string): SegmentSpec | undefined {
   const count = Number(m[2]);
   if (count < 1 || count > MAX_PARTS || index < 1 || index > count) return undefined;
   return { index, count };
+}
+
+/**
+ * The k6 segments of runner `index` of `count` run as `k` local parts (`--local-parts k`): parts
+ * (index-1)k+1 .. index*k of count*k, so n runners of k processes each are exactly the whole.
+ */
+export function localSegments({ index, count }: SegmentSpec, k: number): SegmentSpec[] {
+  return Array.from({ length: k }, (_, j) => ({ index: (index - 1) * k + j + 1, count: count * k }));
 }
 
 /** `0,1/3,2/3,1` */

@@ -1,27 +1,44 @@
 /**
  * `npm run chaos -- <command>`
  *
- *   status                         what the ledger says is injected now, and what each driver sees of it
- *   heal                           heal every active fault in the ledger (SIGCONT, restart, remove toxics,
- *                                  enable a cut database link again, unpause/start/reconnect containers)
+ *   status                         the drills running against a target file (the nodes they hold), what the
+ *                                  ledger says is injected now and what each driver sees of it, with the drill
+ *                                  (run id, pid) that injected each fault and whether it still runs
+ *   heal [--all]                   heal every active fault in the ledger (SIGCONT, restart, remove toxics,
+ *                                  enable a cut database link again, unpause/start/reconnect containers), except
+ *                                  those of a drill that still runs (it heals its own; --all heals them too)
  *   inject --fault F --node N      inject one fault now (no load, no schedule); heal it with `heal`
  *
  * Options: --ledger <file> (default $CHAOS_LEDGER or .state/chaos-ledger.jsonl),
- *          --target <file> (default .state/target.json; inject reads it, heal updates restarted pids in it).
+ *          --target <file> (default .state/target.json; inject reads it; heal updates restarted pids in the
+ *          target file of the run that injected the fault, else in this one).
  * Exit: 0 done, 1 something could not be healed / injected, 2 bad usage.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readTargetFile, TargetFileError } from '../../runner/target-file.js';
+import { withRecordedPids } from '../pid-state.js';
 import { FaultUsageError } from '../drivers/driver.js';
 import { faultTargets, findFaultTarget } from '../fault-targets.js';
 import { FAULT_KINDS, FaultStep } from '../faults.js';
-import { defaultLedgerPath, Ledger } from '../ledger.js';
+import { claimsDirOf, liveClaims } from '../drill/claims.js';
+import { defaultLedgerPath, Ledger, ownerAlive, type LedgerFault } from '../ledger.js';
 import { defaultDrivers, Nemesis } from '../nemesis.js';
 import { exitOnError, parseFlags, parseOrUsage, UsageError } from './args.js';
 
-const USAGE = `usage: chaos <status|heal|inject> [--ledger file] [--target file] [--fault ${FAULT_KINDS.join('|')} --node name]`;
+const USAGE = `usage: chaos <status|heal [--all]|inject> [--ledger file] [--target file] [--fault ${FAULT_KINDS.join('|')} --node name]`;
 const stamp = () => new Date().toISOString();
+
+/** A fault whose drill (another process) still runs: that drill heals it at its end. */
+const ownedByRunningDrill = (f: LedgerFault) => ownerAlive(f) === true && f.inject.owner!.pid !== process.pid;
+
+/** `run X (pid N, running)`, `pid N, gone`, or '' for a line without an owner. */
+function ownerText(f: LedgerFault): string {
+  const alive = ownerAlive(f);
+  const run = f.inject.runId ? `run ${f.inject.runId}, ` : '';
+  if (alive === undefined) return f.inject.runId ? ` run ${f.inject.runId}` : '';
+  return ` (${run}pid ${f.inject.owner!.pid}, ${alive ? 'still running' : 'gone'})`;
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, {
@@ -29,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     target: { type: 'string' },
     fault: { type: 'string' },
     node: { type: 'string' },
+    all: { type: 'boolean' },
     help: { type: 'boolean' },
   });
   if (values.help) {
@@ -50,6 +68,9 @@ async function main(argv: string[]): Promise<number> {
 
   if (cmd === 'status') {
     const rows = await nemesis.status();
+    for (const c of liveClaims(claimsDirOf(ledger.path))) {
+      console.log(`drill running (pid ${c.pid}, since ${new Date(c.at).toISOString()}): ${c.what}; holds ${c.node} (${c.url})`);
+    }
     if (rows.length === 0) {
       console.log(`nothing injected (ledger ${ledger.path})`);
       return 0;
@@ -59,14 +80,17 @@ async function main(argv: string[]): Promise<number> {
       const since = new Date(fault.injectedAt).toISOString();
       const errs = fault.healErrors.length ? `; heal failed: ${fault.healErrors.at(-1)}` : '';
       const notApplied = fault.applied ? '' : fault.injectError ? ` (inject failed: ${fault.injectError})` : ' (intent written, not confirmed applied)';
-      console.log(`${i.fault} on ${i.node} via ${i.driver} since ${since}${notApplied}${i.runId ? ` run ${i.runId}` : ''}: ${state}${errs}  [${i.id}]`);
+      console.log(`${i.fault} on ${i.node} via ${i.driver} since ${since}${notApplied}${ownerText(fault)}: ${state}${errs}  [${i.id}]`);
     }
     return 0;
   }
 
   if (cmd === 'heal') {
-    const { healed, errors } = await nemesis.healAll();
-    if (healed.length === 0 && errors.length === 0) console.log(`${stamp()} nothing to heal (ledger ${ledger.path})`);
+    const skip = values.all === true ? () => false : ownedByRunningDrill;
+    const left = ledger.active().filter(skip);
+    for (const f of left) console.log(`${stamp()} left ${f.inject.fault} on ${f.inject.node} to its drill${ownerText(f)}: it heals it at its end; --all heals it now  [${f.inject.id}]`);
+    const { healed, errors } = await nemesis.healAll((f) => !skip(f));
+    if (healed.length === 0 && errors.length === 0 && left.length === 0) console.log(`${stamp()} nothing to heal (ledger ${ledger.path})`);
     for (const e of errors) console.error(`${stamp()} could not heal ${e}`);
     return errors.length ? 1 : 0;
   }
@@ -80,6 +104,8 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof TargetFileError) throw new UsageError(`--target: ${err.message}`);
     throw err;
   }
+  // a node a heal started again runs under the pid recorded in the suite's own state, not the file's
+  target = withRecordedPids(target, nemesis.pids.live(targetPath));
   const node = findFaultTarget(target, step.node);
   if (!node) throw new UsageError(`--node: no node ${step.node} in ${targetPath} (nodes: ${faultTargets(target).map((c) => c.name).join(', ')})`);
   let r;

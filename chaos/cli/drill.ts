@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../reference-target/launcher/build.js';
+import { runStateFile } from '../../runner/run-dir.js';
 import { startDockerStack } from '../../reference-target/launcher/docker-stack.js';
 import { stopStack } from '../../reference-target/launcher/stack.js';
 import { parseFlaws } from '../../reference-target/flaws.js';
@@ -15,10 +16,11 @@ import { runDrill } from '../drill/run.js';
 import { needsChatLb, needsProxy, specFromFlags } from '../drill/spec.js';
 import { exitOnError, parseFlags, UsageError } from './args.js';
 
-export const DRILL_USAGE = `usage: npm run drill -- --fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for 20s]
+export const DRILL_USAGE = `usage: npm run drill -- --fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for <sized>]
                        [--profile failover] [--duration 45s] [--target <file> | --docker] [--proxy] [--lb] [--dbman-lb]
                        [--latency-ms 1000 --jitter-ms 200 | --rate-kbps 16] [--hold 3] [--slo-p95-ms 500] [--slo-error-rate 0.01]
                        [--max-failover 5s] [--max-recovery 15s] [--max-ready-flip 5s] [--max-reconnect-p95-ms 5000]
+                       [--max-ready-but-failing 1s] [--max-relapses 0] [--max-relapse 2s]
        npm run drill -- --file <drill.yaml|drill.json> [--target <file> [--allow-remote]] [--ledger <file>]
 
 Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and stops it after. Network faults
@@ -27,6 +29,13 @@ dbman node, on every dbman node's PostgreSQL link and in front of Redis (--proxy
 --lb puts HAProxy in front of the chat instances (automatic for a fault on chat-N); --dbman-lb gives the app
 services one dbman URL behind HAProxy, which health-checks /health/ready (the dbman-lb topology). --proxy, --lb
 and --dbman-lb shape the reference target the drill starts: not with --target.
+--for: a pause or partition without --for lasts long enough for the stall to come back twice, sized from the
+target file's dbmanClient {timeoutMs, failThreshold, cooldownMs} (else the contract's 5000 / 3 / 10000):
+timeout + 2 × (timeout + cooldown) + hold + 2 s, at least 20 s; a shorter --for prints a warning naming the
+relapse it cannot see. Other faults default to 20 s. Relapses (the SLO held, then broke again before heal)
+longer than --max-relapse count against --max-relapses. Every dbman node is also probed with a read-only
+internal-API call (the target file's servingProbe, default tenants/list): a healed node must be ready AND
+serving, and may be ready but failing for at most --max-ready-but-failing after heal.
 Fault targets: dbman-N, chat-N, orghub, redis and the load balancers, as the target file names them. db-cut
 cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
 its liveness staying up and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients'
@@ -34,6 +43,7 @@ reconnects (seen, p95 within --max-reconnect-p95-ms).
 --docker starts the reference target as containers (npm run stack -- up --docker) and drives the faults with the
 docker driver (stop, kill, pause, restart, partition by network disconnect); the stack is removed after.
 A target file whose URLs are outside loopback (127.0.0.0/8, localhost, ::1), e.g. staging, needs --allow-remote.
+With --target, a node another running drill faults (or left faulted: npm run chaos -- heal) is refused (exit 2).
 Exit codes: 0 pass, 1 a threshold, the steady state or a fault action failed, 2 bad usage (nothing sent).`;
 
 async function main(argv: string[]): Promise<number> {
@@ -62,6 +72,9 @@ async function main(argv: string[]): Promise<number> {
     'max-recovery': { type: 'string' },
     'max-ready-flip': { type: 'string' },
     'max-reconnect-p95-ms': { type: 'string' },
+    'max-ready-but-failing': { type: 'string' },
+    'max-relapses': { type: 'string' },
+    'max-relapse': { type: 'string' },
     help: { type: 'boolean' },
   });
   if (values.help) {
@@ -93,6 +106,9 @@ async function main(argv: string[]): Promise<number> {
     maxRecovery: s('max-recovery'),
     maxReadyFlip: s('max-ready-flip'),
     maxReconnectP95Ms: s('max-reconnect-p95-ms'),
+    maxReadyButFailing: s('max-ready-but-failing'),
+    maxRelapses: s('max-relapses'),
+    maxRelapse: s('max-relapse'),
   });
   const allowRemote = values['allow-remote'] === true;
   if (!values.docker) return runDrill({ spec, targetPath: s('target'), ledgerPath: s('ledger'), allowRemote });
@@ -109,7 +125,7 @@ async function drillOnDockerStack(spec: Parameters<typeof runDrill>[0]['spec'], 
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const targetPath = join(REPO_ROOT, '.state', `drill-docker-${process.pid}-target.json`);
+  const targetPath = runStateFile('drill-docker', 'target.json');
   const log = (l: string) => process.stdout.write(`drill: [docker stack] ${l}\n`);
   // runDrill exits the process itself after SIGINT/SIGTERM: take the stack down synchronously then
   const downSync = () => {

@@ -3,7 +3,8 @@
  */
 import { judgeDbCut } from '../health-figures.js';
 import { judgeReconnects } from '../ws-figures.js';
-import type { DrillFault, DrillReport } from './run.js';
+import type { DrillFault, DrillReport } from './report.js';
+import { formatFaultExtras, formatServices, judgeExtras, type DrillExtras, type FaultExtras } from './serving-step.js';
 import type { DrillSpec } from './spec.js';
 
 /**
@@ -31,20 +32,23 @@ export function judgeFigures(faults: DrillFault[], slo: DrillSpec['slo']): strin
       out.push(`recovery_time${rwho}: <=${slo.maxRecoveryS}s (observed ${f.recoveryS === null ? 'node not ready or SLO not held before the load ended' : `${f.recoveryS}s`})`);
     }
   }
+  // ready but failing after heal, relapses (serving-step.ts)
+  out.push(...judgeExtras(faults, undefined, slo));
   return out;
 }
 
 const fmt = (v: number | null | undefined, unit = 's') =>
   v === null || v === undefined ? '—' : `${unit === ' ms' ? v.toFixed(1) : v}${unit}`;
 
-/** The failover figures as a few lines for the terminal. */
-export function formatFigures(r: DrillReport): string {
+/** The failover figures as a few lines for the terminal (with the serving, relapse and per-service figures when present). */
+export function formatFigures(r: DrillReport & Partial<DrillExtras>): string {
   const lines = [
     `failover figures (a good second: error rate <= ${r.slo.errorRate}, p95 <= ${r.slo.p95Ms} ms; held ${r.slo.holdS} s; ` +
-      `limits: failover <= ${r.slo.maxFailoverS} s, recovery <= ${r.slo.maxRecoveryS} s, ready flip <= ${r.slo.maxReadyFlipS} s, ` +
-      `reconnect p95 <= ${r.slo.maxReconnectP95Ms} ms):`,
+      `limits: failover <= ${r.slo.maxFailoverS} s, recovery (ready AND serving, SLO held) <= ${r.slo.maxRecoveryS} s, ready flip <= ${r.slo.maxReadyFlipS} s, ` +
+      `reconnect p95 <= ${r.slo.maxReconnectP95Ms} ms, ready but failing after heal <= ${r.slo.maxReadyButFailingS} s, ` +
+      `relapses longer than ${r.slo.maxRelapseS} s <= ${r.slo.maxRelapses}):`,
   ];
-  for (const f of r.faults) {
+  for (const f of r.faults as (DrillFault & FaultExtras)[]) {
     if (f.error) {
       lines.push(`  ${f.fault} ${f.node}: ${f.error}`);
       continue;
@@ -63,6 +67,7 @@ export function formatFigures(r: DrillReport): string {
           (c.balancerOutS === undefined ? '' : `; balancer took it out ${c.balancerOutS === null ? 'never' : `${c.balancerOutS}s after inject`}, back ${c.balancerBackS === null ? '—' : `${c.balancerBackS}s after heal`}`),
       );
     }
+    lines.push(...formatFaultExtras(f));
     if (f.ws) {
       const w = f.ws;
       lines.push(
@@ -79,6 +84,7 @@ export function formatFigures(r: DrillReport): string {
         (w ? `; fan-out p95 ${fmt(w.fanoutP95Ms, ' ms')} (${w.fanoutSamples}), delivery ${w.deliveryRatio === null ? '—' : `${(w.deliveryRatio * 100).toFixed(2)}%`} (${w.deliverySamples}), WS reconnects ${w.reconnects}, missed ${w.missedMessages}` : ''),
     );
   }
+  lines.push(...formatServices(r.services));
   lines.push(`drill verdict: ${r.verdict.toUpperCase()}${r.breached.length ? ` — ${r.breached.join('; ')}` : ''}`);
   return lines.join('\n');
 }

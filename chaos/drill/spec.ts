@@ -10,6 +10,10 @@ import { PROFILE_NAMES } from '../../lib/profiles.js';
 import { UsageError, parseOrUsage } from '../cli/args.js';
 import { SLOW_PATH_NODE } from '../slow-path.js';
 import { Duration, FAULT_KINDS, FaultParams, FaultStep, NETWORK_FAULTS, parseDurationS, type FaultKind } from '../faults.js';
+import { DEFAULT_FOR_S } from './fault-window.js';
+
+/** A drill's fault: `for` may be left out (then the drill sizes it from the client settings, chaos/drill/fault-window.ts). */
+const DrillFaultStep = FaultStep.extend({ for: Duration.optional() });
 
 export const DrillSlo = z
   .object({
@@ -35,6 +39,18 @@ export const DrillSlo = z
     maxResumeS: z.number().positive().default(20),
     /** Drill threshold, faults on PostgreSQL: every dbman node ready and serving, and a store acknowledged, within this many seconds of it back (the owners' 5 minutes). */
     maxPgRecoveryS: z.number().positive().default(300),
+    /**
+     * Drill threshold, recovery phase: seconds a healed dbman node may answer /health/ready 200 while its serving
+     * probe fails. One 250 ms poll of each apart, plus room for a loaded machine.
+     */
+    maxReadyButFailingS: z.number().nonnegative().default(1),
+    /** Drill threshold, fault phase: relapses longer than maxRelapseS allowed per fault. */
+    maxRelapses: z.number().int().nonnegative().default(0),
+    /**
+     * A relapse up to this long is not counted by maxRelapses: a client with a short timeout pays about one timeout
+     * after each cooldown (the reference target's 1 s: one or two bad seconds); the real client's 5 s is the stall back.
+     */
+    maxRelapseS: z.number().nonnegative().default(2),
   })
   .strict();
 export type DrillSlo = z.infer<typeof DrillSlo>;
@@ -76,7 +92,7 @@ export const DrillSpec = z
     profile: z.enum(PROFILE_NAMES).default('failover'),
     /** Load duration (the profile's steady part); default: last heal + RECOVERY_TAIL_S. */
     duration: Duration.optional(),
-    faults: z.array(FaultStep).default([]),
+    faults: z.array(DrillFaultStep).default([]),
     slowConsumers: SlowConsumersSpec.optional(),
     slo: DrillSlo.default(DrillSlo.parse({})),
     /**
@@ -100,14 +116,15 @@ export const DrillSpec = z
         ctx.addIssue({ code: 'custom', path: ['slowConsumers', 'for'], message: `the span ends at ${sc.at + sc.for}s, after the load (duration ${d.duration}s)` });
       }
     }
-    d.faults.forEach((f, i) => {
+    const fs = d.faults.map((f) => ({ ...f, for: f.for ?? DEFAULT_FOR_S }));
+    fs.forEach((f, i) => {
       if (f.node === SLOW_PATH_NODE) ctx.addIssue({ code: 'custom', path: ['faults', i, 'node'], message: `${SLOW_PATH_NODE} is the slow-consumer path: use slowConsumers` });
       if (f.at < 1) ctx.addIssue({ code: 'custom', path: ['faults', i, 'at'], message: 'must be at least 1s after load start (a baseline first)' });
       if (f.for <= 0 && f.fault !== 'restart') ctx.addIssue({ code: 'custom', path: ['faults', i, 'for'], message: 'must be more than 0s' });
       if (d.duration !== undefined && f.at + f.for > d.duration) {
         ctx.addIssue({ code: 'custom', path: ['faults', i, 'for'], message: `the fault ends at ${f.at + f.for}s, after the load (duration ${d.duration}s)` });
       }
-      d.faults.forEach((g, j) => {
+      fs.forEach((g, j) => {
         if (j > i && g.node === f.node && g.at < f.at + f.for && f.at < g.at + g.for) {
           ctx.addIssue({ code: 'custom', path: ['faults', j, 'at'], message: `overlaps fault ${i} on the same node ${f.node}` });
         }
@@ -115,10 +132,23 @@ export const DrillSpec = z
     });
   })
   .transform((d) => {
-    const faults = d.slowConsumers ? [...d.faults, slowSpanStep(d.slowConsumers)] : d.faults;
-    return { ...d, faults, durationS: d.duration ?? Math.ceil(Math.max(...faults.map((f) => f.at + f.for)) + RECOVERY_TAIL_S) };
+    const given: FaultStep[] = d.faults.map((f) => ({ ...f, for: f.for ?? DEFAULT_FOR_S }));
+    const faults = d.slowConsumers ? [...given, slowSpanStep(d.slowConsumers)] : given;
+    return {
+      ...d,
+      faults,
+      /** Per fault: whether its length was given (else the drill may size it from the target's client settings). */
+      forGiven: [...d.faults.map((f) => f.for !== undefined), ...(d.slowConsumers ? [true] : [])],
+      durationGiven: d.duration !== undefined,
+      durationS: d.duration ?? defaultDurationS(faults),
+    };
   });
 export type DrillSpec = z.infer<typeof DrillSpec>;
+
+/** The load duration without --duration: the last heal + RECOVERY_TAIL_S. */
+export function defaultDurationS(faults: readonly Pick<FaultStep, 'at' | 'for'>[]): number {
+  return Math.ceil(Math.max(...faults.map((f) => f.at + f.for)) + RECOVERY_TAIL_S);
+}
 
 /** Whether the stack a drill starts needs Toxiproxy proxies: a network fault, a db-cut, or any fault on redis. */
 export function needsProxy(spec: Pick<DrillSpec, 'faults'>): boolean {
@@ -166,6 +196,9 @@ export interface DrillFlags {
   maxRecovery?: string;
   maxReadyFlip?: string;
   maxReconnectP95Ms?: string;
+  maxReadyButFailing?: string;
+  maxRelapses?: string;
+  maxRelapse?: string;
 }
 
 const num = (v: string | undefined) => (v === undefined ? undefined : /^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
@@ -187,7 +220,7 @@ export function specFromFlags(f: DrillFlags): DrillSpec {
   if (f.jitterMs !== undefined) params.jitterMs = num(f.jitterMs);
   if (f.rateKbps !== undefined) params.rateKBps = num(f.rateKbps);
   const step = parseOrUsage(
-    FaultStep.extend({ params: FaultParams.default(FaultParams.parse({})) }),
+    DrillFaultStep.extend({ params: FaultParams.default(FaultParams.parse({})) }),
     { fault: f.fault, node: f.node, ...(f.at ? { at: num(f.at) } : {}), ...(f.for ? { for: num(f.for) } : {}), params },
     '--',
   );
@@ -227,6 +260,9 @@ function withOverrides(raw: Record<string, unknown>, f: DrillFlags): Record<stri
   if (f.maxRecovery !== undefined) slo.maxRecoveryS = durationOrRaw(f.maxRecovery);
   if (f.maxReadyFlip !== undefined) slo.maxReadyFlipS = durationOrRaw(f.maxReadyFlip);
   if (f.maxReconnectP95Ms !== undefined) slo.maxReconnectP95Ms = num(f.maxReconnectP95Ms);
+  if (f.maxReadyButFailing !== undefined) slo.maxReadyButFailingS = durationOrRaw(f.maxReadyButFailing);
+  if (f.maxRelapses !== undefined) slo.maxRelapses = num(f.maxRelapses);
+  if (f.maxRelapse !== undefined) slo.maxRelapseS = durationOrRaw(f.maxRelapse);
   if (Object.keys(slo).length) out.slo = slo;
   return out;
 }

@@ -8,13 +8,12 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { REPO_ROOT } from '../launcher/build.js';
 import { startStack, type RunningStack } from '../launcher/stack.js';
+import { runStateFile } from '../../runner/run-dir.js';
 
 const Args = z.object({
   seconds: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1).max(120).default(8),
@@ -206,7 +205,7 @@ function report(r: Result): string {
 async function main(): Promise<void> {
   const a = parse();
   const log = (l: string) => process.stdout.write(`bench: ${l}\n`);
-  const stack = await startStack({ targetFilePath: join(REPO_ROOT, '.state', `bench-${process.pid}-target.json`), flaws: [] });
+  const stack = await startStack({ targetFilePath: runStateFile('bench', 'target.json'), flaws: [] });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

@@ -13,7 +13,9 @@
  *   (a client that refused outright could never notice a recovery before the cooldown ends).
  *
  * Flaws (TARGET_FLAWS): single-endpoint (only the first endpoint), no-cooldown (never set aside),
- * slow-failover (5000 ms / 3 / 10000 ms whatever is configured).
+ * slow-failover (5000 ms / 3 / 10000 ms whatever is configured; TARGET_FLAW_SLOW_TIMEOUT_MS and
+ * TARGET_FLAW_SLOW_COOLDOWN_MS change the forced timeout and cooldown), validation-500 (with every endpoint in cooldown a
+ * request fails at once, as the real client does, instead of trying them all anyway).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -34,6 +36,8 @@ export interface DbmanClientConfig {
   failThreshold: number;
   cooldownMs: number;
   flaws: Flaw[];
+  /** What slow-failover forces (default the contract's 5000 ms timeout and 10 s cooldown). */
+  slowFailover?: { timeoutMs: number; cooldownMs: number };
 }
 
 const endpointUrl = z
@@ -58,17 +62,22 @@ const EnvSchema = z.object({
   DBMAN_HTTP_TIMEOUT_MS: intVar(CONTRACT_DEFAULTS.timeoutMs, 1, 600_000),
   DBMAN_FAIL_THRESHOLD: intVar(CONTRACT_DEFAULTS.failThreshold, 1, 1_000_000),
   DBMAN_COOLDOWN_MS: intVar(CONTRACT_DEFAULTS.cooldownMs, 0, 3_600_000),
+  /** slow-failover: the timeout and cooldown it forces (default the contract's 5000 and 10000; tests pick shorter). */
+  TARGET_FLAW_SLOW_TIMEOUT_MS: intVar(CONTRACT_DEFAULTS.timeoutMs, 1, 600_000),
+  TARGET_FLAW_SLOW_COOLDOWN_MS: intVar(CONTRACT_DEFAULTS.cooldownMs, 0, 3_600_000),
 });
 
 /** Reads the client's settings from the environment (contract names and defaults) plus TARGET_FLAWS. */
 export function dbmanClientConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DbmanClientConfig {
   const e = parseEnv(EnvSchema, env);
+  const flaws = parseFlaws(env['TARGET_FLAWS']);
   return {
     endpoints: e.DBMAN_ENDPOINTS ?? [e.DBMAN_ENDPOINT],
     timeoutMs: e.DBMAN_HTTP_TIMEOUT_MS,
     failThreshold: e.DBMAN_FAIL_THRESHOLD,
     cooldownMs: e.DBMAN_COOLDOWN_MS,
-    flaws: parseFlaws(env['TARGET_FLAWS']),
+    flaws,
+    ...(flaws.includes('slow-failover') ? { slowFailover: { timeoutMs: e.TARGET_FLAW_SLOW_TIMEOUT_MS, cooldownMs: e.TARGET_FLAW_SLOW_COOLDOWN_MS } } : {}),
   };
 }
 
@@ -139,9 +148,9 @@ export class DbmanClient {
     if (endpoints.length === 0) throw new Error('dbman client: no endpoint');
     this.effective = {
       endpoints,
-      timeoutMs: slow ? CONTRACT_DEFAULTS.timeoutMs : config.timeoutMs,
+      timeoutMs: slow ? (config.slowFailover?.timeoutMs ?? CONTRACT_DEFAULTS.timeoutMs) : config.timeoutMs,
       failThreshold: noCooldown ? Number.POSITIVE_INFINITY : slow ? CONTRACT_DEFAULTS.failThreshold : config.failThreshold,
-      cooldownMs: noCooldown ? 0 : slow ? CONTRACT_DEFAULTS.cooldownMs : config.cooldownMs,
+      cooldownMs: noCooldown ? 0 : slow ? (config.slowFailover?.cooldownMs ?? CONTRACT_DEFAULTS.cooldownMs) : config.cooldownMs,
     };
     this.states = endpoints.map((url) => ({ url, failures: 0, cooldownUntil: 0 }));
     this.now = opts.now ?? Date.now;
@@ -167,7 +176,10 @@ export class DbmanClient {
     const order: EndpointState[] = [];
     for (let i = 0; i < n; i++) order.push(this.states[(start + i) % n]!);
     let candidates = order.filter((s) => s.cooldownUntil <= now);
-    if (candidates.length === 0) candidates = order;
+    if (candidates.length === 0) {
+      if (this.config.flaws.includes('validation-500')) throw new DbmanUnavailableError(op, []);
+      candidates = order;
+    }
     const attempts: Attempt[] = [];
     for (const st of candidates) {
       const t0 = this.now();

@@ -4,11 +4,11 @@
  *
  * Env: PORT (8082), HOST (127.0.0.1), DATABASE_URL (required), DB_POOL_MAX (10), BCRYPT_COST (10),
  * DBMAN_READY_TIMEOUT_MS (1000), DBMAN_DRAIN_DELAY_MS (0), DBMAN_NODE_NAME, TARGET_FLAWS,
- * TARGET_FLAW_DUPLICATE_SHARE (0.05).
+ * TARGET_FLAW_DUPLICATE_SHARE (0.05), TARGET_FLAW_NOT_SERVING_MS (5000), TARGET_FLAW_SLOW_MS (50).
  */
 import pg from 'pg';
 import { z } from 'zod';
-import { parseDuplicateShare, parseFlaws } from '../flaws.js';
+import { DEFAULT_NOT_SERVING_MS, DEFAULT_SLOW_MS, parseDuplicateShare, parseEvery, parseFlaws } from '../flaws.js';
 import { ConfigError, intVar, parseEnv, portVar, runMain } from '../shared/env.js';
 import { createServer, stopOnSignals } from '../shared/http.js';
 import { OpError, createOperations } from './ops.js';
@@ -28,14 +28,21 @@ async function main(): Promise<void> {
   const env = parseEnv(Env, process.env);
   let flaws;
   let share;
+  let notServingMs;
+  let slowMs = 0;
   try {
     flaws = parseFlaws(process.env['TARGET_FLAWS']);
     share = parseDuplicateShare(process.env['TARGET_FLAW_DUPLICATE_SHARE']);
+    notServingMs = parseEvery('TARGET_FLAW_NOT_SERVING_MS', process.env['TARGET_FLAW_NOT_SERVING_MS'], DEFAULT_NOT_SERVING_MS);
+    if (flaws.includes('slow-dbman')) slowMs = parseEvery('TARGET_FLAW_SLOW_MS', process.env['TARGET_FLAW_SLOW_MS'], DEFAULT_SLOW_MS);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
   const readyLies = flaws.includes('ready-lies');
   const duplicates = flaws.includes('retry-duplicates');
+  // validation-500: a validation error (OpError 400) is answered 500; users-create-500: only users/create's.
+  const validationAs500 = (op: string) => flaws.includes('validation-500') || (flaws.includes('users-create-500') && op === 'users/create');
+  const notServingUntil = freezeDetector(flaws.includes('ready-not-serving'), notServingMs);
 
   const pool = new pg.Pool({
     connectionString: env.DATABASE_URL,
@@ -88,12 +95,15 @@ async function main(): Promise<void> {
     const op = (req.params as { '*': string })['*'].replace(/\/+$/, '');
     const fn = ops[op];
     if (!fn) return reply.code(404).send({ error: `unknown operation ${op}` });
+    // ready-not-serving: just resumed from a freeze, the node's own look-ups still fail (ready says 200 meanwhile)
+    if (Date.now() < notServingUntil()) return reply.code(500).send({ error: 'tenant look-up failed: every dbman endpoint in cooldown' });
     inFlight++;
     try {
+      if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
       const res = await fn(req.body);
       return reply.code(res.status).send(res.body);
     } catch (err) {
-      if (err instanceof OpError) return reply.code(err.status).send({ error: err.message });
+      if (err instanceof OpError) return reply.code(err.status === 400 && validationAs500(op) ? 500 : err.status).send({ error: err.message });
       process.stderr.write(`${env.DBMAN_NODE_NAME}: ${op}: ${(err as Error).message}\n`);
       return reply.code(500).send({ error: 'database error' });
     } finally {
@@ -116,6 +126,23 @@ async function main(): Promise<void> {
     await pool.end().catch(() => undefined);
     process.stdout.write(`${env.DBMAN_NODE_NAME}: stopped\n`);
   });
+}
+
+/**
+ * Flaw ready-not-serving: a 100 ms timer notices when the event loop stood still for over 1 s (the process was
+ * frozen: SIGSTOP, a cgroup freeze) and makes the node fail its internal API for `ms` after it resumes. Returns the
+ * end of the current not-serving span (0: serving). Off: always 0.
+ */
+function freezeDetector(on: boolean, ms: number): () => number {
+  let until = 0;
+  if (!on) return () => 0;
+  let last = Date.now();
+  setInterval(() => {
+    const now = Date.now();
+    if (now - last > 1000) until = now + ms;
+    last = now;
+  }, 100).unref();
+  return () => until;
 }
 
 runMain('dbman', main);

@@ -1,21 +1,28 @@
 /**
  * The reference stack: PostgreSQL + Redis in a fresh temp folder, migrations, 3 dbman nodes, 2 chat instances,
- * orghub, all on free loopback ports, as detached processes that outlive the starter. Writes the target
- * description file (runner/target-file.ts). `stopStack` works from that file alone, after the starter died.
+ * orghub, all on free loopback ports, as detached processes that outlive the starter (each service: its own
+ * module, `dbman-node.ts`, `chat-instance.ts`, `orghub.ts`, run by `service.ts: processRunner`). Writes the target
+ * description file (`target-description.ts`). `stopStack` works from that file alone, after the starter died.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { TargetFile, readTargetFile, type Component, type FaultAccess } from '../../runner/target-file.js';
+import { readTargetFile, type FaultAccess, type TargetFile } from '../../runner/target-file.js';
+import { hostPortOf } from '../../chaos/toxiproxy/server.js';
 import { migrate, seed, SEED } from '../db/migrate.js';
 import { parseFlaws, type Flaw } from '../flaws.js';
-import { REPO_ROOT, buildServices, type Service } from './build.js';
+import { REPO_ROOT, buildServices } from './build.js';
+import { startChatInstance } from './chat-instance.js';
+import { startDbmanNode } from './dbman-node.js';
 import { removeDockerResources, type DockerResources } from './docker-engine.js';
 import { startPostgres, startRedis, type ListenOptions, type StartedInfra } from './infra.js';
-import { balancerPorts, startBalancers, StackLinks, type LinkAddress, type StackContext, type TopologyOptions } from './links.js';
+import { balancerPorts, dbmanLbUrl, startBalancers, StackLinks, type LinkAddress, type StackContext, type TopologyOptions } from './links.js';
+import { startOrghub } from './orghub.js';
 import { freePorts } from './ports.js';
-import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
+import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, stopProcesses, type ProcRecord } from './procs.js';
+import { processRunner, serviceProcessEnv } from './service.js';
+import { describeStack, redisComponent } from './target-description.js';
 
 export const DEFAULT_TARGET_FILE = join(REPO_ROOT, '.state', 'target.json');
 
@@ -31,7 +38,7 @@ export const REFERENCE_SERVICE_ENV: Readonly<Record<string, string>> = {
   BCRYPT_COST: '8',
 };
 /** Launcher environment variables passed on to the services when set. */
-const PASSED_ENV = [...Object.keys(REFERENCE_SERVICE_ENV), 'TARGET_FLAW_DUPLICATE_SHARE', 'DBMAN_DRAIN_DELAY_MS', 'DBMAN_READY_TIMEOUT_MS'];
+const PASSED_ENV = [...Object.keys(REFERENCE_SERVICE_ENV), 'TARGET_FLAW_DUPLICATE_SHARE', 'TARGET_FLAW_NOT_SERVING_MS', 'TARGET_FLAW_SLOW_MS', 'TARGET_FLAW_SLOW_TIMEOUT_MS', 'TARGET_FLAW_SLOW_COOLDOWN_MS', 'DBMAN_DRAIN_DELAY_MS', 'DBMAN_READY_TIMEOUT_MS'];
 
 export interface StackOptions extends TopologyOptions {
   /** Flaw names (validated); default: TARGET_FLAWS from the environment. */
@@ -55,50 +62,6 @@ export interface RunningStack {
   target: TargetFile;
   targetFilePath: string;
   down(): Promise<void>;
-}
-
-/** Extra fields of the `reference` block (passthrough in the schema). */
-interface ReferenceExtra {
-  /** Every process of the stack has TARGET_STACK_ID=<stackId> in its environment (also a copy restarted by a chaos driver). */
-  stackId: string;
-  processes: ProcRecord[];
-  logsDir: string;
-  jwtSecret: string;
-  dbmanEndpoints: string[];
-  serviceEnv: Record<string, string>;
-  /** With proxies: the stack's toxiproxy-server. */
-  toxiproxy?: { apiUrl: string; pid: number };
-  /** With a load balancer: the stack's haproxy. */
-  haproxy?: { configPath: string; statsUrl: string; pid: number };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function httpOk(url: string, timeoutMs = 1000): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
-
-function logTail(file: string, lines = 5): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join(' | ');
-  } catch {
-    return '';
-  }
-}
-
-async function waitHealthy(name: string, url: string, proc: ProcRecord, logFile: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await httpOk(url))) {
-    if (!isAlive(proc)) throw new Error(`${name} exited while starting: ${logTail(logFile)}`);
-    if (Date.now() > deadline) throw new Error(`${name} not healthy at ${url} after ${timeoutMs} ms: ${logTail(logFile)}`);
-    await sleep(50);
-  }
 }
 
 export function writeAtomic(path: string, text: string): void {
@@ -168,29 +131,9 @@ export function serviceEnvOf(opts: StackOptions): Record<string, string> {
   return serviceEnv;
 }
 
-/** The target file's name: "reference (local)", "reference (docker, dbman-lb, chat LB, proxies, flaws: a,b)". */
-export function referenceName(mode: 'local' | 'docker', flaws: string[], o: TopologyOptions): string {
-  const parts = [mode, o.dbmanLb && 'dbman-lb', o.chatLb && 'chat LB', o.proxy && 'proxies', flaws.length && `flaws: ${flaws.join(',')}`];
-  return `reference (${parts.filter(Boolean).join(', ')})`;
-}
-
-/**
- * The target file's `redis`: the URL the chat instances use; faults by its process (stop, kill, pause, restart)
- * and, with proxies, by the proxy in front of it (network faults). The URL is the redis-server's own: a process
- * fault's restart waits until it accepts connections there.
- */
-export function redisComponent(url: string, link: LinkAddress, pid: number): Component {
-  return { name: 'redis', url, faults: { pid, ...(link.toxiproxy ? { toxiproxy: link.toxiproxy } : {}) } };
-}
-
-/** The target file's `postgres`: faults by its process (the postmaster; its backends are its process tree). */
-export function postgresComponent(url: string, pid: number): Component {
-  return { name: 'postgres', url, faults: { pid } };
-}
-
 /** Starts the whole stack; on any failure stops what it started, removes the folder and throws. */
 export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
-  const { log, flaws, targetFilePath, nDbman, nChat, stateDir, logsDir } = beginStart(opts);
+  const { log, flaws, targetFilePath, nDbman, nChat, stateDir, logsDir, stackId } = beginStart(opts);
   const procs: ProcRecord[] = [...(opts.processes ?? [])];
   const stopAll = async () => {
     await stopInOrder(procs, basename(stateDir));
@@ -205,104 +148,74 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
 
     log(`starting postgres on 127.0.0.1:${pgPort} and redis on 127.0.0.1:${redisPort}`);
     // allSettled: when one fails, the other must have recorded its process before we stop everything.
-    const stackId = basename(stateDir);
     const mark = (component: string) => ({ [STACK_ID_VAR]: stackId, [COMPONENT_VAR]: component });
     const [pgInfra, redisInfra] = await startInfra(stateDir, pgPort, redisPort, log, mark, procs);
 
     const serviceEnv = serviceEnvOf(opts);
     const jwtSecret = randomBytes(24).toString('hex');
-    const baseEnv: NodeJS.ProcessEnv = { ...process.env, ...serviceEnv, TARGET_FLAWS: flaws.join(','), NODE_ENV: 'production' };
-    for (const k of ['DBMAN_ENDPOINT', 'DBMAN_ENDPOINTS', 'PORT', 'HOST', 'DATABASE_URL', 'REDIS_URL', 'JWT_SECRET']) delete baseEnv[k];
-
     const applied = await migrate(pgInfra.url);
     await seed(pgInfra.url, Number(serviceEnv['BCRYPT_COST'] ?? 10));
     log(`migrations: ${applied.length ? applied.join(', ') : 'none pending'}; seeded tenant "${SEED.tenantId}"`);
 
-    const start = (name: string, service: Service, port: number, env: Record<string, string>) => {
-      const logFile = join(logsDir, `${name}.log`);
-      const p = spawnDetached(name, process.execPath, [bundles[service]], {
-        env: { ...baseEnv, ...env, HOST: '127.0.0.1', PORT: String(port), ...mark(name) },
-        logFile,
-        cwd: stateDir,
-      });
-      procs.push(p);
-      return { proc: p, logFile, url: `http://127.0.0.1:${port}` };
-    };
-
     const ctx: StackContext = { stateDir, logsDir, procs, log, mark };
+    const run = processRunner(ctx, serviceProcessEnv(serviceEnv, flaws));
     const links = await StackLinks.start(ctx, !!opts.proxy);
     const redisLink = await links.link('redis', `127.0.0.1:${redisPort}`);
     const dbLinks: LinkAddress[] = [];
     for (let i = 0; i < nDbman; i++) dbLinks.push(await links.link(`dbman-${i + 1}-db`, `127.0.0.1:${pgPort}`));
-    const nodes = dbLinks.map((dbLink, i) => {
-      const name = `dbman-${i + 1}`;
-      const port = appPorts[i]!;
-      const databaseUrl = pgInfra.url.replace(`@127.0.0.1:${pgPort}/`, `@${dbLink.address}/`);
-      return { name, port, dbLink, ...start(name, 'dbman', port, { DATABASE_URL: databaseUrl, DBMAN_NODE_NAME: name }) };
-    });
-    await Promise.all(nodes.map((n) => waitHealthy(n.name, `${n.url}/health/ready`, n.proc, n.logFile)));
+    const nodes = await Promise.all(
+      dbLinks.map((dbLink, i) =>
+        startDbmanNode(run, { index: i, hostPort: appPorts[i]!, databaseUrl: pgInfra.url.replace(`@127.0.0.1:${pgPort}/`, `@${dbLink.address}/`) }),
+      ),
+    );
     log(`dbman nodes ready: ${nodes.map((n) => `${n.name} ${n.url}`).join(', ')}`);
 
     // the path to each node (the app services', or the dbman LB's), through a proxy when proxies are on
     const nodeLinks: LinkAddress[] = [];
-    for (const n of nodes) nodeLinks.push(await links.link(n.name, `127.0.0.1:${n.port}`));
+    for (const n of nodes) nodeLinks.push(await links.link(n.name, hostPortOf(n.url)));
     const lbPorts = await balancerPorts(opts);
-    const dbmanEndpoints = opts.dbmanLb ? [`http://127.0.0.1:${lbPorts.dbman}`] : nodeLinks.map((l) => `http://${l.address}`);
-    const appEnv = { DBMAN_ENDPOINTS: dbmanEndpoints.join(','), JWT_SECRET: jwtSecret };
+    const dbmanEndpoints = opts.dbmanLb ? [dbmanLbUrl(lbPorts.dbman)] : nodeLinks.map((l) => `http://${l.address}`);
     const redisUrl = `redis://${redisLink.address}`;
-
-    const chats = Array.from({ length: nChat }, (_, i) => {
-      const name = `chat-${i + 1}`;
-      return { name, port: appPorts[nDbman + i]!, ...start(name, 'chat', appPorts[nDbman + i]!, { ...appEnv, REDIS_URL: redisUrl, CHAT_INSTANCE_NAME: name, CHAT_USE_MQ: 'false' }) };
-    });
-    const orghub = { name: 'orghub', ...start('orghub', 'orghub', appPorts[nDbman + nChat]!, appEnv) };
-    await Promise.all([...chats, orghub].map((s) => waitHealthy(s.name, `${s.url}/health`, s.proc, s.logFile)));
+    const apps = await Promise.all([
+      ...Array.from({ length: nChat }, (_, i) => startChatInstance(run, { index: i, hostPort: appPorts[nDbman + i]!, dbmanEndpoints, jwtSecret, redisUrl })),
+      startOrghub(run, { hostPort: appPorts[nDbman + nChat]!, dbmanEndpoints, jwtSecret }),
+    ]);
+    const chats = apps.slice(0, nChat);
+    const orghub = apps[nChat]!;
     log(`chat instances ready: ${chats.map((c) => `${c.name} ${c.url}`).join(', ')}; orghub ready: ${orghub.url}`);
 
     const lbs = await startBalancers(ctx, opts, {
       ports: lbPorts,
-      chatServers: chats.map((c) => ({ name: c.name, address: `127.0.0.1:${c.port}` })),
+      chatServers: chats.map((c) => ({ name: c.name, address: hostPortOf(c.url) })),
       dbmanServers: nodes.map((n, i) => ({ name: n.name, address: nodeLinks[i]!.address })),
     });
 
     const dbmanFaults = (i: number): FaultAccess => ({
       pid: nodes[i]!.proc.pid,
       ...(nodeLinks[i]!.toxiproxy ? { toxiproxy: nodeLinks[i]!.toxiproxy } : {}),
-      ...(nodes[i]!.dbLink.toxiproxy ? { dbLink: nodes[i]!.dbLink.toxiproxy } : {}),
+      ...(dbLinks[i]!.toxiproxy ? { dbLink: dbLinks[i]!.toxiproxy } : {}),
     });
-    const extra: ReferenceExtra = {
-      stackId,
-      processes: procs,
-      logsDir,
-      jwtSecret,
-      dbmanEndpoints,
-      serviceEnv,
-      ...(links.toxiproxy ? { toxiproxy: { apiUrl: links.toxiproxy.apiUrl, pid: links.toxiproxy.pid } } : {}),
-      ...(lbs.haproxy ? { haproxy: lbs.haproxy } : {}),
-    };
-    const chatUrl = lbs.chat?.url ?? chats[0]!.url;
-    const target = TargetFile.parse({
-      version: 1,
-      name: referenceName('local', flaws, opts),
-      chatUrl,
-      authUrl: orghub.url,
-      wsUrl: `${chatUrl.replace(/^http/, 'ws')}/ws`,
-      tenantId: SEED.tenantId,
-      login: { email: SEED.adminEmail, password: SEED.adminPassword },
-      dbmanNodes: nodes.map((n, i) => ({ name: n.name, url: n.url, faults: dbmanFaults(i) })),
-      chatInstances: chats.map((c) => ({ name: c.name, url: c.url, faults: { pid: c.proc.pid } })),
-      orghub: { name: 'orghub', url: orghub.url, faults: { pid: orghub.proc.pid } },
+    const target = describeStack({
+      mode: 'local',
+      flaws,
+      opts,
+      stateDir,
+      nodes: nodes.map((n, i) => ({ name: n.name, url: n.url, faults: dbmanFaults(i) })),
+      chats: chats.map((c) => ({ name: c.name, url: c.url, faults: { pid: c.proc.pid } })),
+      orghub: { url: orghub.url, pid: orghub.proc.pid },
       redis: redisComponent(redisInfra.url, redisLink, redisInfra.proc.pid),
-      postgres: postgresComponent(pgInfra.url, pgInfra.proc.pid),
-      loadBalancers: lbs.loadBalancers,
-      reference: {
-        stateDir,
-        ...(opts.launcherPid ? { launcherPid: opts.launcherPid } : {}),
-        flaws,
-        topology: opts.dbmanLb ? 'dbman-lb' : 'client-side',
-        postgres: { url: pgInfra.url, pid: pgInfra.proc.pid },
-        redis: { url: redisInfra.url, pid: redisInfra.proc.pid },
-        ...extra,
+      balancers: lbs,
+      postgresInfra: pgInfra,
+      redisInfra,
+      extra: {
+        stackId,
+        processes: procs,
+        logsDir,
+        jwtSecret,
+        dbmanEndpoints,
+        serviceEnv,
+        ...(links.toxiproxy ? { toxiproxy: { apiUrl: links.toxiproxy.apiUrl, pid: links.toxiproxy.pid } } : {}),
+        ...(lbs.haproxy ? { haproxy: lbs.haproxy } : {}),
       },
     });
     writeAtomic(targetFilePath, `${JSON.stringify(target, null, 2)}\n`);

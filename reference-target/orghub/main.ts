@@ -4,6 +4,7 @@
  * (DBMAN_ENDPOINTS, DBMAN_ENDPOINT, DBMAN_HTTP_TIMEOUT_MS, DBMAN_FAIL_THRESHOLD, DBMAN_COOLDOWN_MS), TARGET_FLAWS.
  */
 import { z } from 'zod';
+import { parseFlaws } from '../flaws.js';
 import { parseEnv, portVar, runMain } from '../shared/env.js';
 import { HttpError, bodyObject, createServer, optString, reqString, stopOnSignals } from '../shared/http.js';
 import { authenticate, callDbman, dbmanFromEnv, expectStatus, jwtFromEnv } from '../shared/service.js';
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
   const env = parseEnv(Env, process.env);
   const jwt = jwtFromEnv(process.env);
   const dbman = dbmanFromEnv(process.env);
+  // users-create-500: like the real system's current version, the password is not passed on to dbman
+  const dropPassword = parseFlaws(process.env['TARGET_FLAWS']).includes('users-create-500');
   const app = createServer();
 
   app.get('/health', async () => ({ status: 'ok' }));
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
       throw new HttpError(400, 'role must be admin, manager or user');
     }
     if (input.role === 'admin' && p.role !== 'admin') throw new HttpError(403, 'forbidden');
-    const res = await callDbman<{ id: string }>(dbman, 'users/create', input);
+    const res = await callDbman<{ id: string }>(dbman, 'users/create', dropPassword ? { ...input, password: undefined } : input);
     expectStatus(res, 201);
     return reply.code(201).send({ id: res.body.id });
   });

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processTree } from '../../chaos/drivers/proc.js';
-import type { DrillReport } from '../../chaos/drill/run.js';
+import type { DrillReport } from '../../chaos/drill/report.js';
 import { Ledger } from '../../chaos/ledger.js';
 import { freePort } from '../../chaos/toxiproxy/server.js';
 import { readTargetFile } from '../../runner/target-file.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inTraffic, parseHaproxyCsv, serverOf } from '../../chaos/drill/balancer.js';
 import { judgeFigures } from '../../chaos/drill/judge.js';
-import type { DrillFault } from '../../chaos/drill/run.js';
+import type { DrillFault } from '../../chaos/drill/report.js';
 import { DrillSlo, needsChatLb, needsProxy, specFromFlags } from '../../chaos/drill/spec.js';
 import { firstAtOrAfter, heldThroughout, type StatePoint } from '../../chaos/drill/timeline.js';
 import { dbCutFigures, judgeDbCut } from '../../chaos/health-figures.js';

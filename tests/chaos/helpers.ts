@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../chaos/toxiproxy/server.js';
 import { processTree, readStat } from '../../chaos/drivers/proc.js';
+import { TargetFile } from '../../runner/target-file.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -81,4 +82,22 @@ export function killAll(extra: number[] = []): void {
     }
   }
   started.clear();
+}
+
+/** A target file for pure tests (nothing listens at its URLs): dbman nodes and chat instances by name. */
+export function paperTarget(parts: { dbman: string[]; chat?: string[] }): TargetFile {
+  const u = 'http://127.0.0.1:1';
+  let pid = 10;
+  const component = (name: string) => ({ name, url: u, faults: { pid: pid++ } });
+  return TargetFile.parse({
+    version: 1,
+    name: 'paper',
+    chatUrl: u,
+    authUrl: u,
+    wsUrl: 'ws://127.0.0.1:1/ws',
+    tenantId: 't',
+    login: { email: 'a', password: 'b' },
+    dbmanNodes: parts.dbman.map(component),
+    chatInstances: (parts.chat ?? []).map(component),
+  });
 }

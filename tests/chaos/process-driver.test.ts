@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FaultStep } from '../../chaos/faults.js';
 import { Ledger } from '../../chaos/ledger.js';
 import { defaultDrivers, Nemesis } from '../../chaos/nemesis.js';
+import { PidState, pidStatePathFor, withRecordedPids } from '../../chaos/pid-state.js';
+import type { TargetFile } from '../../runner/target-file.js';
 import { FIXTURES, killAll, probe, procState, REPO, startHttpNode, tempDir, track, type HttpNode } from './helpers.js';
 
 const restarted: number[] = [];
@@ -86,23 +88,29 @@ describe('process driver', () => {
     expect(started).toHaveLength(1);
   });
 
-  it('restart records the new pid in the ledger and in the target file', async () => {
+  it('restart records the new pid in the ledger and the pid state, and leaves the target file byte-identical', async () => {
     const { dir, ledger } = setup();
     const n = await startHttpNode();
     const targetFilePath = join(dir, 'target.json');
-    writeFileSync(
-      targetFilePath,
-      JSON.stringify({ dbmanNodes: [{ name: 'node-a', url: n.url, faults: { pid: n.pid } }], reference: { processes: [{ name: 'node-a', pid: n.pid }] } }),
-    );
+    const text = JSON.stringify({ dbmanNodes: [{ name: 'node-a', url: n.url, faults: { pid: n.pid } }], reference: { processes: [{ name: 'node-a', pid: n.pid }] } });
+    writeFileSync(targetFilePath, text);
     const nemesis = new Nemesis({ ledger, drivers: defaultDrivers(join(dir, 'logs')), targetFilePath });
     const inj = await nemesis.inject(step('restart'), comp(n));
     const applied = ledger.lines().find((l) => l.type === 'applied' && l.id === inj.id) as { newPid?: number };
     expect(applied.newPid).toBeGreaterThan(0);
     restarted.push(applied.newPid!);
-    const doc = JSON.parse(readFileSync(targetFilePath, 'utf8'));
-    expect(doc.dbmanNodes[0].faults.pid).toBe(applied.newPid);
-    expect(doc.reference.processes).toEqual([{ name: 'node-a', pid: applied.newPid, group: true, startTime: expect.any(Number) }]);
+    expect(readFileSync(targetFilePath, 'utf8')).toBe(text);
+    expect(ledger.get(inj.id)?.inject.target).toBe(targetFilePath);
+    // the suite's own state has it, beside the ledger; a later reader lays it over the file's pid
+    const state = new PidState(pidStatePathFor(ledger.path));
+    expect(state.live(targetFilePath)).toEqual({ 'node-a': applied.newPid });
+    const t = { dbmanNodes: [comp(n)], chatInstances: [] } as unknown as TargetFile;
+    expect(withRecordedPids(t, state.live(targetFilePath)).dbmanNodes[0]!.faults.pid).toBe(applied.newPid);
     await nemesis.heal(inj.id);
+    // a process that is gone is not laid over the file's pid
+    process.kill(applied.newPid!, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(state.live(targetFilePath)).toEqual({});
   });
 
   it('restart replaces the process and the node answers again', async () => {

@@ -29,7 +29,7 @@ describe('engine provisioning', () => {
   it('without an engine and not root: one line saying what to do', () => {
     const r = spawnSync(
       process.execPath,
-      ['--import', 'tsx', '-e', "import('./target/launcher/docker-engine.ts').then((m) => m.ensureDockerEngine()).catch((e) => { console.error(e.constructor.name + ': ' + e.message); process.exit(2); })"],
+      ['--import', 'tsx', '-e', "import('./reference-target/launcher/docker-engine.ts').then((m) => m.ensureDockerEngine()).catch((e) => { console.error(e.constructor.name + ': ' + e.message); process.exit(2); })"],
       { encoding: 'utf8', uid: 65534, gid: 65534, env: { ...process.env, HOME: '/tmp', DOCKER_HOST: 'unix:///nonexistent/docker.sock', TSX_TSCONFIG_PATH: '' }, timeout: 30_000 },
     );
     expect(r.status, r.stderr).toBe(2);

@@ -19,15 +19,15 @@ describe('plan of a run', () => {
     const ids = withWindows.specs.map((s) => s.id);
     expect(ids.filter((i) => i.startsWith('fault.'))).toHaveLength(5);
     expect(ids.filter((i) => i.startsWith('recovery.'))).toHaveLength(4);
-    expect(toK6Thresholds(withWindows.specs).http_req_duration).toEqual(['p(95)<=3000']);
+    expect(toK6Thresholds(withWindows.specs)['http_req_duration{traffic:load}']).toEqual(['p(95)<=3000']);
 
     const without = planFor(parseConfig(ENV, 'failover'), SCENARIO_PARTS.failover!);
     expect(without.specs.some((s) => s.phase !== undefined)).toBe(false);
     // everything is baseline: the baseline phase's limits judge the whole run
     const k6 = toK6Thresholds(without.specs);
-    expect(k6.http_req_duration).toEqual(['p(95)<=500']);
+    expect(k6['http_req_duration{traffic:load}']).toEqual(['p(95)<=500']);
     expect(k6.message_store_latency).toEqual(['p(95)<=300', 'p(99)<=6000']);
-    expect(k6.http_req_failed?.[0]).toBe('rate<=0.01');
+    expect(k6['http_req_failed{traffic:load}']?.[0]).toBe('rate<=0.01');
   });
 
   it('keeps only the parts of a scenario file', () => {
@@ -49,7 +49,7 @@ describe('plan of a run', () => {
     expect(k6['http_req_duration{endpoint:message_list}']).toEqual(['p(95)<=700']);
     expect(k6['http_req_duration{phase:fault}']).toEqual(['p(95)<=6000']);
     expect(k6['http_req_failed{phase:fault}']).toEqual(['rate<=0.05']);
-    expect(k6.http_req_failed?.[1]).toEqual({ threshold: 'rate<=0.5', abortOnFail: true, delayAbortEval: '30s' });
+    expect(k6['http_req_failed{traffic:load}']?.[1]).toEqual({ threshold: 'rate<=0.5', abortOnFail: true, delayAbortEval: '30s' });
     expect(PROFILES.failover.slo.phases?.fault?.httpP95Ms).toBe(3000);
   });
 

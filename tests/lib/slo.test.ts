@@ -21,8 +21,8 @@ describe('thresholds from the SLO description', () => {
       message_store_success: ['rate>=0.999', { threshold: 'rate>=0.5', abortOnFail: true, delayAbortEval: '10s' }],
       message_store_latency: ['p(95)<=300', 'p(99)<=800'],
       'http_req_duration{endpoint:message_list}': ['p(95)<=400'],
-      http_req_duration: ['p(95)<=500'],
-      http_req_failed: ['rate<=0.01', { threshold: 'rate<=0.5', abortOnFail: true, delayAbortEval: '10s' }],
+      'http_req_duration{traffic:load}': ['p(95)<=500'],
+      'http_req_failed{traffic:load}': ['rate<=0.01', { threshold: 'rate<=0.5', abortOnFail: true, delayAbortEval: '10s' }],
       ws_delivery_latency: ['p(95)<=300'],
       ws_session_ok: ['rate>=0.99', { threshold: 'rate>=0.5', abortOnFail: true, delayAbortEval: '10s' }],
       ws_fanout_latency: ['p(95)<=500'],
@@ -43,8 +43,8 @@ describe('thresholds from the SLO description', () => {
     expect(ids).toContain('http_p99');
     expect(thresholdSpecs(PROFILES.baseline.slo, ALL).map((s) => s.id)).not.toContain('http_p99');
     const k6 = toK6Thresholds(thresholdSpecs(PROFILES.stage2.slo, ALL));
-    expect(k6.http_req_duration).toEqual(['p(95)<=400', 'p(99)<=1000']);
-    expect(k6.http_req_failed?.[0]).toBe('rate<=0.015');
+    expect(k6['http_req_duration{traffic:load}']).toEqual(['p(95)<=400', 'p(99)<=1000']);
+    expect(k6['http_req_failed{traffic:load}']?.[0]).toBe('rate<=0.015');
   });
 
   it('generates per-phase thresholds with their own limits (failover)', () => {

@@ -35,7 +35,7 @@ describe('parseFlaws', () => {
 
   it('throws a one-line error naming the setting and the allowed names for an unknown flaw', () => {
     expect(() => parseFlaws('ready-lies,fast-everything')).toThrow(
-      'TARGET_FLAWS: unknown flaw "fast-everything" (allowed: single-endpoint, no-cooldown, retry-duplicates, ready-lies, slow-failover, lose-messages, drop-fanout)',
+      'TARGET_FLAWS: unknown flaw "fast-everything" (allowed: single-endpoint, no-cooldown, retry-duplicates, ready-lies, slow-failover, lose-messages, drop-fanout, validation-500, users-create-500, ready-not-serving, slow-dbman)',
     );
   });
 
@@ -133,6 +133,50 @@ describe('flaws in a running stack', () => {
     } finally {
       process.kill(first, 'SIGCONT');
     }
+    await stack.down();
+  });
+  it('validation-500, users-create-500, ready-not-serving: bad requests take a service down; a resumed node is ready but fails', async () => {
+    const file = join(dir, 'serving.json');
+    started.push(file);
+    const stack = await startStack({
+      flaws: ['validation-500', 'users-create-500', 'ready-not-serving'],
+      targetFilePath: file,
+      serviceEnv: { TARGET_FLAW_NOT_SERVING_MS: '1500' },
+    });
+    const t = stack.target;
+    expect(t.dbmanClient).toEqual({ timeoutMs: 1000, failThreshold: 3, cooldownMs: 3000 });
+    const token = (await call('POST', `${t.authUrl}/api/v1/auth/login`, { body: { tenant_id: t.tenantId, ...t.login } })).body.access_token as string;
+    // users-create-500: every user creation fails with 5xx (dbman's 500 on each node: the client gives up after one round)
+    const u = await call('POST', `${t.authUrl}/api/v1/users`, {
+      token,
+      body: { org_id: '00000000-0000-4000-8000-000000000001', email: 'a@b.invalid', password: 'pw123456', name: 'a' },
+    });
+    expect(u.status).toBeGreaterThanOrEqual(500);
+    const room = (await call('POST', `${t.chatUrl}/api/v1/rooms`, { token, body: { name: 'v500' } })).body.id as string;
+    expect((await call('GET', `${t.chatUrl}/api/v1/rooms`, { token })).status).toBe(200);
+    // validation-500: 3 room lists with a bad cursor (one dbman call each), each 500 on every node, set all 3
+    // endpoints of chat's client aside
+    for (let i = 0; i < 3; i++) expect((await call('GET', `${t.chatUrl}/api/v1/rooms?cursor=bogus`, { token })).status).toBeGreaterThanOrEqual(500);
+    // now good requests fail at once although every node is ready; orghub's own client is not affected
+    expect((await call('GET', `${t.chatUrl}/api/v1/rooms`, { token })).status).toBe(503);
+    expect((await call('GET', `${t.chatUrl}/api/v1/rooms/${room}/messages`, { token })).status).toBe(503);
+    for (const n of t.dbmanNodes) expect((await call('GET', `${n.url}/health/ready`)).status).toBe(200);
+    expect((await call('POST', `${t.authUrl}/api/v1/auth/login`, { body: { tenant_id: t.tenantId, ...t.login } })).status).toBe(200);
+    await sleep(3200); // the 3 s cooldown
+    expect((await call('GET', `${t.chatUrl}/api/v1/rooms`, { token })).status).toBe(200);
+
+    // ready-not-serving: dbman-1 frozen 1.5 s, resumed: ready 200, but its internal API answers 500 for 1.5 s
+    const n1 = t.dbmanNodes[0]!;
+    const probe = () => call('POST', `${n1.url}/api/internal/v1/db/tenants/list`, { body: {} });
+    expect((await probe()).status).toBe(200);
+    process.kill(n1.faults.pid!, 'SIGSTOP');
+    await sleep(1500);
+    process.kill(n1.faults.pid!, 'SIGCONT');
+    await sleep(100);
+    expect((await call('GET', `${n1.url}/health/ready`)).status).toBe(200);
+    expect((await probe()).status).toBe(500);
+    await sleep(1600);
+    expect((await probe()).status).toBe(200);
     await stack.down();
   });
 });

@@ -91,8 +91,8 @@ describe('compare', () => {
     const r = structuredClone(b);
     r.totals.all.groups['message_list']!.p95 = 120;
     r.totals.all.groups['message_store']!.p95 = 24.9;
-    const opts = CompareOptions.parse({});
-    expect(opts).toEqual({ p95MarginPct: 10, errorMarginPp: 0.5, p95MinMs: 5, minSamples: 30 });
+    expect(CompareOptions.parse({})).toEqual({ p95MarginPct: 50, errorMarginPp: 0.5, errorMarginPct: 50, p95MinMs: 40, minSamples: 30 });
+    const opts = CompareOptions.parse({ p95MarginPct: 10, p95MinMs: 5 });
     // 120 > 110: a regression; 24.9 is 24.5 % above 20 but within the 5 ms floor.
     expect(compareModels(r, b, opts).regressions.map((x) => x.what)).toEqual(['p95 message_list (ms)']);
     expect(compareModels(r, b, { ...opts, p95MinMs: 0 }).regressions.map((x) => x.what)).toEqual(['p95 message_list (ms)', 'p95 message_store (ms)']);
@@ -103,6 +103,45 @@ describe('compare', () => {
     const few = compareModels(r, b, opts);
     expect(few.regressions).toEqual([]);
     expect(few.rows.find((x) => x.what === 'p95 message_list (ms)')).toMatchObject({ status: 'too few samples', samples: 29 });
+  });
+
+  it('default rule: a healthy run-to-run wander of a fast p95 is noise, a target twice as slow is a regression', () => {
+    const b = readModel(base)!;
+    const opts = CompareOptions.parse({});
+    const at = (m: ReportModel, g: string, p95: number, count = 200) => {
+      m.totals.all.groups[g] = { ...(m.totals.all.groups[g] ?? { p50: null, p99: null, errorRate: 0 }), p95, count };
+    };
+    const healthyA = structuredClone(b);
+    const healthyB = structuredClone(b);
+    for (const m of [healthyA, healthyB]) m.totals.all.groups = {};
+    // two pairs of healthy smokes in a row: the issue's, and one measured on this machine under load
+    for (const [a, b2] of [[12.6, 29.5], [28.4, 63.9]] as const) {
+      at(healthyA, 'message_store', a);
+      at(healthyB, 'message_store', b2);
+      expect(compareModels(healthyB, healthyA, opts).regressions).toEqual([]);
+      expect(compareModels(healthyA, healthyB, opts).regressions).toEqual([]);
+    }
+    const slower = structuredClone(healthyA);
+    at(slower, 'message_store', 128); // twice the slower healthy run
+    expect(compareModels(slower, healthyB, opts).regressions.map((x) => x.what)).toEqual(['p95 message_store (ms)']);
+    // both margins must be passed: 2x but only +20 ms (below the floor) is noise; +30 ms but only +10 % is noise too
+    at(slower, 'message_store', 40);
+    const fast = structuredClone(healthyA);
+    at(fast, 'message_store', 20);
+    expect(compareModels(slower, fast, opts).regressions).toEqual([]);
+    at(slower, 'message_store', 330);
+    at(fast, 'message_store', 300);
+    expect(compareModels(slower, fast, opts).regressions).toEqual([]);
+    // error rate: relative and absolute, and enough requests on both sides
+    const e1 = structuredClone(healthyA);
+    const e2 = structuredClone(healthyA);
+    e1.totals.all.errorRate = 2;
+    e2.totals.all.errorRate = 2.8; // +0.8 pp but only +40 %
+    expect(compareModels(e2, e1, opts).regressions).toEqual([]);
+    e2.totals.all.errorRate = 3.5; // +1.5 pp and +75 %
+    expect(compareModels(e2, e1, opts).regressions.map((x) => x.what)).toEqual(['http error rate (%)']);
+    e2.totals.all.reqs = 20;
+    expect(compareModels(e2, e1, opts).rows.find((x) => x.what === 'http error rate (%)')).toMatchObject({ status: 'too few samples', samples: 20 });
   });
 
   it('exits 2 with one line on bad input', () => {

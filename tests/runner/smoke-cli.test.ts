@@ -3,7 +3,7 @@
  * - one bad input per kind of setting exits 2 with one line naming it, and sends nothing (a listening socket,
  *   given as the target, records every connection);
  * - against the reference target the smoke passes: exit 0, summary.json verdict pass, reports/latest;
- * - with every dbman node of the target stopped it exits 1 and names the breached thresholds.
+ * - with every dbman node of the target stopped the admin login fails: the load is not started, exit 1 naming it.
  * Integration runs are sequential (vitest runs files one at a time) and short.
  */
 import { spawn } from 'node:child_process';
@@ -184,7 +184,7 @@ describe('against the reference target', () => {
     for (const pid of pids) expect(alive(pid)).toBe(false);
   }, 300_000);
 
-  it('with every dbman node stopped: exit 1, naming the breached thresholds', async () => {
+  it('with every dbman node stopped: the admin login (a required fixture) fails, the load is not started, exit 1 naming it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'smoke-dead-'));
     const stack = await startStack({ targetFilePath: join(dir, 'target.json'), flaws: [] });
     try {
@@ -193,14 +193,15 @@ describe('against the reference target', () => {
       for (const pid of pids) process.kill(pid!, 'SIGKILL');
       const r = await smoke(['--target', stack.targetFilePath]);
       expect(r.code).toBe(1);
-      expect(r.stdout).toMatch(/^verdict: FAIL \(\d+ of \d+ thresholds breached/m);
+      expect(r.stdout).toMatch(/^ {2}setup FAILED \(admin login, required\): 1 × POST \/api\/v1\/auth\/login → \d+ "[^"]+": the load was not started$/m);
+      expect(r.stdout).toMatch(/^verdict: FAIL .*setup failed, the load was not started: admin login failed/m);
       const s = readRunSummary(join(reportsDir, 'latest', 'summary.json'));
       expect(s.verdict).toBe('fail');
-      const breached = s.thresholds.filter((t) => t.result !== 'pass');
-      expect(breached.length).toBeGreaterThan(0);
-      for (const t of breached) expect(r.stdout).toMatch(new RegExp(`(FAIL|NO SAMPLES) +(\\S+: )?${t.metric.replace(/[{}()[\].*+?^$|\\]/g, '\\$&')} ${t.aggregation.replace(/[()]/g, '\\$&')}`));
-      // The store success rate is among them.
-      expect(breached.map((t) => t.metric).join(' ')).toMatch(/store|failed|checks/);
+      expect(s.setup).toMatchObject({ ready: false, failures: [expect.objectContaining({ fixture: 'admin login', required: true })] });
+      expect(s.errors[0]).toMatch(/^setup failed, the load was not started: admin login failed/);
+      // no load was sent: nothing was judged, and k6's own abort is not reported as a crash
+      expect(s.thresholds).toEqual([]);
+      expect(s.errors.join(' ')).not.toMatch(/k6 exited with code 108/);
     } finally {
       await stopStack(stack.targetFilePath);
     }

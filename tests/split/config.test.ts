@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMergeConfig, parsePartConfig, parsePrepareConfig, partK6Env, UsageError } from '../../split/config.js';
 import { parseConfig } from '../../lib/config.js';
+import { localSegments } from '../../split/segments.js';
 
 const TARGET_ENV = { CHAT_URL: 'http://127.0.0.1:1', AUTH_URL: 'http://127.0.0.1:1', WS_URL: 'ws://127.0.0.1:1/ws', TENANT_ID: 't', LOGIN_EMAIL: 'a', LOGIN_PASSWORD: 'b' };
 const dir = mkdtempSync(join(tmpdir(), 'load-config-'));
@@ -68,5 +69,16 @@ describe('load configuration', () => {
     expect(usage(() => parseMergeConfig(['reports/w1'], { ...TARGET_ENV, INTEGRITY_SPAN_MS: '-1' })).setting).toBe('INTEGRITY_SPAN_MS');
     expect(usage(() => parseMergeConfig([], TARGET_ENV)).message).toMatch(/^merge: no directories/);
     expect(usage(() => parseMergeConfig(['x', '--bogus'], TARGET_ENV)).setting).toBe('--bogus');
+  });
+
+  it('--local-parts k: runner i of n runs parts (i-1)k+1..ik of n*k; a rooms file is needed as soon as there are 2 parts', () => {
+    const part = parsePartConfig(['--profile', 'stage3', '--segment', '2/3', '--local-parts', '4', '--rooms', roomsFile()], TARGET_ENV);
+    expect(part.localParts).toBe(4);
+    expect(localSegments(part.segment, part.localParts)).toEqual([5, 6, 7, 8].map((index) => ({ index, count: 12 })));
+    expect(parsePartConfig(['--profile', 'stage3', '--segment', '2/3', '--rooms', roomsFile()], TARGET_ENV).localParts).toBe(1);
+    expect(usage(() => parsePartConfig(['--profile', 'stage3', '--segment', '1/1', '--local-parts', '3'], TARGET_ENV)).message).toMatch(/^--rooms: missing/);
+    expect(usage(() => parsePartConfig(['--profile', 'stage3', '--segment', '1/1', '--local-parts', '0'], TARGET_ENV)).message).toMatch(/^--local-parts: "0" is not allowed; allowed: an integer 1-256/);
+    expect(usage(() => parsePartConfig(['--profile', 'stage3', '--segment', '1/1', '--local-parts', 'two'], TARGET_ENV)).setting).toBe('--local-parts');
+    expect(usage(() => parsePartConfig(['--profile', 'stage3', '--segment', '1/500', '--local-parts', '3', '--rooms', roomsFile()], TARGET_ENV)).message).toMatch(/^--local-parts: 3 x 500 runners = 1500 parts; allowed: at most 1000/);
   });
 });

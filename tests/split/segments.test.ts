@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { k6Scenarios, resolveProfile, PROFILE_NAMES } from '../../lib/profiles.js';
-import { executionSegment, parseSegment, segmentArgs, segmentSequence, segmentShareInt, segmentShareRate } from '../../split/segments.js';
+import { executionSegment, localSegments, parseSegment, segmentArgs, segmentSequence, segmentShareInt, segmentShareRate } from '../../split/segments.js';
 import { parsePartConfig, UsageError } from '../../split/config.js';
 
 const TARGET_ENV = { CHAT_URL: 'http://127.0.0.1:1', AUTH_URL: 'http://127.0.0.1:1', WS_URL: 'ws://127.0.0.1:1/ws', TENANT_ID: 't', LOGIN_EMAIL: 'a', LOGIN_PASSWORD: 'b' };
@@ -13,6 +13,14 @@ describe('execution segments', () => {
     expect([1, 2, 3].map((index) => executionSegment({ index, count: 3 }))).toEqual(['0:1/3', '1/3:2/3', '2/3:1']);
     expect(segmentArgs({ index: 1, count: 1 })).toEqual([]);
     expect(segmentArgs({ index: 2, count: 4 })).toEqual(['--execution-segment', '1/4:2/4', '--execution-segment-sequence', '0,1/4,2/4,3/4,1']);
+  });
+
+  it('n runners of k local parts each are the parts 1..n*k, each once', () => {
+    for (const [n, k] of [[1, 3], [3, 4], [7, 1]] as const) {
+      const all = Array.from({ length: n }, (_, i) => localSegments({ index: i + 1, count: n }, k)).flat();
+      expect(all.map((s) => s.index)).toEqual(Array.from({ length: n * k }, (_, j) => j + 1));
+      expect(new Set(all.map((s) => s.count))).toEqual(new Set([n * k]));
+    }
   });
 
   it('parts cover every profile exactly: VUs and rates per stage sum to the whole, positions never overlap', () => {

@@ -1,6 +1,7 @@
 /**
  * A stage profile scaled to this machine (baseline × 0.1, 20 s: ~14 k6 VUs, 50 sockets, 1-2.5 REST iterations/s)
- * run as 3 concurrent segment processes against ONE reference target (one hot room made by prepare), merged with
+ * run as 3 concurrent segment processes (`--segment 1/1 --local-parts 3`: three k6 processes started by one
+ * runner) against ONE reference target (one hot room made by prepare), merged with
  * the integrity check, and compared with one unsplit run (segment 1/1) of the same profile. Tolerance (loopback,
  * shared 2-core machine): the same thresholds, each with the same result; rates within 0.02 absolute; REST store
  * samples within 15 % (arrival rate: the same iterations planned); latency statistics within max(150 ms, 2×).
@@ -21,6 +22,7 @@ import { readHistory } from '../../integrity/index.js';
 import { startStack, stopStack, type RunningStack } from '../../reference-target/launcher/stack.js';
 import { parsePartConfig } from '../../split/config.js';
 import { runPart } from '../../split/part.js';
+import { runLocalParts } from '../../split/local-parts.js';
 import { mergeParts, type MergeOptions } from '../../split/merge.js';
 import { prepareRun } from '../../split/prepare.js';
 import type { ThresholdResult } from '../../runner/summary.js';
@@ -54,6 +56,16 @@ async function part(runId: string, seg: string, rooms?: string, load: { profile:
   return code;
 }
 
+/** One runner (segment 1/1) as 3 local k6 processes: parts 1-of-3 .. 3-of-3. */
+async function localParts(runId: string, rooms: string): Promise<number> {
+  const lines: string[] = [];
+  const config = parsePartConfig(['--profile', 'baseline', '--segment', '1/1', '--local-parts', '3', '--run-id', runId, '--target', stack!.targetFilePath, '--scale', '0.1', '--rooms', rooms], { ...process.env, ...ENV });
+  const { code, partDirs } = await runLocalParts(config, { root: join(root, 'reports'), log: (l) => lines.push(l) });
+  if (code !== 0) console.error(lines.join('\n'));
+  expect(partDirs.map((d) => d.split('/').at(-1))).toEqual(['1-of-3', '2-of-3', '3-of-3']);
+  return code;
+}
+
 const byName = (ts: ThresholdResult[]) => new Map(ts.map((t) => [t.name, t]));
 const merge = (dirs: string[], o: Partial<MergeOptions> = {}) =>
   mergeParts({ dirs, integrity: { target: stack!.target, options: { undeliveredLimit: 0, spanMs: 1000 } }, log: () => {}, report: false, latest: false, ...o });
@@ -66,8 +78,7 @@ describe('split run', () => {
   it('3 segment processes against one target merge into one passing verdict matching an unsplit run', async () => {
     const roomsFile = join(root, 'reports', 'split3', 'rooms.json');
     await prepareRun({ target: stack!.target, profile: 'baseline', runId: 'split3', out: roomsFile, log: () => {} });
-    const codes = await Promise.all(['1/3', '2/3', '3/3'].map((s) => part('split3', s, roomsFile)));
-    expect(codes).toEqual([0, 0, 0]);
+    expect(await localParts('split3', roomsFile)).toBe(0);
     const merged = await merge([join(root, 'reports', 'split3')]);
     split = merged.summary.thresholds;
     expect(merged.summary.kind).toBe('load');

@@ -1,0 +1,26 @@
+/** A chat instance of a reference stack: its dbman endpoints, the stack's JWT secret and Redis, fan-out through Redis. */
+import type { ServiceRunner, StartedService } from './service.js';
+
+/** The port a chat instance listens on inside its container (chat's own default). */
+export const CHAT_CONTAINER_PORT = 8080;
+
+export interface ChatInstanceOptions {
+  /** 0-based: the instance is named chat-<index + 1>. */
+  index: number;
+  hostPort: number;
+  dbmanEndpoints: string[];
+  jwtSecret: string;
+  redisUrl: string;
+}
+
+export function startChatInstance<S extends StartedService>(run: ServiceRunner<S>, o: ChatInstanceOptions): Promise<S> {
+  const name = `chat-${o.index + 1}`;
+  return run({
+    name,
+    bundle: 'chat',
+    port: CHAT_CONTAINER_PORT,
+    hostPort: o.hostPort,
+    env: { DBMAN_ENDPOINTS: o.dbmanEndpoints.join(','), JWT_SECRET: o.jwtSecret, REDIS_URL: o.redisUrl, CHAT_INSTANCE_NAME: name, CHAT_USE_MQ: 'false' },
+    health: '/health',
+  });
+}
