@@ -3,7 +3,8 @@
  * sample metadata lib/history.ts attaches (see lib/README.md, "Message history"). Several files merge into one
  * history (a split load run: one file per k6 process; markers carry the instance, so they stay apart).
  *
- * Bounded: receipts beyond `maxReceipts` are dropped and counted (`dropped.receipts`), reported in the output.
+ * Receipts are not samples: each socket's delivery digest (lib/delivery-digest.ts) rides once on its
+ * ws_session_ok sample and stays a string until its room is judged.
  */
 import { createInterface } from 'node:readline';
 import { openRaw } from '../runner/raw.js';
@@ -28,11 +29,6 @@ export interface Send {
   attempts: Attempt[];
 }
 
-export interface Receipt {
-  marker: string;
-  atMs: number;
-}
-
 export interface SocketSpan {
   socket: string;
   room: string;
@@ -41,82 +37,102 @@ export interface SocketSpan {
   closedMs: number;
   /** Disconnections inside [openedMs, closedMs] (a socket that reconnected; a trailing one ends at closedMs). */
   gaps: Array<{ downMs: number; upMs: number }>;
+  /** The socket's delivery digest as sent (lib/delivery-digest.ts), decoded when its room is judged; absent = not recorded. */
+  digest?: string;
+}
+
+/** One idempotency repeat (lib/idempotency.ts): a client_msg_id sent again after its acknowledgement. */
+export interface Repeat {
+  marker: string;
+  room: string;
+  answer: string;
+  detail: string;
+  atMs: number;
+}
+
+export interface ReadAfterWrite {
+  judged: number;
+  missed: number;
+  examples: Array<{ marker: string; room: string; at: string }>;
 }
 
 export interface History {
   sends: Map<string, Send>;
-  /** Receiver socket key → receipts in the order recorded. */
-  receipts: Map<string, Receipt[]>;
   sockets: Map<string, SocketSpan>;
-  /** What was not kept to bound memory. */
-  dropped: { receipts: number };
+  /** Repeated markers → their repeats. */
+  repeats: Map<string, Repeat[]>;
+  readAfterWrite: ReadAfterWrite;
   /** Number of raw lines with history metadata read. */
   records: number;
 }
 
 export function emptyHistory(): History {
-  return { sends: new Map(), receipts: new Map(), sockets: new Map(), dropped: { receipts: 0 }, records: 0 };
+  return { sends: new Map(), sockets: new Map(), repeats: new Map(), readAfterWrite: { judged: 0, missed: 0, examples: [] }, records: 0 };
 }
 
 type MetaValue = string | number | boolean;
 const num = (v: MetaValue | undefined): number => (v === undefined ? 0 : Number(v) || 0);
 const str = (v: MetaValue | undefined): string => (v === undefined ? '' : String(v));
 
-/** Adds one sample's history metadata to `h` (pure; exported for tests that build histories by hand). */
-export function addRecord(h: History, metric: string, atMs: number, meta: Record<string, MetaValue>): void {
+function addSend(h: History, atMs: number, meta: Record<string, MetaValue>): void {
+  const marker = str(meta['marker']);
+  if (!marker) return;
+  h.records += 1;
+  const outcome = (['acked', 'failed', 'unknown'].includes(str(meta['outcome'])) ? str(meta['outcome']) : 'unknown') as Outcome;
+  let s = h.sends.get(marker);
+  if (!s) {
+    const sendMs = parseBody(marker)?.sendMs;
+    s = { marker, room: str(meta['room']), sender: str(meta['sender']), sendMs: sendMs ?? atMs, attempts: [] };
+    h.sends.set(marker, s);
+  }
+  s.attempts.push({ outcome, detail: str(meta['detail']), atMs });
+  if (atMs < s.sendMs) s.sendMs = atMs;
+}
+
+/** Adds one sample's history metadata to `h` (pure; exported for tests that build histories by hand). `value`: the sample's value. */
+export function addRecord(h: History, metric: string, atMs: number, meta: Record<string, MetaValue>, value = 1): void {
   if (metric === 'message_store_success' || metric === 'ws_ack_via_duplicate') {
-    const marker = str(meta['marker']);
-    if (!marker) return;
-    h.records += 1;
-    const outcome = (['acked', 'failed', 'unknown'].includes(str(meta['outcome'])) ? str(meta['outcome']) : 'unknown') as Outcome;
-    let s = h.sends.get(marker);
-    if (!s) {
-      const sendMs = parseBody(marker)?.sendMs;
-      s = { marker, room: str(meta['room']), sender: str(meta['sender']), sendMs: sendMs ?? atMs, attempts: [] };
-      h.sends.set(marker, s);
-    }
-    s.attempts.push({ outcome, detail: str(meta['detail']), atMs });
-    if (atMs < s.sendMs) s.sendMs = atMs;
-  } else if (metric === 'ws_fanout_latency') {
-    const marker = str(meta['marker']);
-    const receiver = str(meta['receiver']);
-    if (!marker || !receiver) return;
-    h.records += 1;
-    let list = h.receipts.get(receiver);
-    if (!list) h.receipts.set(receiver, (list = []));
-    list.push({ marker, atMs });
+    addSend(h, atMs, meta);
   } else if (metric === 'ws_session_ok') {
     const socket = str(meta['socket']);
     if (!socket) return;
     h.records += 1;
-    h.sockets.set(socket, { socket, room: str(meta['room']), openedMs: num(meta['opened_ms']), closedMs: num(meta['closed_ms']), gaps: parseGaps(str(meta['gaps'])) });
+    const digest = str(meta['digest']);
+    h.sockets.set(socket, { socket, room: str(meta['room']), openedMs: num(meta['opened_ms']), closedMs: num(meta['closed_ms']), gaps: parseGaps(str(meta['gaps'])), ...(digest ? { digest } : {}) });
+  } else if (metric === 'ws_repeat_answers') {
+    const marker = str(meta['marker']);
+    if (!marker) return;
+    h.records += 1;
+    const list = h.repeats.get(marker) ?? [];
+    list.push({ marker, room: str(meta['room']), answer: str(meta['answer']), detail: str(meta['detail']), atMs });
+    h.repeats.set(marker, list);
+  } else if (metric === 'read_after_write_miss') {
+    const marker = str(meta['marker']);
+    if (!marker) return;
+    h.records += 1;
+    const r = h.readAfterWrite;
+    r.judged += 1;
+    if (value > 0) {
+      r.missed += 1;
+      if (r.examples.length < 20) r.examples.push({ marker, room: str(meta['room']), at: new Date(atMs).toISOString() });
+    }
   }
 }
 
-const METRICS = ['message_store_success', 'ws_ack_via_duplicate', 'ws_fanout_latency', 'ws_session_ok'];
+const METRICS = ['message_store_success', 'ws_ack_via_duplicate', 'ws_session_ok', 'ws_repeat_answers', 'read_after_write_miss'];
 
 /** Reads the history of every raw file into one (k6 raw lines with `data.metadata`). */
-export async function readHistory(rawFiles: readonly string[], opts: { maxReceipts?: number } = {}): Promise<History> {
+export async function readHistory(rawFiles: readonly string[]): Promise<History> {
   const h = emptyHistory();
-  const max = opts.maxReceipts ?? 2_000_000;
-  let receiptCount = 0;
   for (const path of rawFiles) {
     const lines = createInterface({ input: await openRaw(path), crlfDelay: Infinity });
     for await (const line of lines) {
       if (!line.includes('"metadata"')) continue;
       const m = /^\{"metric":"([a-z_]+)"/.exec(line);
       if (m && !METRICS.includes(m[1]!)) continue;
-      const obj = JSON.parse(line) as { type?: string; metric?: string; data?: { time: string; metadata?: Record<string, MetaValue> } };
+      const obj = JSON.parse(line) as { type?: string; metric?: string; data?: { time: string; value?: number; metadata?: Record<string, MetaValue> } };
       if (obj.type !== 'Point' || !obj.metric || !obj.data?.metadata) continue;
-      if (obj.metric === 'ws_fanout_latency') {
-        if (receiptCount >= max) {
-          h.dropped.receipts += 1;
-          h.records += 1;
-          continue;
-        }
-        receiptCount += 1;
-      }
-      addRecord(h, obj.metric, Date.parse(obj.data.time), obj.data.metadata);
+      addRecord(h, obj.metric, Date.parse(obj.data.time), obj.data.metadata, obj.data.value ?? 1);
     }
   }
   return h;

@@ -132,6 +132,8 @@ const sloOverrides = z.strictObject({
       fanoutP95Ms: ms,
       fanoutDeliveryMin: ratio,
       wsSessionOkMin: ratio,
+      wsSendsSkippedMax: ratio,
+      readAfterWriteMissMax: ratio,
     }),
   ),
   phases: z.optional(z.strictObject({ baseline: z.optional(phaseSlo), fault: z.optional(phaseSlo), recovery: z.optional(phaseSlo) })),

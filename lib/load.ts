@@ -21,6 +21,8 @@ import {
   slowConsumerFate,
   hotRoomEchoCo,
   hotRoomFanoutCo,
+  wsSendsSkipped,
+  readAfterWriteMiss,
 } from './metrics.js';
 import { phaseClock } from './phase.js';
 import type { Phase } from './types.js';
@@ -32,6 +34,10 @@ import { MessageSender, RoomSocket } from './ws.js';
 import { withMeta } from './history.js';
 import { judgeDelivery, SubscriberLog } from './fanout.js';
 import { coCorrected, padding, slowFate, slowPerVu } from './slow-consumers.js';
+import { DeliveryDigest } from './delivery-digest.js';
+import { RepeatProbe } from './idempotency.js';
+import { Burst } from './send-pattern.js';
+import type { Call, Page, StoredMessage } from './rest.js';
 
 export interface Ctx {
   cfg: SuiteConfig;
@@ -73,6 +79,7 @@ export function restIteration(ctx: Ctx, data: SetupData): void {
   const api = base.as(who.token);
   const a = restActions(n);
 
+  let posted: { marker: string; at: number } | undefined;
   if (a.post) {
     const marker: Marker = { ...markerBase(ctx, data, 'r', 0), seq: 0 };
     const sentAt = Date.now();
@@ -84,10 +91,12 @@ export function restIteration(ctx: Ctx, data: SetupData): void {
       messageStoreSuccess.add(res.ok, tags);
       if (res.ok) messageStoreLatency.add(res.durationMs, tags);
     });
+    if (res.ok) posted = { marker: formatMarker(marker), at: sentAt };
   }
   if (a.list) {
     const page = api.listMessages(roomId, 50);
-    if (a.listNextPage && page.ok && page.data?.next_cursor) api.listMessages(roomId, 50, page.data.next_cursor);
+    const next = a.listNextPage && page.ok && page.data?.next_cursor ? api.listMessages(roomId, 50, page.data.next_cursor) : undefined;
+    if (posted) readAfterWrite(posted, roomId, [page, ...(next ? [next] : [])], phase);
   }
   if (a.listRooms) api.listRooms(50);
   if (a.createRoom) {
@@ -98,12 +107,28 @@ export function restIteration(ctx: Ctx, data: SetupData): void {
   if (a.login) base.login(ctx.cfg.tenantId, ctx.cfg.loginEmail, ctx.cfg.loginPassword);
 }
 
+/**
+ * read_after_write_miss: was the message just stored on the list pages read right after? Judged only when the
+ * pages could show it: it is there, or the last page read had no next_cursor (the whole room was read); a room
+ * longer than the pages read is not judged (order inside pages is not guaranteed).
+ */
+function readAfterWrite(posted: { marker: string; at: number }, room: string, pages: Call<Page<StoredMessage>>[], phase: (atMs?: number) => Phase): void {
+  if (!pages.every((p) => p.ok && Array.isArray(p.data?.items))) return;
+  const found = pages.some((p) => p.data!.items.some((m) => typeof m.body === 'string' && m.body.startsWith(`${posted.marker} `)));
+  if (!found && pages[pages.length - 1]!.data!.next_cursor) return;
+  withMeta({ marker: posted.marker, room }, () => readAfterWriteMiss.add(!found, { phase: phase(posted.at) }));
+}
+
 // ------------------------------------------------------------------------------------------------ WS
 
 interface Slot {
   index: number;
   sock: RoomSocket;
   sender: MessageSender;
+  probe: RepeatProbe;
+  burst: Burst;
+  /** Scheduled sends so far. */
+  slots: number;
   nextSendMs: number;
 }
 
@@ -115,7 +140,14 @@ function stopBeforeLoad(data: SetupData): void {
   exec.test.abort(`setup failed, no load sent: ${data.reason ?? 'setup not ready'}`);
 }
 
-/** Sockets that never get a chance (no hot room) still count as failed sessions, so ws_session_ok breaks. */
+/** The slot's next message now, if its socket is idle: false when it had to skip (still waiting for an answer). */
+function sendIfIdle(s: Slot, now: number): boolean {
+  if (s.sender.busy || s.probe.inFlight) return false;
+  s.sender.sendNext(now);
+  return true;
+}
+
+/** Sockets that never get a chance (setup failed) still count as failed sessions, so ws_session_ok breaks. */
 function notReady(sockets: number, phase: Phase): void {
   for (let i = 0; i < sockets; i++) wsSessionOk.add(false, { phase });
   messageStoreSuccess.add(false, { transport: 'ws', phase });
@@ -143,6 +175,7 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
     const base = markerBase(ctx, data, 'w', index);
     // One socket per slot for the whole session: after an unplanned close it reconnects with backoff (same room,
     // same user, same sender stream); the message in flight then has an unknown outcome (a failed store).
+    // Every marked frame it gets (room-mates' messages too) goes into its delivery digest.
     const sock = new RoomSocket(
       {
         wsUrl: ctx.cfg.wsUrl,
@@ -153,18 +186,36 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
         label: senderKey({ ...base, seq: 0 }),
         reconnect: ctx.profile.reconnect,
         plannedEndMs: endMs,
+        digest: new DeliveryDigest(),
       },
       {
-        wants: (raw) => slot.sender.mayBeEcho(raw),
-        onMarked: (_s, parsed, _f, recvMs) => slot.sender.onMarked(parsed, recvMs),
-        onErrorFrame: (_s, _t, kind) => slot.sender.onErrorFrame(kind),
-        onDisconnect: () => slot.sender.abandon(),
-        onClose: () => slot.sender.abandon(),
+        wants: (raw) => slot.sender.mayBeEcho(raw) || slot.probe.mayBeEcho(raw),
+        onMarked: (_s, parsed, _f, recvMs) => {
+          if (slot.probe.onMarked(parsed) || !slot.sender.onMarked(parsed, recvMs)) return;
+          // An echo: the next message of a burst goes out at once (back to back, still one in flight).
+          if (recvMs < endMs && slot.burst.takeNext()) sendIfIdle(slot, recvMs);
+        },
+        onErrorFrame: (_s, _t, kind) => {
+          if (slot.probe.onErrorFrame(kind)) return;
+          slot.burst.cancel();
+          slot.sender.onErrorFrame(kind);
+        },
+        onDisconnect: () => {
+          slot.burst.cancel();
+          slot.probe.abandon();
+          slot.sender.abandon();
+        },
+        onClose: () => {
+          slot.probe.abandon();
+          slot.sender.abandon();
+        },
       },
     );
-    const sender = new MessageSender(sock, base, { ackTimeoutMs: ackMs, maxRetries: 0, phase, room: roomId, sender: who.userId });
+    const probeOpts = { every: w.repeatEvery, first: index === 0, delayMs: 200, lateDelayMs: 2000, timeoutMs: ackMs, phase, room: roomId, sender: who.userId };
+    const probe = new RepeatProbe(sock, probeOpts);
+    const sender = new MessageSender(sock, base, { ackTimeoutMs: ackMs, maxRetries: 0, phase, room: roomId, sender: who.userId, onAcked: (m) => probe.onAcked(m) });
     // Stagger first sends over one interval so sockets do not send in lockstep.
-    slot = { index, sock, sender, nextSendMs: start + (intervalMs * (index + 1)) / (w.socketsPerVu + 1) };
+    slot = { index, sock, sender, probe, burst: new Burst(w.burst), slots: 0, nextSendMs: start + (intervalMs * (index + 1)) / (w.socketsPerVu + 1) };
     return slot;
   };
 
@@ -176,11 +227,22 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
     for (const s of slots) {
       s.sock.tick(now);
       s.sender.tick(now);
-      if (now < endMs && now >= s.nextSendMs) {
-        s.sender.sendNext(now);
+      s.probe.tick(now, !s.sender.busy);
+      // A send due while only the socket's own idempotency repeat awaits its answer waits for it (the suite's
+      // repeat must not count against the target); any other wait is a skipped send.
+      const onlyRepeat = s.probe.inFlight && !s.sender.busy;
+      if (now < endMs && now >= s.nextSendMs && !onlyRepeat) {
+        // A scheduled send of an open socket is sent or counted as skipped (ws_sends_skipped).
+        if (s.sock.state === 'open') {
+          const sent = sendIfIdle(s, now);
+          wsSendsSkipped.add(!sent, { phase: phase(now) });
+          if (sent) s.burst.scheduled(s.slots);
+          else s.burst.cancel();
+        }
+        s.slots += 1;
         while (s.nextSendMs <= now) s.nextSendMs += intervalMs;
       }
-      if (s.sender.busy) busy = true;
+      if (s.sender.busy || s.probe.inFlight) busy = true;
     }
     if (now >= hardEndMs || (now >= endMs && !busy)) {
       for (const s of slots) s.sock.close();
@@ -232,7 +294,7 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
     if (sc) sub.consumer = j < nSlow ? 'slow' : 'healthy';
     const consumerTag: Record<string, string> = sub.consumer ? { consumer: sub.consumer } : {};
     const label = `${ownKey}:sub${j}`;
-    sub.sock = new RoomSocket(sockOpts(pick(ids, vu + 1 + j)!.token, label, sub.consumer === 'slow' ? sc!.wsUrl : ctx.cfg.wsUrl), {
+    sub.sock = new RoomSocket({ ...sockOpts(pick(ids, vu + 1 + j)!.token, label, sub.consumer === 'slow' ? sc!.wsUrl : ctx.cfg.wsUrl), digest: new DeliveryDigest() }, {
       markerOnly: (sc?.padBytes ?? 0) > 0,
       onOpen: (_s, reopened) => {
         if (reopened) sub.log.reconnected();
@@ -261,16 +323,24 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   }
 
   let sender: MessageSender;
+  let probe: RepeatProbe;
   const publisher = pick(ids, vu)!;
-  const pubSock = new RoomSocket(sockOpts(publisher.token, `${ownKey}:pub`), {
-    wants: (raw) => sender.mayBeEcho(raw),
-    onMarked: (_s, parsed, _f, recvMs) => sender.onMarked(parsed, recvMs),
-    onErrorFrame: (_s, _t, kind) => sender.onErrorFrame(kind),
-    onDisconnect: () => sender.abandon(),
-    onClose: () => sender.abandon(),
+  const pubSock = new RoomSocket({ ...sockOpts(publisher.token, `${ownKey}:pub`), digest: new DeliveryDigest() }, {
+    wants: (raw) => sender.mayBeEcho(raw) || probe.mayBeEcho(raw),
+    onMarked: (_s, parsed, _f, recvMs) => probe.onMarked(parsed) || sender.onMarked(parsed, recvMs),
+    onErrorFrame: (_s, _t, kind) => probe.onErrorFrame(kind) || sender.onErrorFrame(kind),
+    onDisconnect: () => {
+      probe.abandon();
+      sender.abandon();
+    },
+    onClose: () => {
+      probe.abandon();
+      sender.abandon();
+    },
   });
   const filler = sc ? padding(sc.padBytes) : undefined;
-  sender = new MessageSender(pubSock, pubBase, { ackTimeoutMs: ackMs, maxRetries: h.maxRetries, phase, room: roomId, sender: publisher.userId, filler }, true);
+  probe = new RepeatProbe(pubSock, { every: h.repeatEvery, first: true, delayMs: 200, lateDelayMs: 2000, timeoutMs: ackMs, phase, room: roomId, sender: publisher.userId });
+  sender = new MessageSender(pubSock, pubBase, { ackTimeoutMs: ackMs, maxRetries: h.maxRetries, phase, room: roomId, sender: publisher.userId, filler, onAcked: (m) => probe.onAcked(m) }, true);
 
   const all = [pubSock, ...subs.map((s) => s.sock)];
   const openWaitUntil = start + 5000;
@@ -320,13 +390,15 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
     judge(now, false);
     if (pubStart !== undefined && doneAt === undefined) {
       sender.tick(now);
-      if (sender.seq < h.messagesPerPublisher && now >= nextSendMs && pubSock.state === 'open') {
+      probe.tick(now, !sender.busy);
+      if (sender.seq < h.messagesPerPublisher && now >= nextSendMs && pubSock.state === 'open' && !probe.inFlight) {
         if (sender.sendNext(now)) {
           while (nextSendMs <= now) nextSendMs += intervalMs;
         }
       }
       const allSent = sender.seq >= h.messagesPerPublisher || pubSock.state === 'closed';
-      if ((allSent && !sender.busy) || now >= pubDeadline) {
+      if ((allSent && !sender.busy && !probe.busy) || now >= pubDeadline) {
+        probe.abandon();
         sender.abandon();
         doneAt = now;
       }

@@ -65,3 +65,30 @@ export function parseBody(body: unknown): ParsedBody | undefined {
 export function clientMsgId(m: Marker): string {
   return formatMarker(m);
 }
+
+const MESSAGE_FRAME = /"type"\s*:\s*"message"/;
+
+/**
+ * The marker of a raw fan-out frame (`{"type":"message",...,"payload":{...,"body":"k6m:..."}}`) without decoding
+ * the JSON: cheap enough for every frame of every socket (string searches, no regular expression in the common
+ * case; k6's JS runtime is an interpreter). `key` is the sender stream within the run (`inst:src:vu:iter:sock`,
+ * lib/delivery-digest.ts streamKey), `seq` the message's number in it. Undefined for other frames and unmarked bodies.
+ */
+export function receiptInFrame(raw: string): { key: string; seq: number } | undefined {
+  const i = raw.indexOf('k6m:');
+  if (i < 0) return undefined;
+  if (!raw.includes('"type":"message"') && !MESSAGE_FRAME.test(raw)) return undefined;
+  // the marker ends at the space before `t=` or at the body's closing quote
+  const space = raw.indexOf(' ', i);
+  const quote = raw.indexOf('"', i);
+  const end = space < 0 ? quote : quote < 0 ? space : Math.min(space, quote);
+  if (end < 0) return undefined;
+  const text = raw.substring(i + 4, end);
+  const runEnd = text.indexOf(':');
+  const seqStart = text.lastIndexOf(':') + 1;
+  if (runEnd <= 0 || seqStart <= runEnd + 1) return undefined;
+  const seq = Number(text.substring(seqStart));
+  if (!Number.isInteger(seq) || seq < 0) return undefined;
+  const key = text.substring(runEnd + 1, seqStart - 1);
+  return key.split(':').length === 5 ? { key, seq } : undefined;
+}

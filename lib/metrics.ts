@@ -46,3 +46,16 @@ export const hotRoomFanoutCo = new Trend('hot_room_fanout_co', true);
 export const hotRoomEchoCo = new Trend('hot_room_echo_co', true);
 /** 1 per setup() run: admin login and fixtures created. */
 export const setupOk = new Rate('suite_setup_ok');
+/**
+ * 1 per scheduled WS send (ws part): 1 = skipped because the socket still waited for an answer (echo, error
+ * frame or a repeat's answer), 0 = sent. `passes` counts the skipped sends: a slow target cannot lower the
+ * offered load unseen. Tags: phase.
+ */
+export const wsSendsSkipped = new Rate('ws_sends_skipped');
+/** 1 per idempotency repeat (lib/idempotency.ts). Tags: answer (refused|accepted|error|timeout), phase. */
+export const wsRepeatAnswers = new Counter('ws_repeat_answers');
+/**
+ * REST part: 1 per message posted then listed in the same iteration whose list answer could show it (found, or the
+ * whole room in one page without next_cursor): 1 = the just-stored message was missing, 0 = it was there.
+ */
+export const readAfterWriteMiss = new Rate('read_after_write_miss');

@@ -10,6 +10,7 @@
 import { BASE_ABORT, BASE_SLO, withOverrides, type Parts, type SloSet } from './slo.js';
 import { k6Duration } from './duration.js';
 import { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';
+import type { BurstPattern } from './send-pattern.js';
 import type { ProfileName } from './types.js';
 
 /** The names live in `lib/types.ts` (shared with `config.ts` and `suite.ts`); re-exported for the Node side. */
@@ -42,6 +43,10 @@ export interface WsPart {
   sessionS: number;
   sendIntervalS: number;
   ackTimeoutS: number;
+  /** Some scheduled sends start a burst of messages sent back to back (lib/send-pattern.ts): reveals reordering. */
+  burst: BurstPattern;
+  /** After every Nth acknowledged message a socket repeats its client_msg_id (lib/idempotency.ts); 0 = never. */
+  repeatEvery: number;
 }
 
 /** Hot room: every VU holds 1 publisher + `subscribersPerVu` subscribers, all in the one hot room. */
@@ -55,6 +60,20 @@ export interface HotRoomPart {
   ackTimeoutS: number;
   /** retries of a message (same client_msg_id) after an error frame or an echo timeout. */
   maxRetries: number;
+  /** The publisher repeats the client_msg_id of every Nth acknowledged message (lib/idempotency.ts); 0 = never. */
+  repeatEvery: number;
+}
+
+/**
+ * What the integrity check (integrity/) holds a run of this profile to, beyond "none lost, none stored twice":
+ * rate targets judge the 95 % upper bound (a run too small to show the rate is below the target is
+ * "insufficient evidence", a failure); `reorderedMax` is the per-sender order inversions allowed.
+ */
+export interface IntegrityTargets {
+  lostRateMax?: number;
+  duplicateRateMax?: number;
+  undeliveredRateMax?: number;
+  reorderedMax: number;
 }
 
 export interface Profile {
@@ -71,7 +90,16 @@ export interface Profile {
   setupTimeoutS: number;
   /** How every room socket (ws part and hot room) reconnects after an unplanned close (lib/reconnect.ts). */
   reconnect: ReconnectPolicy;
+  integrity: IntegrityTargets;
 }
+
+/** The smoke's and the drills' integrity targets: no rate target (the bound is reported), no reordering. */
+export const NO_RATE_TARGETS: IntegrityTargets = { reorderedMax: 0 };
+/**
+ * The stage profiles' targets: the owners' store-success SLO (99.9 %) read as "at most 0.1 % of messages lost,
+ * stored twice or undelivered", shown with 95 % confidence.
+ */
+export const STAGE_TARGETS: IntegrityTargets = { lostRateMax: 0.001, duplicateRateMax: 0.001, undeliveredRateMax: 0.001, reorderedMax: 0 };
 
 const BASE: SloSet = { whole: BASE_SLO, abort: BASE_ABORT };
 
@@ -118,6 +146,8 @@ function stageProfile(
       sessionS: 60,
       sendIntervalS: 10,
       ackTimeoutS: 10,
+      burst: { every: 6, size: 3 },
+      repeatEvery: 20,
     },
     hotRoom: {
       vus: hot.vus,
@@ -127,6 +157,7 @@ function stageProfile(
       graceS: 5,
       ackTimeoutS: 10,
       maxRetries: 2,
+      repeatEvery: 20,
     },
     userPool: pools.users,
     restRooms: pools.restRooms,
@@ -134,6 +165,7 @@ function stageProfile(
     slo,
     setupTimeoutS: 60 + pools.users + Math.ceil((pools.restRooms + pools.wsRooms) / 20),
     reconnect: DEFAULT_RECONNECT,
+    integrity: STAGE_TARGETS,
   };
 }
 
@@ -167,22 +199,23 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     name: 'smoke',
     description: 'all three scenarios briefly (about 25 s of load), sized for a 2-core machine',
     rest: { startRate: 4, stages: [{ durationS: 20, target: 4 }], preAllocatedVUs: 4, maxVUs: 20, timeoutS: 10 },
-    ws: { mode: 'hold', vus: 2, stages: [], socketsPerVu: 3, sessionS: 20, sendIntervalS: 1, ackTimeoutS: 5 },
-    hotRoom: { vus: 2, subscribersPerVu: 4, messagesPerPublisher: 15, sendIntervalS: 1, graceS: 2, ackTimeoutS: 5, maxRetries: 1 },
+    ws: { mode: 'hold', vus: 2, stages: [], socketsPerVu: 3, sessionS: 20, sendIntervalS: 1, ackTimeoutS: 5, burst: { every: 4, size: 3 }, repeatEvery: 10 },
+    hotRoom: { vus: 2, subscribersPerVu: 4, messagesPerPublisher: 15, sendIntervalS: 1, graceS: 2, ackTimeoutS: 5, maxRetries: 1, repeatEvery: 10 },
     userPool: 4,
     restRooms: 2,
     wsRooms: 2,
     slo: BASE,
     setupTimeoutS: 60,
     reconnect: DEFAULT_RECONNECT,
+    integrity: NO_RATE_TARGETS,
   },
   ...stageProfiles(),
   failover: {
     name: 'failover',
     description: 'REST + WS + hot room at a steady rate for DURATION (default 60 s), judged per phase of FAULT_WINDOWS',
     rest: { startRate: 20, stages: [{ durationS: 60, target: 20 }], preAllocatedVUs: 20, maxVUs: 150, timeoutS: 15 },
-    ws: { mode: 'hold', vus: 4, stages: [], socketsPerVu: 5, sessionS: 60, sendIntervalS: 1, ackTimeoutS: 10 },
-    hotRoom: { vus: 2, subscribersPerVu: 5, messagesPerPublisher: 55, sendIntervalS: 1, graceS: 3, ackTimeoutS: 10, maxRetries: 2 },
+    ws: { mode: 'hold', vus: 4, stages: [], socketsPerVu: 5, sessionS: 60, sendIntervalS: 1, ackTimeoutS: 10, burst: { every: 5, size: 3 }, repeatEvery: 10 },
+    hotRoom: { vus: 2, subscribersPerVu: 5, messagesPerPublisher: 55, sendIntervalS: 1, graceS: 3, ackTimeoutS: 10, maxRetries: 2, repeatEvery: 10 },
     userPool: 6,
     restRooms: 4,
     wsRooms: 4,
@@ -200,6 +233,8 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
         fanoutP95Ms: 3000,
         fanoutDeliveryMin: 0.98,
         wsSessionOkMin: 0.95,
+        // a frozen node holds a send for the client timeout: the next scheduled send of that socket is skipped
+        wsSendsSkippedMax: 0.1,
       },
       phases: {
         baseline: { errorRateMax: 0.01, httpP95Ms: 500, storeSuccessMin: 0.999, storeP95Ms: 300 },
@@ -209,6 +244,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     }),
     setupTimeoutS: 60,
     reconnect: DEFAULT_RECONNECT,
+    integrity: NO_RATE_TARGETS,
   },
 };
 

@@ -33,6 +33,13 @@ export interface Slo {
    * disconnection longer than the reconnect policy's gapOkMs (lib/reconnect.ts).
    */
   wsSessionOkMin: number;
+  /** ws part: share of scheduled sends skipped because the socket still waited for an answer, maximum. */
+  wsSendsSkippedMax: number;
+  /**
+   * REST part: share of just-stored messages missing from the list read right after (read_after_write_miss),
+   * maximum. Unset: reported, not judged (the contract promises no read-after-write timing).
+   */
+  readAfterWriteMissMax?: number | undefined;
 }
 
 /** Limits that apply only to samples tagged with one phase (failover profile). Unset fields get no threshold. */
@@ -76,6 +83,7 @@ export const BASE_SLO: Slo = {
   fanoutP95Ms: 500,
   fanoutDeliveryMin: 0.999,
   wsSessionOkMin: 0.99,
+  wsSendsSkippedMax: 0.01,
 };
 
 export const BASE_ABORT: AbortSlo = { storeSuccessMin: 0.5, errorRateMax: 0.5, wsSessionOkMin: 0.5, delayS: 10 };
@@ -170,8 +178,12 @@ export function thresholdSpecs(set: SloSet, parts: Parts): ThresholdSpec[] {
       add({ id: 'http_p99', metric: 'http_req_duration', tags: { ...LOAD_TRAFFIC }, stat: 'p(99)', op: '<=', limit: s.httpP99Ms, unit: 'ms', meaning: `every REST request p99, at most ${s.httpP99Ms} ms` });
     }
     add({ id: 'error_rate', metric: 'http_req_failed', tags: { ...LOAD_TRAFFIC }, stat: 'rate', op: '<=', limit: s.errorRateMax, unit: 'ratio', meaning: `REST requests that failed (status >= 400 or no response), at most ${pct(s.errorRateMax)}` });
+    if (s.readAfterWriteMissMax !== undefined) {
+      add({ id: 'read_after_write_miss', metric: 'read_after_write_miss', stat: 'rate', op: '<=', limit: s.readAfterWriteMissMax, unit: 'ratio', meaning: `messages missing from the room's list read right after storing them, at most ${pct(s.readAfterWriteMissMax)}` });
+    }
   }
   if (parts.ws) {
+    add({ id: 'ws_sends_skipped', metric: 'ws_sends_skipped', stat: 'rate', op: '<=', limit: s.wsSendsSkippedMax, unit: 'ratio', meaning: `scheduled WS sends skipped because the socket still waited for an answer, at most ${pct(s.wsSendsSkippedMax)}` });
     add({ id: 'ws_delivery_p95', metric: 'ws_delivery_latency', stat: 'p(95)', op: '<=', limit: s.wsDeliveryP95Ms, unit: 'ms', meaning: `WS send to own echo p95, at most ${s.wsDeliveryP95Ms} ms` });
   }
   if (sockets) {

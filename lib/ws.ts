@@ -7,7 +7,8 @@
  * matches the own echo by the marker in the body, times out, and retries with the same client_msg_id.
  */
 import { WebSocket } from 'k6/websockets';
-import { clientMsgId, formatMarker, messageBody, parseBody, type Marker, type ParsedBody } from './marker.js';
+import { clientMsgId, formatMarker, receiptInFrame, messageBody, parseBody, type Marker, type ParsedBody } from './marker.js';
+import type { DeliveryDigest } from './delivery-digest.js';
 import {
   messageStoreLatency,
   messageStoreSuccess,
@@ -84,6 +85,11 @@ export interface RoomSocketOptions {
   reconnect?: ReconnectPolicy;
   /** The planned end of the socket's span (epoch ms): no attempt at or after it. Default: no bound but attempts. */
   plannedEndMs?: number;
+  /**
+   * Records every marked fan-out frame this socket receives (lib/delivery-digest.ts), before any `wants` filter;
+   * sent once with the socket's ws_session_ok sample for the integrity check's delivery judgement.
+   */
+  digest?: DeliveryDigest;
 }
 
 /** `waiting`: disconnected, the next attempt is due at `retryAtMs` (or none before the planned end). */
@@ -310,12 +316,17 @@ export class RoomSocket {
       // Disconnections inside [opened_ms, closed_ms] (not the wait for a failed first open): integrity judges
       // delivery only over the connected spans.
       gaps: formatGaps(this.gaps.filter((g) => this.openedAtMs !== undefined && g.downMs >= this.openedAtMs), endMs),
+      ...(this.opts.digest ? { digest: this.opts.digest.encode() } : {}),
     };
     withMeta(meta, () => wsSessionOk.add(ok, tags));
   }
 
   private onMessage(data: unknown): void {
     if (typeof data !== 'string') return;
+    if (this.opts.digest) {
+      const r = receiptInFrame(data);
+      if (r) this.opts.digest.record(r.key, r.seq);
+    }
     if (this.h.wants && !data.includes('"error"') && !this.h.wants(data)) return;
     if (this.h.markerOnly && !data.includes('"error"')) {
       const at = data.indexOf('"body":"');
@@ -359,6 +370,8 @@ export interface SendOutcome {
 interface InFlight {
   marker: Marker;
   id: string;
+  /** The body of the latest attempt. */
+  body: string;
   firstSendMs: number;
   attemptSendMs: number;
   attempts: number;
@@ -373,6 +386,8 @@ export interface SenderOptions {
   sender: string;
   /** Text after the marker in every body (lib/marker.ts messageBody); hot-room slow consumers pad it. */
   filler?: string;
+  /** Called for every acknowledged message (e.g. lib/idempotency.ts repeats its client_msg_id). */
+  onAcked?: (m: { id: string; clientMsgId: string; body: string; resolvedMs: number }) => void;
 }
 
 /**
@@ -423,7 +438,7 @@ export class MessageSender {
     if (this.inFlight || this.sock.state !== 'open') return false;
     const marker: Marker = { ...this.base, seq: this.seq };
     this.seq += 1;
-    this.inFlight = { marker, id: formatMarker(marker), firstSendMs: nowMs, attemptSendMs: nowMs, attempts: 0 };
+    this.inFlight = { marker, id: formatMarker(marker), body: '', firstSendMs: nowMs, attemptSendMs: nowMs, attempts: 0 };
     return this.attempt(nowMs);
   }
 
@@ -432,9 +447,10 @@ export class MessageSender {
     f.attempts += 1;
     f.attemptSendMs = nowMs;
     this.retryAtMs = undefined;
+    f.body = messageBody(f.marker, nowMs, this.o.filler);
     return this.sock.send({
       type: 'message',
-      payload: { client_msg_id: clientMsgId(f.marker), body: messageBody(f.marker, nowMs, this.o.filler), file_ids: [], emojis: [] },
+      payload: { client_msg_id: clientMsgId(f.marker), body: f.body, file_ids: [], emojis: [] },
     });
   }
 
@@ -500,6 +516,7 @@ export class MessageSender {
     this.retryAtMs = undefined;
     if (acked) this.acked += 1;
     else this.failed += 1;
+    if (acked) this.o.onAcked?.({ id: f.id, clientMsgId: clientMsgId(f.marker), body: f.body, resolvedMs: Date.now() });
     if (this.keepOutcomes) {
       this.outcomes.push({ seq: f.marker.seq, id: f.id, firstSendMs: f.firstSendMs, acked, viaDuplicate, attempts: f.attempts, resolvedMs: Date.now() });
     }

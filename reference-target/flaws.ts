@@ -35,6 +35,27 @@ export const FLAW_NAMES = [
   /** Every dbman internal-API answer is delayed by TARGET_FLAW_SLOW_MS (default 50): a slower target for `compare`. */
   'slow-dbman',
   /**
+   * dbman caps a message page at TARGET_FLAW_PAGE_CAP items (default 30) for any larger limit, as the real dbman
+   * does above 200: chat asks limit+1, gets fewer, and answers a short page without next_cursor.
+   */
+  'short-pages',
+  /** The message list shows a message only TARGET_FLAW_LIST_LAG_MS (default 3000) after it was stored. */
+  'list-lag',
+  /**
+   * In rooms with at most TARGET_FLAW_SMALL_ROOM sockets on the instance (default 5), every Nth WS message of the
+   * instance (TARGET_FLAW_SENDER_ONLY_EVERY, default 100: 1 %, the first at N/2) goes to its sender's socket only.
+   */
+  'sender-only-fanout',
+  /**
+   * Every Nth message of a room (TARGET_FLAW_REORDER_EVERY, default 5) reaches the room's other sockets
+   * TARGET_FLAW_REORDER_DELAY_MS (default 300) late, while its sender gets the echo at once.
+   */
+  'reorder-fanout',
+  /** Every Nth message of a room (TARGET_FLAW_DOUBLE_FANOUT_EVERY, default 7) is published to the room twice. */
+  'double-fanout',
+  /** chat ignores client_msg_id: a repeated key is stored again instead of refused with `duplicate client_msg_id`. */
+  'ignore-client-msg-id',
+  /**
    * chat writes each fan-out message to the room's sockets one after another under one lock per room, each write
    * waiting for the socket to take it or TARGET_FLAW_WRITE_DEADLINE_MS (default 5000) to pass (contract: the real
    * chat's fan-out path): one subscriber that stops reading delays the whole room.
@@ -85,8 +106,15 @@ export const DEFAULT_NOT_SERVING_MS = 5000;
 /** slow-dbman: the delay added to every internal-API answer, ms. */
 export const DEFAULT_SLOW_MS = 50;
 export const DEFAULT_DROP_FANOUT_EVERY = 5;
+export const DEFAULT_PAGE_CAP = 30;
+export const DEFAULT_LIST_LAG_MS = 3000;
+export const DEFAULT_SENDER_ONLY_EVERY = 100;
+export const DEFAULT_SMALL_ROOM = 5;
+export const DEFAULT_REORDER_EVERY = 5;
+export const DEFAULT_REORDER_DELAY_MS = 300;
+export const DEFAULT_DOUBLE_FANOUT_EVERY = 7;
 
-/** Parses an every-Nth knob (TARGET_FLAW_LOSE_EVERY, TARGET_FLAW_DROP_FANOUT_EVERY): a whole number ≥ 1. */
+/** Parses a whole-number knob (TARGET_FLAW_LOSE_EVERY, TARGET_FLAW_PAGE_CAP, TARGET_FLAW_LIST_LAG_MS, ...): a whole number ≥ 1. */
 export function parseEvery(name: string, raw: string | undefined, def: number): number {
   if (raw === undefined || raw.trim() === '') return def;
   const n = Number(raw);
@@ -94,4 +122,9 @@ export function parseEvery(name: string, raw: string | undefined, def: number): 
     throw new Error(`${name}: "${raw}" is not a whole number ≥ 1`);
   }
   return n;
+}
+
+/** Every Nth with an offset: true for the counts n ≡ offset (mod every), e.g. the 50th, 150th, ... of every 100. */
+export function everyNth(count: number, every: number, offset = 0): boolean {
+  return count % every === offset % every;
 }

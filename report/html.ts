@@ -164,11 +164,19 @@ function thresholdsTable(m: ReportModel): string {
 
 function integrityTable(m: ReportModel): string {
   if (!m.integrity) return '<p class="muted">No integrity.json for this run.</p>';
-  const bad = new Set(['lost', 'duplicates', 'undelivered']);
+  const bad = new Set(['lost', 'duplicates', 'undelivered', 'unverified', 'reordered', 'duplicateDeliveries', 'idempotency']);
+  const b = m.integrityBounds ?? {};
+  const rate = (x: number) => `${+(x * 100).toPrecision(3)} %`;
   const rows = Object.entries(m.integrity)
-    .map(([k, v]) => `<tr class="${bad.has(k) && (v ?? 0) > 0 ? 'fail' : ''}"><td>${esc(k)}</td><td class="num">${esc(v ?? '–')}</td></tr>`)
+    .map(([k, v]) => {
+      const bd = b[k];
+      const evidence = bd ? `${bd.judged}</td><td class="num">${esc(rate(bd.upper95))}</td><td class="num">${bd.target !== undefined ? esc(rate(bd.target)) : '–'}` : '</td><td></td><td>';
+      const insufficient = bd && bd.target !== undefined && bd.upper95 > bd.target;
+      return `<tr class="${(bad.has(k) && (v ?? 0) > 0) || insufficient ? 'fail' : ''}"><td>${esc(k)}</td><td class="num">${esc(v ?? '–')}</td><td class="num">${evidence}</td></tr>`;
+    })
     .join('');
-  return `${m.integrityVerdict ? `<p>integrity verdict: ${verdictBadge(m.integrityVerdict)}</p>` : ''}<table id="integrity"><tr><th>class</th><th>messages</th></tr>${rows}</table>`;
+  const notes = m.integrityNotes.map((n) => `<li>${esc(n)}</li>`).join('');
+  return `${m.integrityVerdict ? `<p>integrity verdict: ${verdictBadge(m.integrityVerdict)}</p>` : ''}<table id="integrity"><tr><th>class</th><th>count</th><th>judged</th><th>95 % upper bound</th><th>target</th></tr>${rows}</table>${notes ? `<ul id="integrity-notes">${notes}</ul>` : ''}`;
 }
 
 function groupRows(groups: Record<string, GroupStats>): string {

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SetupSection } from '../runner/setup-section.js';
+import { COUNT_KEYS } from '../integrity/classify.js';
 
 const num = z.number().nullable().optional();
 const str = z.string().nullable().optional();
@@ -135,18 +136,30 @@ export const DrillFile = z.looseObject({
 });
 export type DrillFile = z.infer<typeof DrillFile>;
 
+/** The integrity check's count keys (integrity/classify.ts), in its order. */
+export const INTEGRITY_KEYS = COUNT_KEYS;
 const Count = z.number().int().nonnegative().optional();
-const COUNTS = { ok: Count, lost: Count, duplicates: Count, indeterminate: Count, undelivered: Count, reordered: Count };
-/** integrity.json: the counts at the top level (issue 6's keys) or under `counts`; examples shown raw. */
+const COUNTS = Object.fromEntries(INTEGRITY_KEYS.map((k) => [k, Count])) as Record<(typeof INTEGRITY_KEYS)[number], typeof Count>;
+const IntegrityBound = z.looseObject({ events: z.number(), judged: z.number(), upper95: z.number(), target: z.number().optional(), needed: z.number().nullable().optional() });
+/** integrity.json: the counts at the top level (issue 6's keys) or under `counts`; bounds, rooms and details when present; examples shown raw. */
 export const IntegrityFile = z.looseObject({
   ...COUNTS,
   counts: z.looseObject(COUNTS).optional(),
   verdict: str,
+  bounds: z.record(z.string(), IntegrityBound).optional(),
+  rooms: z.array(z.looseObject({ room: z.string(), expected: z.number(), readDefault: z.number(), readAny: z.number(), pageSize: z.number(), status: z.string(), reason: z.string().optional() })).optional(),
+  details: z
+    .looseObject({
+      lateLagMs: z.looseObject({ max: z.number(), median: z.number() }).nullable().optional(),
+      readAfterWrite: z.looseObject({ judged: z.number(), missed: z.number() }).optional(),
+      deliveriesJudged: z.number().optional(),
+      socketsJudged: z.number().optional(),
+      repeatsJudged: z.number().optional(),
+    })
+    .optional(),
   examples: z.unknown().optional(),
 });
 export type IntegrityFile = z.infer<typeof IntegrityFile>;
-
-export const INTEGRITY_KEYS = ['ok', 'lost', 'duplicates', 'indeterminate', 'undelivered', 'reordered'] as const;
 
 /** Integrity counts whether they sit at the top level or under `counts`. */
 export function integrityCounts(f: IntegrityFile): Record<(typeof INTEGRITY_KEYS)[number], number | null> {

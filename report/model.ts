@@ -91,9 +91,25 @@ export interface ReportModel {
   setup: SetupSection | null;
   integrity: Record<string, number | null> | null;
   integrityVerdict: string | null;
+  /** What the integrity counts could have missed: judged, 95 % upper bound, target (lost, duplicates, undelivered). */
+  integrityBounds: Record<string, { events: number; judged: number; upper95: number; target?: number; needed?: number | null }> | null;
+  /** Lines on rooms that could not be verified, late messages, read-after-write misses. */
+  integrityNotes: string[];
   totals: { all: PhaseStats; phases: Record<string, PhaseStats> };
   headline: Headline;
   raw: { file: string; lines: number; badLines: number; truncated: boolean; metrics: Record<string, string> };
+}
+
+function integrityNotes(inputs: RunInputs): string[] {
+  const f = inputs.integrity;
+  if (!f) return [];
+  const out: string[] = [];
+  for (const r of f.rooms ?? []) if (r.status === 'unverified') out.push(`unverified room ${r.room}: expected ${r.expected}, read ${r.readDefault} at ${r.pageSize} per page (${r.readAny} by any read): ${r.reason ?? ''}`);
+  const lag = f.details?.lateLagMs;
+  if (lag) out.push(`late messages became visible up to ${lag.max} ms (median ${lag.median} ms) after their acknowledgement`);
+  const raw = f.details?.readAfterWrite;
+  if (raw && raw.judged > 0) out.push(`read after write: ${raw.missed} of ${raw.judged} just-stored messages missing from the list read right after`);
+  return out;
 }
 
 const pct = (r: RateCount | undefined) => (r && r.n > 0 ? (100 * r.sum) / r.n : null);
@@ -349,6 +365,8 @@ export async function buildModel(runDir: string): Promise<ReportModel> {
     services: inputs.drill?.services ?? null,
     integrity: integrity ? Object.fromEntries(INTEGRITY_KEYS.map((k) => [k, integrity[k]])) : null,
     integrityVerdict: inputs.integrity?.verdict ?? null,
+    integrityBounds: inputs.integrity?.bounds ?? null,
+    integrityNotes: integrityNotes(inputs),
     totals: { all, phases },
     headline: {
       reqs: agg.total.reqs,

@@ -36,7 +36,9 @@ smoke load, prints the verdict, writes reports/<run-id>/ and points reports/late
   --allow-remote    allow a target outside loopback (127.0.0.0/8, localhost, ::1)
   --help            this text
 
-Environment: TARGET_FLAWS=a,b (flaws of the reference target), SCALE, DURATION, USER_POOL (see lib/config.ts).
+Environment: TARGET_FLAWS=a,b (flaws of the reference target), SCALE, DURATION, USER_POOL, SLO (see lib/config.ts);
+the integrity check's INTEGRITY_SETTLE_MS, INTEGRITY_LATE_LIMIT, INTEGRITY_REORDERED_LIMIT, INTEGRITY_UNDELIVERED_LIMIT,
+INTEGRITY_SPAN_MS, INTEGRITY_LOST_TARGET, INTEGRITY_DUPLICATES_TARGET, INTEGRITY_UNDELIVERED_TARGET (integrity/README.md).
 Exit codes: 0 pass, 1 a threshold failed, 2 bad usage or configuration (nothing sent).
 The reference target is stopped on exit, on an error and on SIGINT/SIGTERM; after a SIGKILL of the smoke,
 stop it with: npm run stack -- down --target-file .state/smoke-<pid>-<random>-target.json`;

@@ -51,7 +51,7 @@ async function smoke(ctx: RunContext, config: SmokeConfig): Promise<number> {
   const k6Result = await awaitLoadStep(ctx, load);
 
   // The integrity check reads the rooms back while the target is still up.
-  const integrity = await integrityStep({ rawPath: k6Result.paths.raw, target, runDir, runId, options: integrityOptions }, ctx.step('integrity'));
+  const integrity = await integrityStep({ rawPath: k6Result.paths.raw, target, runDir, runId, options: integrityOptions, profile: config.profile }, ctx.step('integrity'));
   const summary = await judgeStep(ctx, {
     runId,
     runDir,

@@ -33,7 +33,9 @@ environment (no reference target is started: every part must hit the same one). 
 thresholds on the merged samples and runs the message integrity check once over all parts (it reads the rooms
 back from the target); --skip-integrity judges without it and says so.
 Profiles: ${PROFILE_NAMES.join(', ')}. Environment: DURATION, USER_POOL, SLO (lib/README.md),
-INTEGRITY_UNDELIVERED_LIMIT, INTEGRITY_SPAN_MS (integrity/README.md).
+INTEGRITY_SETTLE_MS, INTEGRITY_UNDELIVERED_LIMIT, INTEGRITY_REORDERED_LIMIT, INTEGRITY_LATE_LIMIT, INTEGRITY_SPAN_MS,
+INTEGRITY_LOST_TARGET, INTEGRITY_DUPLICATES_TARGET, INTEGRITY_UNDELIVERED_TARGET (integrity/README.md; a stage
+profile's loss target applies unless replaced).
 Exit codes: 0 pass (a part: k6 ran to its end), 1 a threshold failed / k6 failed, 2 bad usage (nothing sent).`;
 
 const RUN_ID = /^[A-Za-z0-9_.-]{1,64}$/;

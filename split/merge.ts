@@ -286,7 +286,7 @@ export async function mergeParts(opts: MergeOptions): Promise<MergeResult> {
   if (opts.integrity === 'skip') {
     log('integrity check NOT run (--skip-integrity): this verdict says nothing about lost, duplicated or undelivered messages');
   } else {
-    const integrity = await integrityStep({ rawPath: raws, target: opts.integrity.target, runDir: outDir, runId: first.info.runId, options: opts.integrity.options }, log);
+    const integrity = await integrityStep({ rawPath: raws, target: opts.integrity.target, runDir: outDir, runId: first.info.runId, options: opts.integrity.options, profile: first.info.profile }, log);
     thresholds = [...thresholds, ...integrity.thresholds];
     errors.push(...integrity.errors);
     Object.assign(files, integrity.files);

@@ -44,6 +44,8 @@ reconnects (seen, p95 within --max-reconnect-p95-ms).
 docker driver (stop, kill, pause, restart, partition by network disconnect); the stack is removed after.
 A target file whose URLs are outside loopback (127.0.0.0/8, localhost, ::1), e.g. staging, needs --allow-remote.
 With --target, a node another running drill faults (or left faulted: npm run chaos -- heal) is refused (exit 2).
+The message integrity check runs after the heal; its settings (INTEGRITY_SETTLE_MS, INTEGRITY_*_LIMIT,
+INTEGRITY_*_TARGET) are in integrity/README.md.
 Exit codes: 0 pass, 1 a threshold, the steady state or a fault action failed, 2 bad usage (nothing sent).`;
 
 async function main(argv: string[]): Promise<number> {

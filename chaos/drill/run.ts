@@ -101,7 +101,7 @@ async function drill(ctx: RunContext, edgeInput: DrillInput, reportsRoot: string
   await dataTierStep({ input, run, target: t.target, watchers, k6: k6Result, report });
 
   // The integrity check: every room read back after the heal, while the target is still up.
-  const integrity = await integrityStep({ rawPath: k6Result.paths.raw, target: t.target, runDir: run.runDir, runId: run.runId, options: input.integrityOptions }, ctx.step('integrity'));
+  const integrity = await integrityStep({ rawPath: k6Result.paths.raw, target: t.target, runDir: run.runDir, runId: run.runId, options: input.integrityOptions, profile: input.spec.profile }, ctx.step('integrity'));
   const summary = await judgeStep(ctx, {
     runId: run.runId,
     runDir: run.runDir,

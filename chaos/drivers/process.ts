@@ -199,7 +199,7 @@ export class ProcessDriver implements FaultDriver<ProcessHandle> {
       for (const ref of alive) signal(ref, 'SIGCONT');
       return { detail: `pid ${h.root.pid} still runs` };
     }
-    if (await answers(h.url)) return { detail: `${h.url} already answers (started by someone else)` };
+    if (await answers(h.url)) return { detail: `${h.url} already answers (${kind === 'restart' ? 'started again by the restart' : 'started by someone else'})` };
     const pid = await this.start(h);
     return { detail: `started again as pid ${pid}`, newPid: pid };
   }

@@ -30,6 +30,8 @@ export interface Chat {
   hub: RoomHub;
   storeMessage: StoreMessage;
   fanout: MessageFanout;
+  /** The ignore-client-msg-id flaw: repeated client_msg_ids are stored again. */
+  ignoreClientMsgId: boolean;
   /** Calls dbman and returns the body; another status than `ok` becomes that HTTP error (503 when no node answered). */
   ask<T = unknown>(op: string, body: unknown, ok?: number, unavailable?: string): Promise<T>;
   isMember(p: Principal, roomId: string): Promise<boolean>;
@@ -52,7 +54,8 @@ export function chatFromEnv(processEnv: NodeJS.ProcessEnv): Chat {
     dbman,
     hub,
     storeMessage: messageStore(dbman, flaws.loseEvery),
-    fanout: new MessageFanout(hub, env.CHAT_INSTANCE_NAME, flaws.dropFanoutEvery),
+    fanout: new MessageFanout(hub, env.CHAT_INSTANCE_NAME, flaws),
+    ignoreClientMsgId: flaws.ignoreClientMsgId === true,
     ask,
     isMember: async (p, roomId) => {
       const r = await ask<{ is_member: boolean }>('rooms/members/check', { tenant_id: p.tenantId, room_id: roomId, user_id: p.userId });

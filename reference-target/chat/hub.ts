@@ -76,6 +76,18 @@ export class RoomHub {
     }
   }
 
+  /** Sockets of the room on this instance. */
+  localSockets(channel: string): number {
+    return this.rooms.get(channel)?.size ?? 0;
+  }
+
+  /** Sends a frame to this instance's sockets of the room but one, `ms` later (the reorder-fanout flaw). */
+  deliverLocalLater(channel: string, frame: string, except: WebSocket, ms: number): void {
+    setTimeout(() => {
+      for (const m of this.rooms.get(channel) ?? []) if (m.ws !== except && m.ws.readyState === 1) m.ws.send(frame);
+    }, ms).unref();
+  }
+
   async publish(channel: string, frame: string): Promise<void> {
     await this.pub.publish(channel, frame);
   }

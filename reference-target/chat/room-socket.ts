@@ -13,7 +13,7 @@ import { HttpError } from '../shared/http.js';
 import { bearerToken, type Principal } from '../shared/jwt.js';
 import type { Chat } from './context.js';
 import { roomChannel, type Member } from './hub.js';
-import { fanoutFrame, metaJson, type StoredMessage } from './message.js';
+import { metaJson, type StoredMessage } from './message.js';
 
 function rejectUpgrade(socket: Duplex, status: number, error: string): void {
   const body = JSON.stringify({ error });
@@ -128,7 +128,7 @@ async function handleMessage(chat: Chat, conn: RoomConnection, payload: Record<s
   const clientMsgId = typeof payload['client_msg_id'] === 'string' && payload['client_msg_id'] !== '' ? payload['client_msg_id'] : undefined;
   const arr = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
   const meta = metaJson(typeof payload['file_id'] === 'string' ? payload['file_id'] : undefined, arr(payload['file_ids']), arr(payload['emojis']));
-  const key = clientMsgId ? `chat:dedup:${p.tenantId}:${roomId}:${p.userId}:${clientMsgId}` : undefined;
+  const key = clientMsgId && !chat.ignoreClientMsgId ? `chat:dedup:${p.tenantId}:${roomId}:${p.userId}:${clientMsgId}` : undefined;
   if (key) {
     let set: string | null;
     try {
@@ -154,9 +154,5 @@ async function handleMessage(chat: Chat, conn: RoomConnection, payload: Record<s
     if (key) await hub.pub.del(key).catch(() => undefined);
     return sendError('failed to persist message');
   }
-  if (chat.fanout.dropsNext(roomId)) {
-    if (ws.readyState === 1) ws.send(fanoutFrame(stored));
-    return;
-  }
-  await chat.fanout.publish(channel, stored);
+  await chat.fanout.publishFromSocket(channel, roomId, stored, ws);
 }

@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import { z } from 'zod';
-import { DEFAULT_NOT_SERVING_MS, DEFAULT_SLOW_MS, parseDuplicateShare, parseEvery, parseFlaws } from '../flaws.js';
+import { DEFAULT_LIST_LAG_MS, DEFAULT_NOT_SERVING_MS, DEFAULT_PAGE_CAP, DEFAULT_SLOW_MS, parseDuplicateShare, parseEvery, parseFlaws } from '../flaws.js';
 import { ConfigError, intVar, parseEnv, portVar, runMain } from '../shared/env.js';
 import { createServer, stopOnSignals } from '../shared/http.js';
 import { OpError, createOperations } from './ops.js';
@@ -30,11 +30,15 @@ async function main(): Promise<void> {
   let share;
   let notServingMs;
   let slowMs = 0;
+  let pageCap: number | undefined;
+  let listLagMs: number | undefined;
   try {
     flaws = parseFlaws(process.env['TARGET_FLAWS']);
     share = parseDuplicateShare(process.env['TARGET_FLAW_DUPLICATE_SHARE']);
     notServingMs = parseEvery('TARGET_FLAW_NOT_SERVING_MS', process.env['TARGET_FLAW_NOT_SERVING_MS'], DEFAULT_NOT_SERVING_MS);
     if (flaws.includes('slow-dbman')) slowMs = parseEvery('TARGET_FLAW_SLOW_MS', process.env['TARGET_FLAW_SLOW_MS'], DEFAULT_SLOW_MS);
+    if (flaws.includes('short-pages')) pageCap = parseEvery('TARGET_FLAW_PAGE_CAP', process.env['TARGET_FLAW_PAGE_CAP'], DEFAULT_PAGE_CAP);
+    if (flaws.includes('list-lag')) listLagMs = parseEvery('TARGET_FLAW_LIST_LAG_MS', process.env['TARGET_FLAW_LIST_LAG_MS'], DEFAULT_LIST_LAG_MS);
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
@@ -56,6 +60,8 @@ async function main(): Promise<void> {
   const ops = createOperations(pool, {
     bcryptCost: env.BCRYPT_COST,
     failAfterMessageCommit: duplicates ? () => Math.random() < share : undefined,
+    pageCap,
+    listLagMs,
   });
 
   let draining = false;

@@ -171,7 +171,7 @@ describe('chaos CLI after a drill died mid-fault', () => {
       spawnSync(process.execPath, ['--import', 'tsx', 'chaos/cli/chaos.ts', cmd, '--ledger', ledgerPath], { cwd: REPO, encoding: 'utf8' });
     const status = cli('status');
     expect(status.status).toBe(0);
-    expect(status.stdout).toMatch(/pause on node-a via process since .* run killed-drill: processes \d+:T/);
+    expect(status.stdout).toMatch(/pause on node-a via process since .* \(run killed-drill, pid \d+, gone\): processes \d+:T/);
 
     const heal = cli('heal');
     expect(heal.status, heal.stderr).toBe(0);

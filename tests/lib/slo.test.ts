@@ -23,6 +23,7 @@ describe('thresholds from the SLO description', () => {
       'http_req_duration{endpoint:message_list}': ['p(95)<=400'],
       'http_req_duration{traffic:load}': ['p(95)<=500'],
       'http_req_failed{traffic:load}': ['rate<=0.01', { threshold: 'rate<=0.5', abortOnFail: true, delayAbortEval: '10s' }],
+      ws_sends_skipped: ['rate<=0.01'],
       ws_delivery_latency: ['p(95)<=300'],
       ws_session_ok: ['rate>=0.99', { threshold: 'rate>=0.5', abortOnFail: true, delayAbortEval: '10s' }],
       ws_fanout_latency: ['p(95)<=500'],
@@ -36,6 +37,15 @@ describe('thresholds from the SLO description', () => {
     const hot = thresholdSpecs(BASE, { rest: false, ws: false, hotRoom: true }).map((s) => s.id);
     expect(hot).toEqual(['store_success', 'store_p95', 'store_p99', 'ws_session_ok', 'fanout_p95', 'fanout_delivery', 'abort.store_success', 'abort.ws_session_ok']);
     expect(thresholdSpecs(BASE, { rest: false, ws: false, hotRoom: false })).toEqual([]);
+  });
+
+  it('read_after_write_miss is judged only when a limit is set (SLO readAfterWriteMissMax); ws_sends_skipped with the ws part', () => {
+    expect(thresholdSpecs(BASE, ALL).map((s) => s.id)).not.toContain('read_after_write_miss');
+    const set = withOverrides(BASE, { whole: { readAfterWriteMissMax: 0 } });
+    expect(toK6Thresholds(thresholdSpecs(set, ALL)).read_after_write_miss).toEqual(['rate<=0']);
+    expect(thresholdSpecs(set, { rest: false, ws: true, hotRoom: false }).map((s) => s.id)).not.toContain('read_after_write_miss');
+    expect(thresholdSpecs(BASE, { rest: false, ws: true, hotRoom: false }).map((s) => s.id)).toContain('ws_sends_skipped');
+    expect(thresholdSpecs(BASE, { rest: false, ws: false, hotRoom: true }).map((s) => s.id)).not.toContain('ws_sends_skipped');
   });
 
   it('adds p99 of every request only when the SLO has one (stage 2)', () => {

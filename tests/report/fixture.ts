@@ -257,7 +257,17 @@ export async function makeFixtureRun(dir: string, o: FixtureOptions = {}): Promi
     );
     await writeFile(
       join(dir, 'integrity.json'),
-      JSON.stringify({ ok: 118, lost: 0, duplicates: 2, indeterminate: 1, undelivered: 0, reordered: 0, examples: { duplicates: [{ marker: 'm-<b>1</b>' }] } }, null, 2),
+      JSON.stringify(
+        {
+          ok: 118, lost: 0, duplicates: 2, indeterminate: 1, undelivered: 0, reordered: 0, late: 3, unverified: 1, duplicateDeliveries: 0, idempotency: 0,
+          bounds: { lost: { events: 0, judged: 121, upper95: 0.0245 }, duplicates: { events: 2, judged: 121, upper95: 0.0513, target: 0.001, needed: 6296 }, undelivered: { events: 0, judged: 400, upper95: 0.00746 } },
+          rooms: [{ room: 'room-<7>', expected: 60, readDefault: 30, readAny: 60, pageSize: 50, status: 'unverified', reason: 'short pages' }],
+          details: { lateLagMs: { max: 3100, median: 2900 }, readAfterWrite: { judged: 80, missed: 12 } },
+          examples: { duplicates: [{ marker: 'm-<b>1</b>' }] },
+        },
+        null,
+        2,
+      ),
     );
   }
   return { dir, injectMs, healMs, k6Version };

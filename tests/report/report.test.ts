@@ -189,7 +189,12 @@ describe('report.html', () => {
     expect(html).toContain(new Date(run.injectMs).toISOString().replace('T', ' ').replace('Z', ' UTC'));
     expect(html).toMatch(/<tr class="fail"><td>fault<\/td><td>http_req_failed\{phase:fault\}<\/td><td>rate&lt;0.05<\/td>/);
     expect(html).toMatch(/<tr class="pass"><td>baseline<\/td><td>http_req_duration\{phase:baseline\}<\/td><td>p\(95\)&lt;300 ms<\/td>/);
-    expect(html).toMatch(/<tr class="fail"><td>duplicates<\/td><td class="num">2<\/td>/);
+    expect(html).toMatch(/<tr class="fail"><td>duplicates<\/td><td class="num">2<\/td><td class="num">121<\/td><td class="num">5.13 %<\/td><td class="num">0.1 %<\/td>/);
+    expect(html).toMatch(/<tr class=""><td>lost<\/td><td class="num">0<\/td><td class="num">121<\/td><td class="num">2.45 %<\/td><td class="num">–<\/td>/);
+    expect(html).toMatch(/<tr class="fail"><td>unverified<\/td><td class="num">1<\/td>/);
+    expect(html).toContain('<li>unverified room room-&lt;7&gt;: expected 60, read 30 at 50 per page (60 by any read): short pages</li>');
+    expect(html).toContain('late messages became visible up to 3100 ms (median 2900 ms)');
+    expect(html).toContain('read after write: 12 of 80 just-stored messages missing');
     expect(html).toMatch(/<details><summary>drill.json<\/summary>/);
   });
 

@@ -17,6 +17,7 @@ import { ensureK6 } from '../../runner/provision.js';
 import { readRunSummary } from '../../runner/summary.js';
 import { startStack, stopStack } from '../../reference-target/launcher/stack.js';
 import { readTargetFile, type TargetFile } from '../../runner/target-file.js';
+import type { IntegrityReport } from '../../integrity/index.js';
 
 function alive(pid: number): boolean {
   try {
@@ -97,6 +98,9 @@ describe('bad input: exit 2, one line naming the setting, nothing sent', () => {
     ['a k6 setting (SCALE)', () => ['--target', goodFile], () => ({ SCALE: 'many' }), 'SCALE'],
     ['a k6 setting (FAULT_WINDOWS)', () => [], () => ({ ...env, FAULT_WINDOWS: '[[30,10]]' }), 'FAULT_WINDOWS'],
     ['a reference-target setting (TARGET_FLAWS)', () => [], () => ({ TARGET_FLAWS: 'teleport' }), 'TARGET_FLAWS'],
+    ['an integrity setting (INTEGRITY_SETTLE_MS)', () => ['--target', goodFile], () => ({ INTEGRITY_SETTLE_MS: '3s' }), 'INTEGRITY_SETTLE_MS'],
+    ['an integrity target (INTEGRITY_LOST_TARGET)', () => ['--target', goodFile], () => ({ INTEGRITY_LOST_TARGET: '5%' }), 'INTEGRITY_LOST_TARGET'],
+    ['an SLO limit (SLO readAfterWriteMissMax)', () => ['--target', goodFile], () => ({ SLO: '{"whole":{"readAfterWriteMissMax":2}}' }), 'SLO'],
   ];
   it.each(cases)('%s', async (_label, args, extraEnv, setting) => {
     const before = rec.connections();
@@ -143,6 +147,18 @@ describe('against the reference target', () => {
     expect(s.thresholds.length).toBeGreaterThan(3);
     expect(s.thresholds.every((t) => t.result === 'pass' && t.samples > 0)).toBe(true);
     expect(s.target.reference).toBe(true);
+    // the healthy target: 0 of every integrity anomaly, every check judged something, the repeats refused
+    const integrity = JSON.parse(readFileSync(join(latest, 'integrity.json'), 'utf8')) as IntegrityReport;
+    for (const k of ['lost', 'duplicates', 'undelivered', 'reordered', 'late', 'unverified', 'duplicateDeliveries', 'idempotency', 'indeterminate'] as const) expect(integrity.counts[k], k).toBe(0);
+    expect(integrity.details.messages).toBeGreaterThan(250);
+    expect(integrity.details.socketsJudged).toBe(16); // 6 ws part sockets, 2 × (1 + 4) hot room sockets
+    expect(integrity.details.repeatsJudged).toBeGreaterThan(10);
+    expect(integrity.details.repeatAnswers).toEqual({ refused: integrity.details.repeatsJudged });
+    expect(integrity.details.readAfterWrite).toMatchObject({ missed: 0 });
+    expect(integrity.details.readAfterWrite.judged).toBeGreaterThan(60);
+    expect(integrity.bounds.lost.upper95).toBeLessThan(0.013);
+    expect(s.thresholds.find((t) => t.id === 'ws_sends_skipped')).toMatchObject({ result: 'pass', observed: 0 });
+    expect(r.stdout).toMatch(/^  lost\s+0  \(limit 0\)  \(of \d+; 95 % bound 1(\.\d+)? %\)$/m);
     for (const k of ['provisionMs', 'buildMs', 'targetStartMs', 'loadMs', 'teardownMs'] as const) expect(s.durations[k]).toBeGreaterThan(0);
     for (const f of Object.values(s.files)) expect(existsSync(join(latest, f))).toBe(true);
     // No credentials anywhere in the run dir's text files, nor in the output.

@@ -18,6 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeDigest } from '../../lib/delivery-digest.js';
 import { readHistory } from '../../integrity/index.js';
 import { startStack, stopStack, type RunningStack } from '../../reference-target/launcher/stack.js';
 import { parsePartConfig } from '../../split/config.js';
@@ -66,9 +67,12 @@ async function localParts(runId: string, rooms: string): Promise<number> {
   return code;
 }
 
+// These runs are seconds of a scaled-down profile: far too few messages to show the stage profiles' 0.1 % loss
+// target (tests/integrity/classify.test.ts shows that failing as insufficient evidence); judged without it.
+const NO_TARGETS = { lost: null, duplicates: null, undelivered: null };
 const byName = (ts: ThresholdResult[]) => new Map(ts.map((t) => [t.name, t]));
 const merge = (dirs: string[], o: Partial<MergeOptions> = {}) =>
-  mergeParts({ dirs, integrity: { target: stack!.target, options: { undeliveredLimit: 0, spanMs: 1000 } }, log: () => {}, report: false, latest: false, ...o });
+  mergeParts({ dirs, integrity: { target: stack!.target, options: { undeliveredLimit: 0, spanMs: 1000, settleMs: 5000, targets: NO_TARGETS } }, log: () => {}, report: false, latest: false, ...o });
 const partsOf = (run: string) => ['1-of-3', '2-of-3', '3-of-3'].map((p) => join(root, 'reports', run, 'parts', p));
 
 describe('split run', () => {
@@ -92,7 +96,10 @@ describe('split run', () => {
       expect(t.samples, t.name).toBe(perPart.reduce((a, b) => a + b, 0));
     }
     // the integrity check ran once over all 3 parts' history and joined the verdict
-    expect(split.filter((t) => t.id?.startsWith('integrity.')).map((t) => `${t.id}:${t.result}`)).toEqual(['integrity.lost:pass', 'integrity.duplicates:pass', 'integrity.undelivered:pass']);
+    expect(split.filter((t) => t.id?.startsWith('integrity.')).map((t) => `${t.id}:${t.result}`)).toEqual([
+      'integrity.lost:pass', 'integrity.duplicates:pass', 'integrity.unverified:pass', 'integrity.undelivered:pass',
+      'integrity.duplicateDeliveries:pass', 'integrity.reordered:pass', 'integrity.idempotency:pass',
+    ]);
     const integrity = JSON.parse(await readFile(join(root, 'reports', 'split3', 'integrity.json'), 'utf8'));
     expect(integrity.details.rawFiles).toBe(3);
     expect(merged.summary.files.integrity).toBe('integrity.json');
@@ -134,8 +141,10 @@ describe('split run', () => {
     }
     const history = await readHistory(partsOf('hot3').map((d) => join(d, 'k6-raw.json.gz')));
     const pairs = new Set<string>();
-    for (const [receiver, receipts] of history.receipts) {
-      for (const r of receipts) if (r.marker.split(':')[3] === 'h') pairs.add(`${receiver.split(':')[1]} got ${r.marker.split(':')[2]}`);
+    // each socket's delivery digest names the sender streams it heard (`inst:src:vu:iter:sock`)
+    for (const [receiver, span] of history.sockets) {
+      const digest = span.digest ? decodeDigest(span.digest) : undefined;
+      for (const key of digest?.streams.keys() ?? []) if (key.split(':')[1] === 'h') pairs.add(`${receiver.split(':')[1]} got ${key.split(':')[0]}`);
     }
     for (const rcv of ['1-of-3', '2-of-3', '3-of-3']) for (const pub of ['1-of-3', '2-of-3', '3-of-3']) expect(pairs, `${rcv} got ${pub}`).toContain(`${rcv} got ${pub}`);
   }, 120_000);

@@ -25,6 +25,10 @@ export interface OpsOptions {
   bcryptCost: number;
   /** Called after a message commit: true → answer 503 although committed (flaw retry-duplicates). */
   failAfterMessageCommit?: () => boolean;
+  /** short-pages: a message page holds at most this many rows, whatever the limit (no cursor after a short page). */
+  pageCap?: number | undefined;
+  /** list-lag: the message list shows a message only this long after it was stored. */
+  listLagMs?: number | undefined;
 }
 
 /** The pool, its two query forms and the node's options, handed to each domain's operations. */

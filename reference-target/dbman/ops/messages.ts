@@ -95,12 +95,16 @@ export function messageOperations({ q, qp, opts }: OpDb): Operations {
       const b = parse(In_messagesList, input);
       const limit = normalizeLimit(b.limit);
       const before = decodeCursor(b.cursor);
+      // short-pages caps the rows fetched (the caller asks limit + 1 to see a next page, so a capped page has no
+      // cursor); list-lag hides the newest messages
+      const rows = opts.pageCap !== undefined ? Math.min(limit + 1, opts.pageCap) : limit + 1;
       const r = await qp<MessageRow & { seq: string }>(
         'messages_list',
         `SELECT seq, ${MESSAGE_COLUMNS} FROM messages
          WHERE room_id = $1 AND tenant_id = $2 AND ($3::bigint IS NULL OR seq < $3::bigint)
+           AND ($5::float8 IS NULL OR created_at <= now() - $5::float8 * interval '1 millisecond')
          ORDER BY seq DESC LIMIT $4`,
-        [b.room_id, b.tenant_id, before, limit + 1],
+        [b.room_id, b.tenant_id, before, rows, opts.listLagMs ?? null],
       );
       return { status: 200, body: page(r.rows, limit, messageJson) };
     },
