@@ -40,6 +40,8 @@ export interface DrillInput {
 /** Checks that every fault's node exists and has a driver that reaches it: a UsageError (exit 2) otherwise. */
 export function checkSpecAgainstTarget(spec: DrillSpec, t: TargetFile, where: string): void {
   const drivers = defaultDrivers();
+  // a Sentinel drill (sentinel.yaml) against a given target: its target file must describe the Sentinel topology
+  if (spec.redisSentinel && !t.redisSentinel) throw new UsageError(`redisSentinel: ${where} has no redisSentinel (allowed: a target file with redisSentinel {masterName, sentinels}, or no --target)`);
   spec.faults.forEach((f, i) => {
     if (f.node === SLOW_PATH_NODE) return; // the drill's own slow path (slowConsumers), started after this check
     const node = findFaultTarget(t, f.node);

@@ -2,6 +2,7 @@
  * What a drill writes: `reports/<run-id>/drill.json` (DrillReport), one DrillFault per scheduled fault. Types and
  * the pure pieces that fill them; the drill's steps (run.ts), its judgement (judge.ts) and the HTML report read them.
  */
+import type { PromotionFigures } from '../sentinel.js';
 import type { PgRecoveryFigures, ResumeFigures } from '../data-tier.js';
 import type { SlowConsumerFigures } from '../slow-figures.js';
 import type { RunSummary } from '../../runner/summary.js';
@@ -24,6 +25,8 @@ export interface DrillFault extends Partial<FailoverFigures>, FaultExtras {
   resume?: ResumeFigures;
   /** A fault on PostgreSQL: per dbman node ready and serving again, the first store, the recovery time. */
   pgRecovery?: PgRecoveryFigures;
+  /** A fault on the primary of a Redis behind Sentinel: promotion time, fan-out gap and resume per room, undelivered. */
+  sentinel?: PromotionFigures & { undelivered?: number };
   id?: string;
   fault: string;
   node: string;

@@ -39,6 +39,8 @@ export const DrillSlo = z
     maxResumeS: z.number().positive().default(20),
     /** Drill threshold, faults on PostgreSQL: every dbman node ready and serving, and a store acknowledged, within this many seconds of it back (the owners' 5 minutes). */
     maxPgRecoveryS: z.number().positive().default(300),
+    /** Drill threshold, faults on the primary of a Redis behind Sentinel: a majority of the sentinels names a new primary within this many seconds of inject. */
+    maxPromotionS: z.number().positive().default(30),
     /**
      * Drill threshold, recovery phase: seconds a healed dbman node may answer /health/ready 200 while its serving
      * probe fails. One 250 ms poll of each apart, plus room for a loaded machine.
@@ -104,6 +106,8 @@ export const DrillSpec = z
     chatLb: z.boolean().default(false),
     /** The dbman-lb topology for the stack the drill starts: the app services get one dbman URL behind HAProxy. */
     dbmanLb: z.boolean().default(false),
+    /** The stack the drill starts runs Redis behind Sentinel (a replica, three sentinels; `stack up --redis-sentinel`). */
+    redisSentinel: z.boolean().default(false),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -186,6 +190,7 @@ export interface DrillFlags {
   proxy?: boolean;
   lb?: boolean;
   dbmanLb?: boolean;
+  redisSentinel?: boolean;
   latencyMs?: string;
   jitterMs?: string;
   rateKbps?: string;
@@ -199,6 +204,7 @@ export interface DrillFlags {
   maxReadyButFailing?: string;
   maxRelapses?: string;
   maxRelapse?: string;
+  maxPromotion?: string;
 }
 
 const num = (v: string | undefined) => (v === undefined ? undefined : /^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
@@ -252,6 +258,7 @@ function withOverrides(raw: Record<string, unknown>, f: DrillFlags): Record<stri
   if (f.proxy) out.proxy = true;
   if (f.lb) out.chatLb = true;
   if (f.dbmanLb) out.dbmanLb = true;
+  if (f.redisSentinel) out.redisSentinel = true;
   const slo = { ...((out.slo as Record<string, unknown> | undefined) ?? {}) };
   if (f.hold !== undefined) slo.holdS = num(f.hold);
   if (f.sloP95Ms !== undefined) slo.p95Ms = num(f.sloP95Ms);
@@ -263,6 +270,7 @@ function withOverrides(raw: Record<string, unknown>, f: DrillFlags): Record<stri
   if (f.maxReadyButFailing !== undefined) slo.maxReadyButFailingS = durationOrRaw(f.maxReadyButFailing);
   if (f.maxRelapses !== undefined) slo.maxRelapses = num(f.maxRelapses);
   if (f.maxRelapse !== undefined) slo.maxRelapseS = durationOrRaw(f.maxRelapse);
+  if (f.maxPromotion !== undefined) slo.maxPromotionS = durationOrRaw(f.maxPromotion);
   if (Object.keys(slo).length) out.slo = slo;
   return out;
 }

@@ -52,7 +52,7 @@ export async function targetStep(ctx: RunContext, input: DrillInput): Promise<Dr
     return { target: given.target, targetFilePath: given.path };
   }
   // the stack starts (and `stack down` stops) its own toxiproxy-server and haproxy
-  const topology = { proxy: spec.proxy || needsProxy(spec), chatLb: spec.chatLb || needsChatLb(spec), dbmanLb: spec.dbmanLb };
+  const topology = { proxy: spec.proxy || needsProxy(spec), chatLb: spec.chatLb || needsChatLb(spec), dbmanLb: spec.dbmanLb, redisSentinel: spec.redisSentinel };
   const started = await referenceTargetStep(ctx, { flaws: input.flaws, topology });
   checkSpecAgainstTarget(spec, started.target, 'the reference target');
   return started;

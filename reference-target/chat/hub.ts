@@ -1,8 +1,9 @@
 /**
  * Fan-out between chat instances: Redis pub/sub channel `tenant:{t}:room:{r}`. Each instance subscribes to the
- * channels of the rooms it has sockets in and forwards every published frame to those sockets.
+ * channels of the rooms it has sockets in and forwards every published frame to those sockets. Redis is one
+ * server (REDIS_URL) or the primary that Redis Sentinel names (REDIS_SENTINELS).
  */
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { WebSocket } from 'ws';
 import { parseEvery, parseFlaws } from '../flaws.js';
 import { DEFAULT_WRITE_DEADLINE_MS, SerialFanout } from './serial-fanout.js';
@@ -34,6 +35,22 @@ export function hubOptionsFromEnv(env: NodeJS.ProcessEnv): HubOptions {
   };
 }
 
+/** A redis:// URL, or the sentinels to ask for the current primary of `masterName`. */
+export type RedisAddress = string | { sentinels: string; masterName: string };
+
+/**
+ * One ioredis connection. Through Sentinel: it asks the sentinels for the primary, follows a promotion at once
+ * (failoverDetector: the sentinels' +switch-master), and reconnects when a demoted primary answers READONLY.
+ */
+export function connectRedis(a: RedisAddress, o: RedisOptions): Redis {
+  if (typeof a === 'string') return new Redis(a, o);
+  const sentinels = a.sentinels.split(',').map((hp) => {
+    const i = hp.lastIndexOf(':');
+    return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
+  });
+  return new Redis({ ...o, sentinels, name: a.masterName, failoverDetector: true, reconnectOnError: (err) => err.message.startsWith('READONLY') });
+}
+
 export class RoomHub {
   private readonly rooms = new Map<string, Set<Member>>();
   private readonly subscribing = new Map<string, Promise<unknown>>();
@@ -41,9 +58,9 @@ export class RoomHub {
   private readonly sub: Redis;
   private readonly serial: SerialFanout | undefined;
 
-  constructor(redisUrl: string, opts: HubOptions = hubOptionsFromEnv(process.env)) {
-    this.pub = new Redis(redisUrl, { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: false });
-    this.sub = new Redis(redisUrl, { maxRetriesPerRequest: 2, autoResubscribe: opts.resubscribe });
+  constructor(redis: RedisAddress, opts: HubOptions = hubOptionsFromEnv(process.env)) {
+    this.pub = connectRedis(redis, { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: false });
+    this.sub = connectRedis(redis, { maxRetriesPerRequest: 2, autoResubscribe: opts.resubscribe });
     this.serial = opts.serialFanoutDeadlineMs !== undefined ? new SerialFanout(opts.serialFanoutDeadlineMs) : undefined;
     for (const r of [this.pub, this.sub]) r.on('error', (err: Error) => process.stderr.write(`redis: ${err.message}\n`));
     this.sub.on('message', (channel: string, message: string) => this.deliver(channel, message));

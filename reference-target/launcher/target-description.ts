@@ -10,6 +10,7 @@ import type { DockerResources } from './docker-engine.js';
 import type { StartedInfra } from './infra.js';
 import type { LinkAddress, StartedBalancers, TopologyOptions } from './links.js';
 import type { ProcRecord } from './procs.js';
+import type { StartedSentinels } from './sentinel.js';
 
 /** Extra fields of the `reference` block (passthrough in the schema). */
 export interface ReferenceExtra {
@@ -30,7 +31,7 @@ export interface ReferenceExtra {
 
 /** The target file's name: "reference (local)", "reference (docker, dbman-lb, chat LB, proxies, flaws: a,b)". */
 export function referenceName(mode: 'local' | 'docker', flaws: string[], o: TopologyOptions): string {
-  const parts = [mode, o.dbmanLb && 'dbman-lb', o.chatLb && 'chat LB', o.proxy && 'proxies', flaws.length && `flaws: ${flaws.join(',')}`];
+  const parts = [mode, o.dbmanLb && 'dbman-lb', o.chatLb && 'chat LB', o.proxy && 'proxies', o.redisSentinel && 'redis sentinel', flaws.length && `flaws: ${flaws.join(',')}`];
   return `reference (${parts.filter(Boolean).join(', ')})`;
 }
 
@@ -48,6 +49,12 @@ export function postgresComponent(infra: StartedInfra): Component {
   return { name: 'postgres', url: infra.url, faults: { pid: infra.proc.pid } };
 }
 
+/** The target file's `redisSentinel`: the master name, the replica and the sentinels, each a fault target by its pid. */
+export function sentinelDescription(s: StartedSentinels): NonNullable<TargetFile['redisSentinel']> {
+  const part = (p: { name: string; url: string; proc: { pid: number } }): Component => ({ name: p.name, url: p.url, faults: { pid: p.proc.pid } });
+  return { masterName: s.masterName, replicas: [part(s.replica)], sentinels: s.sentinels.map(part) };
+}
+
 export interface StackDescription {
   mode: 'local' | 'docker';
   flaws: Flaw[];
@@ -57,6 +64,7 @@ export interface StackDescription {
   chats: Array<{ name: string; url: string; faults: FaultAccess }>;
   orghub: { url: string; pid: number };
   redis: Component;
+  redisSentinel?: TargetFile['redisSentinel'];
   balancers: Pick<StartedBalancers, 'chat' | 'loadBalancers'>;
   postgresInfra: StartedInfra;
   redisInfra: StartedInfra;
@@ -85,6 +93,7 @@ export function describeStack(d: StackDescription): TargetFile {
     chatInstances: d.chats,
     orghub: { name: 'orghub', url: d.orghub.url, faults: { pid: d.orghub.pid } },
     redis: d.redis,
+    ...(d.redisSentinel ? { redisSentinel: d.redisSentinel } : {}),
     postgres: postgresComponent(d.postgresInfra),
     loadBalancers: d.balancers.loadBalancers,
     reference: {
