@@ -137,7 +137,7 @@ export function judgePromotion(fault: string, node: string, p: PromotionFigures,
   return [...out, ...judgeResume(fault, node, p.resume, maxResumeS)];
 }
 
-export function formatPromotion(f: { fault: string; node: string; sentinel?: PromotionFigures }): string[] {
+export function formatPromotion(f: { fault: string; node: string; sentinel?: PromotionFigures & { undelivered?: number } }): string[] {
   const p = f.sentinel;
   if (!p) return [];
   const gaps = Object.values(p.fanoutGapS).filter((g): g is number => g !== null);
@@ -146,6 +146,7 @@ export function formatPromotion(f: { fault: string; node: string; sentinel?: Pro
     `  ${f.fault} ${f.node} (Sentinel "${p.masterName}"): ` +
       (p.promotionS === null ? `NO promotion seen (${p.polls} polls of ${p.sentinels} sentinels)` : `promoted ${p.after} in ${p.promotionS} s (was ${p.before}; ${p.polls} polls of ${p.sentinels} sentinels, every ${POLL_MS} ms)`) +
       `; fan-out gap ${gaps.length ? `${Math.min(...gaps)}-${p.fanoutGapMaxS} s` : 'not measured'} in ${gaps.length} of ${r.roomsActiveBefore} rooms; resumed after the promotion in ${r.roomsActiveBefore - r.neverResumed.length} of ${r.roomsActiveBefore}` +
-      (r.neverResumed.length ? ` (NEVER: ${r.neverResumed.slice(0, 3).join(', ')})` : ''),
+      (r.neverResumed.length ? ` (NEVER: ${r.neverResumed.slice(0, 3).join(', ')})` : '') +
+      (p.undelivered !== undefined ? `; ${p.undelivered} undelivered in the run (integrity)` : ''),
   ];
 }
