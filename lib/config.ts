@@ -8,6 +8,7 @@
 import * as z from 'zod/mini';
 import { parseDurationS } from './duration.js';
 import type { SloOverrides } from './slo.js';
+import { STORM_KINDS, type StormConfig } from './storm-plan.js';
 import { PROFILE_NAMES, type FaultWindow, type ProfileName } from './types.js';
 
 export interface SuiteConfig {
@@ -50,6 +51,11 @@ export interface SuiteConfig {
    * room id): setup() then adds its pool users to it instead of creating its own. Unset = setup makes one.
    */
   hotRoom: string | undefined;
+  /**
+   * The bad-request storm (STORM, JSON; lib/storm-plan.ts): bad requests per second while the valid traffic runs,
+   * in its window (default the whole load). Unset: no storm.
+   */
+  storm: StormConfig | undefined;
 }
 
 /** A bad environment value. `message` is one line naming the variable and what is allowed. */
@@ -85,6 +91,7 @@ export const ENV_VARIABLES = [
   'SLO',
   'HOT_ROOM',
   'USERS',
+  'STORM',
 ] as const;
 
 const SECRET = new Set(['LOGIN_PASSWORD', 'USERS']);
@@ -136,6 +143,14 @@ const sloOverrides = z.strictObject({
   abort: z.optional(z.strictObject({ storeSuccessMin: ratio, errorRateMax: ratio, wsSessionOkMin: ratio, delayS: z.optional(z.number().check(z.gte(0), z.lte(3600))) })),
 });
 const usersShape = z.array(z.strictObject({ email: z.string().check(z.minLength(1), z.maxLength(512)), password: z.string().check(z.minLength(1), z.maxLength(512)) })).check(z.maxLength(1000));
+const stormShape = z.strictObject({
+  rate: z.number().check(z.positive(), z.lte(500)),
+  at: z.optional(z.number().check(z.gte(0), z.lte(6 * 3600))),
+  for: z.optional(z.number().check(z.positive(), z.lte(6 * 3600))),
+  kinds: z.optional(z.array(z.enum(STORM_KINDS)).check(z.minLength(1))),
+  witnessRate: z.optional(z.number().check(z.int(), z.gte(1), z.lte(50))),
+  burst: z.optional(z.number().check(z.int(), z.gte(1), z.lte(20))),
+});
 const windowsShape = z.array(z.tuple([z.number().check(z.gte(0)), z.number().check(z.gte(0))]));
 
 function show(name: string, value: string): string {
@@ -198,6 +213,16 @@ export function parseUsers(raw: string | undefined): { email: string; password: 
   return r.data;
 }
 
+/** Parses STORM: JSON {"rate", "at"?, "for"? (seconds), "kinds"?, "witnessRate"?, "burst"?}; undefined when unset. */
+export function parseStorm(raw: string | undefined): StormConfig | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const allowed = `a JSON object {"rate": bad requests per second (0 < rate <= 500), "at"?: seconds after load start, "for"?: seconds, "kinds"?: [${STORM_KINDS.join(', ')}], "witnessRate"?: 1..50 per service, "burst"?: 1..20 copies of each bad request at once}`;
+  const r = z.safeParse(stormShape, jsonOf('STORM', raw, allowed));
+  if (!r.success) fail('STORM', allowed, raw);
+  const d = r.data;
+  return { rate: d.rate, atS: d.at ?? 0, forS: d.for, kinds: d.kinds ?? [...STORM_KINDS], witnessRate: d.witnessRate ?? 2, burst: d.burst ?? 1 };
+}
+
 /** Parses SLO: JSON overrides of the profile's limits (see lib/README.md); undefined when unset. */
 export function parseSloOverrides(raw: string | undefined): SloOverrides | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
@@ -257,6 +282,7 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
   const allowRemote = allowRemoteRaw === '1' || allowRemoteRaw === 'true' || allowRemoteRaw === 'yes';
   const inst = optional(env, 'INSTANCE', instance, '1 to 16 characters from A-Z a-z 0-9 _ -') ?? '0';
   const slo = parseSloOverrides(env.SLO);
+  const storm = parseStorm(env.STORM);
   const hotRoom = optional(env, 'HOT_ROOM', roomId, 'a room id (1 to 128 characters from A-Z a-z 0-9 _ . : -) made by npm run load -- prepare');
 
   if (!allowRemote) {
@@ -290,5 +316,6 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
     instance: inst,
     sloOverrides: slo,
     hotRoom,
+    storm,
   };
 }

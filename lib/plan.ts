@@ -6,6 +6,7 @@
 import type { SuiteConfig } from './config.js';
 import { partsOf, resolveProfile, selectParts, type Profile } from './profiles.js';
 import { thresholdSpecs, withOverrides, type Parts, type SloSet, type ThresholdSpec } from './slo.js';
+import { stormThresholds } from './storm-plan.js';
 
 /** Which parts each scenario file runs (dist/<name>.js). */
 export const SCENARIO_PARTS: Readonly<Record<string, Parts>> = {
@@ -21,7 +22,10 @@ export const SCENARIO_PARTS: Readonly<Record<string, Parts>> = {
 export function planFor(cfg: SuiteConfig, keep: Parts): { profile: Profile; specs: ThresholdSpec[] } {
   let profile = selectParts(resolveProfile(cfg.profile, cfg), keep);
   if (cfg.sloOverrides) profile = { ...profile, slo: withOverrides(profile.slo, cfg.sloOverrides) };
-  const specs = thresholdSpecs(sloFor(profile.slo, cfg.faultWindows.length > 0), partsOf(profile));
+  const slo = sloFor(profile.slo, cfg.faultWindows.length > 0);
+  const specs = thresholdSpecs(slo, partsOf(profile));
+  // a bad-request storm: the valid traffic per service, and the storm itself sent
+  if (cfg.storm) specs.push(...stormThresholds(slo.whole.errorRateMax));
   return { profile, specs };
 }
 
