@@ -18,6 +18,10 @@ export interface SuiteConfig {
   authUrl: string;
   /** the room WebSocket endpoint, e.g. ws://127.0.0.1:8080/ws */
   wsUrl: string;
+  /** session base without /api/v1 (SESSION_URL); with tenanthubUrl it turns the msa part on. */
+  sessionUrl: string | undefined;
+  /** tenanthub base without /api/v1 (TENANTHUB_URL). */
+  tenanthubUrl: string | undefined;
   tenantId: string;
   loginEmail: string;
   /** Never printed, never written to a report. */
@@ -76,6 +80,8 @@ export const ENV_VARIABLES = [
   'CHAT_URL',
   'AUTH_URL',
   'WS_URL',
+  'SESSION_URL',
+  'TENANTHUB_URL',
   'TENANT_ID',
   'LOGIN_EMAIL',
   'LOGIN_PASSWORD',
@@ -141,6 +147,9 @@ const sloOverrides = z.strictObject({
   ),
   phases: z.optional(z.strictObject({ baseline: z.optional(phaseSlo), fault: z.optional(phaseSlo), recovery: z.optional(phaseSlo) })),
   abort: z.optional(z.strictObject({ storeSuccessMin: ratio, errorRateMax: ratio, wsSessionOkMin: ratio, delayS: z.optional(z.number().check(z.gte(0), z.lte(3600))) })),
+  msa: z.optional(
+    z.strictObject({ errorRateMax: ratio, httpP95Ms: ms, httpP99Ms: ms, messageP95Ms: ms, messageP99Ms: ms, statusP95Ms: ms, tenantsP95Ms: ms }),
+  ),
 });
 const usersShape = z.array(z.strictObject({ email: z.string().check(z.minLength(1), z.maxLength(512)), password: z.string().check(z.minLength(1), z.maxLength(512)) })).check(z.maxLength(1000));
 const stormShape = z.strictObject({
@@ -227,7 +236,7 @@ export function parseStorm(raw: string | undefined): StormConfig | undefined {
 export function parseSloOverrides(raw: string | undefined): SloOverrides | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   const allowed =
-    'a JSON object {"whole"?: {...}, "phases"?: {"baseline"|"fault"|"recovery": {...}}, "abort"?: {...}} with the limit names of lib/slo.ts (ratios 0..1, milliseconds > 0)';
+    'a JSON object {"whole"?: {...}, "phases"?: {"baseline"|"fault"|"recovery": {...}}, "abort"?: {...}, "msa"?: {...}} with the limit names of lib/slo.ts and lib/msa-plan.ts (ratios 0..1, milliseconds > 0)';
   const r = z.safeParse(sloOverrides, jsonOf('SLO', raw, allowed));
   if (!r.success) {
     const issue = r.error.issues[0];
@@ -259,6 +268,8 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
   const chatUrl = required(env, 'CHAT_URL', httpUrl, 'the chat REST base URL, http:// or https://, e.g. http://127.0.0.1:8080');
   const authUrl = required(env, 'AUTH_URL', httpUrl, 'the orghub base URL, http:// or https://, e.g. http://127.0.0.1:8091');
   const ws = required(env, 'WS_URL', wsUrl, 'the room WebSocket URL, ws:// or wss://, e.g. ws://127.0.0.1:8080/ws');
+  const sessionUrl = optional(env, 'SESSION_URL', httpUrl, 'the session base URL, http:// or https://, e.g. http://127.0.0.1:8090 (unset: no msa part)');
+  const tenanthubUrl = optional(env, 'TENANTHUB_URL', httpUrl, 'the tenanthub base URL, http:// or https://, e.g. http://127.0.0.1:8092 (unset: no msa part)');
   const tenantId = required(env, 'TENANT_ID', nonEmpty, 'a non-empty tenant id without surrounding spaces');
   const loginEmail = required(env, 'LOGIN_EMAIL', nonEmpty, 'the admin login e-mail, non-empty');
   const loginPassword = required(env, 'LOGIN_PASSWORD', z.string().check(z.minLength(1), z.maxLength(512)), 'the admin password, non-empty');
@@ -290,8 +301,10 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
       ['CHAT_URL', chatUrl],
       ['AUTH_URL', authUrl],
       ['WS_URL', ws],
+      ['SESSION_URL', sessionUrl],
+      ['TENANTHUB_URL', tenanthubUrl],
     ] as const) {
-      if (!isLoopbackUrl(url)) {
+      if (url !== undefined && !isLoopbackUrl(url)) {
         fail(name, 'a loopback URL (127.0.0.0/8, localhost, [::1]) unless ALLOW_REMOTE=1 is set', url);
       }
     }
@@ -301,6 +314,8 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
     chatUrl: chatUrl.replace(/\/+$/, ''),
     authUrl: authUrl.replace(/\/+$/, ''),
     wsUrl: ws,
+    sessionUrl: sessionUrl?.replace(/\/+$/, ''),
+    tenanthubUrl: tenanthubUrl?.replace(/\/+$/, ''),
     tenantId,
     loginEmail,
     loginPassword,

@@ -58,7 +58,7 @@ export interface ApiOptions {
 
 type Json = Record<string, unknown>;
 
-function parseJson(body: unknown): unknown {
+export function parseJson(body: unknown): unknown {
   if (typeof body !== 'string' || body.length === 0) return undefined;
   try {
     return JSON.parse(body);
@@ -67,7 +67,7 @@ function parseJson(body: unknown): unknown {
   }
 }
 
-function errorText(res: http.RefinedResponse<'text'>, json: unknown): string {
+export function errorText(res: http.RefinedResponse<'text'>, json: unknown): string {
   if (res.status === 0) return `no response: ${res.error || 'transport error'}`.slice(0, 160);
   const e = json && typeof json === 'object' && 'error' in json ? String((json as Json).error) : '';
   return `status ${res.status}${e ? `: ${e}` : ''}`.slice(0, 160);

@@ -157,9 +157,12 @@ export function needsProxy(spec: Pick<DrillSpec, 'faults'>): boolean {
   return spec.faults.some((f) => (NETWORK_FAULTS as readonly FaultKind[]).includes(f.fault) || f.fault === 'db-cut' || f.node === 'redis');
 }
 
-/** Whether the stack a drill starts needs HAProxy in front of chat: a fault on a chat instance (clients must fail over). */
+/**
+ * Whether the stack a drill starts needs HAProxy in front of chat: a fault on a chat instance (clients must fail
+ * over), or on `session-N` / `tenanthub-N` (the chat-LB topology runs two of each behind their own balancers).
+ */
 export function needsChatLb(spec: Pick<DrillSpec, 'faults'>): boolean {
-  return spec.faults.some((f) => /^chat-\d+$/.test(f.node));
+  return spec.faults.some((f) => /^(chat|session|tenanthub)-\d+$/.test(f.node));
 }
 
 /** Reads a drill file: YAML (which also reads JSON). Field names as in DrillSpec. */

@@ -1,6 +1,6 @@
 /**
  * The steady-state hypothesis (Chaos Toolkit's term), checked before any fault: every dbman node answers
- * /health/ready with 200, every chat instance and orghub answer /health, and a probe request (login) works.
+ * /health/ready with 200, every chat, session and tenanthub instance and orghub answer /health, and a probe request (login) works.
  * And the readiness watcher that records each dbman node's readiness and liveness timelines (and each chat
  * instance's health) during the drill.
  */
@@ -45,6 +45,7 @@ export async function steadyState(t: TargetFile, timeoutMs = 3000): Promise<Chec
   for (const n of t.dbmanNodes) checks.push(health(n, '/health/ready'));
   for (const c of t.chatInstances) checks.push(health(c, '/health'));
   if (t.orghub) checks.push(health(t.orghub, '/health'));
+  for (const c of [...t.sessionInstances, ...t.tenanthubInstances]) checks.push(health(c, '/health'));
   checks.push(
     (async (): Promise<Check> => {
       const what = 'probe: login';

@@ -82,7 +82,9 @@ export async function prepareRunStep(ctx: RunContext, input: DrillInput, t: Dril
     profile: spec.profile,
     allowRemote: input.allowRemote,
     env: { RUN_ID: runId, FAULT_WINDOWS: JSON.stringify(windows), DURATION: `${spec.durationS}s`, ...(spec.storm ? { STORM: stormEnv(spec.storm) } : {}) },
+    scenario: DRILL_SCENARIO,
   });
+  ctx.log(`${plan.msaLine}${plan.msaLine.startsWith('msa part on') ? ' (judged per service and phase)' : ''}`);
   const nemesis = new Nemesis({ ledger, drivers: defaultDrivers(join(dirname(ledger.path), 'chaos-logs', runId)) /* restarted nodes' logs, per run */, runId, targetFilePath: t.targetFilePath, log: ctx.step('nemesis') });
   const errors: string[] = [];
   const journal = new DrillJournal().on(consolePrinter(ctx.log));

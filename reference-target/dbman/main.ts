@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import { z } from 'zod';
-import { DEFAULT_LIST_LAG_MS, DEFAULT_NOT_SERVING_MS, DEFAULT_PAGE_CAP, DEFAULT_SLOW_MS, parseDuplicateShare, parseEvery, parseFlaws } from '../flaws.js';
+import { DEFAULT_LIST_LAG_MS, DEFAULT_NOT_SERVING_MS, DEFAULT_PAGE_CAP, DEFAULT_SLOW_MS, flawsForService, parseDuplicateShare, parseEvery, parseFlaws } from '../flaws.js';
 import { ConfigError, intVar, parseEnv, portVar, runMain } from '../shared/env.js';
 import { createServer, stopOnSignals } from '../shared/http.js';
 import { OpError, createOperations } from './ops.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   let pageCap: number | undefined;
   let listLagMs: number | undefined;
   try {
-    flaws = parseFlaws(process.env['TARGET_FLAWS']);
+    flaws = flawsForService(parseFlaws(process.env['TARGET_FLAWS']), 'dbman');
     share = parseDuplicateShare(process.env['TARGET_FLAW_DUPLICATE_SHARE']);
     notServingMs = parseEvery('TARGET_FLAW_NOT_SERVING_MS', process.env['TARGET_FLAW_NOT_SERVING_MS'], DEFAULT_NOT_SERVING_MS);
     if (flaws.includes('slow-dbman')) slowMs = parseEvery('TARGET_FLAW_SLOW_MS', process.env['TARGET_FLAW_SLOW_MS'], DEFAULT_SLOW_MS);

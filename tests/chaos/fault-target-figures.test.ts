@@ -162,6 +162,9 @@ describe('drill file examples (chaos/drills/)', () => {
     const dir = join(import.meta.dirname, '../../chaos/drills');
     const specs = Object.fromEntries(readdirSync(dir).map((f) => [f, specFromFlags({ file: join(dir, f) })]));
     expect(needsChatLb(specs['chat-kill.yaml']!)).toBe(true);
+    // session-N / tenanthub-N exist in the chat-LB topology only (two of each behind their balancers)
+    expect(needsChatLb(specs['session-kill.yaml']!)).toBe(true);
+    expect(needsChatLb({ faults: [{ fault: 'kill', node: 'session', at: 1, for: 1 }] } as never)).toBe(false);
     expect(needsProxy(specs['redis-slow.yaml']!)).toBe(true);
     expect(specs['db-cut.yaml']!).toMatchObject({ slo: { maxReadyFlipS: 5 }, faults: [{ fault: 'db-cut', node: 'dbman-2' }] });
     expect(needsProxy(specs['db-cut.yaml']!)).toBe(true);

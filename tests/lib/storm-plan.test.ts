@@ -50,13 +50,14 @@ describe('storm requests', () => {
   });
 
   it('no threshold of the valid traffic selects a storm request', () => {
-    const cfg = parseConfig({ ...ENV, PROFILE: 'failover', FAULT_WINDOWS: '[[5,25]]', STORM: '{"rate":20}' }, 'failover');
-    const { specs } = planFor(cfg, { rest: true, ws: true, hotRoom: true });
+    const cfg = parseConfig({ ...ENV, SESSION_URL: 'http://127.0.0.1:3', TENANTHUB_URL: 'http://127.0.0.1:4', PROFILE: 'failover', FAULT_WINDOWS: '[[5,25]]', STORM: '{"rate":20}' }, 'failover');
+    const { specs } = planFor(cfg, { rest: true, ws: true, hotRoom: true, msa: true });
+    expect(specs.some((s) => s.id.startsWith('msa.'))).toBe(true);
     const http = specs.filter((s) => s.metric === 'http_req_failed' || s.metric === 'http_req_duration');
     expect(http.length).toBeGreaterThan(5);
     for (const kind of STORM_KINDS) {
       for (const service of ['chat', 'orghub'] as const) {
-        const tags = { ...stormTags({ kind, service }), name: 'x', method: 'POST', status: '400' };
+        const tags = { ...stormTags({ kind, service }), scenario: 'storm', name: 'x', method: 'POST', status: '400' };
         for (const s of http) expect(selects(s.tags, tags), `${s.id} selects storm ${kind}`).toBe(false);
       }
     }
