@@ -1,6 +1,7 @@
 /**
- * The parts of a target file a fault can be aimed at, by name: the dbman nodes, the chat instances, orghub, Redis
- * (with Sentinel also its replicas and sentinels), PostgreSQL and the load balancers. The drill, its spec check and `npm run chaos -- inject` all look names up here; which
+ * The parts of a target file a fault can be aimed at, by name: the dbman nodes, the chat instances, orghub, the
+ * session and tenanthub instances, Redis (with Sentinel also its replicas and sentinels), PostgreSQL and the load
+ * balancers. The drill, its spec check and `npm run chaos -- inject` all look names up here; which
  * faults reach a part is the drivers' business (a pid, a container, a Toxiproxy proxy in front of it, its
  * database link).
  */
@@ -14,7 +15,18 @@ export function addDrillTarget(c: Component): () => void {
 }
 
 export function faultTargets(t: TargetFile): Component[] {
-  return [...drillOwn.values(), ...t.dbmanNodes, ...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...(t.redis ? [t.redis] : []), ...(t.redisSentinel ? [...t.redisSentinel.replicas, ...t.redisSentinel.sentinels] : []), ...(t.postgres ? [t.postgres] : []), ...t.loadBalancers];
+  return [
+    ...drillOwn.values(),
+    ...t.dbmanNodes,
+    ...t.chatInstances,
+    ...(t.orghub ? [t.orghub] : []),
+    ...t.sessionInstances,
+    ...t.tenanthubInstances,
+    ...(t.redis ? [t.redis] : []),
+    ...(t.redisSentinel ? [...t.redisSentinel.replicas, ...t.redisSentinel.sentinels] : []),
+    ...(t.postgres ? [t.postgres] : []),
+    ...t.loadBalancers,
+  ];
 }
 
 /** The part named `name`, or undefined. */

@@ -42,15 +42,17 @@ relapse it cannot see. Other faults default to 20 s. Relapses (the SLO held, the
 longer than --max-relapse count against --max-relapses. Every dbman node is also probed with a read-only
 internal-API call (the target file's servingProbe, default tenants/list): a healed node must be ready AND
 serving, and may be ready but failing for at most --max-ready-but-failing after heal.
-Fault targets: dbman-N, chat-N, orghub, redis, postgres and the load balancers, as the target file names them. db-cut
-cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
+Fault targets: dbman-N, chat-N, orghub, session(-N), tenanthub(-N), redis, postgres (with Sentinel also
+redis-replica-1 and sentinel-N) and the load balancers, as the target file names them (a fault on session-N or
+tenanthub-N starts the chat-LB topology: two of each behind balancers).
+db-cut cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
 its liveness staying up and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients'
 reconnects (seen, p95 within --max-reconnect-p95-ms).
 A stop, kill, pause or restart of redis is judged by fan-out resuming in every room that had WS traffic before
 (fanout_resume, within slo.maxResumeS); of postgres by every dbman node ready and serving again and a store
 acknowledged (pg_recovery_time, within slo.maxPgRecoveryS, the owners' 5 minutes).
 Drill files (chaos/drills/, --file): dbman-sequence.yaml, db-cut.yaml, network.yaml, chat-kill.yaml,
-redis-slow.yaml, slow-consumers.yaml (slowConsumers: a share of the hot room's subscribers throttled; the healthy
+session-kill.yaml, bad-request-storm.yaml, redis-slow.yaml, slow-consumers.yaml (slowConsumers: a share of the hot room's subscribers throttled; the healthy
 ones judged on their own), data-tier.yaml (restart Redis, then PostgreSQL), sentinel.yaml (kill the Sentinel
 primary; redisSentinel: true).
 --docker starts the reference target as containers (npm run stack -- up --docker) and drives the faults with the

@@ -46,7 +46,7 @@ export interface Chat {
 export function chatFromEnv(processEnv: NodeJS.ProcessEnv): Chat {
   const env = parseEnv(Env, processEnv);
   const jwt = jwtFromEnv(processEnv);
-  const dbman = dbmanFromEnv(processEnv);
+  const dbman = dbmanFromEnv(processEnv, 'chat');
   if (!env.REDIS_URL && !env.REDIS_SENTINELS) throw new Error('REDIS_URL: required (a redis:// URL), or REDIS_SENTINELS (host:port,host:port)');
   const hub = new RoomHub(env.REDIS_SENTINELS ? { sentinels: env.REDIS_SENTINELS, masterName: env.REDIS_SENTINEL_MASTER } : env.REDIS_URL!);
   const flaws = chatFlawsFromEnv(processEnv);

@@ -50,7 +50,7 @@ describe('slow-consumer drill spec', () => {
   });
 
   it('refuses a drill without faults or span, a fault on ws-slow, a span past the load', () => {
-    expect(DrillSpec.safeParse({}).error?.issues[0]?.message).toMatch(/at least one fault \(or slowConsumers\)/);
+    expect(DrillSpec.safeParse({}).error?.issues[0]?.message).toBe("at least one fault (or slowConsumers, or a storm)");
     expect(DrillSpec.safeParse({ faults: [{ fault: 'latency', node: 'ws-slow' }] }).error?.issues[0]?.message).toMatch(/use slowConsumers/);
     expect(DrillSpec.safeParse({ duration: 10, slowConsumers: { at: 6, for: 10 } }).error?.issues[0]?.path).toEqual(['slowConsumers', 'for']);
   });
