@@ -4,14 +4,11 @@
 // the process driver holds every check but the fan-out of messages published during the Redis gap (fan-out back
 // in every room, every node ready and serving, 0 lost); the
 // no-resubscribe flaw (a chat that never subscribes again after a Redis error) fails fanout_resume.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { judgePgRecovery, judgeResume, pgRecoveryFigures, resumeFigures, type StoreAck } from '../../chaos/data-tier.js';
-import type { DrillReport } from '../../chaos/drill/run.js';
 import { Ledger } from '../../chaos/ledger.js';
-import { REPO, tempDir } from './helpers.js';
+import { REPO, runDrillCli, tempDir } from './helpers.js';
 
 const T = 1_000_000;
 const ack = (room: string, at: number, transport = 'ws'): StoreAck => ({ room, at, transport });
@@ -61,24 +58,7 @@ const dir = tempDir('chaos-data-tier-');
 const ledgerPath = join(dir, 'ledger.jsonl');
 const FILE = join(REPO, 'chaos', 'drills', 'data-tier.yaml');
 
-function drill(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; report?: DrillReport }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, ...args], {
-      cwd: REPO,
-      env: { ...process.env, TARGET_FLAWS: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => {
-      const m = /^run: (\S+)/m.exec(stdout);
-      const report = m ? (JSON.parse(readFileSync(join(REPO, 'reports', m[1]!, 'drill.json'), 'utf8')) as DrillReport) : undefined;
-      resolve({ code, stdout, stderr, report });
-    });
-  });
-}
+const drill = (args: string[], env: Record<string, string> = {}) => runDrillCli(ledgerPath, args, env);
 
 describe('Redis and PostgreSQL restarts on the reference target', () => {
   it('healthy: fan-out resumes in every room, every dbman node is ready and serving again, 0 lost', async () => {

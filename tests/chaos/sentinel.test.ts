@@ -5,16 +5,15 @@
 // file chaos/drills/sentinel.yaml run against it (--target, ~35 s) kills the primary: the promotion is measured,
 // fan-out resumes in every room, 0 lost, the fault healed; a Sentinel drill on a target file without
 // redisSentinel is refused (exit 2, nothing started).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DrillReport } from '../../chaos/drill/run.js';
 import { Ledger } from '../../chaos/ledger.js';
 import { judgePromotion, promotionFigures, type SentinelSample } from '../../chaos/sentinel.js';
 import type { StoreAck } from '../../chaos/data-tier.js';
 import { startStack, stopStack, type RunningStack } from '../../reference-target/launcher/stack.js';
-import { REPO, tempDir } from './helpers.js';
+import { REPO, runDrillCli, tempDir } from './helpers.js';
 
 const T = 1_000_000;
 const OLD = '127.0.0.1:7000';
@@ -59,19 +58,7 @@ afterAll(async () => {
   if (stack) await stopStack(targetFilePath);
 }, 60_000);
 
-function drill(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; report?: DrillReport }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, ...args], { cwd: REPO, env: { ...process.env, TARGET_FLAWS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => {
-      const m = /^run: (\S+)/m.exec(stdout);
-      resolve({ code, stdout, stderr, report: m ? (JSON.parse(readFileSync(join(REPO, 'reports', m[1]!, 'drill.json'), 'utf8')) as DrillReport) : undefined });
-    });
-  });
-}
+const drill = (args: string[]) => runDrillCli(ledgerPath, args);
 
 describe('Redis Sentinel on the reference target', () => {
   it('stack up --redis-sentinel: the target file and stack status name the primary, the replica and three sentinels', () => {

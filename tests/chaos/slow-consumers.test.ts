@@ -3,37 +3,18 @@
 // while two subscribers are throttled to 1 KB/s; the serial-fanout flaw (the contract's fan-out: one socket after
 // another under one lock, 5 s write deadline) fails, naming the fault-phase healthy fan-out threshold. Also the
 // drill file's usage errors (exit 2, nothing started).
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DrillReport } from '../../chaos/drill/run.js';
 import { DrillSpec } from '../../chaos/drill/spec.js';
 import { Ledger } from '../../chaos/ledger.js';
-import { REPO, tempDir } from './helpers.js';
+import { REPO, runDrillCli, tempDir } from './helpers.js';
 
 const dir = tempDir('chaos-slow-');
 const ledgerPath = join(dir, 'ledger.jsonl');
 const FILE = join(REPO, 'chaos', 'drills', 'slow-consumers.yaml');
 
-function drill(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; report?: DrillReport }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, ...args], {
-      cwd: REPO,
-      env: { ...process.env, TARGET_FLAWS: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => {
-      const m = /^run: (\S+)/m.exec(stdout);
-      const report = m ? (JSON.parse(readFileSync(join(REPO, 'reports', m[1]!, 'drill.json'), 'utf8')) as DrillReport) : undefined;
-      resolve({ code, stdout, stderr, report });
-    });
-  });
-}
+const drill = (args: string[], env: Record<string, string> = {}) => runDrillCli(ledgerPath, args, env);
 
 function healed(rep: DrillReport): void {
   const mine = new Ledger(ledgerPath).faults().filter((f) => f.inject.runId === rep.runId);
