@@ -26,6 +26,9 @@ export const ProcessHandle = z
     cwd: z.string().min(1).max(4096).refine((p) => isAbsolute(p), 'an absolute folder'),
     logDir: z.string().min(1).max(4096),
     exitWaitMs: z.number().int().positive().max(3_600_000),
+    /** The process's real uid/gid (PostgreSQL runs as `postgres`): a restart as root switches to them. */
+    uid: z.number().int().nonnegative().optional(),
+    gid: z.number().int().nonnegative().optional(),
   })
   .strict()
   .refine((h) => h.tree[0]!.pid === h.root.pid && h.tree[0]!.startTime === h.root.startTime, 'tree must start with root');

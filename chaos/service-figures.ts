@@ -65,14 +65,14 @@ export interface ServiceFigures {
   outages: ServiceOutage[];
 }
 
-/** Reads the request samples of k6's raw output with their `service` tag ('untagged' when a request has none); setup left out. */
+/** Reads the request samples of k6's raw output with their `service` tag ('untagged' when a request has none); setup and the storm left out. */
 export async function readServiceSamples(rawPath: string): Promise<ServiceSample[]> {
   const out: ServiceSample[] = [];
   await forEachPoint(
     rawPath,
     (p) => {
       const phase = p.tags.phase ?? 'untagged';
-      if (phase === 'setup') return;
+      if (phase === 'setup' || p.tags.traffic === 'storm') return; // the bad-request storm's own answers are not the service's load
       const base = { at: Date.parse(p.time), service: p.tags.service ?? 'untagged', phase };
       out.push(p.metric === 'http_req_duration' ? { ...base, durationMs: p.value } : { ...base, failed: p.value > 0 });
     },

@@ -9,7 +9,9 @@ import * as z from 'zod/mini';
 import { parseDurationS } from './duration.js';
 import { isLoopbackHost, redactUrls, urlParts } from './loopback.js';
 import type { SloOverrides } from './slo.js';
+import { STORM_KINDS, type StormConfig } from './storm-plan.js';
 import { PROFILE_NAMES, type FaultWindow, type ProfileName } from './types.js';
+import { parseSlowConsumers, type SlowConsumers } from './slow-consumers.js';
 
 export interface SuiteConfig {
   /** chat REST base without /api/v1, e.g. http://127.0.0.1:8080 */
@@ -55,6 +57,13 @@ export interface SuiteConfig {
    * room id): setup() then adds its pool users to it instead of creating its own. Unset = setup makes one.
    */
   hotRoom: string | undefined;
+  /** Slow consumers in the hot room (SLOW_CONSUMERS, JSON; lib/slow-consumers.ts); set by the drill. */
+  slowConsumers: SlowConsumers | undefined;
+  /**
+   * The bad-request storm (STORM, JSON; lib/storm-plan.ts): bad requests per second while the valid traffic runs,
+   * in its window (default the whole load). Unset: no storm.
+   */
+  storm: StormConfig | undefined;
 }
 
 /** A bad environment value. `message` is one line naming the variable and what is allowed. */
@@ -92,6 +101,8 @@ export const ENV_VARIABLES = [
   'SLO',
   'HOT_ROOM',
   'USERS',
+  'SLOW_CONSUMERS',
+  'STORM',
 ] as const;
 
 const SECRET = new Set(['LOGIN_PASSWORD', 'USERS']);
@@ -146,6 +157,14 @@ const sloOverrides = z.strictObject({
   ),
 });
 const usersShape = z.array(z.strictObject({ email: z.string().check(z.minLength(1), z.maxLength(512)), password: z.string().check(z.minLength(1), z.maxLength(512)) })).check(z.maxLength(1000));
+const stormShape = z.strictObject({
+  rate: z.number().check(z.positive(), z.lte(500)),
+  at: z.optional(z.number().check(z.gte(0), z.lte(6 * 3600))),
+  for: z.optional(z.number().check(z.positive(), z.lte(6 * 3600))),
+  kinds: z.optional(z.array(z.enum(STORM_KINDS)).check(z.minLength(1))),
+  witnessRate: z.optional(z.number().check(z.int(), z.gte(1), z.lte(50))),
+  burst: z.optional(z.number().check(z.int(), z.gte(1), z.lte(20))),
+});
 const windowsShape = z.array(z.tuple([z.number().check(z.gte(0)), z.number().check(z.gte(0))]));
 
 function show(name: string, value: string): string {
@@ -209,6 +228,16 @@ export function parseUsers(raw: string | undefined): { email: string; password: 
   return r.data;
 }
 
+/** Parses STORM: JSON {"rate", "at"?, "for"? (seconds), "kinds"?, "witnessRate"?, "burst"?}; undefined when unset. */
+export function parseStorm(raw: string | undefined): StormConfig | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const allowed = `a JSON object {"rate": bad requests per second (0 < rate <= 500), "at"?: seconds after load start, "for"?: seconds, "kinds"?: [${STORM_KINDS.join(', ')}], "witnessRate"?: 1..50 per service, "burst"?: 1..20 copies of each bad request at once}`;
+  const r = z.safeParse(stormShape, jsonOf('STORM', raw, allowed));
+  if (!r.success) fail('STORM', allowed, raw);
+  const d = r.data;
+  return { rate: d.rate, atS: d.at ?? 0, forS: d.for, kinds: d.kinds ?? [...STORM_KINDS], witnessRate: d.witnessRate ?? 2, burst: d.burst ?? 1 };
+}
+
 /** Parses SLO: JSON overrides of the profile's limits (see lib/README.md); undefined when unset. */
 export function parseSloOverrides(raw: string | undefined): SloOverrides | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
@@ -265,7 +294,11 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
   const allowRemote = allowRemoteRaw === '1' || allowRemoteRaw === 'true' || allowRemoteRaw === 'yes';
   const inst = optional(env, 'INSTANCE', instance, '1 to 16 characters from A-Z a-z 0-9 _ -') ?? '0';
   const slo = parseSloOverrides(env.SLO);
+  const storm = parseStorm(env.STORM);
   const hotRoom = optional(env, 'HOT_ROOM', roomId, 'a room id (1 to 128 characters from A-Z a-z 0-9 _ . : -) made by npm run load -- prepare');
+
+  const slow = parseSlowConsumers(env.SLOW_CONSUMERS);
+  if (slow && 'error' in slow) fail('SLOW_CONSUMERS', slow.error, env.SLOW_CONSUMERS);
 
   for (const [name, url] of [
     ['CHAT_URL', chatUrl],
@@ -273,6 +306,7 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
     ['WS_URL', ws],
     ['SESSION_URL', sessionUrl],
     ['TENANTHUB_URL', tenanthubUrl],
+    ...(slow ? ([['SLOW_CONSUMERS', slow.wsUrl]] as const) : []),
   ] as const) {
     if (url === undefined) continue;
     const parts = urlParts(url);
@@ -306,5 +340,7 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
     instance: inst,
     sloOverrides: slo,
     hotRoom,
+    slowConsumers: slow,
+    storm,
   };
 }

@@ -6,6 +6,9 @@
 import type { SuiteConfig } from './config.js';
 import { partsOf, resolveProfile, selectParts, type Profile } from './profiles.js';
 import { thresholdSpecs, withOverrides, type Parts, type SloSet, type ThresholdSpec } from './slo.js';
+import { healthyFanoutOnly, slowConsumerSpecs, withSlowConsumers } from './slow-consumers.js';
+import { PHASES } from './types.js';
+import { stormThresholds } from './storm-plan.js';
 
 /** Which parts each scenario file runs (dist/<name>.js). */
 export const SCENARIO_PARTS: Readonly<Record<string, Parts>> = {
@@ -34,7 +37,13 @@ export function planFor(cfg: SuiteConfig, keep: Parts): { profile: Profile; spec
   const msa = msaAvailability(cfg, keep).on;
   let profile = selectParts(resolveProfile(cfg.profile, cfg), { ...keep, msa });
   if (cfg.sloOverrides) profile = { ...profile, slo: withOverrides(profile.slo, cfg.sloOverrides) };
-  const specs = thresholdSpecs(sloFor(profile.slo, cfg.faultWindows.length > 0), partsOf(profile));
+  if (cfg.slowConsumers) profile = withSlowConsumers(profile, cfg.slowConsumers);
+  const slo = sloFor(profile.slo, cfg.faultWindows.length > 0);
+  let specs = thresholdSpecs(slo, partsOf(profile));
+  // slow consumers: the healthy subscribers and the publishers' echo judged per phase (only baseline without windows)
+  if (cfg.slowConsumers) specs = [...healthyFanoutOnly(specs), ...slowConsumerSpecs(cfg.slowConsumers, partsOf(profile), cfg.faultWindows.length > 0 ? PHASES : ['baseline'])];
+  // a bad-request storm: the valid traffic per service, and the storm itself sent
+  if (cfg.storm) specs.push(...stormThresholds(slo.whole.errorRateMax));
   return { profile, specs };
 }
 

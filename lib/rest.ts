@@ -114,8 +114,8 @@ export class ChatApi {
     return { ok: true, status: res.status, durationMs, data: json as T };
   }
 
-  login(tenantId: string, email: string, password: string): Call<LoginResult> {
-    const r = this.request<Json>('POST', 'auth', '/api/v1/auth/login', '/api/v1/auth/login', 'login', { tenant_id: tenantId, email, password }, (s) => s === 200);
+  login(tenantId: string, email: string, password: string, tags: Record<string, string> = {}): Call<LoginResult> {
+    const r = this.request<Json>('POST', 'auth', '/api/v1/auth/login', '/api/v1/auth/login', 'login', { tenant_id: tenantId, email, password }, (s) => s === 200, tags);
     if (!r.ok) return { ...r, data: undefined };
     const d = r.data ?? {};
     if (typeof d.access_token !== 'string' || d.user_id === undefined) {
@@ -138,8 +138,8 @@ export class ChatApi {
     return this.idCall(this.request<Json>('POST', 'chat', '/api/v1/rooms', '/api/v1/rooms', 'rooms_create', { name, room_type: roomType, member_ids: memberIds }, (s) => s === 201));
   }
 
-  listRooms(limit = 50, cursor?: string): Call<Page<{ id: string }>> {
-    return this.request('GET', 'chat', `/api/v1/rooms${query(limit, cursor)}`, '/api/v1/rooms', 'rooms_list', undefined, (s) => s === 200);
+  listRooms(limit = 50, cursor?: string, tags: Record<string, string> = {}): Call<Page<{ id: string }>> {
+    return this.request('GET', 'chat', `/api/v1/rooms${query(limit, cursor)}`, '/api/v1/rooms', 'rooms_list', undefined, (s) => s === 200, tags);
   }
 
   addMember(roomId: string, userId: string): Call<{ ok: boolean }> {

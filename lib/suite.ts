@@ -4,7 +4,9 @@
  * and handleSummary(). Scenario files are thin wrappers around defineSuite().
  */
 import type { ProfileName } from './types.js';
-import { figures, k6Scenarios, partsOf, type Profile } from './profiles.js';
+import { figures, k6Scenarios, loadDurationS, partsOf, type Profile } from './profiles.js';
+import { stormScenarios } from './storm-plan.js';
+import { stormRequest, stormWitness } from './storm.js';
 import { msaAvailability, planFor, SCENARIO_PARTS } from './plan.js';
 import { ConfigError, parseConfig, type SuiteConfig } from './config.js';
 import { thresholdExpression, thresholdKey, toK6Thresholds, type ThresholdSpec } from './slo.js';
@@ -46,7 +48,7 @@ export function defineSuite(scenario: keyof typeof SCENARIO_PARTS, defaultProfil
   const msaNote = msaAvailability(cfg, keep).note;
   if (!parts.rest && !parts.ws && !parts.hotRoom && !parts.msa) throw new Error(`bad configuration: nothing to run (${msaNote ?? 'no part'})`);
   const options = {
-    scenarios: k6Scenarios(profile),
+    scenarios: { ...k6Scenarios(profile), ...(cfg.storm ? stormScenarios(cfg.storm, loadDurationS(profile)) : {}) },
     thresholds: toK6Thresholds(specs),
     setupTimeout: `${profile.setupTimeoutS}s`,
     summaryTrendStats: SUMMARY_TREND_STATS,
@@ -121,11 +123,15 @@ export function vuFunctions(suite: Suite): {
   wsSession: (data: SetupData) => void;
   hotRoomSession: (data: SetupData) => void;
   msaIteration: (data: SetupData) => void;
+  stormRequest: (data: SetupData) => void;
+  stormWitness: (data: SetupData) => void;
 } {
   return {
     restIteration: (data) => restIteration(suite, data),
     wsSession: (data) => wsSession(suite, data),
     hotRoomSession: (data) => hotRoomSession(suite, data),
     msaIteration: (data) => msaSession(suite, data),
+    stormRequest: (data) => stormRequest(suite, data),
+    stormWitness: (data) => stormWitness(suite, data),
   };
 }

@@ -103,6 +103,9 @@ export function targetUrls(target: Partial<TargetFile>): { key: string; url: str
   (target.sessionInstances ?? []).forEach((c, i) => component(`sessionInstances.${i}`, c));
   (target.tenanthubInstances ?? []).forEach((c, i) => component(`tenanthubInstances.${i}`, c));
   component('redis', target.redis, ['redis', 'rediss', 'tcp']);
+  component('postgres', target.postgres, ['postgres', 'postgresql', 'tcp']);
+  (target.redisSentinel?.replicas ?? []).forEach((c, i) => component(`redisSentinel.replicas.${i}`, c, ['redis', 'rediss', 'tcp']));
+  (target.redisSentinel?.sentinels ?? []).forEach((c, i) => component(`redisSentinel.sentinels.${i}`, c, ['redis', 'rediss', 'tcp']));
   (target.loadBalancers ?? []).forEach((b, i) => {
     component(`loadBalancers.${i}`, b);
     if (b.statsUrl) out.push({ key: `loadBalancers.${i}.statsUrl`, url: b.statsUrl, schemes: web });

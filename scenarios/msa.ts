@@ -10,4 +10,4 @@ const suite = defineSuite('msa', 'smoke');
 export const options = suite.options;
 export const setup = suite.setup;
 export const handleSummary = suite.handleSummary;
-export const { msaIteration } = vuFunctions(suite);
+export const { msaIteration, stormRequest, stormWitness } = vuFunctions(suite);

@@ -27,7 +27,12 @@ Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and st
 dbman node, on every dbman node's PostgreSQL link and in front of Redis (--proxy asks for them always).
 --lb puts HAProxy in front of the chat instances (automatic for a fault on chat-N); --dbman-lb gives the app
 services one dbman URL behind HAProxy, which health-checks /health/ready (the dbman-lb topology). --proxy, --lb
-and --dbman-lb shape the reference target the drill starts: not with --target.
+and --dbman-lb shape the reference target the drill starts: not with --target. --redis-sentinel starts it with
+Redis behind Sentinel (a replica and three sentinels; not with --docker; with --target its file must have
+redisSentinel): a stop, kill, pause or restart of
+redis (the primary) is judged by its promotion (a majority of the sentinels names a new primary within
+--max-promotion, polled every 100 ms), the fan-out gap per room and fan-out resuming in every room after it;
+the replica (redis-replica-1) and the sentinels (sentinel-N) are fault targets too.
 --for: a pause or partition without --for lasts long enough for the stall to come back twice, sized from the
 target file's dbmanClient {timeoutMs, failThreshold, cooldownMs} (else the contract's 5000 / 3 / 10000):
 timeout + 2 × (timeout + cooldown) + hold + 2 s, at least 20 s; a shorter --for prints a warning naming the
@@ -35,11 +40,19 @@ relapse it cannot see. Other faults default to 20 s. Relapses (the SLO held, the
 longer than --max-relapse count against --max-relapses. Every dbman node is also probed with a read-only
 internal-API call (the target file's servingProbe, default tenants/list): a healed node must be ready AND
 serving, and may be ready but failing for at most --max-ready-but-failing after heal.
-Fault targets: dbman-N, chat-N, orghub, session(-N), tenanthub(-N), redis and the load balancers, as the target
-file names them (a fault on session-N or tenanthub-N starts the chat-LB topology: two of each behind balancers).
+Fault targets: dbman-N, chat-N, orghub, session(-N), tenanthub(-N), redis, postgres (with Sentinel also
+redis-replica-1 and sentinel-N) and the load balancers, as the target file names them (a fault on session-N or
+tenanthub-N starts the chat-LB topology: two of each behind balancers).
 db-cut cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
 its liveness staying up and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients'
 reconnects (seen, p95 within --max-reconnect-p95-ms).
+A stop, kill, pause or restart of redis is judged by fan-out resuming in every room that had WS traffic before
+(fanout_resume, within slo.maxResumeS); of postgres by every dbman node ready and serving again and a store
+acknowledged (pg_recovery_time, within slo.maxPgRecoveryS, the owners' 5 minutes).
+Drill files (chaos/drills/, --file): dbman-sequence.yaml, db-cut.yaml, network.yaml, chat-kill.yaml,
+session-kill.yaml, bad-request-storm.yaml, redis-slow.yaml, slow-consumers.yaml (slowConsumers: a share of the
+hot room's subscribers throttled; the healthy ones judged on their own), data-tier.yaml (restart Redis, then
+PostgreSQL), sentinel.yaml (kill the Sentinel primary; redisSentinel: true).
 --docker starts the reference target as containers and drives the faults with the docker driver (stop, kill,
 pause, restart, partition by network disconnect); the stack is removed after.
 A target file whose URLs are outside loopback (127.0.0.0/8, localhost, ::1), e.g. staging, needs --allow-remote.
@@ -69,6 +82,7 @@ export const DRILL_COMMAND: CommandSpec = {
     { name: 'proxy', type: 'boolean', help: 'without --target: Toxiproxy proxies always' },
     { name: 'lb', type: 'boolean', help: 'without --target: HAProxy in front of the chat instances' },
     { name: 'dbman-lb', type: 'boolean', help: 'without --target: the dbman-lb topology' },
+    { name: 'redis-sentinel', type: 'boolean', help: 'without --target: Redis behind Sentinel (a replica and three sentinels; chat through Sentinel)' },
     { name: 'ledger', type: 'string', value: '<file>', help: 'the fault ledger', default: '$CHAOS_LEDGER or .state/chaos-ledger.jsonl' },
     { name: 'latency-ms', type: 'string', value: '<ms>', help: 'latency: added delay per direction', default: '1000' },
     { name: 'jitter-ms', type: 'string', value: '<ms>', help: 'latency: +/- jitter', default: '200' },
@@ -83,6 +97,7 @@ export const DRILL_COMMAND: CommandSpec = {
     { name: 'max-ready-but-failing', type: 'string', value: '<duration>', help: 'after heal: how long a dbman node may answer ready while its serving probe fails', default: '1s' },
     { name: 'max-relapses', type: 'string', value: '<n>', help: 'fault phase: relapses (the SLO held, then broke again) longer than --max-relapse allowed per fault', default: '0' },
     { name: 'max-relapse', type: 'string', value: '<duration>', help: 'a relapse up to this long is not counted by --max-relapses', default: '2s' },
+    { name: 'max-promotion', type: 'string', value: '<duration>', help: 'a fault on the Sentinel primary: a new primary named by a majority of the sentinels within this', default: '30s' },
     HELP_FLAG,
   ],
   environment: [
@@ -124,6 +139,8 @@ async function main(argv: string[]): Promise<number> {
     proxy: values.proxy as boolean | undefined,
     lb: values.lb as boolean | undefined,
     dbmanLb: values['dbman-lb'] as boolean | undefined,
+    redisSentinel: values['redis-sentinel'] as boolean | undefined,
+    maxPromotion: s('max-promotion'),
     latencyMs: s('latency-ms'),
     jitterMs: s('jitter-ms'),
     rateKbps: s('rate-kbps'),

@@ -54,7 +54,7 @@ export function sizeDrillSpec(spec: DrillSpec, dbmanClient: TargetFile['dbmanCli
     logs.push(`${f.fault} ${f.node} lasts ${len}s (sized from ${from}: first stall + 2 relapse cycles of ${cycle.cycleS}s + hold ${spec.slo.holdS}s + 2s)`);
     return { ...f, for: len };
   });
-  const sized: DrillSpec = { ...spec, faults, durationS: spec.durationGiven ? spec.durationS : defaultDurationS(faults) };
+  const sized: DrillSpec = { ...spec, faults, durationS: spec.durationGiven ? spec.durationS : defaultDurationS([...faults, ...(spec.storm ? [spec.storm] : [])]) };
   return { spec: sized, sizing: { settings: s, source: cycle.source, cycleS: cycle.cycleS, neededS: cycle.neededS, warnings }, logs };
 }
 

@@ -18,6 +18,7 @@ import { readTargetFile, TargetFileError, type Component, type FaultAccess, type
 import { UsageError } from '../../runner/usage-error.js';
 import { pickDriver } from '../drivers/driver.js';
 import { faultTargets } from '../fault-targets.js';
+import { SLOW_PATH_NODE } from '../slow-path.js';
 import { faultWindows, NETWORK_FAULTS } from '../faults.js';
 import { defaultLedgerPath, ledgerPathProblem } from '../ledger.js';
 import { defaultDrivers } from '../nemesis.js';
@@ -62,7 +63,7 @@ function settingOf(input: DrillGiven, i: number, key: 'node' | 'at' | 'for' | 'f
  * The parts of the reference target the drill would start, and how faults reach them: what startStack and
  * startDockerStack write into the target file (the stack tests compare this with the real file).
  */
-export function referenceShape(topology: { proxy: boolean; chatLb: boolean; dbmanLb: boolean; docker?: boolean }): Component[] {
+export function referenceShape(topology: { proxy: boolean; chatLb: boolean; dbmanLb: boolean; docker?: boolean; redisSentinel?: boolean }): Component[] {
   const url = 'http://127.0.0.1:1';
   const proxyAccess = { apiUrl: url, proxy: 'p' };
   const dbman = (i: number): Component => ({
@@ -75,7 +76,9 @@ export function referenceShape(topology: { proxy: boolean; chatLb: boolean; dbma
     dbman(1), dbman(2), dbman(3), chat(1), chat(2),
     { name: 'orghub', url, faults: { pid: 1 } },
     ...(['session', 'tenanthub'] as const).flatMap((svc) => msaInstanceNames(svc, msaInstanceCount(topology)).map((name): Component => ({ name, url, faults: { pid: 1 } }))),
-    { name: 'redis', url: 'redis://127.0.0.1:1', faults: topology.proxy ? { toxiproxy: proxyAccess } : { pid: 1 } },
+    { name: 'redis', url: 'redis://127.0.0.1:1', faults: topology.proxy ? { pid: 1, toxiproxy: proxyAccess } : { pid: 1 } },
+    ...(topology.redisSentinel ? ['redis-replica-1', 'sentinel-1', 'sentinel-2', 'sentinel-3'].map((name): Component => ({ name, url: 'redis://127.0.0.1:1', faults: { pid: 1 } })) : []),
+    { name: 'postgres', url: 'postgres://127.0.0.1:1', faults: { pid: 1 } },
     ...(topology.chatLb ? [{ name: 'chat-lb', url, faults: {} }] : []),
     ...(topology.dbmanLb ? [{ name: 'dbman-lb', url, faults: {} }] : []),
     ...(topology.chatLb ? [{ name: 'session-lb', url, faults: {} }, { name: 'tenanthub-lb', url, faults: {} }] : []),
@@ -87,6 +90,7 @@ function checkNodes(input: DrillGiven, parts: Component[], where: string): void 
   const drivers = defaultDrivers();
   const names = parts.map((c) => c.name);
   input.spec.faults.forEach((f, i) => {
+    if (f.node === SLOW_PATH_NODE) return; // the drill's own slow path (slowConsumers), started by the drill
     const setting = settingOf(input, i, 'node');
     const node = parts.find((c) => c.name === f.node);
     if (!node) throw new UsageError(setting, `${setting}: no node ${f.node} in ${where}${didYouMean(f.node, names)}; nodes: ${names.join(', ')}`);
@@ -182,10 +186,12 @@ export function validateDrill(input: DrillGiven): ValidDrill {
       throw err;
     }
     checkLoopback(given, input.allowRemote ?? false, (key) => `--target ${key}`);
+    if (spec.redisSentinel && !given.redisSentinel) throw new UsageError('redisSentinel', `redisSentinel: ${input.targetPath} has no redisSentinel; allowed: a target file with redisSentinel {masterName, sentinels}, or no --target`);
     checkNodes(input, faultTargets(given), input.targetPath);
     target = given;
   } else {
-    const topology = { proxy: spec.proxy || needsProxy(spec), chatLb: spec.chatLb || needsChatLb(spec), dbmanLb: spec.dbmanLb, docker: input.docker ?? false };
+    if (input.docker && spec.redisSentinel) throw new UsageError('--redis-sentinel', '--redis-sentinel: not with --docker (the Sentinel topology runs on the host)');
+    const topology = { proxy: spec.proxy || needsProxy(spec), chatLb: spec.chatLb || needsChatLb(spec), dbmanLb: spec.dbmanLb, docker: input.docker ?? false, redisSentinel: spec.redisSentinel };
     checkNodes(input, referenceShape(topology), `the reference target${input.docker ? ' on Docker' : ''}`);
     target = { version: 1, name: 'reference', chatUrl: 'http://127.0.0.1:1', authUrl: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/ws', tenantId: 'default', login: { email: 'placeholder', password: 'placeholder' }, dbmanNodes: [], chatInstances: [], sessionInstances: [], tenanthubInstances: [], loadBalancers: [] };
   }

@@ -16,7 +16,7 @@ import { DEFAULT_TARGET_FILE, stackStatus, startStack, stopAllStacks, stopStack 
 
 export const STACK_COMMAND: CommandSpec = {
   invocation: 'npm run stack --',
-  usage: ['up [--foreground] [--docker] [--proxy] [--lb] [--dbman-lb] [--flaws a,b] [--target-file <file>]', 'status [--target-file <file>]', 'down [--target-file <file>]'],
+  usage: ['up [--foreground] [--docker] [--proxy] [--lb] [--dbman-lb] [--redis-sentinel] [--flaws a,b] [--target-file <file>]', 'status [--target-file <file>]', 'down [--target-file <file>]'],
   about: `The reference target: PostgreSQL, Redis, 3 dbman nodes, 2 chat instances, orghub, session and tenanthub on free loopback ports
 (with --docker: dbman and chat as containers), described by a target file the smoke, drills and chaos read.
 down without --target-file stops EVERY stack this checkout started: npm run stack -- up, and the smoke's and
@@ -35,6 +35,7 @@ start time and program from /proc).`,
     { name: 'proxy', type: 'boolean', help: "up: Toxiproxy proxies in front of every dbman node, on every node's PostgreSQL link and in front of Redis" },
     { name: 'lb', type: 'boolean', help: "up: HAProxy in front of the chat instances (the target file's chatUrl and wsUrl point at it), and two\nsession and two tenanthub instances behind balancers of their own (sessionUrl, tenanthubUrl)" },
     { name: 'dbman-lb', type: 'boolean', help: "up: the dbman-lb topology: the app services get one dbman URL, HAProxy checking every node's /health/ready" },
+    { name: 'redis-sentinel', type: 'boolean', help: 'up: a Redis replica and three sentinels (Debian\'s redis-sentinel) beside the primary; chat connects\nthrough Sentinel (down-after 1000 ms, failover-timeout 5000 ms); not with --docker' },
     { name: 'flaws', type: 'string', value: '<a,b>', help: `up: switch flaws on: ${FLAW_NAMES.join(', ')};\nname@service scopes one to a service, e.g. single-endpoint@session`, default: '$TARGET_FLAWS' },
     HELP_FLAG,
   ],
@@ -42,7 +43,7 @@ start time and program from /proc).`,
   exitCodes: [[0, 'done'], [1, 'a component is unhealthy (status) or starting failed'], [2, 'bad usage or configuration (nothing started)']],
   examples: ['npm run stack -- up', 'npm run stack -- up --proxy --lb --flaws ready-lies', 'npm run stack -- status', 'npm run stack -- down'],
 };
-const UP_ONLY = ['foreground', 'docker', 'proxy', 'lb', 'dbman-lb', 'flaws'] as const;
+const UP_ONLY = ['foreground', 'docker', 'proxy', 'lb', 'dbman-lb', 'redis-sentinel', 'flaws'] as const;
 
 function fail(code: number, msg: string): never {
   process.stderr.write(`stack: ${msg.replace(/\s+/g, ' ').trim()}\n`);
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
     } catch (err) {
       fail(2, `${values.flaws !== undefined ? '--flaws' : 'TARGET_FLAWS'}: ${(err as Error).message.replace(/^TARGET_FLAWS: /, '')}`);
     }
+    if (values.docker && values['redis-sentinel']) fail(2, '--redis-sentinel: not with --docker (allowed: the local stack, whose sentinels name loopback addresses)');
     let stack;
     try {
       const start = values.docker ? startDockerStack : startStack;
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
         proxy: values.proxy,
         chatLb: values.lb,
         dbmanLb: values['dbman-lb'],
+        redisSentinel: values['redis-sentinel'] === true,
       });
     } catch (err) {
       if (err instanceof InfraError || err instanceof DockerEngineError || /already running|TARGET_FLAW/.test((err as Error).message)) fail(2, (err as Error).message);

@@ -17,7 +17,7 @@ import { Ledger } from '../../chaos/ledger.js';
 import { freePort } from '../../chaos/toxiproxy/server.js';
 import { readTargetFile } from '../../runner/target-file.js';
 import { startStack, stopStack } from '../../reference-target/launcher/stack.js';
-import { procState, REPO, tempDir } from './helpers.js';
+import { procState, REPO, runDrillCli, tempDir, type DrillRan } from './helpers.js';
 
 const dir = tempDir('chaos-drill-');
 const ledgerPath = join(dir, 'ledger.jsonl');
@@ -26,32 +26,8 @@ afterAll(async () => {
   for (const s of stacks) await stopStack(s).catch(() => undefined);
 });
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  report?: DrillReport;
-}
-
-function drill(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, ...args], {
-      cwd: REPO,
-      env: { ...process.env, TARGET_FLAWS: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => {
-      const m = /^run: (\S+)/m.exec(stdout);
-      let report: DrillReport | undefined;
-      if (m) report = JSON.parse(readFileSync(join(REPO, 'reports', m[1]!, 'drill.json'), 'utf8')) as DrillReport;
-      resolve({ code, stdout, stderr, report });
-    });
-  });
-}
+type Ran = DrillRan;
+const drill = (args: string[], env: Record<string, string> = {}): Promise<Ran> => runDrillCli(ledgerPath, args, env);
 
 const SHORT = ['--at', '6s', '--for', '7s', '--duration', '20s'];
 

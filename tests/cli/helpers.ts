@@ -102,7 +102,10 @@ export function runCli(cli: CliName, args: string[], env: Record<string, string>
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const seen = new Set<string>();
-    const notSelf = (p: string) => pidOf(p) !== child.pid;
+    // the CLI itself, and a process it forked that has not exec'd yet (its command line is still the CLI's: tsx
+    // starting its esbuild service, caught between fork and exec); what it then execs is seen on the next poll
+    const selfCmd = [process.execPath, '--import', 'tsx', CLIS[cli], ...args].join(' ').trim();
+    const notSelf = (p: string) => pidOf(p) !== child.pid && p.slice(p.indexOf(' ') + 1) !== selfCmd;
     const poll = setInterval(() => {
       for (const p of markedPids(marker)) if (notSelf(p)) seen.add(p);
     }, 25);

@@ -2,12 +2,14 @@
  * session and tenanthub of the reference stack, on one started stack: every endpoint with its bad input (400,
  * 401, 403), session's 400 on a dbman failure and tenanthub's 500, and each service's own dbman client failing
  * over on its own while a node is paused; a `single-endpoint@session` flaw breaks session alone; session and
- * tenanthub as fault targets of the nemesis (stop, kill, pause, restart, healed). About 35 s.
+ * tenanthub as fault targets of the nemesis (stop, kill, pause, restart, healed); no tenants body in any file of
+ * a k6 run, K6_HTTP_DEBUG in the environment or not. About 50 s.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildScenarios } from '../../build.mjs';
@@ -16,6 +18,7 @@ import { FaultStep } from '../../chaos/faults.js';
 import { Ledger } from '../../chaos/ledger.js';
 import { defaultDrivers, Nemesis } from '../../chaos/nemesis.js';
 import { PidState, pidStatePathFor, withRecordedPids } from '../../chaos/pid-state.js';
+import { runK6 } from '../../runner/k6-run.js';
 import { SEED } from '../../reference-target/db/migrate.js';
 import { REPO_ROOT } from '../../reference-target/launcher/build.js';
 import { bundlePath } from '../../reference-target/launcher/build.js';
@@ -221,6 +224,22 @@ describe('each service fails over on its own', () => {
   }, 90_000);
 });
 
+/** The k6 environment of the msa scenario against this stack (the one login; session and tenanthub as given). */
+function msaEnv(sessionUrl = session, tenanthubUrl = tenanthub, durationS = 5): Record<string, string> {
+  return {
+    CHAT_URL: t.chatUrl,
+    AUTH_URL: t.authUrl,
+    WS_URL: t.wsUrl,
+    SESSION_URL: sessionUrl,
+    TENANTHUB_URL: tenanthubUrl,
+    TENANT_ID: t.tenantId,
+    LOGIN_EMAIL: t.login.email,
+    LOGIN_PASSWORD: t.login.password,
+    DURATION: `${durationS}s`,
+    USER_POOL: '0',
+  };
+}
+
 describe('the msa part against flawed services (k6, dist/msa.js, 5 s)', () => {
   it('a 200 without the contract’s shape fails msa.answer_shape, which the status-only error rates let pass', async () => {
     const dead = await refusingUrl();
@@ -234,21 +253,7 @@ describe('the msa part against flawed services (k6, dist/msa.js, 5 s)', () => {
     const [script] = (await buildScenarios({ outDir: dir, quiet: true, only: ['msa'] })).outputs.map((o: { file: string }) => o.file);
     const summaryPath = join(dir, 'msa-summary.json');
     const r = spawnSync(join(REPO_ROOT, '.tools', 'bin', 'k6'), ['run', '--no-usage-report', '--address', '', script!], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        CHAT_URL: t.chatUrl,
-        AUTH_URL: t.authUrl,
-        WS_URL: t.wsUrl,
-        SESSION_URL: s,
-        TENANTHUB_URL: h,
-        TENANT_ID: t.tenantId,
-        LOGIN_EMAIL: t.login.email,
-        LOGIN_PASSWORD: t.login.password,
-        DURATION: '5s',
-        USER_POOL: '0',
-        SUMMARY_PATH: summaryPath,
-      },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...msaEnv(s, h), SUMMARY_PATH: summaryPath },
       encoding: 'utf8',
       timeout: 90_000,
     });
@@ -305,4 +310,49 @@ describe('session and tenanthub as fault targets (the nemesis and its process dr
     expect(live['session']).not.toBe(t.sessionInstances[0]!.faults.pid);
     expect(live['tenanthub']).not.toBe(t.tenanthubInstances[0]!.faults.pid);
   }, 60_000);
+});
+
+describe('the tenants list’s secrets (k6 runs of dist/msa.js through the runner, 5 s each)', () => {
+  /** Every file under `root` as text (gzip unpacked). */
+  function filesText(root: string): Array<{ path: string; text: string }> {
+    return readdirSync(root, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => {
+        const path = join(e.parentPath, e.name);
+        const buf = readFileSync(path);
+        return { path, text: (buf[0] === 0x1f && buf[1] === 0x8b ? gunzipSync(buf) : buf).toString('utf8') };
+      });
+  }
+
+  it('no file of a run holds a tenants body, K6_HTTP_DEBUG=full in the environment or not; k6 with --http-debug=full would write it', async () => {
+    const secret = `minio-secret-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const db = new pg.Client({ connectionString: t.reference!.postgres.url });
+    await db.connect();
+    await db.query(`INSERT INTO tenants (id, name, deployment_mode, dedicated_minio_secret_key) VALUES ('dedicated-secrets', 'D', 'dedicated', $1)`, [secret]);
+    await db.end();
+    const [script] = (await buildScenarios({ outDir: join(dir, 'dist-secrets'), quiet: true, only: ['msa'] })).outputs.map((o: { file: string }) => o.file);
+    const k6Path = join(REPO_ROOT, '.tools', 'bin', 'k6');
+    const run = (name: string, extraArgs: string[] = []) => {
+      mkdirSync(join(dir, name));
+      return runK6({ k6Path, script: script!, runDir: join(dir, name), env: msaEnv(session, tenanthub, 5), extraArgs, echo: false, log: () => undefined, timeoutMs: 60_000 });
+    };
+    const before = process.env.K6_HTTP_DEBUG;
+    process.env.K6_HTTP_DEBUG = 'full';
+    let r;
+    try {
+      r = await run('run-env');
+    } finally {
+      if (before === undefined) delete process.env.K6_HTTP_DEBUG;
+      else process.env.K6_HTTP_DEBUG = before;
+    }
+    expect(r.exitCode, readFileSync(r.paths.log, 'utf8').slice(-2000)).toBe(0);
+    const files = filesText(join(dir, 'run-env'));
+    expect(files.map((f) => f.path.slice(dir.length + 9)).sort()).toEqual(['k6-raw.json.gz', 'k6-summary.json', 'k6.log']);
+    expect(files.find((f) => f.path.endsWith('k6-raw.json.gz'))!.text).toMatch(/"endpoint":"tenants_list"/);
+    for (const f of files) expect(f.text.includes(secret), f.path).toBe(false);
+    // the control: k6 told to dump bodies does write the tenants list (with its secret) into the run's log
+    const leak = await run('run-debug', ['--http-debug=full']);
+    expect(leak.exitCode).toBe(0);
+    expect(filesText(join(dir, 'run-debug')).some((f) => f.text.includes(secret))).toBe(true);
+  }, 90_000);
 });
