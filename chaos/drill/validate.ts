@@ -186,7 +186,7 @@ export function validateDrill(input: DrillGiven): ValidDrill {
       throw err;
     }
     checkLoopback(given, input.allowRemote ?? false, (key) => `--target ${key}`);
-    if (spec.redisSentinel && !given.redisSentinel) throw new UsageError('redisSentinel', `redisSentinel: ${input.targetPath} has no redisSentinel; allowed: a target file with redisSentinel {masterName, sentinels}, or no --target`);
+    if (spec.redisSentinel && !given.redisSentinel) throw new UsageError('redisSentinel', `redisSentinel: ${input.targetPath} has no redisSentinel (allowed: a target file with redisSentinel {masterName, sentinels}, or no --target)`);
     checkNodes(input, faultTargets(given), input.targetPath);
     target = given;
   } else {
