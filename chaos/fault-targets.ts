@@ -1,13 +1,21 @@
 /**
- * The parts of a target file a fault can be aimed at, by name: the dbman nodes, the chat instances, orghub, Redis
- * and the load balancers. The drill, its spec check and `npm run chaos -- inject` all look names up here; which
+ * The parts of a target file a fault can be aimed at, by name: the dbman nodes, the chat instances, orghub, the
+ * session and tenanthub instances, Redis and the load balancers. The drill, its spec check and `npm run chaos -- inject` all look names up here; which
  * faults reach a part is the drivers' business (a pid, a container, a Toxiproxy proxy in front of it, its
  * database link).
  */
 import type { Component, TargetFile } from '../runner/target-file.js';
 
 export function faultTargets(t: TargetFile): Component[] {
-  return [...t.dbmanNodes, ...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...(t.redis ? [t.redis] : []), ...t.loadBalancers];
+  return [
+    ...t.dbmanNodes,
+    ...t.chatInstances,
+    ...(t.orghub ? [t.orghub] : []),
+    ...t.sessionInstances,
+    ...t.tenanthubInstances,
+    ...(t.redis ? [t.redis] : []),
+    ...t.loadBalancers,
+  ];
 }
 
 /** The part named `name`, or undefined. */

@@ -261,7 +261,7 @@ export async function readSeries(rawPath: string, m: SeriesMetrics = DEFAULT_SER
     rawPath,
     (p) => {
       const at = Date.parse(p.time);
-      if (p.tags.phase === 'setup') return; // setup() requests are not the load
+      if (p.tags.phase === 'setup' || p.tags.traffic === 'storm') return; // setup() requests and the bad-request storm are not the load
       if (p.metric === m.duration) samples.push({ at, durationMs: p.value, phase: p.tags.phase });
       else samples.push({ at, failed: p.value > 0, phase: p.tags.phase });
     },

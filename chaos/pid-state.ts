@@ -69,5 +69,7 @@ export function withRecordedPids(t: TargetFile, pids: Record<string, number>): T
     dbmanNodes: t.dbmanNodes.map(over),
     chatInstances: t.chatInstances.map(over),
     ...(t.orghub ? { orghub: over(t.orghub) } : {}),
+    sessionInstances: t.sessionInstances.map(over),
+    tenanthubInstances: t.tenanthubInstances.map(over),
   };
 }

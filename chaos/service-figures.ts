@@ -1,7 +1,12 @@
 /**
  * The per-service view of a drill: failures and latency of each service the scenarios drive (the `service` tag of
- * every request: chat, orghub, and whatever else a scenario tags, e.g. session, tenanthub), per phase and during
- * each fault, and the **outages**: runs of seconds in which every request of one service failed.
+ * every request: chat, orghub, session, tenanthub), per phase and during each fault, and the **outages**: runs of
+ * seconds in which every request of one service failed.
+ *
+ * During each fault every service also gets the failover figures (chaos/figures.ts) over its own requests only:
+ * its longest error burst, its max latency, its failover time. Each app service has its own dbman client with its
+ * own failure counts and cooldowns, so one dbman fault can cost session a burst of errors while chat fails over at
+ * once: the whole-run figures would average that away.
  *
  * The contract's client sets an endpoint aside after a few 5xx of any kind, so a handful of bad requests can take
  * a whole service down while every dbman node is fine. The drill cannot see a client's cooldowns from outside; it
@@ -9,7 +14,7 @@
  * as "inferred: <service>'s dbman client set every endpoint aside", never as observed. Pure, except readServiceSamples.
  */
 import { forEachPoint } from '../runner/raw.js';
-import { percentile } from './figures.js';
+import { bucketize, failoverFigures, percentile, type FailoverFigures, type FaultWindow, type Slo } from './figures.js';
 import type { StatePoint } from './drill/timeline.js';
 
 export interface ServiceSample {
@@ -26,6 +31,21 @@ export interface ServiceStats {
   errorRate: number | null;
   p95Ms: number | null;
 }
+
+/** One service during one fault: its stats between inject and heal, and the failover figures over its requests alone. */
+export interface ServiceFaultStats extends ServiceStats {
+  /** The longest duration of a request that ended between inject and heal, ms. */
+  maxMs: number | null;
+  longestErrorBurst: FailoverFigures['longestErrorBurst'];
+  /** As chaos/figures.ts; null also when the service's requests are too sparse to time it (see `note`). */
+  failoverS: number | null;
+  firstErrorOffsetS: number | null;
+  /** Set when the failover time is not judged: the service had requests in too few seconds before the fault. */
+  note?: string;
+}
+
+/** A second without a completed request counts as a stall; a service must have filled this share of the seconds before the fault to be timed. */
+export const MIN_COVERED_SHARE = 0.8;
 
 export interface ServiceOutage {
   service: string;
@@ -45,14 +65,14 @@ export interface ServiceFigures {
   outages: ServiceOutage[];
 }
 
-/** Reads the request samples of k6's raw output with their `service` tag ('untagged' when a request has none); setup left out. */
+/** Reads the request samples of k6's raw output with their `service` tag ('untagged' when a request has none); setup and the storm left out. */
 export async function readServiceSamples(rawPath: string): Promise<ServiceSample[]> {
   const out: ServiceSample[] = [];
   await forEachPoint(
     rawPath,
     (p) => {
       const phase = p.tags.phase ?? 'untagged';
-      if (phase === 'setup') return;
+      if (phase === 'setup' || p.tags.traffic === 'storm') return; // the bad-request storm's own answers are not the service's load
       const base = { at: Date.parse(p.time), service: p.tags.service ?? 'untagged', phase };
       out.push(p.metric === 'http_req_duration' ? { ...base, durationMs: p.value } : { ...base, failed: p.value > 0 });
     },
@@ -87,6 +107,37 @@ export function servicesByPhase(samples: readonly ServiceSample[]): Record<strin
 export function servicesBetween(samples: readonly ServiceSample[], fromMs: number, toMs: number): Record<string, ServiceStats> {
   const inside = samples.filter((s) => s.at >= fromMs && s.at < toMs);
   return Object.fromEntries([...new Set(inside.map((s) => s.service))].sort().map((svc) => [svc, stats(inside.filter((s) => s.service === svc))]));
+}
+
+/**
+ * Every service's figures for one fault window: `servicesBetween`'s stats plus, per service, the failover figures
+ * over its own per-second series. A service whose requests did not fill most seconds before the fault (orghub: a
+ * login now and then) would read as stalled in every empty second, so it is not timed (`note`); a steady one
+ * (chat, session, tenanthub) that goes quiet during the fault is stalled, and is timed. Sparseness is judged from
+ * the seconds before the inject, so a stall cannot excuse itself.
+ */
+export function serviceFaultFigures(samples: readonly ServiceSample[], w: FaultWindow, slo: Slo, holdS: number): Record<string, ServiceFaultStats> {
+  const between = servicesBetween(samples, w.injectAt, w.healAt);
+  const out: Record<string, ServiceFaultStats> = {};
+  // every service of the run, also one that had no request end during the fault (stalled throughout)
+  for (const svc of [...new Set(samples.map((s) => s.service))].sort()) {
+    const st = between[svc] ?? { requests: 0, failed: 0, errorRate: null, p95Ms: null };
+    const series = bucketize(samples.filter((s) => s.service === svc));
+    const f = failoverFigures(series, w, slo, holdS);
+    const during = samples.flatMap((s) => (s.service === svc && s.durationMs !== undefined && s.at >= w.injectAt && s.at < w.healAt ? [s.durationMs] : []));
+    const before = series.buckets.filter((b) => (b.second + 1) * 1000 <= w.injectAt);
+    const covered = before.filter((b) => b.requests > 0).length;
+    const sparse = before.length === 0 || covered < MIN_COVERED_SHARE * before.length;
+    out[svc] = {
+      ...st,
+      maxMs: during.length ? Math.max(...during) : null,
+      longestErrorBurst: f.longestErrorBurst,
+      failoverS: sparse ? null : f.failoverS,
+      firstErrorOffsetS: f.firstErrorOffsetS,
+      ...(sparse ? { note: `${before.length === 0 ? 'no requests' : `requests in ${covered} of ${before.length} s`} before the fault: too sparse to time a failover` } : {}),
+    };
+  }
+  return out;
 }
 
 /** Whether a state timeline was true throughout [fromMs, toMs] (the state at fromMs included). */

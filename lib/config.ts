@@ -8,6 +8,7 @@
 import * as z from 'zod/mini';
 import { parseDurationS } from './duration.js';
 import type { SloOverrides } from './slo.js';
+import { STORM_KINDS, type StormConfig } from './storm-plan.js';
 import { PROFILE_NAMES, type FaultWindow, type ProfileName } from './types.js';
 
 export interface SuiteConfig {
@@ -17,6 +18,10 @@ export interface SuiteConfig {
   authUrl: string;
   /** the room WebSocket endpoint, e.g. ws://127.0.0.1:8080/ws */
   wsUrl: string;
+  /** session base without /api/v1 (SESSION_URL); with tenanthubUrl it turns the msa part on. */
+  sessionUrl: string | undefined;
+  /** tenanthub base without /api/v1 (TENANTHUB_URL). */
+  tenanthubUrl: string | undefined;
   tenantId: string;
   loginEmail: string;
   /** Never printed, never written to a report. */
@@ -50,6 +55,11 @@ export interface SuiteConfig {
    * room id): setup() then adds its pool users to it instead of creating its own. Unset = setup makes one.
    */
   hotRoom: string | undefined;
+  /**
+   * The bad-request storm (STORM, JSON; lib/storm-plan.ts): bad requests per second while the valid traffic runs,
+   * in its window (default the whole load). Unset: no storm.
+   */
+  storm: StormConfig | undefined;
 }
 
 /** A bad environment value. `message` is one line naming the variable and what is allowed. */
@@ -70,6 +80,8 @@ export const ENV_VARIABLES = [
   'CHAT_URL',
   'AUTH_URL',
   'WS_URL',
+  'SESSION_URL',
+  'TENANTHUB_URL',
   'TENANT_ID',
   'LOGIN_EMAIL',
   'LOGIN_PASSWORD',
@@ -85,6 +97,7 @@ export const ENV_VARIABLES = [
   'SLO',
   'HOT_ROOM',
   'USERS',
+  'STORM',
 ] as const;
 
 const SECRET = new Set(['LOGIN_PASSWORD', 'USERS']);
@@ -134,8 +147,19 @@ const sloOverrides = z.strictObject({
   ),
   phases: z.optional(z.strictObject({ baseline: z.optional(phaseSlo), fault: z.optional(phaseSlo), recovery: z.optional(phaseSlo) })),
   abort: z.optional(z.strictObject({ storeSuccessMin: ratio, errorRateMax: ratio, wsSessionOkMin: ratio, delayS: z.optional(z.number().check(z.gte(0), z.lte(3600))) })),
+  msa: z.optional(
+    z.strictObject({ errorRateMax: ratio, httpP95Ms: ms, httpP99Ms: ms, messageP95Ms: ms, messageP99Ms: ms, statusP95Ms: ms, tenantsP95Ms: ms }),
+  ),
 });
 const usersShape = z.array(z.strictObject({ email: z.string().check(z.minLength(1), z.maxLength(512)), password: z.string().check(z.minLength(1), z.maxLength(512)) })).check(z.maxLength(1000));
+const stormShape = z.strictObject({
+  rate: z.number().check(z.positive(), z.lte(500)),
+  at: z.optional(z.number().check(z.gte(0), z.lte(6 * 3600))),
+  for: z.optional(z.number().check(z.positive(), z.lte(6 * 3600))),
+  kinds: z.optional(z.array(z.enum(STORM_KINDS)).check(z.minLength(1))),
+  witnessRate: z.optional(z.number().check(z.int(), z.gte(1), z.lte(50))),
+  burst: z.optional(z.number().check(z.int(), z.gte(1), z.lte(20))),
+});
 const windowsShape = z.array(z.tuple([z.number().check(z.gte(0)), z.number().check(z.gte(0))]));
 
 function show(name: string, value: string): string {
@@ -198,11 +222,21 @@ export function parseUsers(raw: string | undefined): { email: string; password: 
   return r.data;
 }
 
+/** Parses STORM: JSON {"rate", "at"?, "for"? (seconds), "kinds"?, "witnessRate"?, "burst"?}; undefined when unset. */
+export function parseStorm(raw: string | undefined): StormConfig | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const allowed = `a JSON object {"rate": bad requests per second (0 < rate <= 500), "at"?: seconds after load start, "for"?: seconds, "kinds"?: [${STORM_KINDS.join(', ')}], "witnessRate"?: 1..50 per service, "burst"?: 1..20 copies of each bad request at once}`;
+  const r = z.safeParse(stormShape, jsonOf('STORM', raw, allowed));
+  if (!r.success) fail('STORM', allowed, raw);
+  const d = r.data;
+  return { rate: d.rate, atS: d.at ?? 0, forS: d.for, kinds: d.kinds ?? [...STORM_KINDS], witnessRate: d.witnessRate ?? 2, burst: d.burst ?? 1 };
+}
+
 /** Parses SLO: JSON overrides of the profile's limits (see lib/README.md); undefined when unset. */
 export function parseSloOverrides(raw: string | undefined): SloOverrides | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   const allowed =
-    'a JSON object {"whole"?: {...}, "phases"?: {"baseline"|"fault"|"recovery": {...}}, "abort"?: {...}} with the limit names of lib/slo.ts (ratios 0..1, milliseconds > 0)';
+    'a JSON object {"whole"?: {...}, "phases"?: {"baseline"|"fault"|"recovery": {...}}, "abort"?: {...}, "msa"?: {...}} with the limit names of lib/slo.ts and lib/msa-plan.ts (ratios 0..1, milliseconds > 0)';
   const r = z.safeParse(sloOverrides, jsonOf('SLO', raw, allowed));
   if (!r.success) {
     const issue = r.error.issues[0];
@@ -234,6 +268,8 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
   const chatUrl = required(env, 'CHAT_URL', httpUrl, 'the chat REST base URL, http:// or https://, e.g. http://127.0.0.1:8080');
   const authUrl = required(env, 'AUTH_URL', httpUrl, 'the orghub base URL, http:// or https://, e.g. http://127.0.0.1:8091');
   const ws = required(env, 'WS_URL', wsUrl, 'the room WebSocket URL, ws:// or wss://, e.g. ws://127.0.0.1:8080/ws');
+  const sessionUrl = optional(env, 'SESSION_URL', httpUrl, 'the session base URL, http:// or https://, e.g. http://127.0.0.1:8090 (unset: no msa part)');
+  const tenanthubUrl = optional(env, 'TENANTHUB_URL', httpUrl, 'the tenanthub base URL, http:// or https://, e.g. http://127.0.0.1:8092 (unset: no msa part)');
   const tenantId = required(env, 'TENANT_ID', nonEmpty, 'a non-empty tenant id without surrounding spaces');
   const loginEmail = required(env, 'LOGIN_EMAIL', nonEmpty, 'the admin login e-mail, non-empty');
   const loginPassword = required(env, 'LOGIN_PASSWORD', z.string().check(z.minLength(1), z.maxLength(512)), 'the admin password, non-empty');
@@ -257,6 +293,7 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
   const allowRemote = allowRemoteRaw === '1' || allowRemoteRaw === 'true' || allowRemoteRaw === 'yes';
   const inst = optional(env, 'INSTANCE', instance, '1 to 16 characters from A-Z a-z 0-9 _ -') ?? '0';
   const slo = parseSloOverrides(env.SLO);
+  const storm = parseStorm(env.STORM);
   const hotRoom = optional(env, 'HOT_ROOM', roomId, 'a room id (1 to 128 characters from A-Z a-z 0-9 _ . : -) made by npm run load -- prepare');
 
   if (!allowRemote) {
@@ -264,8 +301,10 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
       ['CHAT_URL', chatUrl],
       ['AUTH_URL', authUrl],
       ['WS_URL', ws],
+      ['SESSION_URL', sessionUrl],
+      ['TENANTHUB_URL', tenanthubUrl],
     ] as const) {
-      if (!isLoopbackUrl(url)) {
+      if (url !== undefined && !isLoopbackUrl(url)) {
         fail(name, 'a loopback URL (127.0.0.0/8, localhost, [::1]) unless ALLOW_REMOTE=1 is set', url);
       }
     }
@@ -275,6 +314,8 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
     chatUrl: chatUrl.replace(/\/+$/, ''),
     authUrl: authUrl.replace(/\/+$/, ''),
     wsUrl: ws,
+    sessionUrl: sessionUrl?.replace(/\/+$/, ''),
+    tenanthubUrl: tenanthubUrl?.replace(/\/+$/, ''),
     tenantId,
     loginEmail,
     loginPassword,
@@ -290,5 +331,6 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
     instance: inst,
     sloOverrides: slo,
     hotRoom,
+    storm,
   };
 }

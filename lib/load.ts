@@ -30,6 +30,7 @@ import type { Identity, SetupData } from './setup.js';
 import { MessageSender, RoomSocket } from './ws.js';
 import { withMeta } from './history.js';
 import { judgeDelivery, SubscriberLog } from './fanout.js';
+import { msaIteration } from './msa.js';
 import { DeliveryDigest, streamKey } from './delivery-digest.js';
 import { RepeatProbe } from './idempotency.js';
 import { Burst } from './send-pattern.js';
@@ -108,6 +109,15 @@ export function restIteration(ctx: Ctx, data: SetupData): void {
     if (room.ok && room.data && other && other.userId !== who.userId) api.addMember(room.data.id, other.userId);
   }
   if (a.login) base.login(ctx.cfg.tenantId, ctx.cfg.loginEmail, ctx.cfg.loginPassword);
+}
+
+// ------------------------------------------------------------------------------------------------ msa
+
+/** One iteration of the owners' MSA script (lib/msa.ts) as the admin; a failed setup stops the test before any load. */
+export function msaSession(ctx: Ctx, data: SetupData): void {
+  const phase = clock(ctx, data);
+  if (!data.ready || !data.admin || !data.rooms.msa) return stopBeforeLoad(data);
+  msaIteration(ctx.cfg, ctx.profile.msa!, { token: data.admin.token, roomId: data.rooms.msa }, phase);
 }
 
 /**

@@ -53,3 +53,9 @@ export const wsRepeatAnswers = new Counter('ws_repeat_answers');
  * whole room in one page without next_cursor): 1 = the just-stored message was missing, 0 = it was there.
  */
 export const readAfterWriteMiss = new Rate('read_after_write_miss');
+/**
+ * Bad-request storm (lib/storm.ts): 1 per bad request sent. Tags: kind (lib/storm-plan.ts STORM_KINDS), service,
+ * answer (refused = 4xx or an error frame, as the contract asks | server_error = 5xx | accepted = 2xx or a socket
+ * that opened | none = no answer in time), phase.
+ */
+export const stormAnswers = new Counter('storm_answers');

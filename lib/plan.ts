@@ -6,22 +6,39 @@
 import type { SuiteConfig } from './config.js';
 import { partsOf, resolveProfile, selectParts, type Profile } from './profiles.js';
 import { thresholdSpecs, withOverrides, type Parts, type SloSet, type ThresholdSpec } from './slo.js';
+import { stormThresholds } from './storm-plan.js';
 
 /** Which parts each scenario file runs (dist/<name>.js). */
 export const SCENARIO_PARTS: Readonly<Record<string, Parts>> = {
-  smoke: { rest: true, ws: true, hotRoom: true },
-  failover: { rest: true, ws: true, hotRoom: true },
-  load: { rest: true, ws: true, hotRoom: true },
+  smoke: { rest: true, ws: true, hotRoom: true, msa: true },
+  failover: { rest: true, ws: true, hotRoom: true, msa: true },
+  load: { rest: true, ws: true, hotRoom: true, msa: true },
+  msa: { rest: false, ws: false, hotRoom: false, msa: true },
   rest: { rest: true, ws: false, hotRoom: false },
   ws: { rest: false, ws: true, hotRoom: false },
   'hot-room': { rest: false, ws: false, hotRoom: true },
 };
 
+/**
+ * Whether the msa part can run: it needs both SESSION_URL and TENANTHUB_URL. `note` says why not (printed by setup
+ * and by the runner), undefined when it runs or the scenario file has no msa part.
+ */
+export function msaAvailability(cfg: Pick<SuiteConfig, 'sessionUrl' | 'tenanthubUrl'>, keep: Parts): { on: boolean; note?: string } {
+  if (!keep.msa) return { on: false };
+  const missing = [cfg.sessionUrl === undefined && 'SESSION_URL', cfg.tenanthubUrl === undefined && 'TENANTHUB_URL'].filter(Boolean);
+  if (missing.length === 0) return { on: true };
+  return { on: false, note: `msa part off: ${missing.join(' and ')} not set (the target has no session/tenanthub URL); running without it` };
+}
+
 /** The thresholds chosen for a config and a set of parts (pure; the runner computes the same list from Node). */
 export function planFor(cfg: SuiteConfig, keep: Parts): { profile: Profile; specs: ThresholdSpec[] } {
-  let profile = selectParts(resolveProfile(cfg.profile, cfg), keep);
+  const msa = msaAvailability(cfg, keep).on;
+  let profile = selectParts(resolveProfile(cfg.profile, cfg), { ...keep, msa });
   if (cfg.sloOverrides) profile = { ...profile, slo: withOverrides(profile.slo, cfg.sloOverrides) };
-  const specs = thresholdSpecs(sloFor(profile.slo, cfg.faultWindows.length > 0), partsOf(profile));
+  const slo = sloFor(profile.slo, cfg.faultWindows.length > 0);
+  const specs = thresholdSpecs(slo, partsOf(profile));
+  // a bad-request storm: the valid traffic per service, and the storm itself sent
+  if (cfg.storm) specs.push(...stormThresholds(slo.whole.errorRateMax));
   return { profile, specs };
 }
 

@@ -10,6 +10,7 @@
 import { BASE_ABORT, BASE_SLO, withOverrides, type Parts, type SloSet } from './slo.js';
 import { k6Duration } from './duration.js';
 import { DEFAULT_RECONNECT, type ReconnectPolicy } from './reconnect.js';
+import { MSA_SCENARIO, msaDurationS, msaK6Scenario, msaPeakVus, msaWithDuration, scaleMsa, type MsaPart } from './msa-plan.js';
 import type { BurstPattern } from './send-pattern.js';
 import type { ProfileName } from './types.js';
 
@@ -82,6 +83,8 @@ export interface Profile {
   rest?: RestPart;
   ws?: WsPart;
   hotRoom?: HotRoomPart;
+  /** The owners' MSA iteration (chat, session, tenanthub; lib/msa-plan.ts); runs only when SESSION_URL and TENANTHUB_URL are set. */
+  msa?: MsaPart;
   /** extra users created (and logged in once) in setup; REST posts and sockets rotate over them. */
   userPool: number;
   restRooms: number;
@@ -159,6 +162,17 @@ function stageProfile(
       maxRetries: 2,
       repeatEvery: 20,
     },
+    // the owners' MSA iteration alongside, as looping VUs: one per 100 of the stage's users (each loops every
+    // ~0.3 s, ~3 requests: a hundredth of the users adds about as many requests as the REST part). Their own stage A,
+    // 500 VUs for 10 min, is the msa scenario file alone with PROFILE=baseline SCALE=100 (200 → 500 VUs)
+    msa: {
+      mode: 'ramp',
+      vus: 0,
+      durationS: 0,
+      stages: shape(Math.ceil(low / 100), Math.ceil(high / 100), steps),
+      sleepS: 0.2,
+      timeoutS: 15,
+    },
     userPool: pools.users,
     restRooms: pools.restRooms,
     wsRooms: pools.wsRooms,
@@ -197,10 +211,11 @@ function stageProfiles(): Record<(typeof STAGES)[number]['name'], Profile> {
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   smoke: {
     name: 'smoke',
-    description: 'all three scenarios briefly (about 25 s of load), sized for a 2-core machine',
+    description: 'rest, ws, hot room and (with SESSION_URL and TENANTHUB_URL) msa briefly (about 25 s of load), sized for a 2-core machine',
     rest: { startRate: 4, stages: [{ durationS: 20, target: 4 }], preAllocatedVUs: 4, maxVUs: 20, timeoutS: 10 },
     ws: { mode: 'hold', vus: 2, stages: [], socketsPerVu: 3, sessionS: 20, sendIntervalS: 1, ackTimeoutS: 5, burst: { every: 4, size: 3 }, repeatEvery: 10 },
     hotRoom: { vus: 2, subscribersPerVu: 4, messagesPerPublisher: 15, sendIntervalS: 1, graceS: 2, ackTimeoutS: 5, maxRetries: 1, repeatEvery: 10 },
+    msa: { mode: 'hold', vus: 2, durationS: 20, stages: [], sleepS: 0.2, timeoutS: 10 },
     userPool: 4,
     restRooms: 2,
     wsRooms: 2,
@@ -216,6 +231,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
     rest: { startRate: 20, stages: [{ durationS: 60, target: 20 }], preAllocatedVUs: 20, maxVUs: 150, timeoutS: 15 },
     ws: { mode: 'hold', vus: 4, stages: [], socketsPerVu: 5, sessionS: 60, sendIntervalS: 1, ackTimeoutS: 10, burst: { every: 5, size: 3 }, repeatEvery: 10 },
     hotRoom: { vus: 2, subscribersPerVu: 5, messagesPerPublisher: 55, sendIntervalS: 1, graceS: 3, ackTimeoutS: 10, maxRetries: 2, repeatEvery: 10 },
+    msa: { mode: 'hold', vus: 2, durationS: 60, stages: [], sleepS: 0.2, timeoutS: 15 },
     userPool: 6,
     restRooms: 4,
     wsRooms: 4,
@@ -241,6 +257,9 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
         fault: { errorRateMax: 0.05, httpP95Ms: 3000, storeSuccessMin: 0.95, storeP95Ms: 3000, wsDeliveryP95Ms: 3000 },
         recovery: { errorRateMax: 0.01, httpP95Ms: 500, storeSuccessMin: 0.99, storeP95Ms: 500 },
       },
+      // the msa part over a whole drill (every phase mixed) only guards like `whole`; its services are judged per
+      // phase by the phase limits above (msaThresholdSpecs)
+      msa: { errorRateMax: 0.02, httpP95Ms: 3000, httpP99Ms: 6000, messageP95Ms: 3000, messageP99Ms: 6000, statusP95Ms: 3000, tenantsP95Ms: 3000 },
     }),
     setupTimeoutS: 60,
     reconnect: DEFAULT_RECONNECT,
@@ -253,7 +272,7 @@ export function getProfile(name: ProfileName): Profile {
 }
 
 export function partsOf(p: Profile): Parts {
-  return { rest: p.rest !== undefined, ws: p.ws !== undefined, hotRoom: p.hotRoom !== undefined };
+  return { rest: p.rest !== undefined, ws: p.ws !== undefined, hotRoom: p.hotRoom !== undefined, msa: p.msa !== undefined };
 }
 
 /** Keeps only the given parts (rest.ts runs only the REST part of a profile, etc.). */
@@ -262,6 +281,7 @@ export function selectParts(p: Profile, keep: Partial<Parts>): Profile {
   if (!keep.rest) delete out.rest;
   if (!keep.ws) delete out.ws;
   if (!keep.hotRoom) delete out.hotRoom;
+  if (!keep.msa) delete out.msa;
   return out;
 }
 
@@ -295,6 +315,7 @@ export function scaleProfile(p: Profile, f: number): Profile {
     out.ws = { ...w, vus: scaleCount(w.vus, f), stages: w.stages.map((s) => ({ ...s, target: scaleCount(s.target, f) })) };
   }
   if (p.hotRoom) out.hotRoom = { ...p.hotRoom, vus: scaleCount(p.hotRoom.vus, f) };
+  if (p.msa) out.msa = scaleMsa(p.msa, f);
   return out;
 }
 
@@ -318,6 +339,7 @@ export function withDuration(p: Profile, durationS: number): Profile {
     const span = Math.max(h.sendIntervalS, durationS - h.graceS - 2);
     out.hotRoom = { ...h, messagesPerPublisher: Math.max(1, Math.floor(span / h.sendIntervalS)) };
   }
+  if (p.msa) out.msa = msaWithDuration(p.msa, durationS);
   return out;
 }
 
@@ -354,6 +376,7 @@ export function loadDurationS(p: Profile): number {
     p.rest ? restDurationS(p.rest) : 0,
     p.ws ? wsDurationS(p.ws) : 0,
     p.hotRoom ? hotRoomDurationS(p.hotRoom) : 0,
+    p.msa ? msaDurationS(p.msa) : 0,
   );
 }
 
@@ -379,9 +402,9 @@ export function peakWsVus(p: Profile): number {
   return p.ws.mode === 'hold' ? p.ws.vus : Math.max(0, ...p.ws.stages.map((s) => s.target));
 }
 
-/** Most VUs k6 may run at once: REST maxVUs + WS VUs + hot room VUs. */
+/** Most VUs k6 may run at once: REST maxVUs + WS VUs + hot room VUs + msa VUs. */
 export function peakVus(p: Profile): number {
-  return (p.rest?.maxVUs ?? 0) + peakWsVus(p) + (p.hotRoom?.vus ?? 0);
+  return (p.rest?.maxVUs ?? 0) + peakWsVus(p) + (p.hotRoom?.vus ?? 0) + (p.msa ? msaPeakVus(p.msa) : 0);
 }
 
 /** Most room sockets open at once ("concurrent users"). */
@@ -475,5 +498,6 @@ export function k6Scenarios(p: Profile): Record<string, K6Scenario> {
       exec: SCENARIO_EXEC.hot_room,
     };
   }
+  if (p.msa) out[MSA_SCENARIO] = msaK6Scenario(p.msa);
   return out;
 }

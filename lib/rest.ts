@@ -60,7 +60,7 @@ export interface ApiOptions {
 
 type Json = Record<string, unknown>;
 
-function parseJson(body: unknown): unknown {
+export function parseJson(body: unknown): unknown {
   if (typeof body !== 'string' || body.length === 0) return undefined;
   try {
     return JSON.parse(body);
@@ -69,7 +69,7 @@ function parseJson(body: unknown): unknown {
   }
 }
 
-function errorText(res: http.RefinedResponse<'text'>, json: unknown): string {
+export function errorText(res: http.RefinedResponse<'text'>, json: unknown): string {
   if (res.status === 0) return `no response: ${res.error || 'transport error'}`.slice(0, 160);
   const e = json && typeof json === 'object' && 'error' in json ? String((json as Json).error) : '';
   return `status ${res.status}${e ? `: ${e}` : ''}`.slice(0, 160);
@@ -118,8 +118,8 @@ export class ChatApi {
     return { ok: true, status: res.status, durationMs, data: parseJson(res.body) as T };
   }
 
-  login(tenantId: string, email: string, password: string): Call<LoginResult> {
-    const r = this.request<Json>('POST', 'auth', '/api/v1/auth/login', '/api/v1/auth/login', 'login', { tenant_id: tenantId, email, password }, (s) => s === 200);
+  login(tenantId: string, email: string, password: string, tags: Record<string, string> = {}): Call<LoginResult> {
+    const r = this.request<Json>('POST', 'auth', '/api/v1/auth/login', '/api/v1/auth/login', 'login', { tenant_id: tenantId, email, password }, (s) => s === 200, tags);
     if (!r.ok) return { ...r, data: undefined };
     const d = r.data ?? {};
     if (typeof d.access_token !== 'string' || d.user_id === undefined) {
@@ -142,8 +142,8 @@ export class ChatApi {
     return this.idCall(this.request<Json>('POST', 'chat', '/api/v1/rooms', '/api/v1/rooms', 'rooms_create', { name, room_type: roomType, member_ids: memberIds }, (s) => s === 201));
   }
 
-  listRooms(limit = 50, cursor?: string): Call<Page<{ id: string }>> {
-    return this.request('GET', 'chat', `/api/v1/rooms${query(limit, cursor)}`, '/api/v1/rooms', 'rooms_list', undefined, (s) => s === 200);
+  listRooms(limit = 50, cursor?: string, tags: Record<string, string> = {}): Call<Page<{ id: string }>> {
+    return this.request('GET', 'chat', `/api/v1/rooms${query(limit, cursor)}`, '/api/v1/rooms', 'rooms_list', undefined, (s) => s === 200, tags);
   }
 
   addMember(roomId: string, userId: string): Call<{ ok: boolean }> {

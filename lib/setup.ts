@@ -41,7 +41,7 @@ export interface SetupData {
   /** Who the VUs run as, and one line saying so. */
   usersMode: UsersMode;
   usersNote: string;
-  rooms: { rest: string[]; ws: string[]; hot?: string; hotShared?: boolean };
+  rooms: { rest: string[]; ws: string[]; hot?: string; hotShared?: boolean; msa?: string };
   /** Counts for the summary (no secrets). */
   created: { users: number; rooms: number; failed: number };
   /** Failed setup calls, grouped by fixture, call, status and error text (no secrets). */
@@ -74,7 +74,7 @@ export function publicSetupData(d: unknown): Record<string, unknown> | undefined
   };
 }
 
-export function runSetup(cfg: SuiteConfig, profile: Profile, need: { rest: boolean; ws: boolean; hotRoom: boolean }): SetupData {
+export function runSetup(cfg: SuiteConfig, profile: Profile, need: { rest: boolean; ws: boolean; hotRoom: boolean; msa?: boolean }, note?: string): SetupData {
   const runId = cfg.runId ?? makeRunId();
   const api = new ChatApi({ chatUrl: cfg.chatUrl, authUrl: cfg.authUrl, timeoutS: 15, phase: () => 'setup' });
   const data: SetupData = {
@@ -92,6 +92,7 @@ export function runSetup(cfg: SuiteConfig, profile: Profile, need: { rest: boole
     data.created.failed += 1;
     recordFailure(data.failures, { fixture, call, status: r.status, error: r.error ?? `status ${r.status}`, required, ...(instead ? { instead } : {}) });
   };
+  if (note) console.warn(`suite: ${note}`);
   const done = (reason?: string): SetupData => {
     data.ready = reason === undefined;
     if (reason !== undefined) data.reason = reason;
@@ -157,7 +158,9 @@ export function runSetup(cfg: SuiteConfig, profile: Profile, need: { rest: boole
     const hot = makeRooms('hot', 1);
     if (hot[0] !== undefined) data.rooms.hot = hot[0];
   }
-  if ((need.rest && data.rooms.rest.length === 0) || (need.ws && data.rooms.ws.length === 0) || (need.hotRoom && !data.rooms.hot)) {
+  // the msa part: the owners' script posts as the one login (the admin) into one room of its own
+  if (need.msa) data.rooms.msa = makeRooms('msa', 1)[0];
+  if ((need.rest && data.rooms.rest.length === 0) || (need.ws && data.rooms.ws.length === 0) || (need.hotRoom && !data.rooms.hot) || (need.msa && !data.rooms.msa)) {
     return done(need.hotRoom && cfg.hotRoom !== undefined && !data.rooms.hot ? `joining the shared hot room ${cfg.hotRoom} failed` : 'creating rooms failed');
   }
   return done();

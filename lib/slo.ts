@@ -7,6 +7,7 @@
  * then reports each one under `metrics[<key>].thresholds[<expression>].ok`.
  */
 import type { Phase } from './types.js';
+import { msaThresholdSpecs, OWNERS_MSA_SLO, type MsaSlo } from './msa-plan.js';
 
 /** The owners' SLO, for the whole run (contract: "The load and SLO plan"). */
 export interface Slo {
@@ -69,6 +70,8 @@ export interface SloSet {
   whole: Slo;
   phases?: Partial<Record<Phase, PhaseSlo>>;
   abort: AbortSlo;
+  /** The msa part's limits (default: the owners' own, OWNERS_MSA_SLO). */
+  msa?: MsaSlo;
 }
 
 /** The SLO draft of the contract: store ≥ 99.9 %, store p95 ≤ 300 ms / p99 ≤ 800 ms, list p95 ≤ 400 ms. */
@@ -117,6 +120,8 @@ export interface Parts {
   rest: boolean;
   ws: boolean;
   hotRoom: boolean;
+  /** The owners' MSA iteration (lib/msa-plan.ts): chat, session, tenanthub. */
+  msa?: boolean;
 }
 
 /** The k6 threshold key: metric plus tag filter, e.g. `http_req_duration{endpoint:message_list}`. */
@@ -216,6 +221,8 @@ export function thresholdSpecs(set: SloSet, parts: Parts): ThresholdSpec[] {
     }
   }
 
+  if (parts.msa) out.push(...msaThresholdSpecs(set.msa ?? OWNERS_MSA_SLO, set.phases));
+
   const a = set.abort;
   const abort = { abortOnFail: true, delayAbortEvalS: a.delayS };
   if (stores) {
@@ -264,6 +271,7 @@ export interface SloOverrides {
   whole?: Partial<Slo>;
   phases?: Partial<Record<Phase, PhaseSlo>>;
   abort?: Partial<AbortSlo>;
+  msa?: Partial<MsaSlo>;
 }
 
 function defined<T extends object>(o: T | undefined): Partial<T> {
@@ -283,5 +291,6 @@ export function withOverrides(base: SloSet, over: SloOverrides): SloSet {
     abort: { ...base.abort, ...defined(over.abort) },
   };
   if (Object.keys(phases).length > 0) set.phases = phases;
+  if (base.msa || over.msa) set.msa = { ...OWNERS_MSA_SLO, ...(base.msa ?? {}), ...defined(over.msa) };
   return set;
 }

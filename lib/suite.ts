@@ -4,12 +4,14 @@
  * and handleSummary(). Scenario files are thin wrappers around defineSuite().
  */
 import type { ProfileName } from './types.js';
-import { figures, k6Scenarios, partsOf, type Profile } from './profiles.js';
-import { planFor, SCENARIO_PARTS } from './plan.js';
+import { figures, k6Scenarios, loadDurationS, partsOf, type Profile } from './profiles.js';
+import { stormScenarios } from './storm-plan.js';
+import { stormRequest, stormWitness } from './storm.js';
+import { msaAvailability, planFor, SCENARIO_PARTS } from './plan.js';
 import { ConfigError, parseConfig, type SuiteConfig } from './config.js';
 import { thresholdExpression, thresholdKey, toK6Thresholds, type ThresholdSpec } from './slo.js';
 import { publicSetupData, runSetup, type SetupData } from './setup.js';
-import { hotRoomSession, restIteration, wsSession } from './load.js';
+import { hotRoomSession, msaSession, restIteration, wsSession } from './load.js';
 
 export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];
 
@@ -43,8 +45,10 @@ export function defineSuite(scenario: keyof typeof SCENARIO_PARTS, defaultProfil
   }
   const { profile, specs } = planFor(cfg, keep);
   const parts = partsOf(profile);
+  const msaNote = msaAvailability(cfg, keep).note;
+  if (!parts.rest && !parts.ws && !parts.hotRoom && !parts.msa) throw new Error(`bad configuration: nothing to run (${msaNote ?? 'no part'})`);
   const options = {
-    scenarios: k6Scenarios(profile),
+    scenarios: { ...k6Scenarios(profile), ...(cfg.storm ? stormScenarios(cfg.storm, loadDurationS(profile)) : {}) },
     thresholds: toK6Thresholds(specs),
     setupTimeout: `${profile.setupTimeoutS}s`,
     summaryTrendStats: SUMMARY_TREND_STATS,
@@ -54,7 +58,7 @@ export function defineSuite(scenario: keyof typeof SCENARIO_PARTS, defaultProfil
     profile,
     specs,
     options,
-    setup: () => runSetup(cfg, profile, parts),
+    setup: () => runSetup(cfg, profile, parts, msaNote),
     handleSummary: (data) => summarize(cfg, profile, specs, data),
   };
 }
@@ -115,10 +119,16 @@ export function vuFunctions(suite: Suite): {
   restIteration: (data: SetupData) => void;
   wsSession: (data: SetupData) => void;
   hotRoomSession: (data: SetupData) => void;
+  msaIteration: (data: SetupData) => void;
+  stormRequest: (data: SetupData) => void;
+  stormWitness: (data: SetupData) => void;
 } {
   return {
     restIteration: (data) => restIteration(suite, data),
     wsSession: (data) => wsSession(suite, data),
     hotRoomSession: (data) => hotRoomSession(suite, data),
+    msaIteration: (data) => msaSession(suite, data),
+    stormRequest: (data) => stormRequest(suite, data),
+    stormWitness: (data) => stormWitness(suite, data),
   };
 }

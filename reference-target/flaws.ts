@@ -55,29 +55,58 @@ export const FLAW_NAMES = [
   'double-fanout',
   /** chat ignores client_msg_id: a repeated key is stored again instead of refused with `duplicate client_msg_id`. */
   'ignore-client-msg-id',
+  /** session answers a failed status update with 200 {"ok": false, "error"} instead of 400. */
+  'status-ok-on-failure',
+  /** tenanthub answers the tenants list as a page {"items": [...]} instead of the contract's array. */
+  'tenants-page',
 ] as const;
 
-export const Flaw = z.enum(FLAW_NAMES);
-export type Flaw = z.infer<typeof Flaw>;
+export type FlawName = (typeof FLAW_NAMES)[number];
+const FlawNameSchema = z.enum(FLAW_NAMES);
+
+/** The app services a flaw can be scoped to with `flaw@service` (e.g. `single-endpoint@session`). */
+export const FLAW_SERVICES = ['chat', 'orghub', 'session', 'tenanthub', 'dbman'] as const;
+export type FlawService = (typeof FLAW_SERVICES)[number];
+
+/** A flaw for every service (`single-endpoint`), or scoped to one (`single-endpoint@session`). */
+export type Flaw = FlawName | `${FlawName}@${FlawService}`;
+
+/**
+ * The flaws that apply to one service, scope removed: every unscoped flaw plus those scoped to `service` (none
+ * scoped when `service` is undefined). Every service reads the stack's one TARGET_FLAWS through this.
+ */
+export function flawsForService(flaws: readonly Flaw[], service: FlawService | undefined): FlawName[] {
+  const out: FlawName[] = [];
+  for (const f of flaws) {
+    const [name, scope] = f.split('@') as [FlawName, FlawService | undefined];
+    if ((scope === undefined || scope === service) && !out.includes(name)) out.push(name);
+  }
+  return out;
+}
 
 /** Default share of message writes that `retry-duplicates` turns into commit-then-503. */
 export const DEFAULT_DUPLICATE_SHARE = 0.05;
 
 /**
- * Parses a TARGET_FLAWS value ("a,b", blanks ignored, duplicates removed). Throws a one-line Error naming the
- * setting and the allowed names for an unknown flaw.
+ * Parses a TARGET_FLAWS value ("a,b", blanks ignored, duplicates removed; `name@service` scopes a flaw to one
+ * service). Throws a one-line Error naming the setting and the allowed names for an unknown flaw or service.
  */
 export function parseFlaws(raw: string | undefined): Flaw[] {
   if (raw === undefined || raw.trim() === '') return [];
   const out: Flaw[] = [];
   for (const part of raw.split(',')) {
-    const name = part.trim();
-    if (name === '') continue;
-    const parsed = Flaw.safeParse(name);
+    const entry = part.trim();
+    if (entry === '') continue;
+    const [name, scope, ...rest] = entry.split('@');
+    const parsed = FlawNameSchema.safeParse(name);
     if (!parsed.success) {
       throw new Error(`TARGET_FLAWS: unknown flaw "${name}" (allowed: ${FLAW_NAMES.join(', ')})`);
     }
-    if (!out.includes(parsed.data)) out.push(parsed.data);
+    if (scope !== undefined && (rest.length > 0 || !(FLAW_SERVICES as readonly string[]).includes(scope))) {
+      throw new Error(`TARGET_FLAWS: "${entry}": unknown service "${scope}" (allowed after @: ${FLAW_SERVICES.join(', ')})`);
+    }
+    const flaw = (scope === undefined ? parsed.data : `${parsed.data}@${scope}`) as Flaw;
+    if (!out.includes(flaw)) out.push(flaw);
   }
   return out;
 }

@@ -102,8 +102,22 @@ export const DrillFault = z
     readyButFailingAfterHealS: num,
     /** chaos/relapses.ts: the SLO held, then broke again before heal. */
     relapses: z.array(z.looseObject({ startOffsetS: z.number(), seconds: z.number() })).optional(),
-    /** Per service between inject and heal (chaos/service-figures.ts). */
-    services: z.record(z.string(), z.looseObject({ requests: z.number(), failed: z.number(), errorRate: num, p95Ms: num })).optional(),
+    /** Per service between inject and heal (chaos/service-figures.ts): errors, p95 and max, longest error burst, failover. */
+    services: z
+      .record(
+        z.string(),
+        z.looseObject({
+          requests: z.number(),
+          failed: z.number(),
+          errorRate: num,
+          p95Ms: num,
+          maxMs: num,
+          longestErrorBurst: z.looseObject({ seconds: num, failed: num }).nullable().optional(),
+          failoverS: num,
+          note: str,
+        }),
+      )
+      .optional(),
     error: str,
   })
   .transform((f) => ({

@@ -250,6 +250,7 @@ function buildCharts(agg: RawAggregate, x: number[]): ChartDef[] {
 /** Readiness as step series on their own x (every change, plus the run's ends so the last state carries on). */
 const secs = (v: number | null | undefined) => (typeof v === 'number' ? `${v} s` : 'never');
 const ms = (v: number | null | undefined) => (typeof v === 'number' ? `${v} ms` : '–');
+const rounded = (v: number | null | undefined) => (typeof v === 'number' ? Math.round(v) : v);
 
 /** The figures a fault has beyond failover and recovery, as one line for the faults table. */
 export function faultChecks(f: Partial<Pick<DrillFault, 'dbCut' | 'ws' | 'readyButFailing' | 'readyButFailingAfterHealS' | 'servingAfterHealS' | 'relapses' | 'services'>>): string | null {
@@ -260,9 +261,6 @@ export function faultChecks(f: Partial<Pick<DrillFault, 'dbCut' | 'ws' | 'readyB
     );
   }
   if (f.relapses) parts.push(`relapses: ${f.relapses.length ? f.relapses.map((r) => `${r.seconds} s at +${r.startOffsetS} s`).join(', ') : 'none'}`);
-  if (f.services && Object.keys(f.services).length) {
-    parts.push(`per service: ${Object.entries(f.services).map(([svc, x]) => `${svc} ${x.failed}/${x.requests} failed, p95 ${ms(x.p95Ms ?? null)}`).join('; ')}`);
-  }
   if (f.dbCut) {
     const d = f.dbCut;
     parts.push(
@@ -273,6 +271,12 @@ export function faultChecks(f: Partial<Pick<DrillFault, 'dbCut' | 'ws' | 'readyB
   if (f.ws) {
     const w = f.ws;
     parts.push(`WS: ${w.reconnects ?? 0} reconnects, p50 ${ms(w.reconnectP50Ms)}, p95 ${ms(w.reconnectP95Ms)}, max ${ms(w.reconnectMaxMs)}, ${w.missedMessages ?? 0} missed`);
+  }
+  // each service's own view of the fault (its dbman client fails over on its own)
+  for (const [svc, v] of Object.entries(f.services ?? {})) {
+    const burst = v.longestErrorBurst ? `burst ${v.longestErrorBurst.seconds ?? 0} s (${v.longestErrorBurst.failed ?? 0} failed)` : 'no errors';
+    const failover = v.note ? ', failover not timed' : v.failoverS === undefined ? '' : `, failover ${v.failoverS === null ? 'not before heal' : `${v.failoverS} s`}`;
+    parts.push(`${svc}: ${v.failed}/${v.requests} failed, ${burst}, p95 ${ms(rounded(v.p95Ms))}, max ${ms(rounded(v.maxMs))}${failover}`);
   }
   return parts.length ? parts.join('; ') : null;
 }

@@ -279,8 +279,9 @@ function readLine(line: string, agg: RawAggregate): void {
   const b = bucketAt(agg, sec);
   const phaseTag = tags?.['phase'];
   const pt = typeof phaseTag === 'string' && phaseTag !== '' ? phaseTotals(agg, phaseTag) : null;
-  // setup() requests (phase:setup) have their own phase totals and stay out of the run's totals (the load's figures)
-  const totals = [...(phaseTag === 'setup' ? [] : [agg.total]), ...(pt ? [pt] : [])];
+  // setup() requests (phase:setup) have their own phase totals and stay out of the run's totals (the load's figures);
+  // the bad-request storm's (traffic:storm, no phase) stay out of both (its answers: summary.json `storm`)
+  const totals = [...(phaseTag === 'setup' || tags?.['traffic'] === 'storm' ? [] : [agg.total]), ...(pt ? [pt] : [])];
   const group = groupOf(tags);
   switch (name) {
     case 'http_reqs':

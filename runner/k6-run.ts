@@ -28,6 +28,17 @@ const SCENARIO_BAR = /^\s*[\w-]+\s+(?:[✓✗]\s+)?\[\s*\d+%\s*\]/;
 
 export const RAW_FILE = 'k6-raw.json.gz';
 export const K6_LOG_FILE = 'k6.log';
+
+/** k6 settings that make it print request and response bodies: never passed on from the environment. */
+export const BODY_DUMPING_ENV = ['K6_HTTP_DEBUG'] as const;
+
+/** k6's environment: the process environment and the run's own variables, without the body-dumping settings. */
+export function k6ChildEnv(base: NodeJS.ProcessEnv, own: Record<string, string>): { env: NodeJS.ProcessEnv; dropped: string[] } {
+  const env: NodeJS.ProcessEnv = { ...base, ...own };
+  const dropped = BODY_DUMPING_ENV.filter((k) => env[k] !== undefined);
+  for (const k of dropped) delete env[k];
+  return { env, dropped };
+}
 export const K6_SUMMARY_FILE = 'k6-summary.json';
 
 export interface K6RunOptions {
@@ -140,8 +151,10 @@ export class K6Run extends EventEmitter {
     const logFile = createWriteStream(paths.log);
     logFile.write(`# k6 ${args.join(' ')}\n`);
     const spawnedAt = new Date();
+    const { env: childEnv, dropped } = k6ChildEnv(process.env, { ...opts.env, SUMMARY_PATH: paths.summary, K6_NO_USAGE_REPORT: 'true', K6_NO_COLOR: 'true' });
+    for (const d of dropped) log(`${d} ignored: k6 would write request and response bodies (tokens, the tenants list's secret keys) to its output`);
     const child = spawn(opts.k6Path, args, {
-      env: { ...process.env, ...opts.env, SUMMARY_PATH: paths.summary, K6_NO_USAGE_REPORT: 'true', K6_NO_COLOR: 'true' },
+      env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

@@ -12,6 +12,7 @@ import { readK6SummaryData, RunSummary, type Durations, type RunKind, type Thres
 import type { TargetFile } from './target-file.js';
 import { formatSummary, judgeThresholds, verdictOf } from './verdict.js';
 import { formatSetup, setupSectionOf, setupStopError, type SetupSection } from './setup-section.js';
+import { formatStorm, readStormSection, type StormSection } from './storm-section.js';
 
 export const SUMMARY_FILE = 'summary.json';
 /** k6's exit code when the script called exec.test.abort() (the VUs do when setup was not ready). */
@@ -60,6 +61,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
   if (!k6RanToVerdict(k6.exitCode)) errors.push(`k6 exited with ${k6.exitCode === null ? `signal ${k6.signal}` : `code ${k6.exitCode}`} (see ${K6_LOG_FILE})`);
   let thresholds: ThresholdResult[] = [];
   let setup: SetupSection | undefined;
+  let storm: StormSection | undefined;
   if (!existsSync(k6.paths.summary)) {
     errors.push(`k6 wrote no summary data (${K6_SUMMARY_FILE}): the scenario's handleSummary did not run`);
   } else if (!existsSync(k6.paths.raw)) {
@@ -75,6 +77,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
       errors.unshift(stop);
     } else {
       thresholds = await judgeThresholds(data, k6.paths.raw);
+      if (data.metrics.storm_answers) storm = await readStormSection(k6.paths.raw);
       if (thresholds.length === 0) errors.push('the run defined no thresholds: nothing was judged');
     }
   }
@@ -104,6 +107,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
     target: publicTarget(input.target),
     thresholds,
     ...(setup ? { setup } : {}),
+    ...(storm ? { storm } : {}),
     files,
   });
   await writeJson(join(input.runDir, SUMMARY_FILE), summary);
@@ -121,6 +125,7 @@ export async function updateSummary(runDir: string, summary: RunSummary): Promis
 export function humanSummary(summary: RunSummary, runDir: string): string {
   return [
     formatSetup(summary.setup),
+    ...formatStorm(summary.storm),
     formatSummary(summary.verdict, summary.thresholds, summary.errors),
     `run: ${summary.runId} (reports/${basename(runDir)}, also reports/latest)`,
   ].join('\n');

@@ -31,7 +31,8 @@ Provisions k6, builds the scenarios, starts the reference target (unless a targe
 smoke load, prints the verdict, writes reports/<run-id>/ and points reports/latest at it.
 
   --target <file>   target description file (see runner/target-file.ts); instead of it, the environment
-                    CHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD may describe the target
+                    CHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD may describe the target,
+                    with SESSION_URL and TENANTHUB_URL for the msa part (without both it does not run, and says so)
   --profile <name>  load profile: ${PROFILE_NAMES.join(', ')} (default smoke)
   --allow-remote    allow a target outside loopback (127.0.0.0/8, localhost, ::1)
   --help            this text
@@ -45,6 +46,9 @@ stop it with: npm run stack -- down --target-file .state/smoke-<pid>-<random>-ta
 
 /** The environment variables that describe a target instead of --target. */
 export const TARGET_ENV = ['CHAT_URL', 'AUTH_URL', 'WS_URL', 'TENANT_ID', 'LOGIN_EMAIL', 'LOGIN_PASSWORD'] as const;
+/** Optional with them: the msa part's services (both or neither make sense; without both the part does not run). */
+export const TARGET_ENV_OPTIONAL = ['SESSION_URL', 'TENANTHUB_URL'] as const;
+type UrlField = 'chatUrl' | 'authUrl' | 'wsUrl' | 'sessionUrl' | 'tenanthubUrl';
 
 const Flags = z
   .object({
@@ -91,14 +95,16 @@ export function hostOf(url: string): string | undefined {
 }
 
 /** Throws UsageError naming `setting` when any URL of the target leaves loopback and remote is not allowed. */
-export function checkLoopback(target: Pick<TargetFile, 'chatUrl' | 'authUrl' | 'wsUrl'>, allowRemote: boolean, setting: (field: 'chatUrl' | 'authUrl' | 'wsUrl') => string): void {
+export function checkLoopback(target: Pick<TargetFile, UrlField>, allowRemote: boolean, setting: (field: UrlField) => string): void {
   if (allowRemote) return;
-  for (const field of ['chatUrl', 'authUrl', 'wsUrl'] as const) {
-    const host = hostOf(target[field]);
+  for (const field of ['chatUrl', 'authUrl', 'wsUrl', 'sessionUrl', 'tenanthubUrl'] as const) {
+    const url = target[field];
+    if (url === undefined) continue;
+    const host = hostOf(url);
     if (host === undefined || !isLoopbackHost(host)) {
       throw new UsageError(
         setting(field),
-        `${setting(field)}: host "${host ?? target[field]}" is outside loopback; allowed: 127.0.0.0/8, localhost, ::1, or pass --allow-remote`,
+        `${setting(field)}: host "${host ?? url}" is outside loopback; allowed: 127.0.0.0/8, localhost, ::1, or pass --allow-remote`,
       );
     }
   }
@@ -110,6 +116,8 @@ export function k6EnvOf(target: TargetFile, profile: ProfileName, allowRemote: b
     CHAT_URL: target.chatUrl,
     AUTH_URL: target.authUrl,
     WS_URL: target.wsUrl,
+    ...(target.sessionUrl ? { SESSION_URL: target.sessionUrl } : {}),
+    ...(target.tenanthubUrl ? { TENANTHUB_URL: target.tenanthubUrl } : {}),
     TENANT_ID: target.tenantId,
     LOGIN_EMAIL: target.login.email,
     LOGIN_PASSWORD: target.login.password,
@@ -145,10 +153,14 @@ function targetFromEnv(env: NodeJS.ProcessEnv): TargetFile | undefined {
     chatUrl: env.CHAT_URL!,
     authUrl: env.AUTH_URL!,
     wsUrl: env.WS_URL!,
+    ...(env.SESSION_URL ? { sessionUrl: env.SESSION_URL } : {}),
+    ...(env.TENANTHUB_URL ? { tenanthubUrl: env.TENANTHUB_URL } : {}),
     tenantId: env.TENANT_ID!,
     login: { email: env.LOGIN_EMAIL!, password: env.LOGIN_PASSWORD! },
     dbmanNodes: [],
     chatInstances: [],
+    sessionInstances: [],
+    tenanthubInstances: [],
     loadBalancers: [],
   };
 }
@@ -209,7 +221,7 @@ export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     const fromEnv = targetFromEnv(env);
     if (fromEnv) {
       target = { kind: 'env', target: fromEnv };
-      const names = { chatUrl: 'CHAT_URL', authUrl: 'AUTH_URL', wsUrl: 'WS_URL' } as const;
+      const names = { chatUrl: 'CHAT_URL', authUrl: 'AUTH_URL', wsUrl: 'WS_URL', sessionUrl: 'SESSION_URL', tenanthubUrl: 'TENANTHUB_URL' } as const;
       // URL shape first (lib's parser names the variable), then the loopback rule.
       validateK6Env(k6EnvOf(fromEnv, profile.data, true), env);
       checkLoopback(fromEnv, allowRemote, (f) => names[f]);
@@ -238,5 +250,7 @@ const PLACEHOLDER_TARGET: TargetFile = {
   login: { email: 'placeholder', password: 'placeholder' },
   dbmanNodes: [],
   chatInstances: [],
+  sessionInstances: [],
+  tenanthubInstances: [],
   loadBalancers: [],
 };

@@ -45,7 +45,8 @@ async function smoke(ctx: RunContext, config: SmokeConfig): Promise<number> {
 
   const { runId, runDir } = await createRunDir('smoke', config.profile);
   // the reference target's real URLs are validated here, before any traffic
-  const plan = planLoadStep({ target, profile: config.profile, allowRemote: config.allowRemote, env: { RUN_ID: runId } });
+  const plan = planLoadStep({ target, profile: config.profile, allowRemote: config.allowRemote, env: { RUN_ID: runId }, scenario: 'smoke' });
+  ctx.log(plan.msaLine);
   ctx.log(`run ${runId}: k6 ${k6.version}, profile ${config.profile} (~${Math.round(plan.plannedS)} s of load) against ${target.chatUrl}`);
   const load = startLoadStep(ctx, { k6Path: k6.path, script, runDir, env: plan.env, timeoutMs: (plan.plannedS + 180) * 1000 });
   const k6Result = await awaitLoadStep(ctx, load);

@@ -15,6 +15,7 @@
 import { join } from 'node:path';
 import type { TopologyOptions } from '../reference-target/launcher/links.js';
 import { startStack, stopStack } from '../reference-target/launcher/stack.js';
+import { msaAvailability, SCENARIO_PARTS } from '../lib/plan.js';
 import { loadDurationS, resolveProfile, type ProfileName } from '../lib/profiles.js';
 import { buildScenario } from './build-scenario.js';
 import { startK6, type K6Run, type K6RunOptions, type K6RunResult } from './k6-run.js';
@@ -199,13 +200,21 @@ export interface LoadPlan {
   env: Record<string, string>;
   /** Seconds of load the profile plans. */
   plannedS: number;
+  /** Whether the msa part runs, as one line: its services' URLs, or why it is off (`lib/plan.ts: msaAvailability`). */
+  msaLine: string;
 }
 
-/** The k6 environment of the target (checked with lib/config.ts's parser before any traffic) and the planned length. */
-export function planLoadStep(o: { target: TargetFile; profile: ProfileName; allowRemote: boolean; env: Record<string, string> }): LoadPlan {
+/**
+ * The k6 environment of the target (checked with lib/config.ts's parser before any traffic), the planned length
+ * and whether the scenario's msa part runs.
+ */
+export function planLoadStep(o: { target: TargetFile; profile: ProfileName; allowRemote: boolean; env: Record<string, string>; scenario: string }): LoadPlan {
   const env = { ...k6EnvOf(o.target, o.profile, o.allowRemote), ...o.env };
   const parsed = validateK6Env(env);
-  return { env, plannedS: loadDurationS(resolveProfile(o.profile, parsed)) };
+  const parts = SCENARIO_PARTS[o.scenario];
+  const msa = parts ? msaAvailability(parsed, parts) : { on: false };
+  const msaLine = msa.note ?? (msa.on ? `msa part on: session ${parsed.sessionUrl}, tenanthub ${parsed.tenanthubUrl}` : 'no msa part in this scenario');
+  return { env, plannedS: loadDurationS(resolveProfile(o.profile, parsed)), msaLine };
 }
 
 /** Starts k6 (its progress as `[load]` lines); a SIGINT/SIGTERM stops it. */

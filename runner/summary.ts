@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SetupSection } from './setup-section.js';
+import { StormSection } from './storm-section.js';
 
 /** One metric (or submetric, e.g. `http_req_duration{endpoint:message_store}`) in k6's summary data. */
 export const K6SummaryMetric = z.looseObject({
@@ -117,6 +118,8 @@ export const RunSummary = z.object({
   thresholds: z.array(ThresholdResult),
   /** What setup made, who the load ran as, and its failed calls (never counted in the thresholds). */
   setup: SetupSection.optional(),
+  /** The bad-request storm's own answers per kind (runs with STORM only; never judged: lib/storm-plan.ts). */
+  storm: StormSection.optional(),
   /** File names inside the run directory. */
   files: z.record(z.string(), z.string()),
 });

@@ -50,7 +50,8 @@ export type Component = z.infer<typeof Component>;
  * which health-checks every node's /health/ready and takes a not-ready node out of traffic.
  */
 export const LoadBalancer = Component.extend({
-  fronts: z.enum(['chat', 'dbman']),
+  /** `session` / `tenanthub`: the msa services' one URL in front of their instances (sessionUrl, tenanthubUrl). */
+  fronts: z.enum(['chat', 'dbman', 'session', 'tenanthub']),
   /** Where the balancer reports its backends' state (HAProxy's stats page, CSV with `;csv`), when it has one. */
   statsUrl: z.url().optional(),
 }).strict();
@@ -99,6 +100,10 @@ export const TargetFile = z
     authUrl: z.url(),
     /** The room WebSocket endpoint, e.g. ws://127.0.0.1:8080/ws (WS_URL). */
     wsUrl: z.url(),
+    /** session base, without /api/v1 (SESSION_URL): a balancer or the one instance. With tenanthubUrl: the msa part runs. */
+    sessionUrl: z.url().optional(),
+    /** tenanthub base, without /api/v1 (TENANTHUB_URL). */
+    tenanthubUrl: z.url().optional(),
     tenantId: z.string().min(1),
     login: z.object({ email: z.string().min(1), password: z.string().min(1) }).strict(),
     /**
@@ -113,6 +118,9 @@ export const TargetFile = z
     dbmanNodes: z.array(Component).default([]),
     chatInstances: z.array(Component).default([]),
     orghub: Component.optional(),
+    /** The session instances (session, or session-1, session-2 behind a balancer) and the tenanthub ones: fault targets. */
+    sessionInstances: z.array(Component).default([]),
+    tenanthubInstances: z.array(Component).default([]),
     /** The Redis the chat instances fan out through (`redis://` URL); faults reach it by a proxy or its container. */
     redis: Component.optional(),
     loadBalancers: z.array(LoadBalancer).default([]),

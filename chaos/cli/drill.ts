@@ -36,8 +36,9 @@ relapse it cannot see. Other faults default to 20 s. Relapses (the SLO held, the
 longer than --max-relapse count against --max-relapses. Every dbman node is also probed with a read-only
 internal-API call (the target file's servingProbe, default tenants/list): a healed node must be ready AND
 serving, and may be ready but failing for at most --max-ready-but-failing after heal.
-Fault targets: dbman-N, chat-N, orghub, redis and the load balancers, as the target file names them. db-cut
-cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
+Fault targets: dbman-N, chat-N, orghub, session(-N), tenanthub(-N), redis and the load balancers, as the target
+file names them (a fault on session-N or tenanthub-N starts the chat-LB topology: two of each behind balancers).
+db-cut cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
 its liveness staying up and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients'
 reconnects (seen, p95 within --max-reconnect-p95-ms).
 --docker starts the reference target as containers (npm run stack -- up --docker) and drives the faults with the

@@ -46,7 +46,7 @@ export function faultWindowStep(ctx: RunContext, spec: DrillSpec, target: Target
     return { ...f, for: len };
   });
   for (const w of warnings) ctx.sink(`drill: ${w}`);
-  const sized: DrillSpec = { ...spec, faults, durationS: spec.durationGiven ? spec.durationS : defaultDurationS(faults) };
+  const sized: DrillSpec = { ...spec, faults, durationS: spec.durationGiven ? spec.durationS : defaultDurationS([...faults, ...(spec.storm ? [spec.storm] : [])]) };
   return { spec: sized, sizing: { settings: s, source: cycle.source, cycleS: cycle.cycleS, neededS: cycle.neededS, warnings } };
 }
 

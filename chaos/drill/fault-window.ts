@@ -1,10 +1,13 @@
 /**
  * Fault windows sized from the app services' dbman client (the target file's `dbmanClient`; absent: the
- * contract's defaults 5000 ms / 3 / 10 s). With a frozen node the stall comes back after every cooldown: each
- * cycle is one client timeout (the requests that wait on the node until `failThreshold` of them time out) plus
- * one cooldown. A fault shorter than the first stall plus two cycles cannot show a relapse twice.
+ * contract's defaults 5000 ms / 3 / 10 s). With a frozen node the stall comes back after every cooldown. Each cycle
+ * is two client timeouts plus one cooldown: the requests sent during the stall wait one timeout and trip the
+ * threshold; the ones still stuck fail one timeout later and, every `failThreshold` of them, set the node aside
+ * again, so the cooldown runs from the end of the stall's last timeouts. Measured on the reference target with
+ * the real defaults (slow-failover): stalls start at +0 s and +20 s after a pause, 5 s each; the contract says
+ * "about 20 s". A fault shorter than the first stall plus two cycles cannot show a relapse twice.
  *
- *   cycle   = timeoutMs + cooldownMs
+ *   cycle   = 2 × timeoutMs + cooldownMs
  *   needed  = timeoutMs + 2 × cycle + holdS + 2 s     (first stall, two relapses, the SLO seen to hold, margin)
  *
  * Without `--for` a stall fault (pause, partition: a node that hangs) lasts max(needed, 20 s); with a shorter
@@ -29,7 +32,7 @@ export interface ClientCycle {
 
 export function clientCycle(settings: DbmanClientSettings | undefined, holdS: number): ClientCycle {
   const s = settings ?? CONTRACT_CLIENT_SETTINGS;
-  const cycleS = (s.timeoutMs + s.cooldownMs) / 1000;
+  const cycleS = (2 * s.timeoutMs + s.cooldownMs) / 1000;
   return { settings: s, cycleS, neededS: Math.ceil(s.timeoutMs / 1000 + 2 * cycleS + holdS + 2), source: settings ? 'target file' : 'contract defaults' };
 }
 
@@ -54,8 +57,8 @@ export function sizeFaults<F extends SizedFault>(faults: readonly F[], forGiven:
       const seen = Math.max(0, Math.floor((f.for - s.timeoutMs / 1000) / cycle.cycleS));
       warnings.push(
         `warning: ${f.fault} ${f.node} lasts ${f.for}s, shorter than the ${cycle.neededS}s the client needs to show its stall twice more ` +
-          `(${cycle.source}: timeout ${s.timeoutMs} ms + cooldown ${s.cooldownMs} ms = a ${cycle.cycleS}s cycle): ` +
-          `${seen >= 2 ? '' : `the ${seen === 0 ? 'first relapse (due ~' + (s.timeoutMs / 1000 + cycle.cycleS) + 's after inject) and the second' : 'second relapse (due ~' + (s.timeoutMs / 1000 + 2 * cycle.cycleS) + 's after inject)'} cannot be seen`}`,
+          `(${cycle.source}: 2 × timeout ${s.timeoutMs} ms + cooldown ${s.cooldownMs} ms = a ${cycle.cycleS}s cycle): ` +
+          `${seen >= 2 ? '' : `the ${seen === 0 ? 'first relapse (due ~' + cycle.cycleS + 's after inject) and the second' : 'second relapse (due ~' + 2 * cycle.cycleS + 's after inject)'} cannot be seen`}`,
       );
     }
     return f;

@@ -7,7 +7,7 @@
 import type { FaultStep } from '../faults.js';
 import type { Series } from '../figures.js';
 import { judgeRelapses, relapsesOf, type Relapse } from '../relapses.js';
-import { judgeOutages, serviceFigures, servicesBetween, type ServiceFigures, type ServiceSample, type ServiceStats } from '../service-figures.js';
+import { judgeOutages, serviceFaultFigures, serviceFigures, type ServiceFaultStats, type ServiceFigures, type ServiceSample } from '../service-figures.js';
 import { judgeServing, readyAndServingAt, servingFigures, type ReadyButFailingSpan, type ServingPoint } from './serving.js';
 import type { DrillSlo } from './spec.js';
 import type { StatePoint } from './timeline.js';
@@ -21,8 +21,8 @@ export interface FaultExtras {
   readyButFailingAfterHealS?: number;
   /** Relapses between inject and heal: start (offset from inject) and length. */
   relapses?: Relapse[];
-  /** Requests, failures, p95 per service between inject and heal. */
-  services?: Record<string, ServiceStats>;
+  /** Per service between inject and heal: requests, failures, p95, max, longest error burst, failover time. */
+  services?: Record<string, ServiceFaultStats>;
 }
 
 /** What the drill adds to drill.json as a whole. */
@@ -64,7 +64,7 @@ export function faultExtras(
     out.readyButFailingAfterHealS = s.afterHealS;
   }
   if (series) out.relapses = relapsesOf(series, w, slo, slo.holdS);
-  if (samples) out.services = servicesBetween(samples, w.injectAt, w.healAt);
+  if (samples) out.services = serviceFaultFigures(samples, { fault: f.fault, node: f.node, injectAt: w.injectAt, healAt: w.healAt }, slo, slo.holdS);
   return out;
 }
 
@@ -102,9 +102,17 @@ export function formatFaultExtras(f: FaultExtras): string[] {
     lines.push(`    relapses: ${f.relapses.length ? f.relapses.map((r) => `${r.seconds}s at +${r.startOffsetS}s`).join(', ') : 'none'}`);
   }
   if (f.services && Object.keys(f.services).length) {
-    lines.push(`    per service during the fault: ${Object.entries(f.services).map(([svc, s]) => `${svc} ${s.failed}/${s.requests} failed (${pct(s.errorRate)}), p95 ${ms(s.p95Ms)}`).join('; ')}`);
+    lines.push('    per service during the fault:');
+    for (const [svc, s] of Object.entries(f.services)) lines.push(`      ${formatServiceFault(svc, s)}`);
   }
   return lines;
+}
+
+/** One service's line under a fault: errors and latency during it, its longest error burst and its failover time. */
+export function formatServiceFault(svc: string, s: ServiceFaultStats): string {
+  const burst = s.longestErrorBurst ? `${s.longestErrorBurst.seconds}s (${s.longestErrorBurst.failed} failed)` : 'none';
+  const failover = s.note ? `not timed (${s.note})` : s.failoverS === null ? '— (SLO not held before heal)' : `${s.failoverS}s`;
+  return `${svc}: ${s.failed}/${s.requests} failed (${pct(s.errorRate)}), p95 ${ms(s.p95Ms)} max ${ms(s.maxMs)}, longest error burst ${burst}, failover ${failover}`;
 }
 
 /** The printout's lines for the whole drill's per-service view. */

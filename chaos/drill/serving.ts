@@ -10,7 +10,8 @@
  */
 import type { Component, ServingProbe } from '../../runner/target-file.js';
 import { DEFAULT_SERVING_PROBE } from '../../runner/target-file.js';
-import { TimelineRecorder, type StatePoint } from './timeline.js';
+import { PollLoop, probeOf, type Probe } from './poll-loop.js';
+import type { StatePoint } from './timeline.js';
 
 export interface ServingPoint {
   t: string;
@@ -100,30 +101,24 @@ export function judgeServing(fault: string, node: string, f: ServingFigures, max
   return [];
 }
 
-interface Probe {
-  node: string;
-  url: string;
-  timeline: TimelineRecorder;
-  inFlight: boolean;
-}
-
 /**
  * Polls every dbman node's serving probe every `everyMs` (250 ms), each node on its own (a hanging node does not
  * slow the others); no answer within `timeoutMs`, or a 5xx, counts as not serving.
  */
 export class ServingWatcher {
   private readonly probes: Probe[];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: PollLoop;
   private readonly body: string;
 
   constructor(
     nodes: readonly Component[],
     readonly probe: ServingProbe = DEFAULT_SERVING_PROBE,
-    private readonly everyMs = 250,
+    everyMs = 250,
     private readonly timeoutMs = Math.max(1000, everyMs * 4),
   ) {
     this.body = JSON.stringify(probe.body ?? {});
-    this.probes = nodes.map((n) => ({ node: n.name, url: new URL(`/api/internal/v1/db/${probe.operation}`, n.url).href, timeline: new TimelineRecorder(), inFlight: false }));
+    this.probes = nodes.map((n) => probeOf(n.name, new URL(`/api/internal/v1/db/${probe.operation}`, n.url).href));
+    this.loop = new PollLoop(this.probes, everyMs, (p) => this.once(p));
   }
 
   private async once(p: Probe): Promise<boolean> {
@@ -137,24 +132,11 @@ export class ServingWatcher {
   }
 
   start(): void {
-    const tick = () => {
-      for (const p of this.probes) {
-        if (p.inFlight) continue;
-        p.inFlight = true;
-        void this.once(p).then((ok) => {
-          p.timeline.record(ok);
-          p.inFlight = false;
-        });
-      }
-    };
-    tick();
-    this.timer = setInterval(tick, this.everyMs);
+    this.loop.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    for (const p of this.probes) p.timeline.close();
+    this.loop.stop();
   }
 
   /** Node → serving changes, as drill.json holds them. */

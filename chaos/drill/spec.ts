@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PROFILE_NAMES } from '../../lib/profiles.js';
+import { STORM_KINDS } from '../../lib/storm-plan.js';
 import { UsageError, parseOrUsage } from '../cli/args.js';
 import { Duration, FAULT_KINDS, FaultParams, FaultStep, NETWORK_FAULTS, parseDurationS, type FaultKind } from '../faults.js';
 import { DEFAULT_FOR_S } from './fault-window.js';
@@ -50,6 +51,23 @@ export const DrillSlo = z
   .strict();
 export type DrillSlo = z.infer<typeof DrillSlo>;
 
+/**
+ * A bad-request storm during the drill (lib/storm-plan.ts): `rate` bad requests per second from `at` for `for`,
+ * sent by k6 beside the valid load. Its window is a fault window (phase `fault`): the valid traffic's per-phase
+ * limits judge it, and the per-service view names a service the storm took down.
+ */
+export const DrillStorm = z
+  .object({
+    rate: z.number().positive().max(500),
+    at: Duration.default(5),
+    for: Duration.default(20),
+    kinds: z.array(z.enum(STORM_KINDS)).min(1).optional(),
+    witnessRate: z.number().int().min(1).max(50).optional(),
+    burst: z.number().int().min(1).max(20).optional(),
+  })
+  .strict();
+export type DrillStorm = z.infer<typeof DrillStorm>;
+
 /** Seconds of load after the last heal, to watch recovery, when the duration is not given. */
 export const RECOVERY_TAIL_S = 12;
 
@@ -59,7 +77,8 @@ export const DrillSpec = z
     profile: z.enum(PROFILE_NAMES).default('failover'),
     /** Load duration (the profile's steady part); default: last heal + RECOVERY_TAIL_S. */
     duration: Duration.optional(),
-    faults: z.array(DrillFaultStep).min(1, 'at least one fault'),
+    faults: z.array(DrillFaultStep).default([]),
+    storm: DrillStorm.optional(),
     slo: DrillSlo.default(DrillSlo.parse({})),
     /**
      * Put Toxiproxy proxies in the stack the drill starts: in front of every dbman node, on every dbman node's
@@ -73,6 +92,13 @@ export const DrillSpec = z
   })
   .strict()
   .superRefine((d, ctx) => {
+    if (d.faults.length === 0 && !d.storm) ctx.addIssue({ code: 'custom', path: ['faults'], message: 'at least one fault (or a storm)' });
+    if (d.storm) {
+      if (d.storm.at < 1) ctx.addIssue({ code: 'custom', path: ['storm', 'at'], message: 'must be at least 1s after load start (a baseline first)' });
+      if (d.duration !== undefined && d.storm.at + d.storm.for > d.duration) {
+        ctx.addIssue({ code: 'custom', path: ['storm', 'for'], message: `the storm ends at ${d.storm.at + d.storm.for}s, after the load (duration ${d.duration}s)` });
+      }
+    }
     const fs = d.faults.map((f) => ({ ...f, for: f.for ?? DEFAULT_FOR_S }));
     fs.forEach((f, i) => {
       if (f.at < 1) ctx.addIssue({ code: 'custom', path: ['faults', i, 'at'], message: 'must be at least 1s after load start (a baseline first)' });
@@ -95,14 +121,35 @@ export const DrillSpec = z
       /** Per fault: whether its length was given (else the drill may size it from the target's client settings). */
       forGiven: d.faults.map((f) => f.for !== undefined),
       durationGiven: d.duration !== undefined,
-      durationS: d.duration ?? defaultDurationS(faults),
+      durationS: d.duration ?? defaultDurationS([...faults, ...(d.storm ? [d.storm] : [])]),
     };
   });
 export type DrillSpec = z.infer<typeof DrillSpec>;
 
 /** The load duration without --duration: the last heal + RECOVERY_TAIL_S. */
 export function defaultDurationS(faults: readonly Pick<FaultStep, 'at' | 'for'>[]): number {
+  if (faults.length === 0) return RECOVERY_TAIL_S;
   return Math.ceil(Math.max(...faults.map((f) => f.at + f.for)) + RECOVERY_TAIL_S);
+}
+
+/**
+ * The k6 windows of a drill: every fault's and the storm's, sorted, overlapping ones merged (FAULT_WINDOWS must
+ * not overlap). Pure.
+ */
+export function drillWindows(spec: Pick<DrillSpec, 'faults' | 'storm'>): [number, number][] {
+  const all = [...spec.faults, ...(spec.storm ? [spec.storm] : [])].map((f) => [f.at, f.at + f.for] as [number, number]).sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const w of all) {
+    const last = out.at(-1);
+    if (last && w[0] <= last[1]) last[1] = Math.max(last[1], w[1]);
+    else out.push([...w]);
+  }
+  return out;
+}
+
+/** STORM for k6 (lib/config.ts parseStorm): the drill's storm with its own window. */
+export function stormEnv(storm: DrillStorm): string {
+  return JSON.stringify({ rate: storm.rate, at: storm.at, for: storm.for, ...(storm.kinds ? { kinds: storm.kinds } : {}), ...(storm.witnessRate ? { witnessRate: storm.witnessRate } : {}), ...(storm.burst ? { burst: storm.burst } : {}) });
 }
 
 /** Whether the stack a drill starts needs Toxiproxy proxies: a network fault, a db-cut, or any fault on redis. */
@@ -110,9 +157,12 @@ export function needsProxy(spec: Pick<DrillSpec, 'faults'>): boolean {
   return spec.faults.some((f) => (NETWORK_FAULTS as readonly FaultKind[]).includes(f.fault) || f.fault === 'db-cut' || f.node === 'redis');
 }
 
-/** Whether the stack a drill starts needs HAProxy in front of chat: a fault on a chat instance (clients must fail over). */
+/**
+ * Whether the stack a drill starts needs HAProxy in front of chat: a fault on a chat instance (clients must fail
+ * over), or on `session-N` / `tenanthub-N` (the chat-LB topology runs two of each behind their own balancers).
+ */
 export function needsChatLb(spec: Pick<DrillSpec, 'faults'>): boolean {
-  return spec.faults.some((f) => /^chat-\d+$/.test(f.node));
+  return spec.faults.some((f) => /^(chat|session|tenanthub)-\d+$/.test(f.node));
 }
 
 /** Reads a drill file: YAML (which also reads JSON). Field names as in DrillSpec. */

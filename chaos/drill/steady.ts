@@ -1,11 +1,12 @@
 /**
  * The steady-state hypothesis (Chaos Toolkit's term), checked before any fault: every dbman node answers
- * /health/ready with 200, every chat instance and orghub answer /health, and a probe request (login) works.
+ * /health/ready with 200, every chat, session and tenanthub instance and orghub answer /health, and a probe request (login) works.
  * And the readiness watcher that records each dbman node's readiness and liveness timelines (and each chat
  * instance's health) during the drill.
  */
 import type { Component, TargetFile } from '../../runner/target-file.js';
-import { firstAtOrAfter, TimelineRecorder, type StatePoint } from './timeline.js';
+import { PollLoop, probeOf, type Probe } from './poll-loop.js';
+import { firstAtOrAfter, type StatePoint } from './timeline.js';
 
 export interface Check {
   what: string;
@@ -44,6 +45,7 @@ export async function steadyState(t: TargetFile, timeoutMs = 3000): Promise<Chec
   for (const n of t.dbmanNodes) checks.push(health(n, '/health/ready'));
   for (const c of t.chatInstances) checks.push(health(c, '/health'));
   if (t.orghub) checks.push(health(t.orghub, '/health'));
+  for (const c of [...t.sessionInstances, ...t.tenanthubInstances]) checks.push(health(c, '/health'));
   checks.push(
     (async (): Promise<Check> => {
       const what = 'probe: login';
@@ -77,14 +79,6 @@ export interface LivenessPoint {
   live: boolean;
 }
 
-/** One polled health endpoint of one component. */
-interface Probe {
-  node: string;
-  url: string;
-  timeline: TimelineRecorder;
-  inFlight: boolean;
-}
-
 /**
  * Polls, every `everyMs` (250 ms), /health/ready AND /health/live of every dbman node and /health of every chat
  * instance, and keeps the changes (plus the first sample) per component: `readiness` (dbman ready, chat health)
@@ -95,40 +89,31 @@ interface Probe {
 export class ReadinessWatcher {
   private readonly ready: Probe[] = [];
   private readonly live: Probe[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: PollLoop;
 
   constructor(
     parts: { dbman: readonly Component[]; chat?: readonly Component[] },
-    private readonly everyMs = 250,
+    everyMs = 250,
     private readonly timeoutMs = Math.max(1000, everyMs * 4),
   ) {
-    const probe = (c: Component, path: string): Probe => ({ node: c.name, url: new URL(path, c.url).href, timeline: new TimelineRecorder(), inFlight: false });
+    const probe = (c: Component, path: string): Probe => probeOf(c.name, new URL(path, c.url).href);
     for (const n of parts.dbman) {
       this.ready.push(probe(n, '/health/ready'));
       this.live.push(probe(n, '/health/live'));
     }
     for (const c of parts.chat ?? []) this.ready.push(probe(c, '/health'));
+    this.loop = new PollLoop([...this.ready, ...this.live], everyMs, async (p) => {
+      const r = await get(p.url, this.timeoutMs);
+      return 'status' in r && r.status === 200;
+    });
   }
 
   start(): void {
-    const tick = () => {
-      for (const p of [...this.ready, ...this.live]) {
-        if (p.inFlight) continue;
-        p.inFlight = true;
-        void get(p.url, this.timeoutMs).then((r) => {
-          p.timeline.record('status' in r && r.status === 200);
-          p.inFlight = false;
-        });
-      }
-    };
-    tick();
-    this.timer = setInterval(tick, this.everyMs);
+    this.loop.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    for (const p of [...this.ready, ...this.live]) p.timeline.close();
+    this.loop.stop();
   }
 
   /** Component name → readiness changes (dbman /health/ready, chat /health), as drill.json holds them. */

@@ -14,7 +14,6 @@ import { awaitLoadStep, planLoadStep, referenceTargetStep, startLoadStep, type L
 import type { RunSummary } from '../../runner/summary.js';
 import type { TargetFile } from '../../runner/target-file.js';
 import type { IntegrityStep } from '../../integrity/run.js';
-import { faultWindows } from '../faults.js';
 import { readSeries } from '../figures.js';
 import { Nemesis, defaultDrivers } from '../nemesis.js';
 import { readWsSamples, wsByPhase } from '../ws-figures.js';
@@ -26,7 +25,7 @@ import { consolePrinter, DrillJournal } from './journal.js';
 import { FaultMethod } from './method.js';
 import { breachedOf, DRILL_FILE, initialReport, type DrillReport } from './report.js';
 import { expandSchedule } from './schedule.js';
-import { needsChatLb, needsProxy } from './spec.js';
+import { drillWindows, needsChatLb, needsProxy, stormEnv } from './spec.js';
 import { ReadinessWatcher, steadyState, type Check } from './steady.js';
 import { ServingWatcher } from './serving.js';
 import { readServiceSamples } from '../service-figures.js';
@@ -77,13 +76,15 @@ export interface DrillRun {
 export async function prepareRunStep(ctx: RunContext, input: DrillInput, t: DrillTarget, reportsRoot?: string): Promise<DrillRun> {
   const { spec, ledger } = input;
   const { runId, runDir } = await createRunDir('drill', spec.profile, reportsRoot);
-  const windows = faultWindows(spec.faults);
+  const windows = drillWindows(spec);
   const plan = planLoadStep({
     target: t.target,
     profile: spec.profile,
     allowRemote: input.allowRemote,
-    env: { RUN_ID: runId, FAULT_WINDOWS: JSON.stringify(windows), DURATION: `${spec.durationS}s` },
+    env: { RUN_ID: runId, FAULT_WINDOWS: JSON.stringify(windows), DURATION: `${spec.durationS}s`, ...(spec.storm ? { STORM: stormEnv(spec.storm) } : {}) },
+    scenario: DRILL_SCENARIO,
   });
+  ctx.log(`${plan.msaLine}${plan.msaLine.startsWith('msa part on') ? ' (judged per service and phase)' : ''}`);
   const nemesis = new Nemesis({ ledger, drivers: defaultDrivers(join(dirname(ledger.path), 'chaos-logs', runId)) /* restarted nodes' logs, per run */, runId, targetFilePath: t.targetFilePath, log: ctx.step('nemesis') });
   const errors: string[] = [];
   const journal = new DrillJournal().on(consolePrinter(ctx.log));

@@ -40,7 +40,7 @@ export interface Chat {
 export function chatFromEnv(processEnv: NodeJS.ProcessEnv): Chat {
   const env = parseEnv(Env, processEnv);
   const jwt = jwtFromEnv(processEnv);
-  const dbman = dbmanFromEnv(processEnv);
+  const dbman = dbmanFromEnv(processEnv, 'chat');
   const hub = new RoomHub(processEnv['REDIS_URL']!);
   const flaws = chatFlawsFromEnv(processEnv);
   const ask = async <T = unknown>(op: string, body: unknown, ok = 200, unavailable?: string): Promise<T> => {

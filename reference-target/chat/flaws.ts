@@ -1,5 +1,5 @@
 /**
- * chat's flaws (TARGET_FLAWS): lose-messages and drop-fanout, each deterministic every Nth message write of this
+ * chat's flaws (TARGET_FLAWS, unscoped or `@chat`): lose-messages and drop-fanout, each deterministic every Nth message write of this
  * instance (TARGET_FLAW_LOSE_EVERY, TARGET_FLAW_DROP_FANOUT_EVERY). A bad value throws a one-line Error.
  */
 import {
@@ -10,6 +10,7 @@ import {
   DEFAULT_REORDER_EVERY,
   DEFAULT_SENDER_ONLY_EVERY,
   DEFAULT_SMALL_ROOM,
+  flawsForService,
   parseEvery,
   parseFlaws,
 } from '../flaws.js';
@@ -30,7 +31,7 @@ export interface ChatFlaws {
 }
 
 export function chatFlawsFromEnv(env: NodeJS.ProcessEnv): ChatFlaws {
-  const flaws = parseFlaws(env['TARGET_FLAWS']);
+  const flaws = flawsForService(parseFlaws(env['TARGET_FLAWS']), 'chat');
   return {
     ...(flaws.includes('lose-messages') ? { loseEvery: parseEvery('TARGET_FLAW_LOSE_EVERY', env['TARGET_FLAW_LOSE_EVERY'], DEFAULT_LOSE_EVERY) } : {}),
     ...(flaws.includes('drop-fanout')

@@ -12,7 +12,8 @@
  * - When every endpoint of the list is in cooldown, the request tries them all anyway, in round-robin order
  *   (a client that refused outright could never notice a recovery before the cooldown ends).
  *
- * Flaws (TARGET_FLAWS): single-endpoint (only the first endpoint), no-cooldown (never set aside),
+ * Flaws (TARGET_FLAWS, each for every service or scoped to one with `@service`): single-endpoint (only the first
+ * endpoint), no-cooldown (never set aside),
  * slow-failover (5000 ms / 3 / 10000 ms whatever is configured; TARGET_FLAW_SLOW_TIMEOUT_MS and
  * TARGET_FLAW_SLOW_COOLDOWN_MS change the forced timeout and cooldown), validation-500 (with every endpoint in cooldown a
  * request fails at once, as the real client does, instead of trying them all anyway).
@@ -20,7 +21,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { z } from 'zod';
-import { parseFlaws, type Flaw } from '../flaws.js';
+import { flawsForService, parseFlaws, type FlawName, type FlawService } from '../flaws.js';
 import { intVar, parseEnv } from '../shared/env.js';
 
 export const CONTRACT_DEFAULTS = {
@@ -35,7 +36,8 @@ export interface DbmanClientConfig {
   timeoutMs: number;
   failThreshold: number;
   cooldownMs: number;
-  flaws: Flaw[];
+  /** The flaws for this client's service (scope removed). */
+  flaws: FlawName[];
   /** What slow-failover forces (default the contract's 5000 ms timeout and 10 s cooldown). */
   slowFailover?: { timeoutMs: number; cooldownMs: number };
 }
@@ -67,10 +69,13 @@ const EnvSchema = z.object({
   TARGET_FLAW_SLOW_COOLDOWN_MS: intVar(CONTRACT_DEFAULTS.cooldownMs, 0, 3_600_000),
 });
 
-/** Reads the client's settings from the environment (contract names and defaults) plus TARGET_FLAWS. */
-export function dbmanClientConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DbmanClientConfig {
+/**
+ * Reads the client's settings from the environment (contract names and defaults) plus TARGET_FLAWS: the flaws for
+ * every service and those scoped to `service` (`single-endpoint@session`).
+ */
+export function dbmanClientConfigFromEnv(env: NodeJS.ProcessEnv = process.env, service?: FlawService): DbmanClientConfig {
   const e = parseEnv(EnvSchema, env);
-  const flaws = parseFlaws(env['TARGET_FLAWS']);
+  const flaws = flawsForService(parseFlaws(env['TARGET_FLAWS']), service);
   return {
     endpoints: e.DBMAN_ENDPOINTS ?? [e.DBMAN_ENDPOINT],
     timeoutMs: e.DBMAN_HTTP_TIMEOUT_MS,

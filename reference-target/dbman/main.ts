@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import { z } from 'zod';
-import { DEFAULT_LIST_LAG_MS, DEFAULT_NOT_SERVING_MS, DEFAULT_PAGE_CAP, DEFAULT_SLOW_MS, parseDuplicateShare, parseEvery, parseFlaws } from '../flaws.js';
+import { DEFAULT_LIST_LAG_MS, DEFAULT_NOT_SERVING_MS, DEFAULT_PAGE_CAP, DEFAULT_SLOW_MS, flawsForService, parseDuplicateShare, parseEvery, parseFlaws } from '../flaws.js';
 import { ConfigError, intVar, parseEnv, portVar, runMain } from '../shared/env.js';
 import { createServer, stopOnSignals } from '../shared/http.js';
 import { OpError, createOperations } from './ops.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   let pageCap: number | undefined;
   let listLagMs: number | undefined;
   try {
-    flaws = parseFlaws(process.env['TARGET_FLAWS']);
+    flaws = flawsForService(parseFlaws(process.env['TARGET_FLAWS']), 'dbman');
     share = parseDuplicateShare(process.env['TARGET_FLAW_DUPLICATE_SHARE']);
     notServingMs = parseEvery('TARGET_FLAW_NOT_SERVING_MS', process.env['TARGET_FLAW_NOT_SERVING_MS'], DEFAULT_NOT_SERVING_MS);
     if (flaws.includes('slow-dbman')) slowMs = parseEvery('TARGET_FLAW_SLOW_MS', process.env['TARGET_FLAW_SLOW_MS'], DEFAULT_SLOW_MS);
@@ -44,7 +44,8 @@ async function main(): Promise<void> {
   }
   const readyLies = flaws.includes('ready-lies');
   const duplicates = flaws.includes('retry-duplicates');
-  // validation-500: a validation error (OpError 400) is answered 500; users-create-500: only users/create's.
+  // validation-500: a validation error (OpError 400, or a 400 the operation answers) is answered 500;
+  // users-create-500: only users/create's.
   const validationAs500 = (op: string) => flaws.includes('validation-500') || (flaws.includes('users-create-500') && op === 'users/create');
   const notServingUntil = freezeDetector(flaws.includes('ready-not-serving'), notServingMs);
 
@@ -107,7 +108,8 @@ async function main(): Promise<void> {
     try {
       if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
       const res = await fn(req.body);
-      return reply.code(res.status).send(res.body);
+      // validation-500 covers the 400s an operation answers itself (an org unit that does not exist) too
+      return reply.code(res.status === 400 && validationAs500(op) ? 500 : res.status).send(res.body);
     } catch (err) {
       if (err instanceof OpError) return reply.code(err.status === 400 && validationAs500(op) ? 500 : err.status).send({ error: err.message });
       process.stderr.write(`${env.DBMAN_NODE_NAME}: ${op}: ${(err as Error).message}\n`);

@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIST_DIR = join(REPO_ROOT, 'dist', 'target');
-export const SERVICES = ['dbman', 'chat', 'orghub'] as const;
+export const SERVICES = ['dbman', 'chat', 'orghub', 'session', 'tenanthub'] as const;
 export type Service = (typeof SERVICES)[number];
 /** Every bundle: the services, and `migrate` (migrations + seed, for a container set-up; the launcher migrates in-process). */
 export type Bundle = Service | 'migrate';
@@ -14,6 +14,8 @@ const ENTRIES: Record<Bundle, string> = {
   dbman: 'reference-target/dbman/main.ts',
   chat: 'reference-target/chat/main.ts',
   orghub: 'reference-target/orghub/main.ts',
+  session: 'reference-target/session/main.ts',
+  tenanthub: 'reference-target/tenanthub/main.ts',
   migrate: 'reference-target/db/main.ts',
 };
 

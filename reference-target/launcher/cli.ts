@@ -19,9 +19,10 @@ const USAGE = `usage: npm run stack -- up [--foreground] [--docker] [--proxy] [-
        npm run stack -- down [--target-file PATH]
   --docker     dbman nodes and chat instances as Docker containers
   --proxy      Toxiproxy proxies in front of every dbman node, on every node's PostgreSQL link and in front of Redis
-  --lb         HAProxy in front of the chat instances (the target file's chatUrl and wsUrl point at it)
+  --lb         HAProxy in front of the chat instances (the target file's chatUrl and wsUrl point at it), and two
+               session and two tenanthub instances behind balancers of their own (sessionUrl, tenanthubUrl)
   --dbman-lb   the dbman-lb topology: the app services get one dbman URL, HAProxy checking every node's /health/ready
-  --flaws a,b  switch flaws on (default: TARGET_FLAWS)`;
+  --flaws a,b  switch flaws on (default: TARGET_FLAWS); name@service scopes one to a service, e.g. single-endpoint@session`;
 const UP_ONLY = ['foreground', 'docker', 'proxy', 'lb', 'dbman-lb', 'flaws'] as const;
 
 function fail(code: number, msg: string): never {
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
       fail(1, `up failed: ${(err as Error).message}`);
     }
     log(`up: every health check passed${flaws.length ? ` (flaws: ${flaws.join(',')})` : ''}`);
-    log(`chat ${stack.target.chatUrl}  ws ${stack.target.wsUrl}  orghub ${stack.target.authUrl}`);
+    log(`chat ${stack.target.chatUrl}  ws ${stack.target.wsUrl}  orghub ${stack.target.authUrl}  session ${stack.target.sessionUrl}  tenanthub ${stack.target.tenanthubUrl}`);
     for (const lb of stack.target.loadBalancers) log(`${lb.name} ${lb.url} (in front of ${lb.fronts}; stats ${lb.statsUrl})`);
     process.stdout.write(`${stack.targetFilePath}\n`);
     if (!values.foreground) return;

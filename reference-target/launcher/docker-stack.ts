@@ -2,14 +2,14 @@
  * `npm run stack -- up --docker`: the reference stack with its dbman nodes and chat instances as containers
  * (testcontainers, Ryuk off, image built locally by ensureTargetImage) on a user-defined Docker network named after
  * the stack. PostgreSQL and Redis run as in local mode, listening on loopback and on that network's gateway
- * address (pg_hba lets the network's subnet in); orghub runs as a local process. Every container port is published
+ * address (pg_hba lets the network's subnet in); orghub, session and tenanthub run as local processes. Every container port is published
  * on 127.0.0.1 only, at a fixed host port (so a restarted container keeps its URL). The chat containers reach the
  * nodes by container name (Docker's DNS); orghub reaches them through the published ports. The target file gets
  * `faults.container` per node and chat instance and `reference.docker` = {network, containers, image}, which
  * `stopStack` removes. With `proxy`, `chatLb`, `dbmanLb` (reference-target/launcher/links.ts) toxiproxy-server and haproxy
  * run on the host, bound to 127.0.0.1 and the network's gateway only (reference-target/README.md, "Docker mode").
- * The services are the local stack's (`dbman-node.ts`, `chat-instance.ts`, `orghub.ts`), run by
- * `service-container.ts: containerRunner` (orghub by `service.ts: processRunner`).
+ * The services are the local stack's (`dbman-node.ts`, `chat-instance.ts`, `orghub.ts`, `msa-services.ts`), run by
+ * `service-container.ts: containerRunner` (orghub, session and tenanthub by `service.ts: processRunner`).
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -22,6 +22,7 @@ import { startDbmanNode } from './dbman-node.js';
 import { ensureDockerEngine, ensureTargetImage, removeDockerResources, type DockerResources } from './docker-engine.js';
 import { balancerPorts, dbmanLbUrl, startBalancers, StackLinks, type LinkAddress, type StackContext } from './links.js';
 import { startOrghub } from './orghub.js';
+import { lbServers, msaInstanceCount, msaTargetFields, startMsaServices } from './msa-services.js';
 import { freePorts } from './ports.js';
 import { COMPONENT_VAR, STACK_ID_VAR, stopProcesses, type ProcRecord } from './procs.js';
 import { processRunner, serviceProcessEnv } from './service.js';
@@ -62,7 +63,8 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
     const { gateway: gw, subnet } = await createStackNetwork(docker, stackId);
     log(`docker network ${stackId} (${subnet}, gateway ${gw}); image ${image}`);
 
-    const [pgPort, redisPort, ...appPorts] = (await freePorts(2 + nDbman + nChat + 1)) as [number, number, ...number[]];
+    const nMsa = msaInstanceCount(opts);
+    const [pgPort, redisPort, ...appPorts] = (await freePorts(2 + nDbman + nChat + 1 + 2 * nMsa)) as [number, number, ...number[]];
     const [pg, redis] = await startInfra(stateDir, pgPort, redisPort, log, mark, procs, { hosts: ['127.0.0.1', gw], allowCidr: subnet });
     log(`postgres and redis on 127.0.0.1 and ${gw} (ports ${pgPort}, ${redisPort})`);
 
@@ -102,7 +104,10 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
     );
     const runProcess = processRunner(ctx, serviceProcessEnv(serviceEnv, flaws));
     const orghub = await startOrghub(runProcess, { hostPort: appPorts[nDbman + nChat]!, dbmanEndpoints: orghubEndpoints, jwtSecret });
+    // session and tenanthub: host processes reaching the nodes as orghub does
+    const msa = await startMsaServices(runProcess, { ports: appPorts.slice(nDbman + nChat + 1), count: nMsa, dbmanEndpoints: orghubEndpoints, jwtSecret });
     log(`chat containers ready: ${chats.map((c) => `${c.container} ${c.url}`).join(', ')}; orghub ready: ${orghub.url}`);
+    log(`session and tenanthub ready: ${[...msa.session, ...msa.tenanthub].map((a) => `${a.name} ${a.url}`).join(', ')}`);
 
     // HAProxy on the host: the chat LB on loopback in front of the chat containers' published ports; the dbman LB
     // on the gateway (the chat containers reach it there) in front of the nodes' proxies or published ports
@@ -111,6 +116,8 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
       dbmanHost: gw,
       chatServers: chats.map((c) => ({ name: c.name, address: hostPortOf(c.url) })),
       dbmanServers: nodes.map((n, i) => ({ name: n.name, address: links.toxiproxy ? nodeLinks[i]!.address : hostPortOf(n.url) })),
+      sessionServers: lbServers(msa.session),
+      tenanthubServers: lbServers(msa.tenanthub),
     });
 
     const target = describeStack({
@@ -129,6 +136,7 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
       })),
       chats: chats.map((c) => ({ name: c.name, url: c.url, faults: { container: c.container } })),
       orghub: { url: orghub.url, pid: orghub.proc.pid },
+      msa: msaTargetFields(msa, lbs, (a) => ({ pid: a.proc.pid })),
       redis: redisComponent(redisUrl, redisLink, redis.proc.pid),
       balancers: lbs,
       postgresInfra: pg,

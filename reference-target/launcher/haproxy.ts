@@ -33,12 +33,15 @@ export interface HaproxyPlan {
   stats: string;
   chat?: LbFrontend;
   dbman?: LbFrontend;
+  /** With the chat LB: the session and tenanthub instances behind their own frontends (checked like chat). */
+  session?: LbFrontend;
+  tenanthub?: LbFrontend;
 }
 
 /** Health checks: every 500 ms (100 ms while a state change is pending), 2 failures take a server out, 2 successes bring it back. */
 export const CHECK_SETTINGS = 'check inter 500ms fastinter 100ms downinter 500ms fall 2 rise 2';
 
-/** The haproxy.cfg text for a plan. Backend names are `chat` and `dbman` (the stats CSV's `pxname`). */
+/** The haproxy.cfg text for a plan. Backend names are `chat`, `dbman`, `session`, `tenanthub` (the stats CSV's `pxname`). */
 export function haproxyConfig(plan: HaproxyPlan): string {
   const lines = [
     'global',
@@ -70,7 +73,7 @@ export function haproxyConfig(plan: HaproxyPlan): string {
     '  stats refresh 2s',
     '  no log',
   ];
-  const section = (name: 'chat' | 'dbman', f: LbFrontend, health: string, extra: string[], serverExtra: string) => {
+  const section = (name: 'chat' | 'dbman' | 'session' | 'tenanthub', f: LbFrontend, health: string, extra: string[], serverExtra: string) => {
     lines.push('', `frontend ${name}`, ...f.binds.map((b) => `  bind ${b}`), `  default_backend ${name}`);
     lines.push('', `backend ${name}`, '  balance roundrobin', `  option httpchk GET ${health}`, '  http-check expect status 200', ...extra);
     lines.push(`  default-server ${CHECK_SETTINGS}${serverExtra}`);
@@ -82,6 +85,8 @@ export function haproxyConfig(plan: HaproxyPlan): string {
   // a 5xx seen in traffic makes the balancer check that node at once (fastinter) instead of at the next interval;
   // the check alone still decides, so a node whose readiness lies (200) stays in traffic
   if (plan.dbman) section('dbman', plan.dbman, '/health/ready', ['  timeout server 10s'], ' observe layer7 error-limit 1 on-error fastinter');
+  if (plan.session) section('session', plan.session, '/health', [], '');
+  if (plan.tenanthub) section('tenanthub', plan.tenanthub, '/health', [], '');
   return `${lines.join('\n')}\n`;
 }
 
@@ -116,7 +121,7 @@ export async function startHaproxy(
   const proc = spawnDetached('haproxy', bin, ['-db', '-f', configPath], { env, logFile });
   procs.push(proc);
   const statsUrl = `http://${plan.stats}/stats`;
-  const want = [...(plan.chat?.servers ?? []).map((s) => `chat/${s.name}`), ...(plan.dbman?.servers ?? []).map((s) => `dbman/${s.name}`)];
+  const want = (['chat', 'dbman', 'session', 'tenanthub'] as const).flatMap((b) => (plan[b]?.servers ?? []).map((s) => `${b}/${s.name}`));
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   for (;;) {

@@ -71,20 +71,30 @@ export class StackLinks {
 }
 
 export interface StartedBalancers {
-  /** The target file's loadBalancers (chat first). */
+  /** The target file's loadBalancers (chat first, then dbman, session, tenanthub). */
   loadBalancers: LoadBalancer[];
   chat?: LoadBalancer;
   dbman?: LoadBalancer;
+  session?: LoadBalancer;
+  tenanthub?: LoadBalancer;
   /** For reference.haproxy. */
   haproxy?: { configPath: string; statsUrl: string; pid: number };
 }
 
 /** Free ports for the balancers' frontends, taken before the app services start (they need the dbman LB's URL). */
-export async function balancerPorts(o: TopologyOptions, dbmanHost = '127.0.0.1'): Promise<{ stats: number; chat: number; dbman: number }> {
-  if (!o.chatLb && !o.dbmanLb) return { stats: 0, chat: 0, dbman: 0 };
-  const [stats, chat] = (await freePorts(2)) as [number, number];
+export interface BalancerPorts {
+  stats: number;
+  chat: number;
+  dbman: number;
+  session: number;
+  tenanthub: number;
+}
+
+export async function balancerPorts(o: TopologyOptions, dbmanHost = '127.0.0.1'): Promise<BalancerPorts> {
+  if (!o.chatLb && !o.dbmanLb) return { stats: 0, chat: 0, dbman: 0, session: 0, tenanthub: 0 };
+  const [stats, chat, session, tenanthub] = (await freePorts(4)) as [number, number, number, number];
   const [dbman] = (await freePorts(1, dbmanHost)) as [number];
-  return { stats, chat, dbman };
+  return { stats, chat, dbman, session, tenanthub };
 }
 
 /**
@@ -95,10 +105,13 @@ export async function startBalancers(
   ctx: StackContext,
   o: TopologyOptions,
   s: {
-    ports: { stats: number; chat: number; dbman: number };
+    ports: BalancerPorts;
     dbmanHost?: string;
     chatServers: LbServer[];
     dbmanServers: LbServer[];
+    /** With the chat LB: the session and tenanthub instances (each behind a frontend of its own). */
+    sessionServers?: LbServer[];
+    tenanthubServers?: LbServer[];
   },
 ): Promise<StartedBalancers> {
   if (!o.chatLb && !o.dbmanLb) return { loadBalancers: [] };
@@ -107,15 +120,24 @@ export async function startBalancers(
     stats: `127.0.0.1:${s.ports.stats}`,
     ...(o.chatLb ? { chat: { binds: [`127.0.0.1:${s.ports.chat}`], servers: s.chatServers } } : {}),
     ...(o.dbmanLb ? { dbman: { binds: [`${dbmanHost}:${s.ports.dbman}`], servers: s.dbmanServers } } : {}),
+    ...(o.chatLb && s.sessionServers?.length ? { session: { binds: [`127.0.0.1:${s.ports.session}`], servers: s.sessionServers } } : {}),
+    ...(o.chatLb && s.tenanthubServers?.length ? { tenanthub: { binds: [`127.0.0.1:${s.ports.tenanthub}`], servers: s.tenanthubServers } } : {}),
   };
   const h = await startHaproxy(ctx.stateDir, plan, ctx.log, { ...process.env, ...ctx.mark('haproxy') }, ctx.procs);
   const chat: LoadBalancer | undefined = o.chatLb ? { name: 'chat-lb', url: `http://127.0.0.1:${s.ports.chat}`, fronts: 'chat', statsUrl: h.statsUrl, faults: {} } : undefined;
   const dbman: LoadBalancer | undefined = o.dbmanLb ? { name: 'dbman-lb', url: dbmanLbUrl(s.ports.dbman, dbmanHost), fronts: 'dbman', statsUrl: h.statsUrl, faults: {} } : undefined;
-  ctx.log(`haproxy (pid ${h.proc.pid}): ${[chat && `chat LB ${chat.url}`, dbman && `dbman LB ${dbman.url}`].filter(Boolean).join(', ')}; stats ${h.statsUrl}`);
+  const app = (name: 'session' | 'tenanthub'): LoadBalancer | undefined =>
+    plan[name] ? { name: `${name}-lb`, url: `http://127.0.0.1:${s.ports[name]}`, fronts: name, statsUrl: h.statsUrl, faults: {} } : undefined;
+  const session = app('session');
+  const tenanthub = app('tenanthub');
+  const all = [chat, dbman, session, tenanthub].filter((b): b is LoadBalancer => b !== undefined);
+  ctx.log(`haproxy (pid ${h.proc.pid}): ${all.map((b) => `${b.fronts} LB ${b.url}`).join(', ')}; stats ${h.statsUrl}`);
   return {
-    loadBalancers: [chat, dbman].filter((b): b is LoadBalancer => b !== undefined),
+    loadBalancers: all,
     ...(chat ? { chat } : {}),
     ...(dbman ? { dbman } : {}),
+    ...(session ? { session } : {}),
+    ...(tenanthub ? { tenanthub } : {}),
     haproxy: { configPath: h.configPath, statsUrl: h.statsUrl, pid: h.proc.pid },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The reference stack: PostgreSQL + Redis in a fresh temp folder, migrations, 3 dbman nodes, 2 chat instances,
- * orghub, all on free loopback ports, as detached processes that outlive the starter (each service: its own
- * module, `dbman-node.ts`, `chat-instance.ts`, `orghub.ts`, run by `service.ts: processRunner`). Writes the target
+ * orghub, session and tenanthub (one each; two each behind the chat balancer), all on free loopback ports, as
+ * detached processes that outlive the starter (each service: its own module, `dbman-node.ts`, `chat-instance.ts`,
+ * `orghub.ts`, `session.ts`, `tenanthub.ts`, run by `service.ts: processRunner`). Writes the target
  * description file (`target-description.ts`). `stopStack` works from that file alone, after the starter died.
  */
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,7 @@ import { removeDockerResources, type DockerResources } from './docker-engine.js'
 import { startPostgres, startRedis, type ListenOptions, type StartedInfra } from './infra.js';
 import { balancerPorts, dbmanLbUrl, startBalancers, StackLinks, type LinkAddress, type StackContext, type TopologyOptions } from './links.js';
 import { startOrghub } from './orghub.js';
+import { lbServers, msaInstanceCount, msaTargetFields, startMsaServices } from './msa-services.js';
 import { freePorts } from './ports.js';
 import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, stopProcesses, type ProcRecord } from './procs.js';
 import { processRunner, serviceProcessEnv } from './service.js';
@@ -142,7 +144,8 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
 
   try {
     log(`state folder ${stateDir}`);
-    const [bundles, ports] = await Promise.all([buildServices(), freePorts(2 + nDbman + nChat + 1)]);
+    const nMsa = msaInstanceCount(opts);
+    const [bundles, ports] = await Promise.all([buildServices(), freePorts(2 + nDbman + nChat + 1 + 2 * nMsa)]);
     const [pgPort, redisPort, ...appPorts] = ports as [number, number, ...number[]];
     log(`bundled services into ${dirname(bundles.dbman)}`);
 
@@ -183,11 +186,16 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     const chats = apps.slice(0, nChat);
     const orghub = apps[nChat]!;
     log(`chat instances ready: ${chats.map((c) => `${c.name} ${c.url}`).join(', ')}; orghub ready: ${orghub.url}`);
+    // session and tenanthub: one each, two each behind the chat balancer
+    const msa = await startMsaServices(run, { ports: appPorts.slice(nDbman + nChat + 1), count: nMsa, dbmanEndpoints, jwtSecret });
+    log(`session and tenanthub ready: ${[...msa.session, ...msa.tenanthub].map((a) => `${a.name} ${a.url}`).join(', ')}`);
 
     const lbs = await startBalancers(ctx, opts, {
       ports: lbPorts,
       chatServers: chats.map((c) => ({ name: c.name, address: hostPortOf(c.url) })),
       dbmanServers: nodes.map((n, i) => ({ name: n.name, address: nodeLinks[i]!.address })),
+      sessionServers: lbServers(msa.session),
+      tenanthubServers: lbServers(msa.tenanthub),
     });
 
     const dbmanFaults = (i: number): FaultAccess => ({
@@ -203,6 +211,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       nodes: nodes.map((n, i) => ({ name: n.name, url: n.url, faults: dbmanFaults(i) })),
       chats: chats.map((c) => ({ name: c.name, url: c.url, faults: { pid: c.proc.pid } })),
       orghub: { url: orghub.url, pid: orghub.proc.pid },
+      msa: msaTargetFields(msa, lbs, (a) => ({ pid: a.proc.pid })),
       redis: redisComponent(redisUrl, redisLink, redisInfra.proc.pid),
       balancers: lbs,
       postgresInfra: pgInfra,
@@ -256,7 +265,7 @@ function withStrays(recorded: ProcRecord[], stackId: string | undefined): ProcRe
 
 /** Stops apps, then dbman nodes, then PostgreSQL and Redis; restarted copies included; a last SIGKILL for anything marked. */
 async function stopInOrder(recorded: ProcRecord[], stackId: string | undefined): Promise<void> {
-  const isApp = (p: ProcRecord) => p.name.startsWith('chat') || p.name === 'orghub' || p.name === 'unknown';
+  const isApp = (p: ProcRecord) => /^(chat|orghub|session|tenanthub)/.test(p.name) || p.name === 'unknown';
   const isDbman = (p: ProcRecord) => p.name.startsWith('dbman');
   await stopProcesses(withStrays(recorded, stackId).filter(isApp));
   await stopProcesses(withStrays(recorded, stackId).filter(isDbman));
@@ -278,7 +287,7 @@ function recordedProcesses(t: TargetFile): ProcRecord[] {
   if (recorded.length) return recorded;
   // Fallback for a file without the list: the pids of the components (no start time known).
   const out: ProcRecord[] = [];
-  for (const c of [...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...t.dbmanNodes]) {
+  for (const c of [...t.chatInstances, ...(t.orghub ? [t.orghub] : []), ...t.sessionInstances, ...t.tenanthubInstances, ...t.dbmanNodes]) {
     if (c.faults.pid) out.push({ name: c.name, pid: c.faults.pid, group: true });
   }
   if (t.reference?.postgres.pid) out.push({ name: 'postgres', pid: t.reference.postgres.pid, stopSignal: 'SIGINT', group: true });
@@ -359,8 +368,9 @@ export async function stackStatus(targetFilePath: string): Promise<ComponentStat
     ...t.dbmanNodes.map((c) => check(c.name, c.url, '/health/ready', c.faults.pid)),
     ...t.chatInstances.map((c) => check(c.name, c.url, '/health', c.faults.pid)),
     ...(t.orghub ? [check('orghub', t.orghub.url, '/health', t.orghub.faults.pid)] : []),
+    ...[...t.sessionInstances, ...t.tenanthubInstances].map((c) => check(c.name, c.url, '/health', c.faults.pid)),
     // through each balancer: chat's /health, or a ready dbman node behind it
-    ...t.loadBalancers.map((lb) => check(lb.name, lb.url, lb.fronts === 'chat' ? '/health' : '/health/ready', t.reference?.['haproxy'] ? (t.reference['haproxy'] as { pid: number }).pid : undefined)),
+    ...t.loadBalancers.map((lb) => check(lb.name, lb.url, lb.fronts === 'dbman' ? '/health/ready' : '/health', t.reference?.['haproxy'] ? (t.reference['haproxy'] as { pid: number }).pid : undefined)),
   ];
   const out = await Promise.all(checks);
   if (t.reference) {

@@ -47,6 +47,8 @@ export interface StackDescription {
   nodes: Array<{ name: string; url: string; faults: FaultAccess }>;
   chats: Array<{ name: string; url: string; faults: FaultAccess }>;
   orghub: { url: string; pid: number };
+  /** session and tenanthub (`msa-services.ts: msaTargetFields`). */
+  msa: { sessionUrl: string; tenanthubUrl: string; sessionInstances: Component[]; tenanthubInstances: Component[] };
   redis: Component;
   balancers: Pick<StartedBalancers, 'chat' | 'loadBalancers'>;
   postgresInfra: StartedInfra;
@@ -75,6 +77,7 @@ export function describeStack(d: StackDescription): TargetFile {
     dbmanNodes: d.nodes,
     chatInstances: d.chats,
     orghub: { name: 'orghub', url: d.orghub.url, faults: { pid: d.orghub.pid } },
+    ...d.msa,
     redis: d.redis,
     loadBalancers: d.balancers.loadBalancers,
     reference: {

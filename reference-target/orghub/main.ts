@@ -4,7 +4,7 @@
  * (DBMAN_ENDPOINTS, DBMAN_ENDPOINT, DBMAN_HTTP_TIMEOUT_MS, DBMAN_FAIL_THRESHOLD, DBMAN_COOLDOWN_MS), TARGET_FLAWS.
  */
 import { z } from 'zod';
-import { parseFlaws } from '../flaws.js';
+import { flawsForService, parseFlaws } from '../flaws.js';
 import { parseEnv, portVar, runMain } from '../shared/env.js';
 import { HttpError, bodyObject, createServer, optString, reqString, stopOnSignals } from '../shared/http.js';
 import { authenticate, callDbman, dbmanFromEnv, expectStatus, jwtFromEnv } from '../shared/service.js';
@@ -14,9 +14,9 @@ const Env = z.object({ PORT: portVar(8091), HOST: z.string().min(1).default('127
 async function main(): Promise<void> {
   const env = parseEnv(Env, process.env);
   const jwt = jwtFromEnv(process.env);
-  const dbman = dbmanFromEnv(process.env);
+  const dbman = dbmanFromEnv(process.env, 'orghub');
   // users-create-500: like the real system's current version, the password is not passed on to dbman
-  const dropPassword = parseFlaws(process.env['TARGET_FLAWS']).includes('users-create-500');
+  const dropPassword = flawsForService(parseFlaws(process.env['TARGET_FLAWS']), 'orghub').includes('users-create-500');
   const app = createServer();
 
   app.get('/health', async () => ({ status: 'ok' }));

@@ -2,6 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { DbmanClient, DbmanUnavailableError, dbmanClientConfigFromEnv, type DbmanResponse } from '../dbman-client/client.js';
+import type { FlawService } from '../flaws.js';
 import { ConfigError, parseEnv } from './env.js';
 import { HttpError } from './http.js';
 import { Jwt, bearerToken, type Principal, type Role } from './jwt.js';
@@ -16,10 +17,10 @@ export function jwtFromEnv(env: NodeJS.ProcessEnv): Jwt {
   return new Jwt(e.JWT_SECRET, e.JWT_TTL_S);
 }
 
-/** The dbman client from the contract's env variables; a bad value is a ConfigError (exit 2). */
-export function dbmanFromEnv(env: NodeJS.ProcessEnv): DbmanClient {
+/** The dbman client of `service` from the contract's env variables; a bad value is a ConfigError (exit 2). */
+export function dbmanFromEnv(env: NodeJS.ProcessEnv, service: FlawService): DbmanClient {
   try {
-    return new DbmanClient(dbmanClientConfigFromEnv(env));
+    return new DbmanClient(dbmanClientConfigFromEnv(env, service));
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError((err as Error).message);

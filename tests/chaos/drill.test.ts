@@ -3,6 +3,11 @@
 // naming a fault-phase threshold; Toxiproxy faults show up in the figures; a SIGKILLed drill leaves a paused
 // node that `chaos heal` resumes; bad usage exits 2 and a failing steady state injects nothing.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import pg from 'pg';
+import { readRunSummary } from '../../runner/summary.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,7 +17,7 @@ import { Ledger } from '../../chaos/ledger.js';
 import { freePort } from '../../chaos/toxiproxy/server.js';
 import { readTargetFile } from '../../runner/target-file.js';
 import { startStack, stopStack } from '../../reference-target/launcher/stack.js';
-import { procState, REPO, tempDir } from './helpers.js';
+import { procState, REPO, runDrillCli, tempDir, type DrillRan } from './helpers.js';
 
 const dir = tempDir('chaos-drill-');
 const ledgerPath = join(dir, 'ledger.jsonl');
@@ -21,32 +26,8 @@ afterAll(async () => {
   for (const s of stacks) await stopStack(s).catch(() => undefined);
 });
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  report?: DrillReport;
-}
-
-function drill(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, ...args], {
-      cwd: REPO,
-      env: { ...process.env, TARGET_FLAWS: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => {
-      const m = /^run: (\S+)/m.exec(stdout);
-      let report: DrillReport | undefined;
-      if (m) report = JSON.parse(readFileSync(join(REPO, 'reports', m[1]!, 'drill.json'), 'utf8')) as DrillReport;
-      resolve({ code, stdout, stderr, report });
-    });
-  });
-}
+type Ran = DrillRan;
+const drill = (args: string[], env: Record<string, string> = {}): Promise<Ran> => runDrillCli(ledgerPath, args, env);
 
 const SHORT = ['--at', '6s', '--for', '7s', '--duration', '20s'];
 
@@ -294,4 +275,76 @@ describe('drills on the reference target', () => {
     }
     expect(cli('status').stdout).toMatch(/nothing injected/);
   }, 90_000);
+});
+
+/** Every file under `root`, as text (gzipped ones unpacked). */
+function filesText(root: string): Array<{ path: string; text: string }> {
+  const out: Array<{ path: string; text: string }> = [];
+  for (const name of readdirSync(root)) {
+    const p = join(root, name);
+    if (statSync(p).isDirectory()) out.push(...filesText(p));
+    else {
+      const buf = readFileSync(p);
+      out.push({ path: p, text: (buf[0] === 0x1f && buf[1] === 0x8b ? gunzipSync(buf) : buf).toString('utf8') });
+    }
+  }
+  return out;
+}
+
+describe('the msa part in a drill', () => {
+  it('single-endpoint@session, dbman-1 paused: session’s per-service thresholds fail, chat’s and tenanthub’s hold; per-service figures; no tenants body in any file', async () => {
+    const targetFilePath = join(dir, 'msa.json');
+    stacks.push(targetFilePath);
+    const stack = await startStack({ targetFilePath, flaws: ['single-endpoint@session'] });
+    // a dedicated tenant with secrets: every tenants list of the run carries them
+    const secret = `minio-secret-${randomUUID()}`;
+    const dsn = `postgres://tenant:pw-${randomUUID()}@tenant-db:5432/t`;
+    const db = new pg.Client({ connectionString: stack.target.reference!.postgres.url });
+    await db.connect();
+    await db.query(
+      `INSERT INTO tenants (id, name, deployment_mode, dedicated_dsn, dedicated_minio_access_key, dedicated_minio_secret_key)
+       VALUES ('dedicated-1', 'Dedicated', 'dedicated', $1, 'AKIA-TEST', $2)`,
+      [dsn, secret],
+    );
+    await db.end();
+    const r = await drill(['--target', targetFilePath, '--fault', 'pause', '--node', 'dbman-1', '--at', '5s', '--for', '8s', '--duration', '20s']);
+    expect(r.code, r.stdout + r.stderr.slice(-3000)).toBe(1);
+    expect(r.stderr).toMatch(/msa part on: session http/);
+    const rep = r.report!;
+    const summary = readRunSummary(join(REPO, 'reports', rep.runId, 'summary.json'));
+    const result = (id: string) => summary.thresholds.find((t) => t.id === id)?.result;
+    expect(result('fault.session.error_rate')).toBe('fail');
+    for (const svc of ['chat', 'tenanthub']) {
+      for (const phase of ['baseline', 'fault', 'recovery']) {
+        expect(result(`${phase}.${svc}.error_rate`), `${phase}.${svc}.error_rate`).toBe('pass');
+        expect(result(`${phase}.${svc}.http_p95`), `${phase}.${svc}.http_p95`).toBe('pass');
+      }
+    }
+    expect(result('baseline.session.error_rate')).toBe('pass');
+    // the other failures are the msa part's own aggregate (session's requests are in it), nothing of chat's
+    expect(summary.thresholds.filter((t) => t.result !== 'pass').map((t) => t.id).sort()).toEqual(['fault.session.error_rate', 'msa.error_rate', 'msa.session.error_rate']);
+    // each service's view of the pause: session fails throughout, chat and tenanthub fail over (no error)
+    const f = rep.faults[0]!;
+    const svc = f.services!;
+    expect(Object.keys(svc).sort()).toEqual(expect.arrayContaining(['chat', 'session', 'tenanthub']));
+    expect(svc['session']!.failed).toBeGreaterThan(5);
+    // 2 msa VUs, each status update failing after the 1 s client timeout: failures end in most seconds of the pause
+    expect(svc['session']!.longestErrorBurst!.seconds).toBeGreaterThanOrEqual(2);
+    expect(svc['session']!.p95Ms!).toBeGreaterThan(900);
+    expect(svc['tenanthub']!.failed).toBe(0);
+    expect(svc['chat']!.failed).toBe(0);
+    expect(r.stdout).toMatch(/^ {4}per service during the fault:$/m);
+    expect(r.stdout).toMatch(/^ {6}session: \d+\/\d+ failed \([\d.]+%\), p95 \d+ ms max \d+ ms, longest error burst \d+s/m);
+    expect(r.stdout).toMatch(/^ {6}tenanthub: 0\/\d+ failed \(0\.0%\)/m);
+    process.stdout.write(`[msa drill] ${Object.entries(svc).map(([k, v]) => `${k}: ${v.failed}/${v.requests} failed, p95 ${v.p95Ms} ms, max ${v.maxMs} ms`).join('; ')}\n`);
+    // the tenants list's secrets are in no file of the run and nowhere in the output
+    const files = filesText(join(REPO, 'reports', rep.runId));
+    expect(files.length).toBeGreaterThan(3);
+    for (const file of files) {
+      expect(file.text.includes(secret), file.path).toBe(false);
+      expect(file.text.includes(dsn), file.path).toBe(false);
+    }
+    expect(r.stdout + r.stderr).not.toContain(secret);
+    runFaultsHealed(rep);
+  }, 150_000);
 });

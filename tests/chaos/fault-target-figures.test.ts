@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { inTraffic, parseHaproxyCsv, serverOf } from '../../chaos/drill/balancer.js';
 import { judgeFigures } from '../../chaos/drill/judge.js';
 import type { DrillFault } from '../../chaos/drill/report.js';
-import { DrillSlo, needsChatLb, needsProxy, specFromFlags } from '../../chaos/drill/spec.js';
+import { DrillSlo, DrillSpec, drillWindows, needsChatLb, needsProxy, specFromFlags, stormEnv } from '../../chaos/drill/spec.js';
 import { firstAtOrAfter, heldThroughout, type StatePoint } from '../../chaos/drill/timeline.js';
 import { dbCutFigures, judgeDbCut } from '../../chaos/health-figures.js';
 import { judgeReconnects, reconnectFigures, wsByPhase, type WsSample } from '../../chaos/ws-figures.js';
@@ -162,8 +162,23 @@ describe('drill file examples (chaos/drills/)', () => {
     const dir = join(import.meta.dirname, '../../chaos/drills');
     const specs = Object.fromEntries(readdirSync(dir).map((f) => [f, specFromFlags({ file: join(dir, f) })]));
     expect(needsChatLb(specs['chat-kill.yaml']!)).toBe(true);
+    // session-N / tenanthub-N exist in the chat-LB topology only (two of each behind their balancers)
+    expect(needsChatLb(specs['session-kill.yaml']!)).toBe(true);
+    expect(needsChatLb({ faults: [{ fault: 'kill', node: 'session', at: 1, for: 1 }] } as never)).toBe(false);
     expect(needsProxy(specs['redis-slow.yaml']!)).toBe(true);
     expect(specs['db-cut.yaml']!).toMatchObject({ slo: { maxReadyFlipS: 5 }, faults: [{ fault: 'db-cut', node: 'dbman-2' }] });
     expect(needsProxy(specs['db-cut.yaml']!)).toBe(true);
+    // the storm: no node faulted, its window the one fault window, STORM for k6 with that window
+    const storm = specs['bad-request-storm.yaml']!;
+    expect(storm).toMatchObject({ faults: [], storm: { rate: 20, burst: 3, at: 5, for: 20 }, durationS: 37 });
+    expect(drillWindows(storm)).toEqual([[5, 25]]);
+    expect(JSON.parse(stormEnv(storm.storm!))).toEqual({ rate: 20, at: 5, for: 20, burst: 3 });
+  });
+
+  it('a storm beside faults: the windows merge where they overlap; neither faults nor a storm is refused', () => {
+    const spec = DrillSpec.parse({ faults: [{ fault: 'kill', node: 'dbman-1', at: 10, for: 5 }, { fault: 'kill', node: 'dbman-2', at: 30, for: 5 }], storm: { rate: 5, at: 12, for: 10 } });
+    expect(drillWindows(spec)).toEqual([[10, 22], [30, 35]]);
+    expect(DrillSpec.safeParse({}).error?.issues[0]?.message).toBe('at least one fault (or a storm)');
+    expect(DrillSpec.safeParse({ storm: { rate: 5, at: 0 } }).error?.issues[0]?.path).toEqual(['storm', 'at']);
   });
 });

@@ -1,6 +1,6 @@
 /** Real child processes for the chaos tests: small HTTP nodes, probes, and cleanup of everything spawned. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../chaos/toxiproxy/server.js';
 import { processTree, readStat } from '../../chaos/drivers/proc.js';
 import { TargetFile } from '../../runner/target-file.js';
+import type { DrillReport } from '../../chaos/drill/report.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -99,5 +100,39 @@ export function paperTarget(parts: { dbman: string[]; chat?: string[] }): Target
     login: { email: 'a', password: 'b' },
     dbmanNodes: parts.dbman.map(component),
     chatInstances: (parts.chat ?? []).map(component),
+  });
+}
+
+/** What `npm run drill` did: exit code, output, and its drill.json (from the `run: <id>` line) when it wrote one. */
+export interface DrillRan {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  report?: DrillReport & Record<string, unknown>;
+}
+
+/**
+ * Runs the drill CLI (`chaos/cli/drill.ts --ledger <ledgerPath> ...args`) as a child process, TARGET_FLAWS cleared
+ * unless `env` sets it; `onErr` sees the stderr so far after every chunk (to act when a fault is injected).
+ */
+export function runDrillCli(ledgerPath: string, args: string[], env: Record<string, string> = {}, onErr?: (all: string) => void): Promise<DrillRan> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, ...args], {
+      cwd: REPO,
+      env: { ...process.env, TARGET_FLAWS: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onErr?.(stderr);
+    });
+    child.on('close', (code) => {
+      const m = /^run: (\S+)/m.exec(stdout);
+      const report = m ? (JSON.parse(readFileSync(join(REPO, 'reports', m[1]!, 'drill.json'), 'utf8')) as DrillRan['report']) : undefined;
+      resolve({ code, stdout, stderr, report });
+    });
   });
 }

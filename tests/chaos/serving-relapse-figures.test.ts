@@ -84,12 +84,12 @@ describe('relapses', () => {
 describe('fault windows from the client settings', () => {
   it('the contract defaults (5000 / 3 / 10 s): a 15 s cycle, 40 s to see the stall twice more; the reference target: 20 s floor', () => {
     const real = clientCycle(undefined, 3);
-    expect(real).toMatchObject({ cycleS: 15, neededS: 40, source: 'contract defaults' });
+    expect(real).toMatchObject({ cycleS: 20, neededS: 50, source: 'contract defaults' });
     const ref = clientCycle({ timeoutMs: 1000, failThreshold: 3, cooldownMs: 3000 }, 3);
-    expect(ref).toMatchObject({ cycleS: 4, neededS: 14, source: 'target file' });
+    expect(ref).toMatchObject({ cycleS: 5, neededS: 16, source: 'target file' });
     const spec = specFromFlags({ fault: 'pause', node: 'dbman-1' });
     expect(spec.forGiven).toEqual([false]);
-    expect(sizeFaults(spec.faults, spec.forGiven, real).faults[0]!.for).toBe(40);
+    expect(sizeFaults(spec.faults, spec.forGiven, real).faults[0]!.for).toBe(50);
     expect(sizeFaults(spec.faults, spec.forGiven, ref).faults[0]!.for).toBe(20);
     // a kill is not a stall: it keeps 20 s
     const kill = specFromFlags({ fault: 'kill', node: 'dbman-1' });
@@ -102,11 +102,11 @@ describe('fault windows from the client settings', () => {
     const r = sizeFaults(spec.faults, spec.forGiven, clientCycle(undefined, 3));
     expect(r.faults[0]!.for).toBe(8);
     expect(r.warnings).toEqual([
-      'warning: pause dbman-1 lasts 8s, shorter than the 40s the client needs to show its stall twice more (contract defaults: timeout 5000 ms + cooldown 10000 ms = a 15s cycle): the first relapse (due ~20s after inject) and the second cannot be seen',
+      'warning: pause dbman-1 lasts 8s, shorter than the 50s the client needs to show its stall twice more (contract defaults: 2 × timeout 5000 ms + cooldown 10000 ms = a 20s cycle): the first relapse (due ~20s after inject) and the second cannot be seen',
     ]);
     const mid = specFromFlags({ fault: 'partition', node: 'dbman-1', for: '25s' });
-    expect(sizeFaults(mid.faults, mid.forGiven, clientCycle(undefined, 3)).warnings[0]).toMatch(/: the second relapse \(due ~35s after inject\) cannot be seen$/);
-    expect(sizeFaults(spec.faults, spec.forGiven, clientCycle({ timeoutMs: 500, failThreshold: 3, cooldownMs: 500 }, 3)).warnings).toEqual([]);
+    expect(sizeFaults(mid.faults, mid.forGiven, clientCycle(undefined, 3)).warnings[0]).toMatch(/: the second relapse \(due ~40s after inject\) cannot be seen$/);
+    expect(sizeFaults(spec.faults, spec.forGiven, clientCycle({ timeoutMs: 250, failThreshold: 3, cooldownMs: 250 }, 3)).warnings).toEqual([]);
   });
 });
 

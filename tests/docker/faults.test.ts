@@ -72,7 +72,10 @@ describe('fault targets on the docker stack (proxies, chat LB, dbman-lb topology
     expect(t.loadBalancers.map((b) => [b.fronts, Boolean(b.statsUrl)]).sort()).toEqual([
       ['chat', true],
       ['dbman', true],
+      ['session', true],
+      ['tenanthub', true],
     ]);
+    for (const c of [...t.sessionInstances, ...t.tenanthubInstances]) expect(c.faults.pid, c.name).toBeDefined();
   });
 
   it('kill of chat-1: the WS clients reconnect through the balancer, reconnect times and missed messages measured', async () => {

@@ -26,7 +26,7 @@ let stack: RunningStack | undefined;
 let t: TargetFile;
 let token: string;
 
-const lb = (fronts: 'chat' | 'dbman') => t.loadBalancers.find((b) => b.fronts === fronts)!;
+const lb = (fronts: 'chat' | 'dbman' | 'session' | 'tenanthub') => t.loadBalancers.find((b) => b.fronts === fronts)!;
 const stateOf = async (backend: string, server: string) => (await haproxyServerStates(lb('chat').statsUrl!)).find((s) => s.backend === backend && s.server === server)!;
 const status = statusOf;
 const setEnabled = setProxyEnabled;
@@ -73,7 +73,10 @@ describe('docker stack with proxy, chatLb and dbmanLb', () => {
     }
     const states = await haproxyServerStates(lb('chat').statsUrl!);
     expect(states.every((s) => s.status === 'UP')).toBe(true);
-    expect(states).toHaveLength(5);
+    // chat-1..2, dbman-1..3, and the host's session-1..2 and tenanthub-1..2 behind their own balancers
+    expect(states).toHaveLength(9);
+    expect(t.sessionUrl).toBe(lb('session').url);
+    expect(t.tenanthubUrl).toBe(lb('tenanthub').url);
   });
 
   it('the chat LB spreads requests over both chat containers and carries a room WebSocket', async () => {

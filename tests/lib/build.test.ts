@@ -57,7 +57,7 @@ describe('build.mjs', () => {
   it('bundles every scenario into dist/<name>.js', async () => {
     const r = await buildScenarios({ outDir: out, quiet: true });
     outputs = r.outputs;
-    expect(outputs.map((o) => o.name).sort()).toEqual(['failover', 'hot-room', 'load', 'rest', 'smoke', 'ws']);
+    expect(outputs.map((o) => o.name).sort()).toEqual(['failover', 'hot-room', 'load', 'msa', 'rest', 'smoke', 'ws']);
     for (const o of outputs) expect(existsSync(o.file)).toBe(true);
   });
 
@@ -86,6 +86,21 @@ describe('bundles in k6', () => {
     const o = JSON.parse(r.stdout);
     expect(Object.keys(o.scenarios).length).toBeGreaterThan(0);
     expect(Object.keys(o.thresholds).length).toBeGreaterThan(0);
+  });
+
+  it('runs the msa scenario file with SESSION_URL and TENANTHUB_URL, and stops at init without them', () => {
+    const urls = { SESSION_URL: `http://${base}`, TENANTHUB_URL: `http://${base}` };
+    const r = spawnSync(K6, ['inspect', '--include-system-env-vars', join(out, 'msa.js')], { env: env(urls), encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const o = JSON.parse(r.stdout);
+    expect(Object.keys(o.scenarios)).toEqual(['msa']);
+    expect(o.thresholds['http_req_duration{scenario:msa,service:tenanthub,endpoint:tenants_list}']).toEqual(['p(95)<600']);
+    const smoke = JSON.parse(spawnSync(K6, ['inspect', '--include-system-env-vars', join(out, 'smoke.js')], { env: env(urls), encoding: 'utf8' }).stdout);
+    expect(Object.keys(smoke.scenarios).sort()).toEqual(['hot_room', 'msa', 'rest', 'ws']);
+    const without = spawnSync(K6, ['inspect', '--include-system-env-vars', join(out, 'msa.js')], { env: env(), encoding: 'utf8' });
+    expect(without.status).not.toBe(0);
+    expect(without.stderr).toMatch(/nothing to run \(msa part off: SESSION_URL and TENANTHUB_URL not set/);
   });
 
   it('gives the failover profile per-phase thresholds from FAULT_WINDOWS', () => {

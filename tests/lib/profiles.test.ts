@@ -29,7 +29,7 @@ describe('profiles', () => {
     expect(f).toEqual({
       name: 'smoke',
       loadDurationS: 20,
-      peakVus: 24,
+      peakVus: 26,
       peakSockets: 16,
       peakRestRate: 4,
       restIterations: 80,
@@ -65,7 +65,7 @@ describe('profiles', () => {
 
   it('adds peak VUs of every part', () => {
     const p = PROFILES.baseline;
-    expect(peakVus(p)).toBe(p.rest!.maxVUs + 50 + 5);
+    expect(peakVus(p)).toBe(p.rest!.maxVUs + 50 + 5 + 5); // rest + ws + hot room + msa
   });
 
   it('scales every rate, VU and subscriber count by a factor, never to zero', () => {
@@ -113,11 +113,12 @@ describe('profiles', () => {
 });
 
 describe('k6 scenarios', () => {
-  it('writes the smoke as three executors that segment cleanly', () => {
+  it('writes the smoke as four executors that segment cleanly', () => {
     expect(k6Scenarios(PROFILES.smoke)).toEqual({
       rest: { executor: 'constant-arrival-rate', rate: 4, timeUnit: '1s', duration: '20s', preAllocatedVUs: 4, maxVUs: 20, exec: 'restIteration', gracefulStop: '15s' },
       ws: { executor: 'per-vu-iterations', vus: 2, iterations: 1, maxDuration: '50s', gracefulStop: '10s', exec: 'wsSession' },
       hot_room: { executor: 'per-vu-iterations', vus: 2, iterations: 1, maxDuration: '59s', gracefulStop: '10s', exec: 'hotRoomSession' },
+      msa: { executor: 'constant-vus', vus: 2, duration: '20s', gracefulStop: '35s', exec: 'msaIteration' },
     });
   });
 

@@ -8,7 +8,7 @@ import {
   type Attempt,
   type DbmanClientConfig,
 } from '../../reference-target/dbman-client/client.js';
-import type { Flaw } from '../../reference-target/flaws.js';
+import type { FlawName } from '../../reference-target/flaws.js';
 import { refusingUrl, sleep, startServer, type TestServer } from './helpers.js';
 
 const servers: TestServer[] = [];
@@ -24,7 +24,7 @@ async function server(b: Parameters<typeof startServer>[0]) {
   return s;
 }
 
-function client(endpoints: string[], over: Partial<DbmanClientConfig> = {}, flaws: Flaw[] = []) {
+function client(endpoints: string[], over: Partial<DbmanClientConfig> = {}, flaws: FlawName[] = []) {
   let now = 1_000_000;
   const attempts: Attempt[] = [];
   const c = new DbmanClient(

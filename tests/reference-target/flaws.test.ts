@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FLAW_NAMES, parseDuplicateShare, parseEvery, parseFlaws } from '../../reference-target/flaws.js';
+import { FLAW_NAMES, flawsForService, parseDuplicateShare, parseEvery, parseFlaws } from '../../reference-target/flaws.js';
+import { dbmanClientConfigFromEnv } from '../../reference-target/dbman-client/client.js';
 import { REPO_ROOT } from '../../reference-target/launcher/build.js';
 import { startStack, stopStack } from '../../reference-target/launcher/stack.js';
 import { call, sleep } from './helpers.js';
@@ -35,8 +36,26 @@ describe('parseFlaws', () => {
 
   it('throws a one-line error naming the setting and the allowed names for an unknown flaw', () => {
     expect(() => parseFlaws('ready-lies,fast-everything')).toThrow(
-      'TARGET_FLAWS: unknown flaw "fast-everything" (allowed: single-endpoint, no-cooldown, retry-duplicates, ready-lies, slow-failover, lose-messages, drop-fanout, validation-500, users-create-500, ready-not-serving, slow-dbman, short-pages, list-lag, sender-only-fanout, reorder-fanout, double-fanout, ignore-client-msg-id)',
+      'TARGET_FLAWS: unknown flaw "fast-everything" (allowed: single-endpoint, no-cooldown, retry-duplicates, ready-lies, slow-failover, lose-messages, drop-fanout, validation-500, users-create-500, ready-not-serving, slow-dbman, short-pages, list-lag, sender-only-fanout, reorder-fanout, double-fanout, ignore-client-msg-id, status-ok-on-failure, tenants-page)',
     );
+  });
+
+  it('scopes a flaw to one service with @service; every service takes its own and the unscoped ones', () => {
+    const flaws = parseFlaws('single-endpoint@session, ready-lies, no-cooldown@tenanthub');
+    expect(flaws).toEqual(['single-endpoint@session', 'ready-lies', 'no-cooldown@tenanthub']);
+    expect(flawsForService(flaws, 'session')).toEqual(['single-endpoint', 'ready-lies']);
+    expect(flawsForService(flaws, 'chat')).toEqual(['ready-lies']);
+    expect(flawsForService(flaws, 'tenanthub')).toEqual(['ready-lies', 'no-cooldown']);
+    expect(flawsForService(flaws, undefined)).toEqual(['ready-lies']);
+    // each service's dbman client reads the one TARGET_FLAWS for itself
+    const env = { DBMAN_ENDPOINTS: 'http://127.0.0.1:1,http://127.0.0.1:2', TARGET_FLAWS: 'single-endpoint@session' };
+    expect(dbmanClientConfigFromEnv(env, 'session').flaws).toEqual(['single-endpoint']);
+    expect(dbmanClientConfigFromEnv(env, 'chat').flaws).toEqual([]);
+    expect(() => parseFlaws('single-endpoint@fileman')).toThrow(
+      'TARGET_FLAWS: "single-endpoint@fileman": unknown service "fileman" (allowed after @: chat, orghub, session, tenanthub, dbman)',
+    );
+    expect(() => parseFlaws('single-endpoint@session@chat')).toThrow(/unknown service/);
+    expect(() => parseFlaws('fast@session')).toThrow(/unknown flaw "fast"/);
   });
 
   it('TARGET_FLAW_LOSE_EVERY / TARGET_FLAW_DROP_FANOUT_EVERY: a whole number >= 1, else a one-line error naming it', () => {

@@ -71,11 +71,21 @@ describe('stack with proxy, chatLb and dbmanLb', () => {
     expect(t.wsUrl).toBe(`${chatLb.url.replace(/^http/, 'ws')}/ws`);
     expect(t.chatInstances.map((c) => c.url)).not.toContain(chatLb.url);
     // the app services get the one balancer URL, not the nodes
-    for (const c of [...t.chatInstances, t.orghub!]) expect(environOf(c.faults.pid!)['DBMAN_ENDPOINTS'], c.name).toBe(dbmanLb.url);
+    for (const c of [...t.chatInstances, t.orghub!, ...t.sessionInstances, ...t.tenanthubInstances]) expect(environOf(c.faults.pid!)['DBMAN_ENDPOINTS'], c.name).toBe(dbmanLb.url);
     expect(t.reference!['dbmanEndpoints']).toEqual([dbmanLb.url]);
     // every server UP; the dbman LB's servers are the per-node proxies (faults.toxiproxy), each forwarding to its node
     const states = await haproxyServerStates(dbmanLb.statsUrl!);
-    expect(states.map((s) => `${s.backend}/${s.server} ${s.status}`).sort()).toEqual(['chat/chat-1 UP', 'chat/chat-2 UP', 'dbman/dbman-1 UP', 'dbman/dbman-2 UP', 'dbman/dbman-3 UP']);
+    expect(states.map((s) => `${s.backend}/${s.server} ${s.status}`).sort()).toEqual([
+      'chat/chat-1 UP',
+      'chat/chat-2 UP',
+      'dbman/dbman-1 UP',
+      'dbman/dbman-2 UP',
+      'dbman/dbman-3 UP',
+      'session/session-1 UP',
+      'session/session-2 UP',
+      'tenanthub/tenanthub-1 UP',
+      'tenanthub/tenanthub-2 UP',
+    ]);
     const cfg = readFileSync((t.reference!['haproxy'] as { configPath: string }).configPath, 'utf8');
     for (const n of t.dbmanNodes) {
       const p = (await (await fetch(`${n.faults.toxiproxy!.apiUrl}/proxies/${n.faults.toxiproxy!.proxy}`)).json()) as { listen: string; upstream: string };
@@ -167,6 +177,35 @@ describe('stack with proxy, chatLb and dbmanLb', () => {
     expect(downMs).toBeLessThan(3000);
     const statuses = await listRooms(t, token, 10);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
+  });
+
+  it('session and tenanthub: two instances each behind their balancer; a killed session instance is taken out, requests succeed', async () => {
+    const sessionLb = t.loadBalancers.find((b) => b.fronts === 'session')!;
+    const tenanthubLb = t.loadBalancers.find((b) => b.fronts === 'tenanthub')!;
+    expect(t.sessionUrl).toBe(sessionLb.url);
+    expect(t.tenanthubUrl).toBe(tenanthubLb.url);
+    expect(t.sessionInstances.map((c) => c.name)).toEqual(['session-1', 'session-2']);
+    expect(t.tenanthubInstances.map((c) => c.name)).toEqual(['tenanthub-1', 'tenanthub-2']);
+    const patch = () => call('PATCH', `${t.sessionUrl}/api/v1/session/status`, { token, body: { status: 'busy' } }).then((r) => r.status, () => 0);
+    expect(await Promise.all(Array.from({ length: 6 }, patch))).toEqual(Array(6).fill(200));
+    expect((await call('GET', `${t.tenanthubUrl}/api/v1/tenants`, { token })).status).toBe(200);
+    const victim = t.sessionInstances[0]!;
+    const t0 = Date.now();
+    process.kill(victim.faults.pid!, 'SIGKILL');
+    let downMs = -1;
+    while (Date.now() - t0 < 5000) {
+      await patch();
+      const st = (await haproxyServerStates(sessionLb.statsUrl!)).find((x) => x.backend === 'session' && x.server === victim.name);
+      if (st?.status === 'DOWN') {
+        downMs = Date.now() - t0;
+        break;
+      }
+    }
+    process.stdout.write(`[session LB] ${victim.name} killed: DOWN in HAProxy after ${downMs} ms\n`);
+    expect(downMs).toBeGreaterThan(0);
+    const after = [];
+    for (let i = 0; i < 10; i++) after.push(await patch());
+    expect(after).toEqual(Array(10).fill(200));
   });
 
   it('down stops haproxy, toxiproxy-server and every other process of the stack', async () => {

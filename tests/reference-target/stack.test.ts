@@ -82,7 +82,10 @@ describe('the target description file', () => {
     expect(t.dbmanNodes.map((n) => n.name)).toEqual(['dbman-1', 'dbman-2', 'dbman-3']);
     expect(t.chatInstances.map((n) => n.name)).toEqual(['chat-1', 'chat-2']);
     expect(t.orghub?.name).toBe('orghub');
-    for (const c of [...t.dbmanNodes, ...t.chatInstances, t.orghub!]) {
+    expect(t.sessionInstances.map((n) => n.name)).toEqual(['session']);
+    expect(t.tenanthubInstances.map((n) => n.name)).toEqual(['tenanthub']);
+    expect([t.sessionUrl, t.tenanthubUrl]).toEqual([t.sessionInstances[0]!.url, t.tenanthubInstances[0]!.url]);
+    for (const c of [...t.dbmanNodes, ...t.chatInstances, t.orghub!, ...t.sessionInstances, ...t.tenanthubInstances]) {
       expect(c.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(isAlive({ pid: c.faults.pid! })).toBe(true);
     }
@@ -94,7 +97,7 @@ describe('the target description file', () => {
     expect(existsSync(t.reference!.stateDir)).toBe(true);
     const status = await stackStatus(targetFilePath);
     expect(status.map((s) => `${s.name}:${s.healthy}`)).toEqual([
-      'dbman-1:true', 'dbman-2:true', 'dbman-3:true', 'chat-1:true', 'chat-2:true', 'orghub:true', 'postgres:true', 'redis:true',
+      'dbman-1:true', 'dbman-2:true', 'dbman-3:true', 'chat-1:true', 'chat-2:true', 'orghub:true', 'session:true', 'tenanthub:true', 'postgres:true', 'redis:true',
     ]);
   });
 });
@@ -512,14 +515,17 @@ describe('migrations', () => {
     const run = () => spawnSync(process.execPath, [bundlePath('migrate')], { env: { ...process.env, DATABASE_URL: url, BCRYPT_COST: '4' }, encoding: 'utf8' });
     const first = run();
     expect(first.status).toBe(0);
-    expect(first.stdout).toMatch(/applied 0001_init\.sql/);
+    expect(first.stdout).toMatch(/applied 0001_init\.sql, 0002_session_notes_tenant_settings\.sql/);
     const second = run();
     expect(second.status).toBe(0);
     expect(second.stdout).toMatch(/nothing pending/);
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try {
-      expect((await c.query('SELECT version, name FROM schema_migrations')).rows).toEqual([{ version: 1, name: '0001_init.sql' }]);
+      expect((await c.query('SELECT version, name FROM schema_migrations ORDER BY version')).rows).toEqual([
+        { version: 1, name: '0001_init.sql' },
+        { version: 2, name: '0002_session_notes_tenant_settings.sql' },
+      ]);
       expect((await c.query("SELECT count(*)::int AS n FROM users WHERE email = 'admin@example.com'")).rows[0].n).toBe(1);
     } finally {
       await c.end();
@@ -567,7 +573,7 @@ describe('WS key release and down (last: they disturb the stack)', () => {
 
   it('down stops every process and removes the state folder and the target file', async () => {
     const procs = stack.target.reference!['processes'] as ProcRecord[];
-    expect(procs.map((p) => p.name).sort()).toEqual(['chat-1', 'chat-2', 'dbman-1', 'dbman-2', 'dbman-3', 'orghub', 'postgres', 'redis']);
+    expect(procs.map((p) => p.name).sort()).toEqual(['chat-1', 'chat-2', 'dbman-1', 'dbman-2', 'dbman-3', 'orghub', 'postgres', 'redis', 'session', 'tenanthub']);
     await Promise.all(sockets.splice(0).map((s) => s.close().catch(() => undefined)));
     // a node restarted by someone else (as a chaos driver does: same command line, environment and folder)
     const node3 = stack.target.dbmanNodes[2]!;

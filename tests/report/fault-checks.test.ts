@@ -25,4 +25,17 @@ describe('faultChecks', () => {
     expect(faultChecks(f)).toBe('WS: 16 reconnects, p50 147 ms, p95 257 ms, max 257 ms, 0 missed');
     expect(faultChecks(DrillFault.parse({ ...base, fault: 'kill', node: 'dbman-1' }))).toBeNull();
   });
+
+  it('shows each service’s errors and latency during the fault (chaos/service-figures.ts)', () => {
+    const services = {
+      chat: { requests: 120, failed: 0, errorRate: 0, p95Ms: 42, maxMs: 1040.4, longestErrorBurst: null, failoverS: 0, firstErrorOffsetS: null },
+      orghub: { requests: 2, failed: 0, errorRate: 0, p95Ms: 80, maxMs: 81, longestErrorBurst: null, failoverS: null, firstErrorOffsetS: null, note: 'no requests before the fault: too sparse to time a failover' },
+      session: { requests: 40, failed: 38, errorRate: 0.95, p95Ms: 1001.2, maxMs: 1003, longestErrorBurst: { seconds: 6, startOffsetS: 0, failed: 38 }, failoverS: null, firstErrorOffsetS: 0.1 },
+    };
+    const f = DrillFault.parse({ ...base, fault: 'pause', node: 'dbman-1', services });
+    expect(faultChecks(f)).toBe(
+      'chat: 0/120 failed, no errors, p95 42 ms, max 1040 ms, failover 0 s; orghub: 0/2 failed, no errors, p95 80 ms, max 81 ms, failover not timed; ' +
+        'session: 38/40 failed, burst 6 s (38 failed), p95 1001 ms, max 1003 ms, failover not before heal',
+    );
+  });
 });

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { forEachPoint } from '../../runner/raw.js';
-import { parseLoadStartMs, parseRunningClock, redact } from '../../runner/k6-run.js';
+import { k6ChildEnv, parseLoadStartMs, parseRunningClock, redact } from '../../runner/k6-run.js';
 import { readK6SummaryData, RunSummary } from '../../runner/summary.js';
 import { formatSummary, judgeThresholds, percentile, verdictOf } from '../../runner/verdict.js';
 import { junitXml } from '../../runner/junit.js';
@@ -67,6 +67,13 @@ describe('k6 output parsers (lines as k6 v1.8.1 prints them)', () => {
     const line = 'time="2026-11-23T14:22:44Z" level=info msg="suite: run_id=20261123T142242Z-smoke-smoke profile=smoke ready=false reason=\\"admin login failed\\" users=0 rooms=0 load_start_ms=1795443764387" source=console';
     expect(parseLoadStartMs(line)).toBe(1795443764387);
     expect(parseLoadStartMs('time="x" level=info msg="load_start_ms=1795443764387" source=console')).toBeUndefined();
+  });
+
+  it('never passes K6_HTTP_DEBUG on to k6 (it would print response bodies: the tenants list, tokens)', () => {
+    const r = k6ChildEnv({ PATH: '/bin', K6_HTTP_DEBUG: 'full', K6_OTHER: '1' }, { CHAT_URL: 'http://127.0.0.1:1' });
+    expect(r.dropped).toEqual(['K6_HTTP_DEBUG']);
+    expect(r.env).toEqual({ PATH: '/bin', K6_OTHER: '1', CHAT_URL: 'http://127.0.0.1:1' });
+    expect(k6ChildEnv({ PATH: '/bin' }, {}).dropped).toEqual([]);
   });
 
   it('redacts secrets and their URL-encoded form', () => {

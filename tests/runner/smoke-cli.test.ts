@@ -120,6 +120,10 @@ describe('bad input: exit 2, one line naming the setting, nothing sent', () => {
     expect(r.code).toBe(1);
     expect(rec.connections()).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/target: environment \(CHAT_URL, AUTH_URL, WS_URL from the environment\), not started or stopped by the smoke/);
+    // a target without session and tenanthub URLs runs without the msa part and says so (smoke and k6's setup)
+    expect(r.stderr).toMatch(/\[smoke\] msa part off: SESSION_URL and TENANTHUB_URL not set/);
+    expect(readFileSync(join(reportsDir, 'latest', 'k6.log'), 'utf8')).toMatch(/suite: msa part off: SESSION_URL and TENANTHUB_URL not set/);
+    expect(readRunSummary(join(reportsDir, 'latest', 'summary.json')).thresholds.some((t) => t.id?.startsWith('msa.'))).toBe(false);
     expect(r.stdout + r.stderr).not.toContain('not-a-real-pw-77');
     expect(readFileSync(join(reportsDir, 'latest', 'k6.log'), 'utf8')).not.toContain('not-a-real-pw-77');
   }, 300_000);
@@ -146,6 +150,9 @@ describe('against the reference target', () => {
     expect(s).toMatchObject({ runId, kind: 'smoke', profile: 'smoke', verdict: 'pass', errors: [], k6Version: 'v1.8.1' });
     expect(s.thresholds.length).toBeGreaterThan(3);
     expect(s.thresholds.every((t) => t.result === 'pass' && t.samples > 0)).toBe(true);
+    // the msa part ran against the reference target's session and tenanthub, with the owners' thresholds
+    expect(r.stderr).toMatch(/\[smoke\] msa part on: session http:\/\/127\.0\.0\.1:\d+, tenanthub http/);
+    expect(s.thresholds.map((t) => t.id)).toEqual(expect.arrayContaining(['msa.error_rate', 'msa.http_p95', 'msa.chat.message_p95', 'msa.session.status_p95', 'msa.tenanthub.tenants_p95', 'msa.session.error_rate']));
     expect(s.target.reference).toBe(true);
     // the healthy target: 0 of every integrity anomaly, every check judged something, the repeats refused
     const integrity = JSON.parse(readFileSync(join(latest, 'integrity.json'), 'utf8')) as IntegrityReport;

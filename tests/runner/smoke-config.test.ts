@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, parseSmokeConfig, UsageError } from '../../runner/smoke-config.js';
+import { isLoopbackHost, k6EnvOf, parseSmokeConfig, UsageError } from '../../runner/smoke-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'smoke-config-'));
 function targetFile(name: string, patch: Record<string, unknown> = {}): string {
@@ -54,6 +54,28 @@ describe('parseSmokeConfig', () => {
     const c = parseSmokeConfig([], goodEnv);
     expect(c.target.kind).toBe('env');
     if (c.target.kind === 'env') expect(c.target.target.chatUrl).toBe(goodEnv.CHAT_URL);
+  });
+
+  it('takes SESSION_URL and TENANTHUB_URL (env) or sessionUrl and tenanthubUrl (file) for the msa part, on loopback only', () => {
+    const c = parseSmokeConfig([], { ...goodEnv, SESSION_URL: 'http://127.0.0.1:18090', TENANTHUB_URL: 'http://127.0.0.1:18092' });
+    if (c.target.kind !== 'env') throw new Error('env target expected');
+    expect(k6EnvOf(c.target.target, 'smoke', false)).toMatchObject({ SESSION_URL: 'http://127.0.0.1:18090', TENANTHUB_URL: 'http://127.0.0.1:18092' });
+    const plain = parseSmokeConfig([], goodEnv).target;
+    if (plain.kind !== 'env') throw new Error('env target expected');
+    expect(k6EnvOf(plain.target, 'smoke', false)).not.toHaveProperty('SESSION_URL');
+    const f = parseSmokeConfig(['--target', targetFile('msa', { sessionUrl: 'http://127.0.0.1:18090', tenanthubUrl: 'http://127.0.0.1:18092' })], {});
+    if (f.target.kind !== 'file') throw new Error('file target expected');
+    expect(k6EnvOf(f.target.target, 'smoke', false).TENANTHUB_URL).toBe('http://127.0.0.1:18092');
+    const err = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return e as UsageError;
+      }
+      throw new Error('no error');
+    };
+    expect(err(() => parseSmokeConfig([], { ...goodEnv, SESSION_URL: 'http://10.0.0.5:8090' })).setting).toBe('SESSION_URL');
+    expect(err(() => parseSmokeConfig(['--target', targetFile('msa-remote', { tenanthubUrl: 'http://10.0.0.5:8092' })], {})).message).toMatch(/^--target tenanthubUrl: host "10\.0\.0\.5" is outside loopback/);
   });
 
   it('--help wins', () => {

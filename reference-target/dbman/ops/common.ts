@@ -91,3 +91,8 @@ export function page<R extends { seq: string }, J>(rows: R[], limit: number, toJ
   if (more) out.next_cursor = encodeCursor(rows[limit - 1]!.seq);
   return out;
 }
+
+/** SQL for a timestamp column as ISO 8601 UTC text with microseconds (`2026-01-02T03:04:05.678901Z`). */
+export function isoUtc(col: string): string {
+  return `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
