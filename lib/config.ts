@@ -10,6 +10,7 @@ import { parseDurationS } from './duration.js';
 import type { SloOverrides } from './slo.js';
 import { STORM_KINDS, type StormConfig } from './storm-plan.js';
 import { PROFILE_NAMES, type FaultWindow, type ProfileName } from './types.js';
+import { parseSlowConsumers, type SlowConsumers } from './slow-consumers.js';
 
 export interface SuiteConfig {
   /** chat REST base without /api/v1, e.g. http://127.0.0.1:8080 */
@@ -55,6 +56,8 @@ export interface SuiteConfig {
    * room id): setup() then adds its pool users to it instead of creating its own. Unset = setup makes one.
    */
   hotRoom: string | undefined;
+  /** Slow consumers in the hot room (SLOW_CONSUMERS, JSON; lib/slow-consumers.ts); set by the drill. */
+  slowConsumers: SlowConsumers | undefined;
   /**
    * The bad-request storm (STORM, JSON; lib/storm-plan.ts): bad requests per second while the valid traffic runs,
    * in its window (default the whole load). Unset: no storm.
@@ -97,6 +100,7 @@ export const ENV_VARIABLES = [
   'SLO',
   'HOT_ROOM',
   'USERS',
+  'SLOW_CONSUMERS',
   'STORM',
 ] as const;
 
@@ -296,6 +300,9 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
   const storm = parseStorm(env.STORM);
   const hotRoom = optional(env, 'HOT_ROOM', roomId, 'a room id (1 to 128 characters from A-Z a-z 0-9 _ . : -) made by npm run load -- prepare');
 
+  const slow = parseSlowConsumers(env.SLOW_CONSUMERS);
+  if (slow && 'error' in slow) fail('SLOW_CONSUMERS', slow.error, env.SLOW_CONSUMERS);
+
   if (!allowRemote) {
     for (const [name, url] of [
       ['CHAT_URL', chatUrl],
@@ -303,6 +310,7 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
       ['WS_URL', ws],
       ['SESSION_URL', sessionUrl],
       ['TENANTHUB_URL', tenanthubUrl],
+      ...(slow ? ([['SLOW_CONSUMERS', slow.wsUrl]] as const) : []),
     ] as const) {
       if (url !== undefined && !isLoopbackUrl(url)) {
         fail(name, 'a loopback URL (127.0.0.0/8, localhost, [::1]) unless ALLOW_REMOTE=1 is set', url);
@@ -331,6 +339,7 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
     instance: inst,
     sloOverrides: slo,
     hotRoom,
+    slowConsumers: slow,
     storm,
   };
 }

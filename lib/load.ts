@@ -18,6 +18,9 @@ import {
   wsFanoutLatency,
   wsMissedMessages,
   wsSessionOk,
+  slowConsumerFate,
+  hotRoomEchoCo,
+  hotRoomFanoutCo,
   wsSendsSkipped,
   readAfterWriteMiss,
 } from './metrics.js';
@@ -30,6 +33,7 @@ import type { Identity, SetupData } from './setup.js';
 import { MessageSender, RoomSocket } from './ws.js';
 import { withMeta } from './history.js';
 import { judgeDelivery, SubscriberLog } from './fanout.js';
+import { coCorrected, padding, slowFate, slowPerVu } from './slow-consumers.js';
 import { msaIteration } from './msa.js';
 import { DeliveryDigest, streamKey } from './delivery-digest.js';
 import { RepeatProbe } from './idempotency.js';
@@ -295,6 +299,8 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
 interface Subscriber {
   sock: RoomSocket;
   log: SubscriberLog;
+  /** With slow consumers (SLOW_CONSUMERS): `slow` or `healthy`, tagged on its fan-out samples. */
+  consumer?: 'slow' | 'healthy';
 }
 
 
@@ -313,8 +319,10 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const ownKey = senderKey({ ...pubBase, seq: 0 });
   const subs: Subscriber[] = [];
   // Every socket of the session reconnects after an unplanned close, until the planned end of the publishing.
-  const sockOpts = (token: string, label: string) => ({
-    wsUrl: ctx.cfg.wsUrl,
+  const sc = ctx.cfg.slowConsumers;
+  const nSlow = sc ? slowPerVu(h.subscribersPerVu, sc.share) : 0;
+  const sockOpts = (token: string, label: string, wsUrl = ctx.cfg.wsUrl) => ({
+    wsUrl,
     roomId,
     token,
     phase,
@@ -326,14 +334,24 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
 
   for (let j = 0; j < h.subscribersPerVu; j++) {
     const sub: Subscriber = { sock: undefined as unknown as RoomSocket, log: new SubscriberLog(ownKey) };
+    if (sc) sub.consumer = j < nSlow ? 'slow' : 'healthy';
+    const consumerTag: Record<string, string> = sub.consumer ? { consumer: sub.consumer } : {};
     const label = `${ownKey}:sub${j}`;
-    sub.sock = new RoomSocket({ ...sockOpts(pick(ids, vu + 1 + j)!.token, label), digest: new DeliveryDigest() }, {
+    sub.sock = new RoomSocket({ ...sockOpts(pick(ids, vu + 1 + j)!.token, label, sub.consumer === 'slow' ? sc!.wsUrl : ctx.cfg.wsUrl), digest: new DeliveryDigest() }, {
+      markerOnly: (sc?.padBytes ?? 0) > 0,
       onOpen: (_s, reopened) => {
         if (reopened) sub.log.reconnected();
       },
       onMarked: (_s, parsed, _f, recvMs) => {
         const sendMs = parsed.sendMs;
-        if (sendMs !== undefined) wsFanoutLatency.add(Math.max(0, recvMs - sendMs), { phase: phase(sendMs) });
+        if (sendMs !== undefined) {
+          withMeta({ marker: parsed.id, receiver: label }, () =>
+            wsFanoutLatency.add(Math.max(0, recvMs - sendMs), { phase: phase(sendMs), ...consumerTag }),
+          );
+          if (sub.consumer) {
+            for (const c of coCorrected(Math.max(0, recvMs - sendMs), intervalMs)) hotRoomFanoutCo.add(c.value, { phase: phase(sendMs + c.offsetMs), consumer: sub.consumer });
+          }
+        }
         const r = sub.log.receive(senderKey(parsed.marker), parsed.marker.seq);
         if (r === 'duplicate') hotRoomDuplicates.add(1, { phase: phase() });
         else if (r === 'out_of_order') hotRoomOutOfOrder.add(1, { phase: phase() });
@@ -363,8 +381,9 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
       sender.abandon();
     },
   });
+  const filler = sc ? padding(sc.padBytes) : undefined;
   probe = new RepeatProbe(pubSock, { every: h.repeatEvery, first: true, delayMs: 200, lateDelayMs: 2000, timeoutMs: ackMs, phase, room: roomId, sender: publisher.userId });
-  sender = new MessageSender(pubSock, pubBase, { ackTimeoutMs: ackMs, maxRetries: h.maxRetries, phase, room: roomId, sender: publisher.userId, onAcked: (m) => probe.onAcked(m) }, true);
+  sender = new MessageSender(pubSock, pubBase, { ackTimeoutMs: ackMs, maxRetries: h.maxRetries, phase, room: roomId, sender: publisher.userId, filler, onAcked: (m) => probe.onAcked(m) }, true);
 
   const all = [pubSock, ...subs.map((s) => s.sock)];
   const openWaitUntil = start + 5000;
@@ -373,6 +392,7 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   let pubDeadline = 0;
   let doneAt: number | undefined;
   let judgedUpTo = 0;
+  let fatesReported = false;
   const views = subs.map((sub) => ({ state: sub.sock, log: sub.log }));
   const hardEnd = start + 5000 + h.messagesPerPublisher * intervalMs + ackMs * (h.maxRetries + 1) + h.graceS * 1000 + 15_000;
   const graceMs = h.graceS * 1000;
@@ -389,11 +409,13 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
       if (!all && now < o.resolvedMs + graceMs) return;
       judgedUpTo += 1;
       const tags = { phase: phase(o.firstSendMs) };
-      for (const got of judgeDelivery(o, views)) {
-        if (got === undefined) continue;
-        wsFanoutDelivery.add(got, tags);
+      if (sc) for (const c of coCorrected(o.resolvedMs - o.firstSendMs, intervalMs)) hotRoomEchoCo.add(c.value, { phase: phase(o.firstSendMs + c.offsetMs) });
+      judgeDelivery(o, views).forEach((got, k) => {
+        if (got === undefined) return;
+        const c = subs[k]!.consumer;
+        wsFanoutDelivery.add(got, c ? { ...tags, consumer: c } : tags);
         if (!got) hotRoomMissing.add(1, tags);
-      }
+      });
     }
   };
 
@@ -426,8 +448,21 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
     }
     if ((doneAt !== undefined && now >= doneAt + graceMs) || now >= hardEnd) {
       judge(now, true);
+      if (nSlow > 0 && !fatesReported) {
+        fatesReported = true;
+        reportSlowFates(subs, sender.outcomes.filter((o) => o.acked).map((o) => o.seq), phase());
+      }
       for (const s of all) s.close();
       if (all.every((s) => s.state === 'closed') || now >= hardEnd + 5000) clearInterval(timer);
     }
   }, TICK_MS);
+}
+
+/** One `slow_consumer_fate` sample per slow subscriber at the end of its session (lib/slow-consumers.ts slowFate). */
+function reportSlowFates(subs: readonly Subscriber[], ackedSeqs: number[], ph: Phase): void {
+  for (const sub of subs) {
+    if (sub.consumer !== 'slow') continue;
+    const fate = slowFate({ opened: sub.sock.openedAtMs !== undefined, closedByPeer: sub.sock.gaps.length, ackedSeqs, received: sub.log.own });
+    withMeta({ socket: sub.sock.opts.label ?? '', missing: ackedSeqs.filter((q) => !sub.log.own.has(q)).length }, () => slowConsumerFate.add(1, { fate, phase: ph }));
+  }
 }

@@ -6,6 +6,8 @@
 import type { SuiteConfig } from './config.js';
 import { partsOf, resolveProfile, selectParts, type Profile } from './profiles.js';
 import { thresholdSpecs, withOverrides, type Parts, type SloSet, type ThresholdSpec } from './slo.js';
+import { healthyFanoutOnly, slowConsumerSpecs, withSlowConsumers } from './slow-consumers.js';
+import { PHASES } from './types.js';
 import { stormThresholds } from './storm-plan.js';
 
 /** Which parts each scenario file runs (dist/<name>.js). */
@@ -35,8 +37,11 @@ export function planFor(cfg: SuiteConfig, keep: Parts): { profile: Profile; spec
   const msa = msaAvailability(cfg, keep).on;
   let profile = selectParts(resolveProfile(cfg.profile, cfg), { ...keep, msa });
   if (cfg.sloOverrides) profile = { ...profile, slo: withOverrides(profile.slo, cfg.sloOverrides) };
+  if (cfg.slowConsumers) profile = withSlowConsumers(profile, cfg.slowConsumers);
   const slo = sloFor(profile.slo, cfg.faultWindows.length > 0);
-  const specs = thresholdSpecs(slo, partsOf(profile));
+  let specs = thresholdSpecs(slo, partsOf(profile));
+  // slow consumers: the healthy subscribers and the publishers' echo judged per phase (only baseline without windows)
+  if (cfg.slowConsumers) specs = [...healthyFanoutOnly(specs), ...slowConsumerSpecs(cfg.slowConsumers, partsOf(profile), cfg.faultWindows.length > 0 ? PHASES : ['baseline'])];
   // a bad-request storm: the valid traffic per service, and the storm itself sent
   if (cfg.storm) specs.push(...stormThresholds(slo.whole.errorRateMax));
   return { profile, specs };

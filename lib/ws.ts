@@ -64,6 +64,12 @@ export interface RoomSocketHandlers {
    * marker are decoded only when they may be error frames; error frames are always decoded.
    */
   wants?: (raw: string, receipt: Receipt) => boolean;
+  /**
+   * Read only the marker at the start of a message frame's body from the raw text, without decoding the frame
+   * (hot-room subscribers of big, padded messages: JSON.parse of every 64 KB frame would cost the load generator
+   * more than the target). onMarked then gets a frame with `type` only. Error frames are always decoded.
+   */
+  markerOnly?: boolean;
 }
 
 export interface RoomSocketOptions {
@@ -329,6 +335,12 @@ export class RoomSocket {
     const r = this.opts.digest || this.h.wants ? receiptInFrame(data) : undefined;
     if (r && this.opts.digest) this.opts.digest.record(r.key, r.seq);
     if (this.h.wants && !(r ? this.h.wants(data, r) : data.includes('"error"'))) return;
+    if (this.h.markerOnly && !data.includes('"error"')) {
+      const at = data.indexOf('"body":"');
+      const parsed = at >= 0 ? parseBody(data.slice(at + 8, at + 8 + 200)) : undefined;
+      if (parsed) this.h.onMarked?.(this, parsed, { type: 'message' }, Date.now());
+      return;
+    }
     let frame: { type?: string; error?: string; payload?: MessageFrame['payload'] };
     try {
       frame = JSON.parse(data);
@@ -379,6 +391,8 @@ export interface SenderOptions {
   /** For the history: the room id and the sender's user id. */
   room: string;
   sender: string;
+  /** Text after the marker in every body (lib/marker.ts messageBody); hot-room slow consumers pad it. */
+  filler?: string;
   /** Called for every acknowledged message (e.g. lib/idempotency.ts repeats its client_msg_id). */
   onAcked?: (m: { id: string; clientMsgId: string; body: string; resolvedMs: number }) => void;
 }
@@ -447,7 +461,7 @@ export class MessageSender {
     f.attempts += 1;
     f.attemptSendMs = nowMs;
     this.retryAtMs = undefined;
-    f.body = messageBody(f.marker, nowMs);
+    f.body = messageBody(f.marker, nowMs, this.o.filler);
     return this.sock.send({
       type: 'message',
       payload: { client_msg_id: clientMsgId(f.marker), body: f.body, file_ids: [], emojis: [] },

@@ -55,6 +55,14 @@ export const FLAW_NAMES = [
   'double-fanout',
   /** chat ignores client_msg_id: a repeated key is stored again instead of refused with `duplicate client_msg_id`. */
   'ignore-client-msg-id',
+  /**
+   * chat writes each fan-out message to the room's sockets one after another under one lock per room, each write
+   * waiting for the socket to take it or TARGET_FLAW_WRITE_DEADLINE_MS (default 5000) to pass (contract: the real
+   * chat's fan-out path): one subscriber that stops reading delays the whole room.
+   */
+  'serial-fanout',
+  /** chat's Redis subscriber connection does not subscribe again after it reconnects: fan-out stops for good after a Redis error. */
+  'no-resubscribe',
   /** session answers a failed status update with 200 {"ok": false, "error"} instead of 400. */
   'status-ok-on-failure',
   /** tenanthub answers the tenants list as a page {"items": [...]} instead of the contract's array. */

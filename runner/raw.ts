@@ -15,6 +15,8 @@ export interface RawPoint {
   time: string;
   value: number;
   tags: Record<string, string>;
+  /** k6 sample metadata (lib/history.ts), when the sample carries any. */
+  metadata?: Record<string, string | number | boolean>;
 }
 
 /** Opens a raw output file, gunzipping when it starts with the gzip magic bytes (whatever its name). */
@@ -39,10 +41,10 @@ export async function forEachPoint(path: string, onPoint: (p: RawPoint) => void,
       const end = line.indexOf('"', prefix.length);
       if (!metrics.has(line.slice(prefix.length, end))) continue;
     }
-    const obj = JSON.parse(line) as { type?: string; metric?: string; data?: { time: string; value: number; tags?: Record<string, string> | null } };
+    const obj = JSON.parse(line) as { type?: string; metric?: string; data?: { time: string; value: number; tags?: Record<string, string> | null; metadata?: RawPoint['metadata'] | null } };
     if (obj.type !== 'Point' || !obj.metric || !obj.data) continue;
     if (metrics && !metrics.has(obj.metric)) continue;
-    onPoint({ metric: obj.metric, time: obj.data.time, value: obj.data.value, tags: obj.data.tags ?? {} });
+    onPoint({ metric: obj.metric, time: obj.data.time, value: obj.data.value, tags: obj.data.tags ?? {}, ...(obj.data.metadata ? { metadata: obj.data.metadata } : {}) });
   }
 }
 

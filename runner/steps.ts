@@ -182,7 +182,7 @@ export async function referenceTargetStep(ctx: RunContext, o: { flaws: readonly 
   const { flaws, topology } = o;
   const targetFilePath = runStateFile(ctx.command, 'target.json');
   const stack = await ctx.timed('targetStartMs', 'target', (l) => {
-    const with_ = [topology?.proxy && 'proxies', topology?.chatLb && 'a chat LB', topology?.dbmanLb && 'the dbman LB'].filter(Boolean);
+    const with_ = [topology?.proxy && 'proxies', topology?.chatLb && 'a chat LB', topology?.dbmanLb && 'the dbman LB', topology?.redisSentinel && 'Redis Sentinel'].filter(Boolean);
     l(`starting the reference target${flaws.length ? ` with flaws ${flaws.join(', ')}` : ''}${with_.length ? ` with ${with_.join(', ')}` : ''} (${targetFilePath})`);
     return startStack({ flaws: [...flaws], targetFilePath, log: l, ...topology });
   });

@@ -121,8 +121,22 @@ export const TargetFile = z
     /** The session instances (session, or session-1, session-2 behind a balancer) and the tenanthub ones: fault targets. */
     sessionInstances: z.array(Component).default([]),
     tenanthubInstances: z.array(Component).default([]),
-    /** The Redis the chat instances fan out through (`redis://` URL); faults reach it by a proxy or its container. */
+    /**
+     * The Redis the chat instances fan out through (`redis://` URL); faults reach it by its process or container
+     * (stop, kill, pause, restart) and by a Toxiproxy proxy in front of it (network faults).
+     */
     redis: Component.optional(),
+    /** The PostgreSQL behind the dbman nodes (`postgres://` URL, no credentials needed); faults by process or container. */
+    postgres: Component.optional(),
+    /**
+     * Redis behind Sentinel: `redis` is the primary at the start, `replicas` the others, `sentinels` the sentinels
+     * (`redis://` URLs, asked for `masterName`'s primary: a drill on the primary measures the promotion). Every one
+     * of them is a fault target by its name.
+     */
+    redisSentinel: z
+      .object({ masterName: z.string().min(1), sentinels: z.array(Component).min(1), replicas: z.array(Component).default([]) })
+      .strict()
+      .optional(),
     loadBalancers: z.array(LoadBalancer).default([]),
     /** Set by the reference target's launcher only. */
     reference: z

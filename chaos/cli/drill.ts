@@ -18,6 +18,7 @@ import { exitOnError, parseFlags, UsageError } from './args.js';
 
 export const DRILL_USAGE = `usage: npm run drill -- --fault <${FAULT_KINDS.join('|')}> --node <name> [--at 20s] [--for <sized>]
                        [--profile failover] [--duration 45s] [--target <file> | --docker] [--proxy] [--lb] [--dbman-lb]
+                       [--redis-sentinel] [--max-promotion 30s]
                        [--latency-ms 1000 --jitter-ms 200 | --rate-kbps 16] [--hold 3] [--slo-p95-ms 500] [--slo-error-rate 0.01]
                        [--max-failover 5s] [--max-recovery 15s] [--max-ready-flip 5s] [--max-reconnect-p95-ms 5000]
                        [--max-ready-but-failing 1s] [--max-relapses 0] [--max-relapse 2s]
@@ -28,7 +29,12 @@ Without --target the drill starts the reference target (TARGET_FLAWS=a,b) and st
 dbman node, on every dbman node's PostgreSQL link and in front of Redis (--proxy asks for them always).
 --lb puts HAProxy in front of the chat instances (automatic for a fault on chat-N); --dbman-lb gives the app
 services one dbman URL behind HAProxy, which health-checks /health/ready (the dbman-lb topology). --proxy, --lb
-and --dbman-lb shape the reference target the drill starts: not with --target.
+and --dbman-lb shape the reference target the drill starts: not with --target. --redis-sentinel starts it with
+Redis behind Sentinel (a replica and three sentinels; not with --docker; with --target its file must have
+redisSentinel): a stop, kill, pause or restart of
+redis (the primary) is judged by its promotion (a majority of the sentinels names a new primary within
+--max-promotion, polled every 100 ms), the fan-out gap per room and fan-out resuming in every room after it;
+the replica (redis-replica-1) and the sentinels (sentinel-N) are fault targets too.
 --for: a pause or partition without --for lasts long enough for the stall to come back twice, sized from the
 target file's dbmanClient {timeoutMs, failThreshold, cooldownMs} (else the contract's 5000 / 3 / 10000):
 timeout + 2 × (timeout + cooldown) + hold + 2 s, at least 20 s; a shorter --for prints a warning naming the
@@ -36,11 +42,19 @@ relapse it cannot see. Other faults default to 20 s. Relapses (the SLO held, the
 longer than --max-relapse count against --max-relapses. Every dbman node is also probed with a read-only
 internal-API call (the target file's servingProbe, default tenants/list): a healed node must be ready AND
 serving, and may be ready but failing for at most --max-ready-but-failing after heal.
-Fault targets: dbman-N, chat-N, orghub, session(-N), tenanthub(-N), redis and the load balancers, as the target
-file names them (a fault on session-N or tenanthub-N starts the chat-LB topology: two of each behind balancers).
+Fault targets: dbman-N, chat-N, orghub, session(-N), tenanthub(-N), redis, postgres (with Sentinel also
+redis-replica-1 and sentinel-N) and the load balancers, as the target file names them (a fault on session-N or
+tenanthub-N starts the chat-LB topology: two of each behind balancers).
 db-cut cuts a dbman node's PostgreSQL link (its proxy disabled): judged by its readiness flip (--max-ready-flip),
 its liveness staying up and its readiness back (--max-recovery). A fault on chat-N is judged by the WS clients'
 reconnects (seen, p95 within --max-reconnect-p95-ms).
+A stop, kill, pause or restart of redis is judged by fan-out resuming in every room that had WS traffic before
+(fanout_resume, within slo.maxResumeS); of postgres by every dbman node ready and serving again and a store
+acknowledged (pg_recovery_time, within slo.maxPgRecoveryS, the owners' 5 minutes).
+Drill files (chaos/drills/, --file): dbman-sequence.yaml, db-cut.yaml, network.yaml, chat-kill.yaml,
+session-kill.yaml, bad-request-storm.yaml, redis-slow.yaml, slow-consumers.yaml (slowConsumers: a share of the hot room's subscribers throttled; the healthy
+ones judged on their own), data-tier.yaml (restart Redis, then PostgreSQL), sentinel.yaml (kill the Sentinel
+primary; redisSentinel: true).
 --docker starts the reference target as containers (npm run stack -- up --docker) and drives the faults with the
 docker driver (stop, kill, pause, restart, partition by network disconnect); the stack is removed after.
 A target file whose URLs are outside loopback (127.0.0.0/8, localhost, ::1), e.g. staging, needs --allow-remote.
@@ -64,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
     proxy: { type: 'boolean' },
     lb: { type: 'boolean' },
     'dbman-lb': { type: 'boolean' },
+    'redis-sentinel': { type: 'boolean' },
+    'max-promotion': { type: 'string' },
     docker: { type: 'boolean' },
     'latency-ms': { type: 'string' },
     'jitter-ms': { type: 'string' },
@@ -99,6 +115,8 @@ async function main(argv: string[]): Promise<number> {
     proxy: values.proxy as boolean | undefined,
     lb: values.lb as boolean | undefined,
     dbmanLb: values['dbman-lb'] as boolean | undefined,
+    redisSentinel: values['redis-sentinel'] as boolean | undefined,
+    maxPromotion: s('max-promotion'),
     latencyMs: s('latency-ms'),
     jitterMs: s('jitter-ms'),
     rateKbps: s('rate-kbps'),

@@ -11,6 +11,7 @@ import { integrityOptionsFromEnv, type IntegrityOptions } from '../../integrity/
 import { UsageError } from '../cli/args.js';
 import { pickDriver } from '../drivers/driver.js';
 import { findFaultTarget, faultTargets } from '../fault-targets.js';
+import { SLOW_PATH_NODE } from '../slow-path.js';
 import { NETWORK_FAULTS } from '../faults.js';
 import { defaultLedgerPath, Ledger } from '../ledger.js';
 import { defaultDrivers } from '../nemesis.js';
@@ -39,7 +40,10 @@ export interface DrillInput {
 /** Checks that every fault's node exists and has a driver that reaches it: a UsageError (exit 2) otherwise. */
 export function checkSpecAgainstTarget(spec: DrillSpec, t: TargetFile, where: string): void {
   const drivers = defaultDrivers();
+  // a Sentinel drill (sentinel.yaml) against a given target: its target file must describe the Sentinel topology
+  if (spec.redisSentinel && !t.redisSentinel) throw new UsageError(`redisSentinel: ${where} has no redisSentinel (allowed: a target file with redisSentinel {masterName, sentinels}, or no --target)`);
   spec.faults.forEach((f, i) => {
+    if (f.node === SLOW_PATH_NODE) return; // the drill's own slow path (slowConsumers), started after this check
     const node = findFaultTarget(t, f.node);
     const at = spec.faults.length > 1 ? `faults.${i}.node` : '--node';
     if (!node) throw new UsageError(`${at}: no node ${f.node} in ${where} (nodes: ${faultTargets(t).map((c) => c.name).join(', ')})`);

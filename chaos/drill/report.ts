@@ -2,6 +2,9 @@
  * What a drill writes: `reports/<run-id>/drill.json` (DrillReport), one DrillFault per scheduled fault. Types and
  * the pure pieces that fill them; the drill's steps (run.ts), its judgement (judge.ts) and the HTML report read them.
  */
+import type { PromotionFigures } from '../sentinel.js';
+import type { PgRecoveryFigures, ResumeFigures } from '../data-tier.js';
+import type { SlowConsumerFigures } from '../slow-figures.js';
 import type { RunSummary } from '../../runner/summary.js';
 import type { FailoverFigures, PhaseStats } from '../figures.js';
 import type { DbCutFigures } from '../health-figures.js';
@@ -18,6 +21,12 @@ export interface DrillFault extends Partial<FailoverFigures>, FaultExtras {
   dbCut?: DbCutFigures;
   /** A fault on a chat instance: the WS clients' reconnects from inject to the next fault (or the end). */
   ws?: ReconnectFigures;
+  /** A fault that takes Redis away: per room active before, the time from Redis back to its first fan-out delivery. */
+  resume?: ResumeFigures;
+  /** A fault on PostgreSQL: per dbman node ready and serving again, the first store, the recovery time. */
+  pgRecovery?: PgRecoveryFigures;
+  /** A fault on the primary of a Redis behind Sentinel: promotion time, fan-out gap and resume per room, undelivered. */
+  sentinel?: PromotionFigures & { undelivered?: number };
   id?: string;
   fault: string;
   node: string;
@@ -50,6 +59,8 @@ export interface DrillReport {
   liveness: Record<string, LivenessPoint[]>;
   /** dbman-lb topology: when the balancer had each node in traffic (its stats page, polled every 500 ms). */
   balancer?: { name: string; nodes: Record<string, BalancerPoint[]>; lastError?: string };
+  /** Slow-consumer drills: healthy vs slow fan-out per phase, the slow subscribers' fate, the bytes the span pushed. */
+  slowConsumers?: SlowConsumerFigures;
   /** Checks after the load: every node ready again. */
   after: Check[];
   verdict: 'pass' | 'fail';

@@ -22,6 +22,7 @@ import { validateDrillInput, type DrillInput } from './edge.js';
 import { holdDrillNodes } from './claims.js';
 import { faultWindowStep, recordedPidsStep } from './added-steps.js';
 import { DRILL_FILE } from './report.js';
+import { dataTierStep, printDataTier, sentinelUndelivered, sentinelWatchStep, slowPathStep } from './data-tier-steps.js';
 import type { DrillSpec } from './spec.js';
 import {
   afterCheckStep,
@@ -82,7 +83,8 @@ async function drill(ctx: RunContext, edgeInput: DrillInput, reportsRoot: string
   ctx.check();
   const windows = faultWindowStep(ctx, edgeInput.spec, t.target);
   const input: DrillInput = { ...edgeInput, spec: windows.spec };
-  const run = await prepareRunStep(ctx, input, t, reportsRoot);
+  const slowEnv = await slowPathStep(ctx, input.spec, t.target);
+  const run = await prepareRunStep(ctx, input, t, reportsRoot, slowEnv);
 
   const steady = await steadyStateStep(run, t.target);
   const report = drillReport(input, run, t.target, steady);
@@ -92,10 +94,13 @@ async function drill(ctx: RunContext, edgeInput: DrillInput, reportsRoot: string
   ctx.check();
 
   const watchers = watchersStep(ctx, t.target);
+  const sentinel = await sentinelWatchStep(ctx, t.target);
   const k6Result = await loadStep(ctx, { k6Path: k6.path, script, run, watchers, profile: input.spec.profile });
+  sentinel?.stop();
   await healStep(run);
   const after = await afterCheckStep(ctx, run, t.target, watchers);
   await figuresStep({ input, run, target: t.target, watchers, k6: k6Result, report, after });
+  await dataTierStep({ input, run, target: t.target, watchers, k6: k6Result, report, sentinel });
 
   // The integrity check: every room read back after the heal, while the target is still up.
   const integrity = await integrityStep({ rawPath: k6Result.paths.raw, target: t.target, runDir: run.runDir, runId: run.runId, options: input.integrityOptions, profile: input.spec.profile }, ctx.step('integrity'));
@@ -111,8 +116,10 @@ async function drill(ctx: RunContext, edgeInput: DrillInput, reportsRoot: string
     files: { drill: DRILL_FILE, ...integrity.files },
     extraThresholds: integrity.thresholds,
   });
+  sentinelUndelivered(report, integrity.report?.counts.undelivered);
   await writeVerdictStep(run, report, summary);
   await closeStep(ctx, run.runDir, summary);
   printOutputs(ctx, { run, report, summary, integrity });
+  printDataTier(ctx, report);
   return exitCodeOf(summary.verdict, ctx.interrupted);
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { PROFILE_NAMES } from '../../lib/profiles.js';
 import { STORM_KINDS } from '../../lib/storm-plan.js';
 import { UsageError, parseOrUsage } from '../cli/args.js';
+import { SLOW_PATH_NODE } from '../slow-path.js';
 import { Duration, FAULT_KINDS, FaultParams, FaultStep, NETWORK_FAULTS, parseDurationS, type FaultKind } from '../faults.js';
 import { DEFAULT_FOR_S } from './fault-window.js';
 
@@ -35,6 +36,12 @@ export const DrillSlo = z
     maxReadyFlipS: z.number().positive().default(5),
     /** Drill threshold, faults on a chat instance: WS reconnect time (unplanned close → new socket open) p95, ms. */
     maxReconnectP95Ms: z.number().positive().default(5000),
+    /** Drill threshold, faults that take Redis away: every room active before must get fan-out again within this many seconds of Redis back. */
+    maxResumeS: z.number().positive().default(20),
+    /** Drill threshold, faults on PostgreSQL: every dbman node ready and serving, and a store acknowledged, within this many seconds of it back (the owners' 5 minutes). */
+    maxPgRecoveryS: z.number().positive().default(300),
+    /** Drill threshold, faults on the primary of a Redis behind Sentinel: a majority of the sentinels names a new primary within this many seconds of inject. */
+    maxPromotionS: z.number().positive().default(30),
     /**
      * Drill threshold, recovery phase: seconds a healed dbman node may answer /health/ready 200 while its serving
      * probe fails. One 250 ms poll of each apart, plus room for a loaded machine.
@@ -50,6 +57,34 @@ export const DrillSlo = z
   })
   .strict();
 export type DrillSlo = z.infer<typeof DrillSlo>;
+
+/**
+ * Slow consumers in the hot room (lib/slow-consumers.ts): `share` of each VU's subscribers connect through the
+ * drill's slow path (chaos/slow-path.ts), throttled to `rateKBps` from `at` for `for`; the drill adds that
+ * `bandwidth` fault on `ws-slow` to the schedule, so the span is the fault phase.
+ */
+export const SlowConsumersSpec = z
+  .object({
+    share: z.number().gt(0).lt(1).default(0.2),
+    at: Duration,
+    for: Duration,
+    /** Throughput of the slow path during the span, KB/s (1: a phone that has all but stopped reading). */
+    rateKBps: z.number().int().positive().default(1),
+    /** Filler per hot-room message, bytes: the span must push more than the target buffers per socket (~4 MB on loopback). */
+    padBytes: z.number().int().min(0).max(200_000).default(32_768),
+    /** Hot-room send interval override, seconds. */
+    sendIntervalS: z.number().min(0.05).max(60).optional(),
+    fanoutP95Ms: z.number().positive().optional(),
+    fanoutDeliveryMin: z.number().min(0).max(1).optional(),
+    echoP95Ms: z.number().positive().optional(),
+  })
+  .strict();
+export type SlowConsumersSpec = z.infer<typeof SlowConsumersSpec>;
+
+/** The fault step a slow-consumer span adds to the schedule: a bandwidth toxic on the slow path. */
+export function slowSpanStep(sc: SlowConsumersSpec): FaultStep {
+  return FaultStep.parse({ fault: 'bandwidth', node: SLOW_PATH_NODE, at: sc.at, for: sc.for, params: { rateKBps: sc.rateKBps } });
+}
 
 /**
  * A bad-request storm during the drill (lib/storm-plan.ts): `rate` bad requests per second from `at` for `for`,
@@ -78,6 +113,7 @@ export const DrillSpec = z
     /** Load duration (the profile's steady part); default: last heal + RECOVERY_TAIL_S. */
     duration: Duration.optional(),
     faults: z.array(DrillFaultStep).default([]),
+    slowConsumers: SlowConsumersSpec.optional(),
     storm: DrillStorm.optional(),
     slo: DrillSlo.default(DrillSlo.parse({})),
     /**
@@ -89,18 +125,29 @@ export const DrillSpec = z
     chatLb: z.boolean().default(false),
     /** The dbman-lb topology for the stack the drill starts: the app services get one dbman URL behind HAProxy. */
     dbmanLb: z.boolean().default(false),
+    /** The stack the drill starts runs Redis behind Sentinel (a replica, three sentinels; `stack up --redis-sentinel`). */
+    redisSentinel: z.boolean().default(false),
   })
   .strict()
   .superRefine((d, ctx) => {
-    if (d.faults.length === 0 && !d.storm) ctx.addIssue({ code: 'custom', path: ['faults'], message: 'at least one fault (or a storm)' });
+    if (d.faults.length === 0 && !d.slowConsumers && !d.storm) ctx.addIssue({ code: 'custom', path: ['faults'], message: 'at least one fault (or slowConsumers, or a storm)' });
     if (d.storm) {
       if (d.storm.at < 1) ctx.addIssue({ code: 'custom', path: ['storm', 'at'], message: 'must be at least 1s after load start (a baseline first)' });
       if (d.duration !== undefined && d.storm.at + d.storm.for > d.duration) {
         ctx.addIssue({ code: 'custom', path: ['storm', 'for'], message: `the storm ends at ${d.storm.at + d.storm.for}s, after the load (duration ${d.duration}s)` });
       }
     }
+    if (d.slowConsumers) {
+      const sc = d.slowConsumers;
+      if (sc.at < 1) ctx.addIssue({ code: 'custom', path: ['slowConsumers', 'at'], message: 'must be at least 1s after load start (a baseline first)' });
+      if (sc.for <= 0) ctx.addIssue({ code: 'custom', path: ['slowConsumers', 'for'], message: 'must be more than 0s' });
+      if (d.duration !== undefined && sc.at + sc.for > d.duration) {
+        ctx.addIssue({ code: 'custom', path: ['slowConsumers', 'for'], message: `the span ends at ${sc.at + sc.for}s, after the load (duration ${d.duration}s)` });
+      }
+    }
     const fs = d.faults.map((f) => ({ ...f, for: f.for ?? DEFAULT_FOR_S }));
     fs.forEach((f, i) => {
+      if (f.node === SLOW_PATH_NODE) ctx.addIssue({ code: 'custom', path: ['faults', i, 'node'], message: `${SLOW_PATH_NODE} is the slow-consumer path: use slowConsumers` });
       if (f.at < 1) ctx.addIssue({ code: 'custom', path: ['faults', i, 'at'], message: 'must be at least 1s after load start (a baseline first)' });
       if (f.for <= 0 && f.fault !== 'restart') ctx.addIssue({ code: 'custom', path: ['faults', i, 'for'], message: 'must be more than 0s' });
       if (d.duration !== undefined && f.at + f.for > d.duration) {
@@ -114,12 +161,13 @@ export const DrillSpec = z
     });
   })
   .transform((d) => {
-    const faults: FaultStep[] = d.faults.map((f) => ({ ...f, for: f.for ?? DEFAULT_FOR_S }));
+    const given: FaultStep[] = d.faults.map((f) => ({ ...f, for: f.for ?? DEFAULT_FOR_S }));
+    const faults = d.slowConsumers ? [...given, slowSpanStep(d.slowConsumers)] : given;
     return {
       ...d,
       faults,
       /** Per fault: whether its length was given (else the drill may size it from the target's client settings). */
-      forGiven: d.faults.map((f) => f.for !== undefined),
+      forGiven: [...d.faults.map((f) => f.for !== undefined), ...(d.slowConsumers ? [true] : [])],
       durationGiven: d.duration !== undefined,
       durationS: d.duration ?? defaultDurationS([...faults, ...(d.storm ? [d.storm] : [])]),
     };
@@ -154,7 +202,7 @@ export function stormEnv(storm: DrillStorm): string {
 
 /** Whether the stack a drill starts needs Toxiproxy proxies: a network fault, a db-cut, or any fault on redis. */
 export function needsProxy(spec: Pick<DrillSpec, 'faults'>): boolean {
-  return spec.faults.some((f) => (NETWORK_FAULTS as readonly FaultKind[]).includes(f.fault) || f.fault === 'db-cut' || f.node === 'redis');
+  return spec.faults.some((f) => f.node !== SLOW_PATH_NODE && ((NETWORK_FAULTS as readonly FaultKind[]).includes(f.fault) || f.fault === 'db-cut' || f.node === 'redis'));
 }
 
 /**
@@ -191,6 +239,7 @@ export interface DrillFlags {
   proxy?: boolean;
   lb?: boolean;
   dbmanLb?: boolean;
+  redisSentinel?: boolean;
   latencyMs?: string;
   jitterMs?: string;
   rateKbps?: string;
@@ -204,6 +253,7 @@ export interface DrillFlags {
   maxReadyButFailing?: string;
   maxRelapses?: string;
   maxRelapse?: string;
+  maxPromotion?: string;
 }
 
 const num = (v: string | undefined) => (v === undefined ? undefined : /^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
@@ -257,6 +307,7 @@ function withOverrides(raw: Record<string, unknown>, f: DrillFlags): Record<stri
   if (f.proxy) out.proxy = true;
   if (f.lb) out.chatLb = true;
   if (f.dbmanLb) out.dbmanLb = true;
+  if (f.redisSentinel) out.redisSentinel = true;
   const slo = { ...((out.slo as Record<string, unknown> | undefined) ?? {}) };
   if (f.hold !== undefined) slo.holdS = num(f.hold);
   if (f.sloP95Ms !== undefined) slo.p95Ms = num(f.sloP95Ms);
@@ -268,6 +319,7 @@ function withOverrides(raw: Record<string, unknown>, f: DrillFlags): Record<stri
   if (f.maxReadyButFailing !== undefined) slo.maxReadyButFailingS = durationOrRaw(f.maxReadyButFailing);
   if (f.maxRelapses !== undefined) slo.maxRelapses = num(f.maxRelapses);
   if (f.maxRelapse !== undefined) slo.maxRelapseS = durationOrRaw(f.maxRelapse);
+  if (f.maxPromotion !== undefined) slo.maxPromotionS = durationOrRaw(f.maxPromotion);
   if (Object.keys(slo).length) out.slo = slo;
   return out;
 }

@@ -51,7 +51,7 @@ export async function targetStep(ctx: RunContext, input: DrillInput): Promise<Dr
     return { target: given.target, targetFilePath: given.path };
   }
   // the stack starts (and `stack down` stops) its own toxiproxy-server and haproxy
-  const topology = { proxy: spec.proxy || needsProxy(spec), chatLb: spec.chatLb || needsChatLb(spec), dbmanLb: spec.dbmanLb };
+  const topology = { proxy: spec.proxy || needsProxy(spec), chatLb: spec.chatLb || needsChatLb(spec), dbmanLb: spec.dbmanLb, redisSentinel: spec.redisSentinel };
   const started = await referenceTargetStep(ctx, { flaws: input.flaws, topology });
   checkSpecAgainstTarget(spec, started.target, 'the reference target');
   return started;
@@ -73,7 +73,7 @@ export interface DrillRun {
  * The run dir, the k6 environment (FAULT_WINDOWS from the schedule), the nemesis and the method that plays the
  * expanded schedule, and the rollback: registered once here, it runs on SIGINT/SIGTERM and at teardown.
  */
-export async function prepareRunStep(ctx: RunContext, input: DrillInput, t: DrillTarget, reportsRoot?: string): Promise<DrillRun> {
+export async function prepareRunStep(ctx: RunContext, input: DrillInput, t: DrillTarget, reportsRoot?: string, extraEnv: Record<string, string> = {}): Promise<DrillRun> {
   const { spec, ledger } = input;
   const { runId, runDir } = await createRunDir('drill', spec.profile, reportsRoot);
   const windows = drillWindows(spec);
@@ -81,7 +81,7 @@ export async function prepareRunStep(ctx: RunContext, input: DrillInput, t: Dril
     target: t.target,
     profile: spec.profile,
     allowRemote: input.allowRemote,
-    env: { RUN_ID: runId, FAULT_WINDOWS: JSON.stringify(windows), DURATION: `${spec.durationS}s`, ...(spec.storm ? { STORM: stormEnv(spec.storm) } : {}) },
+    env: { RUN_ID: runId, FAULT_WINDOWS: JSON.stringify(windows), DURATION: `${spec.durationS}s`, ...(spec.storm ? { STORM: stormEnv(spec.storm) } : {}), ...extraEnv },
     scenario: DRILL_SCENARIO,
   });
   ctx.log(`${plan.msaLine}${plan.msaLine.startsWith('msa part on') ? ' (judged per service and phase)' : ''}`);

@@ -68,3 +68,15 @@ export function readEnviron(pid: number): Record<string, string> {
 export function readCwd(pid: number): string {
   return readlinkSync(`/proc/${pid}/cwd`);
 }
+
+/** The real uid and gid of a process (/proc/<pid>/status); empty when unreadable. */
+export function readIds(pid: number): { uid?: number; gid?: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+    const gid = /^Gid:\s+(\d+)/m.exec(status)?.[1];
+    return uid !== undefined && gid !== undefined ? { uid: Number(uid), gid: Number(gid) } : {};
+  } catch {
+    return {};
+  }
+}

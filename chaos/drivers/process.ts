@@ -17,14 +17,15 @@
  * (restarted by someone else, e.g. a supervisor) is left alone.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import type { Component } from '../../runner/target-file.js';
 import type { FaultKind, FaultStep } from '../faults.js';
 import { PROCESS_FAULTS } from '../faults.js';
 import type { FaultDriver, HealOutcome } from './driver.js';
 import { FaultUsageError } from './driver.js';
-import { liveStat, processTree, readCmdline, readCwd, readEnviron, readStat, type ProcRef } from './proc.js';
+import { liveStat, processTree, readCmdline, readCwd, readEnviron, readIds, readStat, type ProcRef } from './proc.js';
+import { connect } from 'node:net';
 
 export interface ProcessHandle {
   node: string;
@@ -39,6 +40,9 @@ export interface ProcessHandle {
   /** Where a restarted node's output goes. */
   logDir: string;
   exitWaitMs: number;
+  /** The process's real uid/gid (PostgreSQL runs as `postgres`): a restart as root switches to them. */
+  uid?: number;
+  gid?: number;
 }
 
 export interface ProcessDriverOptions {
@@ -50,6 +54,13 @@ export interface ProcessDriverOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Whether a recorded argv[0] names a program that exists: a path (absolute or from the cwd) or a name on PATH. */
+function startable(cmd: string | undefined, cwd: string): boolean {
+  if (!cmd) return false;
+  if (cmd.includes('/')) return existsSync(isAbsolute(cmd) ? cmd : join(cwd, cmd));
+  return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
+}
+
 function signal(ref: ProcRef, sig: NodeJS.Signals): boolean {
   if (!liveStat(ref)) return false;
   try {
@@ -60,8 +71,27 @@ function signal(ref: ProcRef, sig: NodeJS.Signals): boolean {
   }
 }
 
-/** True when anything answers HTTP at the URL (any status): the process is up and listening. */
+/** True when a TCP connection to the URL's host and port is accepted (redis://, postgres://: no HTTP to ask). */
+function acceptsTcp(url: string, timeoutMs: number): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const sock = connect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/**
+ * True when the process at the URL is up and listening: anything answers HTTP (any status), or, for a URL that
+ * is not http(s) (Redis, PostgreSQL), a TCP connection is accepted.
+ */
 export async function answers(url: string, timeoutMs = 1000): Promise<boolean> {
+  if (!/^https?:/.test(url)) return acceptsTcp(url, timeoutMs);
   try {
     const res = await fetch(new URL('/health/live', url), { signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel();
@@ -111,16 +141,22 @@ export class ProcessDriver implements FaultDriver<ProcessHandle> {
     if (pid === undefined) throw new FaultUsageError(`node ${node.name}: target file gives no faults.pid`);
     const tree = processTree(pid);
     if (tree.length === 0) throw new FaultUsageError(`node ${node.name}: pid ${pid} is not running`);
+    const cmdline = readCmdline(pid);
+    if (step.fault !== 'pause' && !startable(cmdline[0], readCwd(pid))) {
+      // e.g. a redis-server that rewrote its process title: the recorded command line cannot start it again
+      throw new FaultUsageError(`node ${node.name}: cannot start pid ${pid} again from its command line (${JSON.stringify(cmdline.join(' ').slice(0, 80))}: no such program; a process that rewrites its title, such as redis-server without set-proc-title no, loses it)`);
+    }
     return {
       node: node.name,
       url: node.url,
       root: { pid, startTime: tree[0]!.startTime },
       tree: tree.map((s) => ({ pid: s.pid, startTime: s.startTime })),
-      cmdline: readCmdline(pid),
+      cmdline,
       env: readEnviron(pid),
       cwd: readCwd(pid),
       logDir: this.logDir,
       exitWaitMs: step.params.exitWaitMs,
+      ...readIds(pid),
     };
   }
 
@@ -163,7 +199,7 @@ export class ProcessDriver implements FaultDriver<ProcessHandle> {
       for (const ref of alive) signal(ref, 'SIGCONT');
       return { detail: `pid ${h.root.pid} still runs` };
     }
-    if (await answers(h.url)) return { detail: `${h.url} already answers (started by someone else)` };
+    if (await answers(h.url)) return { detail: `${h.url} already answers (${kind === 'restart' ? 'started again by the restart' : 'started by someone else'})` };
     const pid = await this.start(h);
     return { detail: `started again as pid ${pid}`, newPid: pid };
   }
@@ -181,7 +217,9 @@ export class ProcessDriver implements FaultDriver<ProcessHandle> {
     const fd = openSync(log, 'a');
     const [cmd, ...args] = h.cmdline;
     if (!cmd) throw new Error(`${h.node}: no recorded command line`);
-    const child = spawn(cmd, args, { cwd: h.cwd, env: h.env, detached: true, stdio: ['ignore', fd, fd] });
+    // as root, start it as the user it ran as (PostgreSQL refuses to run as root)
+    const asUser = process.getuid?.() === 0 && h.uid !== undefined && h.uid !== 0 ? { uid: h.uid, gid: h.gid } : {};
+    const child = spawn(cmd, args, { cwd: h.cwd, env: h.env, detached: true, stdio: ['ignore', fd, fd], ...asUser });
     closeSync(fd);
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid!));

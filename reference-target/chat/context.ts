@@ -16,7 +16,13 @@ import { messageStore, type StoreMessage } from './message-store.js';
 const Env = z.object({
   PORT: portVar(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  /** host:port,host:port: connect through Redis Sentinel (the `--redis-sentinel` topology) instead of REDIS_URL. */
+  REDIS_SENTINELS: z
+    .string()
+    .regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, 'must be host:port,host:port')
+    .optional(),
+  REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
   CHAT_USE_MQ: z.enum(['false'], 'only "false" is supported by the reference target (fan-out through Redis)').default('false'),
   CHAT_INSTANCE_NAME: z.string().default('chat'),
   CHAT_DEDUP_TTL_S: z.preprocess((v) => (v === undefined || v === '' ? 86400 : Number(v)), z.number().int().min(1).max(30 * 86400)),
@@ -41,7 +47,8 @@ export function chatFromEnv(processEnv: NodeJS.ProcessEnv): Chat {
   const env = parseEnv(Env, processEnv);
   const jwt = jwtFromEnv(processEnv);
   const dbman = dbmanFromEnv(processEnv, 'chat');
-  const hub = new RoomHub(processEnv['REDIS_URL']!);
+  if (!env.REDIS_URL && !env.REDIS_SENTINELS) throw new Error('REDIS_URL: required (a redis:// URL), or REDIS_SENTINELS (host:port,host:port)');
+  const hub = new RoomHub(env.REDIS_SENTINELS ? { sentinels: env.REDIS_SENTINELS, masterName: env.REDIS_SENTINEL_MASTER } : env.REDIS_URL!);
   const flaws = chatFlawsFromEnv(processEnv);
   const ask = async <T = unknown>(op: string, body: unknown, ok = 200, unavailable?: string): Promise<T> => {
     const res = await callDbman<T>(dbman, op, body, unavailable);

@@ -3,7 +3,8 @@
  * pub/sub fan-out (`hub.ts`, `fanout.ts`; the CHAT_USE_MQ=false behaviour: REST messages are published to the
  * room channel too). What they share is built once from the environment (`context.ts`).
  *
- * Env: PORT (8080), HOST (127.0.0.1), JWT_SECRET (required), REDIS_URL (required), CHAT_USE_MQ (only "false"),
+ * Env: PORT (8080), HOST (127.0.0.1), JWT_SECRET (required), REDIS_URL (required unless REDIS_SENTINELS host:port,...
+ * with REDIS_SENTINEL_MASTER, default mymaster: through Redis Sentinel), CHAT_USE_MQ (only "false"),
  * CHAT_INSTANCE_NAME, CHAT_DEDUP_TTL_S, the dbman client's variables, TARGET_FLAWS (`flaws.ts`).
  */
 import { runMain } from '../shared/env.js';

@@ -10,7 +10,12 @@ export interface ChatInstanceOptions {
   hostPort: number;
   dbmanEndpoints: string[];
   jwtSecret: string;
-  redisUrl: string;
+  /** A redis:// URL, or the sentinels (host:port,...) and master name of the `--redis-sentinel` topology. */
+  redis: string | { sentinels: string; masterName: string };
+}
+
+function redisEnv(r: ChatInstanceOptions['redis']): Record<string, string> {
+  return typeof r === 'string' ? { REDIS_URL: r } : { REDIS_SENTINELS: r.sentinels, REDIS_SENTINEL_MASTER: r.masterName };
 }
 
 export function startChatInstance<S extends StartedService>(run: ServiceRunner<S>, o: ChatInstanceOptions): Promise<S> {
@@ -20,7 +25,7 @@ export function startChatInstance<S extends StartedService>(run: ServiceRunner<S
     bundle: 'chat',
     port: CHAT_CONTAINER_PORT,
     hostPort: o.hostPort,
-    env: { DBMAN_ENDPOINTS: o.dbmanEndpoints.join(','), JWT_SECRET: o.jwtSecret, REDIS_URL: o.redisUrl, CHAT_INSTANCE_NAME: name, CHAT_USE_MQ: 'false' },
+    env: { DBMAN_ENDPOINTS: o.dbmanEndpoints.join(','), JWT_SECRET: o.jwtSecret, ...redisEnv(o.redis), CHAT_INSTANCE_NAME: name, CHAT_USE_MQ: 'false' },
     health: '/health',
   });
 }

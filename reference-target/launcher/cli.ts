@@ -1,5 +1,5 @@
 /**
- * npm run stack -- up [--foreground] [--docker] [--proxy] [--lb] [--dbman-lb] [--flaws a,b] [--target-file PATH]
+ * npm run stack -- up [--foreground] [--docker] [--proxy] [--lb] [--dbman-lb] [--redis-sentinel] [--flaws a,b] [--target-file PATH]
  * npm run stack -- status [--target-file PATH]
  * npm run stack -- down [--target-file PATH]
  *
@@ -14,7 +14,7 @@ import { InfraError } from './infra.js';
 import { isAlive, type ProcRecord } from './procs.js';
 import { DEFAULT_TARGET_FILE, stackStatus, startStack, stopStack } from './stack.js';
 
-const USAGE = `usage: npm run stack -- up [--foreground] [--docker] [--proxy] [--lb] [--dbman-lb] [--flaws a,b] [--target-file PATH]
+const USAGE = `usage: npm run stack -- up [--foreground] [--docker] [--proxy] [--lb] [--dbman-lb] [--redis-sentinel] [--flaws a,b] [--target-file PATH]
        npm run stack -- status [--target-file PATH]
        npm run stack -- down [--target-file PATH]
   --docker     dbman nodes and chat instances as Docker containers
@@ -22,8 +22,10 @@ const USAGE = `usage: npm run stack -- up [--foreground] [--docker] [--proxy] [-
   --lb         HAProxy in front of the chat instances (the target file's chatUrl and wsUrl point at it), and two
                session and two tenanthub instances behind balancers of their own (sessionUrl, tenanthubUrl)
   --dbman-lb   the dbman-lb topology: the app services get one dbman URL, HAProxy checking every node's /health/ready
+  --redis-sentinel  a Redis replica and three sentinels (Debian's redis-sentinel) beside the primary; chat connects
+               through Sentinel (down-after 1000 ms, failover-timeout 5000 ms); not with --docker
   --flaws a,b  switch flaws on (default: TARGET_FLAWS); name@service scopes one to a service, e.g. single-endpoint@session`;
-const UP_ONLY = ['foreground', 'docker', 'proxy', 'lb', 'dbman-lb', 'flaws'] as const;
+const UP_ONLY = ['foreground', 'docker', 'proxy', 'lb', 'dbman-lb', 'redis-sentinel', 'flaws'] as const;
 
 function fail(code: number, msg: string): never {
   process.stderr.write(`stack: ${msg}\n`);
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
         docker: { type: 'boolean', default: false },
         lb: { type: 'boolean', default: false },
         'dbman-lb': { type: 'boolean', default: false },
+        'redis-sentinel': { type: 'boolean', default: false },
         flaws: { type: 'string' },
         'target-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
     } catch (err) {
       fail(2, (err as Error).message);
     }
+    if (values.docker && values['redis-sentinel']) fail(2, '--redis-sentinel: not with --docker (allowed: the local stack, whose sentinels name loopback addresses)');
     let stack;
     try {
       const start = values.docker ? startDockerStack : startStack;
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
         proxy: values.proxy,
         chatLb: values.lb,
         dbmanLb: values['dbman-lb'],
+        redisSentinel: values['redis-sentinel'],
       });
     } catch (err) {
       if (err instanceof InfraError || err instanceof DockerEngineError || /already running|TARGET_FLAW/.test((err as Error).message)) fail(2, (err as Error).message);

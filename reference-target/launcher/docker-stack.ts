@@ -28,6 +28,7 @@ import { COMPONENT_VAR, STACK_ID_VAR, stopProcesses, type ProcRecord } from './p
 import { processRunner, serviceProcessEnv } from './service.js';
 import { containerRunner } from './service-container.js';
 import { beginStart, serviceEnvOf, startInfra, stopStack, writeAtomic, type RunningStack, type StackOptions } from './stack.js';
+import { InfraError } from './infra.js';
 import { describeStack, redisComponent } from './target-description.js';
 
 /** Like Promise.all, but waits for every start to settle first, so cleanup never races a container still starting. */
@@ -47,6 +48,7 @@ async function createStackNetwork(docker: Dockerode, stackId: string): Promise<{
 
 /** Starts the docker-mode stack; on any failure removes what it created and throws. */
 export async function startDockerStack(opts: StackOptions = {}): Promise<RunningStack> {
+  if (opts.redisSentinel) throw new InfraError('--redis-sentinel: not with --docker (allowed: the local stack, whose sentinels name loopback addresses)');
   await ensureDockerEngine(opts.log);
   const { default: Docker } = await import('dockerode');
   const docker = new Docker();
@@ -99,7 +101,7 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
     const redisUrl = `redis://${redisLink.address}`;
     const chats = await allStarted(
       Array.from({ length: nChat }, (_, i) =>
-        startChatInstance(runContainer, { index: i, hostPort: appPorts[nDbman + i]!, dbmanEndpoints: chatEndpoints, jwtSecret, redisUrl }),
+        startChatInstance(runContainer, { index: i, hostPort: appPorts[nDbman + i]!, dbmanEndpoints: chatEndpoints, jwtSecret, redis: redisUrl }),
       ),
     );
     const runProcess = processRunner(ctx, serviceProcessEnv(serviceEnv, flaws));
@@ -137,7 +139,7 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
       chats: chats.map((c) => ({ name: c.name, url: c.url, faults: { container: c.container } })),
       orghub: { url: orghub.url, pid: orghub.proc.pid },
       msa: msaTargetFields(msa, lbs, (a) => ({ pid: a.proc.pid })),
-      redis: redisComponent(redisUrl, redisLink, redis.proc.pid),
+      redis: redisComponent(redis.url, redisLink, redis.proc.pid),
       balancers: lbs,
       postgresInfra: pg,
       redisInfra: redis,

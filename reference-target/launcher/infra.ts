@@ -82,6 +82,11 @@ export function findRedisServer(log: (l: string) => void): string {
   return findBinary('REDIS_SERVER_BIN', 'redis-server', 'redis-server', 'redis-server', log);
 }
 
+/** redis-sentinel from REDIS_SENTINEL_BIN, else PATH (Debian's `redis-sentinel` package). */
+export function findRedisSentinel(log: (l: string) => void): string {
+  return findBinary('REDIS_SENTINEL_BIN', 'redis-sentinel', 'redis-sentinel', 'Redis Sentinel (redis-sentinel)', log);
+}
+
 /** HAProxy from HAPROXY_BIN, else PATH or /usr/sbin (Debian's `haproxy` package). */
 export function findHaproxy(log: (l: string) => void): string {
   return findBinary('HAPROXY_BIN', 'haproxy', 'haproxy', 'HAProxy (haproxy)', log);
@@ -139,7 +144,8 @@ export async function startPostgres(stateDir: string, port: number, log: (l: str
       '-h', listen.hosts.join(','),
       '-p', String(port),
       '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
+      // synchronous_commit stays on: with it off, a PostgreSQL crash (kill drill) loses the last ~0.6 s of
+      // acknowledged commits, which the integrity check rightly reports as lost (fsync=off only risks a machine crash)
       '-c', 'full_page_writes=off',
       '-c', 'max_connections=200',
       '-c', 'shared_buffers=128MB',
@@ -166,15 +172,27 @@ export async function startPostgres(stateDir: string, port: number, log: (l: str
   return { url, proc };
 }
 
-export async function startRedis(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}, listen = LOOPBACK): Promise<StartedInfra> {
+/** A second Redis of the stack (the Sentinel topology's replica): its name (folder, log, process record) and extra arguments. */
+export interface RedisRole {
+  name: string;
+  args: string[];
+}
+
+export async function startRedis(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}, listen = LOOPBACK, role: RedisRole = { name: 'redis', args: [] }): Promise<StartedInfra> {
   const bin = findRedisServer(log);
-  const dir = join(stateDir, 'redis');
+  const dir = join(stateDir, role.name);
   mkdirSync(dir);
   const proc = spawnDetached(
-    'redis',
+    role.name,
     bin,
-    ['--port', String(port), '--bind', ...listen.hosts, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'no'],
-    { env: { ...process.env, ...markEnv }, logFile: join(stateDir, 'logs', 'redis.log') },
+    ['--port', String(port), '--bind', ...listen.hosts, '--save', '',
+      // chat's client_msg_id dedup keys live here (contract: a repeat within 24 h is refused): a Redis restart or
+      // kill must not forget them, or a sender's retry (its echo lost with the fan-out) is stored twice. Every
+      // write reaches the file before Redis answers; no fsync, like PostgreSQL's fsync=off (only a machine crash loses it).
+      '--appendonly', 'yes', '--appendfsync', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'no',
+      // keep /proc/<pid>/cmdline as started: the chaos process driver restarts a stopped or killed Redis from it
+      '--set-proc-title', 'no', ...role.args],
+    { env: { ...process.env, ...markEnv }, logFile: join(stateDir, 'logs', `${role.name}.log`) },
   );
   const url = `redis://127.0.0.1:${port}`;
   const { Redis } = await import('ioredis');
@@ -189,7 +207,7 @@ export async function startRedis(stateDir: string, port: number, log: (l: string
       break;
     } catch (err) {
       r.disconnect();
-      if (Date.now() > deadline) throw new InfraError(`redis did not answer on port ${port}: ${(err as Error).message}`);
+      if (Date.now() > deadline) throw new InfraError(`${role.name} did not answer on port ${port}: ${(err as Error).message}`);
       await sleep(100);
     }
   }

@@ -23,6 +23,8 @@ export interface TopologyOptions {
   chatLb?: boolean;
   /** The `dbman-lb` topology: the app services get one dbman URL, HAProxy checking every node's /health/ready. */
   dbmanLb?: boolean;
+  /** A Redis replica and three sentinels beside the primary; the chat instances connect through Sentinel (sentinel.ts). */
+  redisSentinel?: boolean;
 }
 
 /** What a stack start shares with its links: its folder, its process records and log, and its process marks. */

@@ -24,7 +24,8 @@ import { lbServers, msaInstanceCount, msaTargetFields, startMsaServices } from '
 import { freePorts } from './ports.js';
 import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, stopProcesses, type ProcRecord } from './procs.js';
 import { processRunner, serviceProcessEnv } from './service.js';
-import { describeStack, redisComponent } from './target-description.js';
+import { SENTINEL_COUNT, startSentinels } from './sentinel.js';
+import { describeStack, redisComponent, sentinelDescription } from './target-description.js';
 
 export const DEFAULT_TARGET_FILE = join(REPO_ROOT, '.state', 'target.json');
 
@@ -145,14 +146,17 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   try {
     log(`state folder ${stateDir}`);
     const nMsa = msaInstanceCount(opts);
-    const [bundles, ports] = await Promise.all([buildServices(), freePorts(2 + nDbman + nChat + 1 + 2 * nMsa)]);
+    const nSentinelPorts = opts.redisSentinel ? 1 + SENTINEL_COUNT : 0;
+    const [bundles, ports] = await Promise.all([buildServices(), freePorts(2 + nDbman + nChat + 1 + 2 * nMsa + nSentinelPorts)]);
     const [pgPort, redisPort, ...appPorts] = ports as [number, number, ...number[]];
+    const sentinelPorts = appPorts.splice(nDbman + nChat + 1 + 2 * nMsa);
     log(`bundled services into ${dirname(bundles.dbman)}`);
 
     log(`starting postgres on 127.0.0.1:${pgPort} and redis on 127.0.0.1:${redisPort}`);
     // allSettled: when one fails, the other must have recorded its process before we stop everything.
     const mark = (component: string) => ({ [STACK_ID_VAR]: stackId, [COMPONENT_VAR]: component });
     const [pgInfra, redisInfra] = await startInfra(stateDir, pgPort, redisPort, log, mark, procs);
+    const sentinel = opts.redisSentinel ? await startSentinels(stateDir, redisPort, { replica: sentinelPorts[0]!, sentinels: sentinelPorts.slice(1) }, log, mark, procs) : undefined;
 
     const serviceEnv = serviceEnvOf(opts);
     const jwtSecret = randomBytes(24).toString('hex');
@@ -163,7 +167,8 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     const ctx: StackContext = { stateDir, logsDir, procs, log, mark };
     const run = processRunner(ctx, serviceProcessEnv(serviceEnv, flaws));
     const links = await StackLinks.start(ctx, !!opts.proxy);
-    const redisLink = await links.link('redis', `127.0.0.1:${redisPort}`);
+    // through Sentinel the chat instances reach whichever Redis the sentinels name: no proxy in front of one
+    const redisLink: LinkAddress = sentinel ? { address: `127.0.0.1:${redisPort}` } : await links.link('redis', `127.0.0.1:${redisPort}`);
     const dbLinks: LinkAddress[] = [];
     for (let i = 0; i < nDbman; i++) dbLinks.push(await links.link(`dbman-${i + 1}-db`, `127.0.0.1:${pgPort}`));
     const nodes = await Promise.all(
@@ -178,9 +183,9 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     for (const n of nodes) nodeLinks.push(await links.link(n.name, hostPortOf(n.url)));
     const lbPorts = await balancerPorts(opts);
     const dbmanEndpoints = opts.dbmanLb ? [dbmanLbUrl(lbPorts.dbman)] : nodeLinks.map((l) => `http://${l.address}`);
-    const redisUrl = `redis://${redisLink.address}`;
+    const redis = sentinel ? { sentinels: sentinel.sentinels.map((s) => hostPortOf(s.url)).join(','), masterName: sentinel.masterName } : `redis://${redisLink.address}`;
     const apps = await Promise.all([
-      ...Array.from({ length: nChat }, (_, i) => startChatInstance(run, { index: i, hostPort: appPorts[nDbman + i]!, dbmanEndpoints, jwtSecret, redisUrl })),
+      ...Array.from({ length: nChat }, (_, i) => startChatInstance(run, { index: i, hostPort: appPorts[nDbman + i]!, dbmanEndpoints, jwtSecret, redis })),
       startOrghub(run, { hostPort: appPorts[nDbman + nChat]!, dbmanEndpoints, jwtSecret }),
     ]);
     const chats = apps.slice(0, nChat);
@@ -212,7 +217,8 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       chats: chats.map((c) => ({ name: c.name, url: c.url, faults: { pid: c.proc.pid } })),
       orghub: { url: orghub.url, pid: orghub.proc.pid },
       msa: msaTargetFields(msa, lbs, (a) => ({ pid: a.proc.pid })),
-      redis: redisComponent(redisUrl, redisLink, redisInfra.proc.pid),
+      redis: redisComponent(redisInfra.url, redisLink, redisInfra.proc.pid),
+      ...(sentinel ? { redisSentinel: sentinelDescription(sentinel) } : {}),
       balancers: lbs,
       postgresInfra: pgInfra,
       redisInfra,
@@ -379,6 +385,7 @@ export async function stackStatus(targetFilePath: string): Promise<ComponentStat
       return { name, url, pid, running, healthy: running, detail: running ? 'process running' : 'process gone' };
     };
     out.push(infra('postgres', t.reference.postgres.url, t.reference.postgres.pid), infra('redis', t.reference.redis.url, t.reference.redis.pid));
+    for (const c of [...(t.redisSentinel?.replicas ?? []), ...(t.redisSentinel?.sentinels ?? [])]) out.push(infra(c.name, c.url, c.faults.pid));
     const tp = t.reference['toxiproxy'] as { apiUrl: string; pid: number } | undefined;
     if (tp) out.push(await check('toxiproxy', tp.apiUrl, '/version', tp.pid));
     const hp = t.reference['haproxy'] as { statsUrl: string; pid: number } | undefined;

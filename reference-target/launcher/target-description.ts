@@ -10,6 +10,7 @@ import type { DockerResources } from './docker-engine.js';
 import type { StartedInfra } from './infra.js';
 import type { LinkAddress, StartedBalancers, TopologyOptions } from './links.js';
 import type { ProcRecord } from './procs.js';
+import type { StartedSentinels } from './sentinel.js';
 
 /** Extra fields of the `reference` block (passthrough in the schema). */
 export interface ReferenceExtra {
@@ -30,13 +31,28 @@ export interface ReferenceExtra {
 
 /** The target file's name: "reference (local)", "reference (docker, dbman-lb, chat LB, proxies, flaws: a,b)". */
 export function referenceName(mode: 'local' | 'docker', flaws: string[], o: TopologyOptions): string {
-  const parts = [mode, o.dbmanLb && 'dbman-lb', o.chatLb && 'chat LB', o.proxy && 'proxies', flaws.length && `flaws: ${flaws.join(',')}`];
+  const parts = [mode, o.dbmanLb && 'dbman-lb', o.chatLb && 'chat LB', o.proxy && 'proxies', o.redisSentinel && 'redis sentinel', flaws.length && `flaws: ${flaws.join(',')}`];
   return `reference (${parts.filter(Boolean).join(', ')})`;
 }
 
-/** The target file's `redis`: the URL the chat instances use, faults by its proxy, else by its process. */
+/**
+ * The target file's `redis`: the redis-server's own URL (a process fault's restart waits until it accepts
+ * connections there); faults by its process (stop, kill, pause, restart) and, with proxies, by the proxy in front
+ * of it that the chat instances use (network faults).
+ */
 export function redisComponent(url: string, link: LinkAddress, pid: number): Component {
-  return { name: 'redis', url, faults: link.toxiproxy ? { toxiproxy: link.toxiproxy } : { pid } };
+  return { name: 'redis', url, faults: { pid, ...(link.toxiproxy ? { toxiproxy: link.toxiproxy } : {}) } };
+}
+
+/** The target file's `postgres`: faults by its process (the postmaster; its backends are its process tree). */
+export function postgresComponent(infra: StartedInfra): Component {
+  return { name: 'postgres', url: infra.url, faults: { pid: infra.proc.pid } };
+}
+
+/** The target file's `redisSentinel`: the master name, the replica and the sentinels, each a fault target by its pid. */
+export function sentinelDescription(s: StartedSentinels): NonNullable<TargetFile['redisSentinel']> {
+  const part = (p: { name: string; url: string; proc: { pid: number } }): Component => ({ name: p.name, url: p.url, faults: { pid: p.proc.pid } });
+  return { masterName: s.masterName, replicas: [part(s.replica)], sentinels: s.sentinels.map(part) };
 }
 
 export interface StackDescription {
@@ -50,6 +66,7 @@ export interface StackDescription {
   /** session and tenanthub (`msa-services.ts: msaTargetFields`). */
   msa: { sessionUrl: string; tenanthubUrl: string; sessionInstances: Component[]; tenanthubInstances: Component[] };
   redis: Component;
+  redisSentinel?: TargetFile['redisSentinel'];
   balancers: Pick<StartedBalancers, 'chat' | 'loadBalancers'>;
   postgresInfra: StartedInfra;
   redisInfra: StartedInfra;
@@ -79,6 +96,8 @@ export function describeStack(d: StackDescription): TargetFile {
     orghub: { name: 'orghub', url: d.orghub.url, faults: { pid: d.orghub.pid } },
     ...d.msa,
     redis: d.redis,
+    ...(d.redisSentinel ? { redisSentinel: d.redisSentinel } : {}),
+    postgres: postgresComponent(d.postgresInfra),
     loadBalancers: d.balancers.loadBalancers,
     reference: {
       stateDir: d.stateDir,

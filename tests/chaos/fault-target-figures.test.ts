@@ -178,7 +178,7 @@ describe('drill file examples (chaos/drills/)', () => {
   it('a storm beside faults: the windows merge where they overlap; neither faults nor a storm is refused', () => {
     const spec = DrillSpec.parse({ faults: [{ fault: 'kill', node: 'dbman-1', at: 10, for: 5 }, { fault: 'kill', node: 'dbman-2', at: 30, for: 5 }], storm: { rate: 5, at: 12, for: 10 } });
     expect(drillWindows(spec)).toEqual([[10, 22], [30, 35]]);
-    expect(DrillSpec.safeParse({}).error?.issues[0]?.message).toBe('at least one fault (or a storm)');
+    expect(DrillSpec.safeParse({}).error?.issues[0]?.message).toBe('at least one fault (or slowConsumers, or a storm)');
     expect(DrillSpec.safeParse({ storm: { rate: 5, at: 0 } }).error?.issues[0]?.path).toEqual(['storm', 'at']);
   });
 });

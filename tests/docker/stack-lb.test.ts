@@ -58,13 +58,16 @@ describe('docker stack with proxy, chatLb and dbmanLb', () => {
     expect(t.reference!.topology).toBe('dbman-lb');
     expect(new URL(t.chatUrl).hostname).toBe('127.0.0.1');
     expect(t.chatUrl).toBe(lb('chat').url);
+    // the target file's redis is the server itself (process faults); the containers use its proxy on the gateway
+    const rp = (await (await fetch(`${t.redis!.faults.toxiproxy!.apiUrl}/proxies/redis`)).json()) as { listen: string };
     for (const c of t.chatInstances) {
       expect(c.faults.container).toBeDefined();
       const env = await envOf(c.faults.container!);
       expect(env['DBMAN_ENDPOINTS']).toBe(lb('dbman').url);
-      expect(env['REDIS_URL']).toBe(t.redis!.url);
+      expect(env['REDIS_URL']).toBe(`redis://${rp.listen}`);
     }
-    expect(new URL(t.redis!.url).hostname).toBe(gw);
+    expect(rp.listen.startsWith(`${gw}:`)).toBe(true);
+    expect(t.redis!.url).toBe(t.reference!.redis.url);
     for (const n of t.dbmanNodes) {
       expect(n.faults.container).toBeDefined();
       const p = (await (await fetch(`${n.faults.dbLink!.apiUrl}/proxies/${n.faults.dbLink!.proxy}`)).json()) as { listen: string };

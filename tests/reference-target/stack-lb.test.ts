@@ -117,7 +117,8 @@ describe('stack with proxy, chatLb and dbmanLb', () => {
   });
 
   it('fan-out between the two chat instances works through the Redis proxy', async () => {
-    for (const c of t.chatInstances) expect(environOf(c.faults.pid!)['REDIS_URL']).toBe(t.redis!.url);
+    const rp = (await (await fetch(`${t.redis!.faults.toxiproxy!.apiUrl}/proxies/redis`)).json()) as { listen: string };
+    for (const c of t.chatInstances) expect(environOf(c.faults.pid!)['REDIS_URL']).toBe(`redis://${rp.listen}`);
     const room = await call('POST', `${t.chatUrl}/api/v1/rooms`, { token, body: { name: 'fanout-room' } });
     const [a, b] = await Promise.all(t.chatInstances.map((c) => openWsOk(`${c.url.replace(/^http/, 'ws')}/ws?room_id=${room.body.id}&access_token=${token}`)));
     sockets.push(a!, b!);

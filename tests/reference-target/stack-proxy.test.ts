@@ -74,11 +74,15 @@ describe('stack up --proxy', () => {
       listens.add(p.listen);
     }
     expect(listens.size).toBe(3);
-    // Redis: the chat instances use the proxy
+    // Redis: the chat instances use the proxy; the target file's redis is the server itself (its URL and pid, for
+    // process faults) with the proxy as its network-fault access
     expect(t.redis?.faults.toxiproxy?.proxy).toBe('redis');
-    expect(t.redis?.faults.pid).toBeUndefined();
-    for (const c of t.chatInstances) expect(environOf(c.faults.pid!)['REDIS_URL']).toBe(t.redis!.url);
-    expect(t.redis!.url).not.toBe(t.reference!.redis.url);
+    expect(t.redis?.faults.pid).toBe(t.reference!.redis.pid);
+    expect(t.redis!.url).toBe(t.reference!.redis.url);
+    const rp = (await (await fetch(`${t.redis!.faults.toxiproxy!.apiUrl}/proxies/redis`)).json()) as { listen: string; upstream: string };
+    expect(rp.upstream).toBe(new URL(t.reference!.redis.url).host);
+    for (const c of t.chatInstances) expect(environOf(c.faults.pid!)['REDIS_URL']).toBe(`redis://${rp.listen}`);
+    expect(t.postgres).toEqual({ name: 'postgres', url: t.reference!.postgres.url, faults: { pid: t.reference!.postgres.pid } });
     expect(t.loadBalancers).toEqual([]);
     expect(t.reference!.topology).toBe('client-side');
     // a login goes orghub -> proxy -> dbman

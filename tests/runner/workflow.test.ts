@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { specFromFlags } from '../../chaos/drill/spec.js';
 import { ensureActionlint } from '../../runner/provision.js';
 import { repoRoot } from '../../runner/paths.js';
 
@@ -26,6 +27,14 @@ describe('workflows', () => {
     const r = lint(files, repoRoot);
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+
+  it('the manual drill workflow offers every drill file of chaos/drills/, and each one is a valid drill', () => {
+    const wf = parse(readFileSync(join(workflowsDir, 'chaos-drill.yml'), 'utf8')) as { on: { workflow_dispatch: { inputs: Record<string, { options?: string[] }> } } };
+    const offered = wf.on.workflow_dispatch.inputs['drill_file']!.options!;
+    const files = readdirSync(join(repoRoot, 'chaos', 'drills')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).sort();
+    expect(offered.filter((o) => o !== 'none').sort()).toEqual(files);
+    for (const f of files) expect(() => specFromFlags({ file: join(repoRoot, 'chaos', 'drills', `${f}.yaml`), profile: 'failover' }), f).not.toThrow();
   });
 
   it('actionlint does catch a broken workflow (the check can fail)', () => {

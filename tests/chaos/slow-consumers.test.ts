@@ -1,0 +1,69 @@
+// Slow consumers in the hot room, on the real reference target with real k6 and a real toxiproxy-server (two
+// drills, ~45 s each on a quiet machine): the healthy target keeps the fan-out SLO at its healthy subscribers
+// while two subscribers are throttled to 1 KB/s; the serial-fanout flaw (the contract's fan-out: one socket after
+// another under one lock, 5 s write deadline) fails, naming the fault-phase healthy fan-out threshold. Also the
+// drill file's usage errors (exit 2, nothing started).
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { DrillReport } from '../../chaos/drill/run.js';
+import { DrillSpec } from '../../chaos/drill/spec.js';
+import { Ledger } from '../../chaos/ledger.js';
+import { REPO, runDrillCli, tempDir } from './helpers.js';
+
+const dir = tempDir('chaos-slow-');
+const ledgerPath = join(dir, 'ledger.jsonl');
+const FILE = join(REPO, 'chaos', 'drills', 'slow-consumers.yaml');
+
+const drill = (args: string[], env: Record<string, string> = {}) => runDrillCli(ledgerPath, args, env);
+
+function healed(rep: DrillReport): void {
+  const mine = new Ledger(ledgerPath).faults().filter((f) => f.inject.runId === rep.runId);
+  expect(mine.map((f) => [f.inject.fault, f.inject.node, f.inject.driver])).toEqual([['bandwidth', 'ws-slow', 'toxiproxy']]);
+  expect(mine[0]!.healed).toBeDefined();
+}
+
+describe('slow-consumer drill spec', () => {
+  it('a span adds the bandwidth fault on the slow path; no other fault is needed', () => {
+    const s = DrillSpec.parse({ slowConsumers: { at: 6, for: 10 } });
+    expect(s.faults).toEqual([{ fault: 'bandwidth', node: 'ws-slow', at: 6, for: 10, params: expect.objectContaining({ rateKBps: 1 }) }]);
+    expect(s.slowConsumers).toMatchObject({ share: 0.2, padBytes: 32768 });
+    expect(s.durationS).toBe(28);
+  });
+
+  it('refuses a drill without faults or span, a fault on ws-slow, a span past the load', () => {
+    expect(DrillSpec.safeParse({}).error?.issues[0]?.message).toBe("at least one fault (or slowConsumers, or a storm)");
+    expect(DrillSpec.safeParse({ faults: [{ fault: 'latency', node: 'ws-slow' }] }).error?.issues[0]?.message).toMatch(/use slowConsumers/);
+    expect(DrillSpec.safeParse({ duration: 10, slowConsumers: { at: 6, for: 10 } }).error?.issues[0]?.path).toEqual(['slowConsumers', 'for']);
+  });
+});
+
+describe('slow consumers on the reference target', () => {
+  it('healthy: the healthy subscribers keep the fan-out SLO in every phase; the slow ones catch up', async () => {
+    const r = await drill(['--file', FILE]);
+    expect(r.code, r.stdout + r.stderr.slice(-3000)).toBe(0);
+    const rep = r.report!;
+    const sc = rep.slowConsumers!;
+    for (const ph of ['baseline', 'fault', 'recovery']) {
+      expect(sc.phases[ph]!.healthyFanoutSamples, ph).toBeGreaterThan(100);
+      expect(sc.phases[ph]!.healthyFanoutCoP95Ms!, ph).toBeLessThanOrEqual(500);
+    }
+    // the throttle is real: the slow subscribers' own fan-out takes seconds in the span
+    expect(sc.phases.fault!.slowFanoutP95Ms!).toBeGreaterThan(3000);
+    // and the span pushed more than the loopback buffers of a socket hold (~4 MB)
+    expect(sc.spanBytesPerSlowConsumer).toBeGreaterThan(4e6);
+    expect(sc.fates).toEqual({ 'caught-up': 2 });
+    expect(r.stdout).toMatch(/slow subscribers at their end: 2 caught-up/);
+    healed(rep);
+  }, 180_000);
+
+  it('serial-fanout: one throttled subscriber delays the room; the fault-phase healthy fan-out threshold fails', async () => {
+    const r = await drill(['--file', FILE], { TARGET_FLAWS: 'serial-fanout' });
+    expect(r.code, r.stdout + r.stderr.slice(-3000)).toBe(1);
+    const rep = r.report!;
+    expect(rep.breached.join('\n')).toMatch(/hot_room_fanout_co\{phase:fault,consumer:healthy\}: p\(95\)<=500/);
+    // the baseline, before any subscriber is slow, holds: it is the slow subscribers that break the room
+    expect(rep.breached.join('\n')).not.toMatch(/hot_room_fanout_co\{phase:baseline/);
+    expect(rep.slowConsumers!.phases.fault!.healthyFanoutCoP95Ms!).toBeGreaterThan(1000);
+    healed(rep);
+  }, 180_000);
+});
