@@ -69,7 +69,8 @@ export function withRecordedPids(t: TargetFile, pids: Record<string, number>): T
     dbmanNodes: t.dbmanNodes.map(over),
     chatInstances: t.chatInstances.map(over),
     ...(t.orghub ? { orghub: over(t.orghub) } : {}),
-    sessionInstances: t.sessionInstances.map(over),
-    tenanthubInstances: t.tenanthubInstances.map(over),
+    // (a target built by hand may lack the lists the schema defaults)
+    ...(t.sessionInstances ? { sessionInstances: t.sessionInstances.map(over) } : {}),
+    ...(t.tenanthubInstances ? { tenanthubInstances: t.tenanthubInstances.map(over) } : {}),
   };
 }

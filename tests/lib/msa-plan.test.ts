@@ -5,15 +5,9 @@ import { msaStatusFor, OWNERS_MSA_SLO } from '../../lib/msa-plan.js';
 import { msaAvailability, planFor, SCENARIO_PARTS } from '../../lib/plan.js';
 import { k6Scenarios, loadDurationS, peakVus, resolveProfile } from '../../lib/profiles.js';
 import { toK6Thresholds } from '../../lib/slo.js';
+import { TARGET_ENV } from './helpers.js';
 
-const ENV = {
-  CHAT_URL: 'http://127.0.0.1:8080',
-  AUTH_URL: 'http://127.0.0.1:8091',
-  WS_URL: 'ws://127.0.0.1:8080/ws',
-  TENANT_ID: 'default',
-  LOGIN_EMAIL: 'admin@example.com',
-  LOGIN_PASSWORD: 'pass1234',
-};
+const ENV = TARGET_ENV;
 const MSA_ENV = { ...ENV, SESSION_URL: 'http://127.0.0.1:8090', TENANTHUB_URL: 'http://127.0.0.1:8092/' };
 
 describe('the msa part', () => {

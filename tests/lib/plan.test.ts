@@ -3,15 +3,9 @@ import { parseConfig } from '../../lib/config.js';
 import { planFor, SCENARIO_PARTS, sloFor } from '../../lib/plan.js';
 import { loadDurationS, PROFILES } from '../../lib/profiles.js';
 import { toK6Thresholds } from '../../lib/slo.js';
+import { TARGET_ENV } from './helpers.js';
 
-const ENV = {
-  CHAT_URL: 'http://127.0.0.1:8080',
-  AUTH_URL: 'http://127.0.0.1:8091',
-  WS_URL: 'ws://127.0.0.1:8080/ws',
-  TENANT_ID: 'default',
-  LOGIN_EMAIL: 'admin@example.com',
-  LOGIN_PASSWORD: 'pass1234',
-};
+const ENV = TARGET_ENV;
 
 describe('plan of a run', () => {
   it('judges the failover profile per phase only when there are fault windows', () => {
