@@ -135,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
   if (!values.docker) return runDrill({ spec, targetPath: s('target'), ledgerPath: s('ledger'), allowRemote });
   if (allowRemote) throw new UsageError('--allow-remote: only with --target <file>, not with --docker (the docker stack runs on this machine)');
   if (s('target')) throw new UsageError('--docker and --target: choose one (--docker starts its own docker stack)');
+  if (spec.redisSentinel) throw new UsageError('--redis-sentinel: not with --docker (allowed: the local reference target, whose sentinels name loopback addresses)');
   return drillOnDockerStack(spec, s('ledger'));
 }
 
