@@ -190,7 +190,7 @@ export function validateDrill(input: DrillGiven): ValidDrill {
     checkNodes(input, faultTargets(given), input.targetPath);
     target = given;
   } else {
-    if (input.docker && spec.redisSentinel) throw new UsageError('--redis-sentinel', '--redis-sentinel: not with --docker (the Sentinel topology runs on the host)');
+    if (input.docker && spec.redisSentinel) throw new UsageError('--redis-sentinel', '--redis-sentinel: not with --docker (allowed: the local reference target, whose sentinels name loopback addresses)');
     const topology = { proxy: spec.proxy || needsProxy(spec), chatLb: spec.chatLb || needsChatLb(spec), dbmanLb: spec.dbmanLb, docker: input.docker ?? false, redisSentinel: spec.redisSentinel };
     checkNodes(input, referenceShape(topology), `the reference target${input.docker ? ' on Docker' : ''}`);
     target = { version: 1, name: 'reference', chatUrl: 'http://127.0.0.1:1', authUrl: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/ws', tenantId: 'default', login: { email: 'placeholder', password: 'placeholder' }, dbmanNodes: [], chatInstances: [], sessionInstances: [], tenanthubInstances: [], loadBalancers: [] };

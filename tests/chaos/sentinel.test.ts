@@ -4,7 +4,7 @@
 // ~25 s to start, shared by the cases): the target file and `stack status` describe the topology, and the drill
 // file chaos/drills/sentinel.yaml run against it (--target, ~35 s) kills the primary: the promotion is measured,
 // fan-out resumes in every room, 0 lost, the fault healed; a Sentinel drill on a target file without
-// redisSentinel is refused (exit 2, nothing started).
+// redisSentinel, or with --docker, is refused (exit 2, nothing started).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -95,7 +95,7 @@ describe('Redis Sentinel on the reference target', () => {
     process.stdout.write(`[sentinel] promotion ${s.promotionS} s (${s.polls} polls of ${s.sentinels} sentinels), fan-out gap max ${s.fanoutGapMaxS} s, undelivered ${s.undelivered}\n`);
   }, 150_000);
 
-  it('a Sentinel drill against a target file without redisSentinel is refused, nothing started', async () => {
+  it('a Sentinel drill against a target file without redisSentinel, or on the docker stack, is refused, nothing started', async () => {
     const plain = JSON.parse(readFileSync(targetFilePath, 'utf8')) as Record<string, unknown>;
     delete plain['redisSentinel'];
     delete plain['reference'];
@@ -105,5 +105,8 @@ describe('Redis Sentinel on the reference target', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/redisSentinel: .* has no redisSentinel \(allowed: a target file with redisSentinel/);
     expect(r.report).toBeUndefined();
+    const docker = await drill(['--docker', '--file', join(REPO, 'chaos', 'drills', 'sentinel.yaml')]);
+    expect(docker.code).toBe(2);
+    expect(docker.stderr).toMatch(/--redis-sentinel: not with --docker/);
   }, 30_000);
 });
