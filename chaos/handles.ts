@@ -13,12 +13,14 @@ export const DOCKER_FAULTS = ['stop', 'kill', 'pause', 'restart', 'partition'] a
 
 const name = z.string().min(1).max(200);
 const url = z.string().min(1).max(2048).regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL');
+/** A node's URL: http(s) for a service, redis:// or postgres:// for the data tier (probed over TCP). */
+const nodeUrl = z.string().min(1).max(2048).regex(/^[a-z][a-z0-9+.-]*:\/\/[^\s]+$/, 'a URL');
 const ProcRef = z.object({ pid: z.number().int().positive(), startTime: z.number().int().nonnegative() }).strict();
 
 export const ProcessHandle = z
   .object({
     node: name,
-    url,
+    url: nodeUrl,
     root: ProcRef,
     tree: z.array(ProcRef).min(1).max(10_000),
     cmdline: z.array(z.string().max(65_536)).min(1).max(4096).refine((c) => c[0] !== '', 'a command line with a program'),

@@ -59,6 +59,14 @@ describe('the ledger file', () => {
     expect(l.active().map((f) => f.inject.id)).toEqual(['ok']);
   });
 
+  it('takes the process handles of the data tier (redis://, postgres:// node URLs, uid/gid) as valid lines', () => {
+    const l = new Ledger(fresh());
+    l.append(processInject('r', { node: 'redis' }, { node: 'redis', url: 'redis://127.0.0.1:6390', uid: 1000, gid: 1000 }));
+    l.append(processInject('p', { node: 'postgres' }, { node: 'postgres', url: 'postgres://127.0.0.1:5433/postgres' }));
+    expect(l.problems()).toEqual([]);
+    expect(l.active().map((f) => f.inject.id)).toEqual(['r', 'p']);
+  });
+
   it('tolerates a torn last line, and starts the next append on a line of its own', () => {
     const l = new Ledger(fresh());
     l.append(processInject('t'));
