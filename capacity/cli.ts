@@ -99,19 +99,23 @@ function summaryText(r: BenchResults, out: string): string {
   if (r.rest) {
     const x = r.rest;
     lines.push(`REST (${x.vus} VUs/connections, ${x.durationS} s each):`);
-    for (const run of [x.suite, x.rawK6, x.wrk]) {
-      if (run) lines.push(`  ${run.tool.padEnd(7)} ${run.requestsPerS.toFixed(0).padStart(7)} requests/s${run.iterationsPerS !== null ? ` (${run.iterationsPerS.toFixed(0)} iterations/s)` : ''}, CPU ${run.cpuCores.toFixed(2)} cores, endpoint ${run.endpointCpuCores.toFixed(2)}, rest ${run.otherCpuCores.toFixed(2)}`);
+    for (const run of [x.suite, x.hand, x.rawK6, x.wrk]) {
+      if (run) lines.push(`  ${run.tool.padEnd(7)} ${run.requestsPerS.toFixed(0).padStart(7)} requests/s${run.iterationsPerS !== null ? ` (${run.iterationsPerS.toFixed(0)} iterations/s)` : ''}, CPU ${run.cpuCores.toFixed(2)} cores, endpoint ${run.endpointCpuCores.toFixed(2)}${run.endpointBound ? ' (endpoint-bound)' : ''}, rest ${run.otherCpuCores.toFixed(2)}`);
     }
     if (x.wrkSkipped) lines.push(`  wrk skipped: ${x.wrkSkipped}`);
-    lines.push(`  suite / raw k6 = ${x.ratios.suiteToRawK6?.toFixed(3) ?? 'n/a'}, suite / wrk = ${x.ratios.suiteToWrk?.toFixed(3) ?? 'n/a'}`);
+    lines.push(`  suite / hand-written = ${x.ratios.suiteToHand?.toFixed(3) ?? 'n/a'}, suite / raw k6 = ${x.ratios.suiteToRawK6?.toFixed(3) ?? 'n/a'}, suite / wrk = ${x.ratios.suiteToWrk?.toFixed(3) ?? 'n/a'}`);
   }
   if (r.sockets) {
     const s = r.sockets;
     lines.push(`Room sockets per k6 process (stage 3: ${s.socketsPerVu} per VU, a send every ${s.sendIntervalS} s, rooms of ${s.roomSize}, ${s.sessionS} s steps, steady = delivery p95 <= ${s.deliveryP95BoundMs} ms, no failed opens):`);
-    for (const st of s.steps) {
-      lines.push(`  ${String(st.sockets).padStart(6)}  p95 ${st.deliveryP95Ms?.toFixed(1) ?? 'n/a'} ms  RSS ${(st.k6PeakRssBytes / 2 ** 20).toFixed(0)} MiB  ${(st.memoryPerSocketBytes / 1024).toFixed(1)} KiB/socket  CPU ${st.k6CpuCores.toFixed(2)} cores  ${st.cpuPerSocketMillicores.toFixed(3)} millicores/socket  rest ${st.otherCpuCores.toFixed(2)} cores  ${st.steady ? 'steady' : 'NOT steady'}`);
+    for (const t of [{ tool: 'suite', steps: s.steps, maxSteadySockets: s.maxSteadySockets, stoppedBecause: s.stoppedBecause }, s.hand, s.client]) {
+      lines.push(`  ${t.tool}:`);
+      for (const st of t.steps) {
+        lines.push(`  ${String(st.sockets).padStart(6)}  p95 ${st.deliveryP95Ms?.toFixed(1) ?? 'n/a'} ms  RSS ${(st.k6PeakRssBytes / 2 ** 20).toFixed(0)} MiB  ${(st.memoryPerSocketBytes / 1024).toFixed(1)} KiB/socket  CPU ${st.k6CpuCores.toFixed(2)} cores  ${st.cpuPerSocketMillicores.toFixed(3)} millicores/socket  endpoint ${st.endpointCpuCores.toFixed(2)}${st.endpointBound ? ' (endpoint-bound)' : ''}  rest ${st.otherCpuCores.toFixed(2)} cores  ${st.steady ? 'steady' : 'NOT steady'}`);
+      }
+      lines.push(`  most held steadily (${t.tool}): ${t.maxSteadySockets} (stopped: ${t.stoppedBecause})`);
     }
-    lines.push(`  most held steadily: ${s.maxSteadySockets} (stopped: ${s.stoppedBecause})`);
+    lines.push(`  suite / hand-written = ${s.ratios.suiteToHand?.toFixed(3) ?? 'n/a'}, suite / ws client = ${s.ratios.suiteToClient?.toFixed(3) ?? 'n/a'}`);
   }
   lines.push(`capacity: ${r.capacity.socketsPerRunner ?? 'not measured'} sockets, ${r.capacity.restIterationsPerS ?? 'not measured'} REST iterations/s per runner → stage 3 (100,000 users) needs ${r.runnersPer100k.runners} runners`);
   lines.push(`written to ${displayPath(out)} (npm run load -- plan --profile stage3 --bench ${displayPath(out)})`);

@@ -25,6 +25,8 @@ export interface EndpointOptions {
 export interface RunningEndpoint {
   url: string;
   port: number;
+  /** Requests answered so far per route (`GET /api/v1/rooms/:id/messages`, `WS upgrade`, `WS message`, …). */
+  counts(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,8 @@ function page(cursor: boolean): string {
 
 const FIRST_PAGE = page(false);
 const LAST_PAGE = page(true);
+/** The first page with the room's last stored message in front (a target that reads its own writes). */
+const FIRST_PAGE_REST = FIRST_PAGE.slice('{"items":['.length);
 const ROOMS_PAGE = JSON.stringify({ items: [{ id: 'r0' }, { id: 'r1' }] });
 const LOGIN = JSON.stringify({ access_token: 'bench-token', user_id: USER, tenant_id: TENANT, role: 'admin' });
 const OK = JSON.stringify({ ok: true });
@@ -72,17 +76,32 @@ function bodyField(text: string): string | undefined {
   }
 }
 
+/** The route of a request, with ids replaced (`/api/v1/rooms/:id/messages`) and a cursor page named apart. */
+export function routeOf(method: string, url: string): string {
+  const path = url.split('?', 1)[0]!.replace(/^\/api\/v1\/rooms\/[^/]+\//, '/api/v1/rooms/:id/');
+  return `${method} ${path}${/[?&]cursor=/.test(url) ? ' (cursor)' : ''}`;
+}
+
 export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpoint> {
   let ids = 0;
+  /** The last message stored per room (by the room id as it is in the URL): the first page shows it. */
+  const lastStored = new Map<string, string>();
+  const counts = new Map<string, number>();
+  const count = (route: string): void => void counts.set(route, (counts.get(route) ?? 0) + 1);
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
+    count(routeOf(req.method ?? 'GET', url));
     if (url === '/health') return json(res, 200, '{"status":"ok"}');
     if (req.method === 'POST' && url === '/api/v1/auth/login') return readBody(req, () => json(res, 200, LOGIN));
     if (!url.startsWith('/api/v1/')) return json(res, 404, '{"error":"not found"}');
     if (!req.headers.authorization?.startsWith('Bearer ')) return json(res, 401, '{"error":"bearer token is required"}');
     if (req.method === 'GET') {
       const m = MESSAGES.exec(url);
-      if (m) return json(res, 200, m[2]?.includes('cursor=') ? LAST_PAGE : FIRST_PAGE);
+      if (m) {
+        if (m[2]?.includes('cursor=')) return json(res, 200, LAST_PAGE);
+        const last = lastStored.get(m[1]!);
+        return json(res, 200, last ? `{"items":[${last},${FIRST_PAGE_REST}` : FIRST_PAGE);
+      }
       if (url.startsWith('/api/v1/rooms')) return json(res, 200, ROOMS_PAGE);
       return json(res, 404, '{"error":"not found"}');
     }
@@ -91,7 +110,9 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
       if (m) {
         const body = bodyField(text);
         if (!body) return json(res, 400, '{"error":"body required"}');
-        return json(res, 201, JSON.stringify(storedMessage(decodeURIComponent(m[1]!), body, ++ids)));
+        const stored = JSON.stringify(storedMessage(decodeURIComponent(m[1]!), body, ++ids));
+        lastStored.set(m[1]!, stored);
+        return json(res, 201, stored);
       }
       if (MEMBERS.test(url)) return json(res, 200, OK);
       if (url === '/api/v1/rooms' || url === '/api/v1/users' || url === '/api/v1/org-units') return json(res, 201, `{"id":"x${++ids}"}`);
@@ -115,6 +136,7 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
     const roomId = url.searchParams.get('room_id');
     if (!roomId) return refuse(400, 'room_id is required');
     wss.handleUpgrade(req, socket, head, (ws) => {
+      count('WS upgrade');
       const index = Math.floor(connections++ / opts.roomSize);
       const room = (rooms[index] ??= new Set());
       room.add(ws);
@@ -129,6 +151,7 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
           return;
         }
         if (frame.type !== 'message') return;
+        count('WS message');
         const body = frame.payload?.body;
         if (typeof body !== 'string' || body.length === 0) {
           ws.send('{"type":"error","error":"body required"}');
@@ -148,6 +171,7 @@ export async function startEndpoint(opts: EndpointOptions): Promise<RunningEndpo
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    counts: () => Object.fromEntries(counts),
     close: async () => {
       for (const c of wss.clients) c.terminate();
       wss.close();

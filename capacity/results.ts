@@ -9,15 +9,17 @@ const nonNeg = z.number().nonnegative();
 const count = z.number().int().nonnegative();
 
 export const RestRun = z.object({
-  tool: z.enum(['suite', 'raw-k6', 'wrk']),
+  tool: z.enum(['suite', 'hand', 'raw-k6', 'wrk']),
   requests: count,
   requestsPerS: nonNeg,
-  /** suite only: REST iterations (post + list, sometimes more: lib/rest-plan.ts) per second. */
+  /** suite and hand: REST iterations (post + list, sometimes more: lib/rest-plan.ts) per second. */
   iterationsPerS: nonNeg.nullable(),
   /** the load tool's CPU during the load, in cores. */
   cpuCores: nonNeg,
   /** the endpoint's CPU during the load, in cores (near 1 = the endpoint, not the tool, was the limit). */
   endpointCpuCores: nonNeg,
+  /** the endpoint used ENDPOINT_BOUND_CORES or more: it, not the tool, may have been the limit. */
+  endpointBound: z.boolean(),
   /** cores the rest of the machine used meanwhile: other jobs, and kernel threads (e.g. writing k6's raw output). */
   otherCpuCores: nonNeg,
   /** share of requests that failed (k6: http_req_failed; wrk: non-2xx/3xx and socket errors). */
@@ -29,11 +31,13 @@ export const RestResult = z.object({
   vus: z.number().int().positive(),
   durationS: z.number().positive(),
   suite: RestRun,
+  /** the suite's requests written by hand with k6 defaults (capacity/k6/rest-hand.js). */
+  hand: RestRun,
   rawK6: RestRun,
   wrk: RestRun.nullable(),
   /** why wrk did not run, when it did not. */
   wrkSkipped: z.string().optional(),
-  ratios: z.object({ suiteToRawK6: nonNeg.nullable(), suiteToWrk: nonNeg.nullable() }),
+  ratios: z.object({ suiteToHand: nonNeg.nullable(), suiteToRawK6: nonNeg.nullable(), suiteToWrk: nonNeg.nullable() }),
 });
 export type RestResult = z.infer<typeof RestResult>;
 
@@ -51,6 +55,8 @@ export const SocketStep = z.object({
   k6PeakRssBytes: nonNeg,
   k6CpuCores: nonNeg,
   endpointCpuCores: nonNeg,
+  /** the endpoint used ENDPOINT_BOUND_CORES or more: it, not the tool, may have been the limit. */
+  endpointBound: z.boolean(),
   /** cores the rest of the machine (other jobs, kernel threads) used in the steady part. */
   otherCpuCores: nonNeg,
   memoryPerSocketBytes: nonNeg,
@@ -61,6 +67,17 @@ export const SocketStep = z.object({
 });
 export type SocketStep = z.infer<typeof SocketStep>;
 
+/** One tool's socket steps: the suite's scenario, the hand-written k6 script, or the minimal ws client. */
+export const ToolSockets = z.object({
+  tool: z.enum(['suite', 'hand', 'ws-client']),
+  /** RSS of the same tool idle (k6 and its bundle with one sleeping VU; 0 for the ws client: not subtracted). */
+  idleRssBytes: nonNeg,
+  steps: z.array(SocketStep),
+  maxSteadySockets: count,
+  stoppedBecause: z.string(),
+});
+export type ToolSockets = z.infer<typeof ToolSockets>;
+
 export const SocketsResult = z.object({
   profile: z.literal('stage3'),
   socketsPerVu: z.number().int().positive(),
@@ -70,10 +87,15 @@ export const SocketsResult = z.object({
   deliveryP95BoundMs: z.number().positive(),
   memoryCapBytes: z.number().positive(),
   timeCapS: z.number().positive(),
+  /** the suite's figures (the capacity the plan reads). */
   idleRssBytes: nonNeg,
   steps: z.array(SocketStep),
   maxSteadySockets: count,
   stoppedBecause: z.string(),
+  /** the same socket work by hand with k6 defaults (capacity/k6/ws-hand.js), and by a minimal ws client (capacity/ws-client.ts). */
+  hand: ToolSockets,
+  client: ToolSockets,
+  ratios: z.object({ suiteToHand: nonNeg.nullable(), suiteToClient: nonNeg.nullable() }),
 });
 export type SocketsResult = z.infer<typeof SocketsResult>;
 

@@ -5,8 +5,8 @@
  * decodes it in Node and judges every (stored message × socket of its room) pair against it.
  *
  * Cost: a sender stream's seqs grow by one per message and arrive mostly in order, so a stream is usually one
- * range: ~20 bytes per stream heard, whatever the number of messages; recording a receipt is a map lookup and
- * an append (no sample per receipt).
+ * range, kept as one number: ~20 bytes per stream heard, whatever the number of messages; recording a receipt is
+ * a map lookup and an update (no sample per receipt, no allocation unless a stream has a gap).
  *
  * Encoded: `1|<key>=<ranges>;<key>=<ranges>...|<receipts>|<duplicates>:<key>#<seq>,...|<reordered>:<key>#<seq>,...|<overflow>`
  * with `key` the stream key (marker without run id and seq: `inst:src:vu:iter:sock`).
@@ -65,9 +65,15 @@ function rangesAdd(r: number[], seq: number): boolean {
   return true;
 }
 
+/**
+ * A stream whose seqs so far are one range [lo, hi] is kept as one number, hi * SPAN + lo (no array: the common
+ * case, and what keeps a socket's digest small in k6's runtime); any other as its ranges array.
+ */
+const SPAN = 2 ** 21;
+type Stream = number | number[];
+
 export class DeliveryDigest {
-  private readonly streams = new Map<string, number[]>();
-  private readonly maxSeq = new Map<string, number>();
+  private readonly streams = new Map<string, Stream>();
   receipts = 0;
   duplicates = 0;
   reordered = 0;
@@ -79,33 +85,50 @@ export class DeliveryDigest {
 
   /** One receipt of a marked message: new, a second receipt of the same message, or below a seq already heard from that sender. */
   record(key: string, seq: number): ReceiptKind {
-    let r = this.streams.get(key);
-    if (!r) {
+    const v = this.streams.get(key);
+    if (v === undefined) {
       if (this.streams.size >= this.maxStreams) {
         this.overflow += 1;
         return 'new';
       }
-      this.streams.set(key, (r = []));
+      // a copy of the key: a substring may share the whole frame's text, which would stay in memory with it
+      this.streams.set(`${key}!`.slice(0, -1), seq < SPAN ? seq * SPAN + seq : [seq, seq]);
+      this.receipts += 1;
+      return 'new';
     }
     this.receipts += 1;
+    let r: number[];
+    if (typeof v === 'number') {
+      const lo = v % SPAN;
+      const hi = (v - lo) / SPAN;
+      if (seq === hi + 1 && seq < SPAN) {
+        this.streams.set(key, v + SPAN);
+        return 'new';
+      }
+      r = [lo, hi];
+      this.streams.set(key, r);
+    } else {
+      r = v;
+    }
+    // the highest seq heard from the stream so far is its last range's end
+    const max = r[r.length - 1]!;
     if (!rangesAdd(r, seq)) {
       this.duplicates += 1;
       if (this.duplicateList.length < DIGEST_LISTED) this.duplicateList.push(`${key}#${seq}`);
       return 'duplicate';
     }
-    const max = this.maxSeq.get(key);
-    if (max !== undefined && seq < max) {
+    if (seq < max) {
       this.reordered += 1;
       if (this.reorderedList.length < DIGEST_LISTED) this.reorderedList.push(`${key}#${seq}<${max}`);
       return 'reordered';
     }
-    this.maxSeq.set(key, seq);
     return 'new';
   }
 
   encode(): string {
     const streams: string[] = [];
-    for (const [key, r] of this.streams) {
+    for (const [key, v] of this.streams) {
+      const r = typeof v === 'number' ? [v % SPAN, (v - (v % SPAN)) / SPAN] : v;
       const parts: string[] = [];
       for (let i = 0; i < r.length; i += 2) parts.push(r[i] === r[i + 1] ? String(r[i]) : `${r[i]}-${r[i + 1]}`);
       streams.push(`${key}=${parts.join(',')}`);

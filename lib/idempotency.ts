@@ -81,6 +81,13 @@ export class RepeatProbe {
     return this.inFlight && raw.includes(this.pending!.marker);
   }
 
+  /** When tick() next has something to do (epoch ms; Infinity: no repeat pending). */
+  nextDueMs(): number {
+    const p = this.pending;
+    if (!p) return Number.POSITIVE_INFINITY;
+    return p.sentMs === undefined ? p.dueMs : p.sentMs + this.o.timeoutMs;
+  }
+
   /** Sends a due repeat when `idle` (the sender has nothing in flight); times out an unanswered one. */
   tick(nowMs: number, idle: boolean): void {
     const p = this.pending;

@@ -28,14 +28,14 @@ import { phaseClock } from './phase.js';
 import type { Phase } from './types.js';
 import type { Profile } from './profiles.js';
 import { pick, restActions } from './rest-plan.js';
-import { ChatApi } from './rest.js';
+import { ChatApi, decodeCall } from './rest.js';
 import type { Identity, SetupData } from './setup.js';
 import { MessageSender, RoomSocket } from './ws.js';
 import { withMeta } from './history.js';
 import { judgeDelivery, SubscriberLog } from './fanout.js';
 import { coCorrected, padding, slowPerVu } from './slow-consumers.js';
 import { msaIteration } from './msa.js';
-import { DeliveryDigest } from './delivery-digest.js';
+import { DeliveryDigest, streamKey } from './delivery-digest.js';
 import { RepeatProbe } from './idempotency.js';
 import { Burst } from './send-pattern.js';
 import type { Call, Page, StoredMessage } from './rest.js';
@@ -63,8 +63,14 @@ function identities(data: SetupData): Identity[] {
   return data.admin ? [data.admin] : [];
 }
 
+/** This VU's id in the test, looked up once (`exec.vu` builds its whole info object on every access, ~10 µs). */
+let vuId: number | undefined;
+function vuIdInTest(): number {
+  return (vuId ??= exec.vu.idInTest);
+}
+
 function markerBase(ctx: Ctx, data: SetupData, src: Marker['src'], sock: number): Omit<Marker, 'seq'> {
-  return { run: data.runId, inst: ctx.cfg.instance, src, vu: exec.vu.idInTest, iter: exec.vu.iterationInScenario, sock };
+  return { run: data.runId, inst: ctx.cfg.instance, src, vu: vuIdInTest(), iter: exec.vu.iterationInScenario, sock };
 }
 
 // ------------------------------------------------------------------------------------------------ REST
@@ -95,8 +101,9 @@ export function restIteration(ctx: Ctx, data: SetupData): void {
     if (res.ok) posted = { marker: formatMarker(marker), at: sentAt };
   }
   if (a.list) {
-    const page = api.listMessages(roomId, 50);
-    const next = a.listNextPage && page.ok && page.data?.next_cursor ? api.listMessages(roomId, 50, page.data.next_cursor) : undefined;
+    // the first page is decoded only to page on with its cursor or when the marker is not found in its text
+    const page = api.listMessages(roomId, 50, undefined, a.listNextPage);
+    const next = a.listNextPage && page.ok && page.data?.next_cursor ? api.listMessages(roomId, 50, page.data.next_cursor, false) : undefined;
     if (posted) readAfterWrite(posted, roomId, [page, ...(next ? [next] : [])], phase);
   }
   if (a.listRooms) api.listRooms(50);
@@ -120,12 +127,18 @@ export function msaSession(ctx: Ctx, data: SetupData): void {
 /**
  * read_after_write_miss: was the message just stored on the list pages read right after? Judged only when the
  * pages could show it: it is there, or the last page read had no next_cursor (the whole room was read); a room
- * longer than the pages read is not judged (order inside pages is not guaranteed).
+ * longer than the pages read is not judged (order inside pages is not guaranteed). Found: the page's text holds
+ * `"body":"<marker> ` (the common case, no decoding); otherwise the pages are decoded and searched item by item.
  */
 function readAfterWrite(posted: { marker: string; at: number }, room: string, pages: Call<Page<StoredMessage>>[], phase: (atMs?: number) => Phase): void {
-  if (!pages.every((p) => p.ok && Array.isArray(p.data?.items))) return;
-  const found = pages.some((p) => p.data!.items.some((m) => typeof m.body === 'string' && m.body.startsWith(`${posted.marker} `)));
-  if (!found && pages[pages.length - 1]!.data!.next_cursor) return;
+  const inText = `"body":"${posted.marker} `;
+  let found = pages.some((p) => p.ok && p.text !== undefined && p.text.includes(inText));
+  if (!found) {
+    for (const p of pages) decodeCall(p);
+    if (!pages.every((p) => p.ok && Array.isArray(p.data?.items))) return;
+    found = pages.some((p) => p.data!.items.some((m) => typeof m.body === 'string' && m.body.startsWith(`${posted.marker} `)));
+    if (!found && pages[pages.length - 1]!.data!.next_cursor) return;
+  }
   withMeta({ marker: posted.marker, room }, () => readAfterWriteMiss.add(!found, { phase: phase(posted.at) }));
 }
 
@@ -140,6 +153,13 @@ interface Slot {
   /** Scheduled sends so far. */
   slots: number;
   nextSendMs: number;
+  /** The next tick with work for this slot (0: at once, after any event of its socket). */
+  dueMs: number;
+}
+
+/** When the slot next needs its tick: its socket's, sender's or probe's next deadline, or its next send. */
+function slotDueMs(s: Slot, endMs: number): number {
+  return Math.min(s.sock.nextDueMs(), s.sender.nextDueMs(), s.probe.nextDueMs(), s.nextSendMs < endMs ? s.nextSendMs : Number.POSITIVE_INFINITY);
 }
 
 /**
@@ -169,7 +189,7 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
   const w = ctx.profile.ws!;
   if (!data.ready) return stopBeforeLoad(data);
   const ids = identities(data);
-  const vu = exec.vu.idInTest;
+  const vu = vuIdInTest();
   const start = Date.now();
   const endMs = start + w.sessionS * 1000;
   const ackMs = w.ackTimeoutS * 1000;
@@ -183,6 +203,7 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
     const roomId = pick(data.rooms.ws, k)!;
     let slot: Slot;
     const base = markerBase(ctx, data, 'w', index);
+    const ownStream = streamKey(base);
     // One socket per slot for the whole session: after an unplanned close it reconnects with backoff (same room,
     // same user, same sender stream); the message in flight then has an unknown outcome (a failed store).
     // Every marked frame it gets (room-mates' messages too) goes into its delivery digest.
@@ -199,23 +220,31 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
         digest: new DeliveryDigest(),
       },
       {
-        wants: (raw) => slot.sender.mayBeEcho(raw) || slot.probe.mayBeEcho(raw),
+        // the own stream's frames while a message or a repeat is in flight (then decoded and matched exactly)
+        wants: (_raw, r) => r.key === ownStream && (slot.sender.busy || slot.probe.inFlight),
+        onOpen: () => {
+          slot.dueMs = 0;
+        },
         onMarked: (_s, parsed, _f, recvMs) => {
+          slot.dueMs = 0;
           if (slot.probe.onMarked(parsed) || !slot.sender.onMarked(parsed, recvMs)) return;
           // An echo: the next message of a burst goes out at once (back to back, still one in flight).
           if (recvMs < endMs && slot.burst.takeNext()) sendIfIdle(slot, recvMs);
         },
         onErrorFrame: (_s, _t, kind) => {
+          slot.dueMs = 0;
           if (slot.probe.onErrorFrame(kind)) return;
           slot.burst.cancel();
           slot.sender.onErrorFrame(kind);
         },
         onDisconnect: () => {
+          slot.dueMs = 0;
           slot.burst.cancel();
           slot.probe.abandon();
           slot.sender.abandon();
         },
         onClose: () => {
+          slot.dueMs = 0;
           slot.probe.abandon();
           slot.sender.abandon();
         },
@@ -225,16 +254,18 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
     const probe = new RepeatProbe(sock, probeOpts);
     const sender = new MessageSender(sock, base, { ackTimeoutMs: ackMs, maxRetries: 0, phase, room: roomId, sender: who.userId, onAcked: (m) => probe.onAcked(m) });
     // Stagger first sends over one interval so sockets do not send in lockstep.
-    slot = { index, sock, sender, probe, burst: new Burst(w.burst), slots: 0, nextSendMs: start + (intervalMs * (index + 1)) / (w.socketsPerVu + 1) };
+    slot = { index, sock, sender, probe, burst: new Burst(w.burst), slots: 0, nextSendMs: start + (intervalMs * (index + 1)) / (w.socketsPerVu + 1), dueMs: 0 };
     return slot;
   };
 
   for (let i = 0; i < w.socketsPerVu; i++) slots.push(open(i));
 
+  // Every tick visits only the slots with something due (a deadline, a send, or an event of their socket since):
+  // most ticks of a 50-socket VU have none.
   const timer = setInterval(() => {
     const now = Date.now();
-    let busy = false;
     for (const s of slots) {
+      if (now < s.dueMs) continue;
       s.sock.tick(now);
       s.sender.tick(now);
       s.probe.tick(now, !s.sender.busy);
@@ -252,9 +283,11 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
         s.slots += 1;
         while (s.nextSendMs <= now) s.nextSendMs += intervalMs;
       }
-      if (s.sender.busy || s.probe.inFlight) busy = true;
+      s.dueMs = slotDueMs(s, endMs);
     }
-    if (now >= hardEndMs || (now >= endMs && !busy)) {
+    if (now < endMs) return;
+    const busy = slots.some((s) => s.sender.busy || s.probe.inFlight);
+    if (now >= hardEndMs || !busy) {
       for (const s of slots) s.sock.close();
       if (slots.every((s) => s.sock.state === 'closed') || now >= hardEndMs + 5000) clearInterval(timer);
     }
@@ -358,7 +391,7 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const nSlow = sc ? slowPerVu(h.subscribersPerVu, sc.share) : 0;
   if (!data.rooms.hot) return notReady(1 + h.subscribersPerVu - nSlow, phase());
   const ids = identities(data);
-  const vu = exec.vu.idInTest;
+  const vu = vuIdInTest();
   const roomId = data.rooms.hot;
   const start = Date.now();
   const ackMs = h.ackTimeoutS * 1000;

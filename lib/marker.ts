@@ -74,7 +74,13 @@ const MESSAGE_FRAME = /"type"\s*:\s*"message"/;
  * case; k6's JS runtime is an interpreter). `key` is the sender stream within the run (`inst:src:vu:iter:sock`,
  * lib/delivery-digest.ts streamKey), `seq` the message's number in it. Undefined for other frames and unmarked bodies.
  */
-export function receiptInFrame(raw: string): { key: string; seq: number } | undefined {
+/** A marked frame's sender stream (`inst:src:vu:iter:sock`) and seq. */
+export interface Receipt {
+  key: string;
+  seq: number;
+}
+
+export function receiptInFrame(raw: string): Receipt | undefined {
   const i = raw.indexOf('k6m:');
   if (i < 0) return undefined;
   if (!raw.includes('"type":"message"') && !MESSAGE_FRAME.test(raw)) return undefined;
@@ -89,6 +95,8 @@ export function receiptInFrame(raw: string): { key: string; seq: number } | unde
   if (runEnd <= 0 || seqStart <= runEnd + 1) return undefined;
   const seq = Number(text.substring(seqStart));
   if (!Number.isInteger(seq) || seq < 0) return undefined;
-  const key = text.substring(runEnd + 1, seqStart - 1);
-  return key.split(':').length === 5 ? { key, seq } : undefined;
+  // the key is inst:src:vu:iter:sock: exactly four colons (counted without splitting: no array per frame)
+  let colons = 0;
+  for (let c = text.indexOf(':', runEnd + 1); c >= 0 && c < seqStart - 1; c = text.indexOf(':', c + 1)) colons += 1;
+  return colons === 4 ? { key: text.substring(runEnd + 1, seqStart - 1), seq } : undefined;
 }

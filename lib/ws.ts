@@ -7,7 +7,7 @@
  * matches the own echo by the marker in the body, times out, and retries with the same client_msg_id.
  */
 import { WebSocket } from 'k6/websockets';
-import { clientMsgId, formatMarker, receiptInFrame, messageBody, parseBody, type Marker, type ParsedBody } from './marker.js';
+import { clientMsgId, formatMarker, receiptInFrame, messageBody, parseBody, type Marker, type ParsedBody, type Receipt } from './marker.js';
 import type { DeliveryDigest } from './delivery-digest.js';
 import {
   messageStoreLatency,
@@ -58,11 +58,12 @@ export interface RoomSocketHandlers {
   /** The socket ended for good: planned close, or (`early`) disconnected with no replacement to come. */
   onClose?: (s: RoomSocket, early: boolean) => void;
   /**
-   * Cheap pre-filter on the raw frame text: frames it rejects are not decoded at all (a socket that only waits
-   * for its own echo skips its room-mates' fan-out, which is most of the traffic in a busy room).
-   * Error frames are always decoded.
+   * Cheap pre-filter on a marked frame (its raw text and the marker's stream key and seq, lib/marker.ts
+   * receiptInFrame, taken once per frame): frames it rejects are not decoded at all (a socket that only waits for
+   * its own echo skips its room-mates' fan-out, which is most of the traffic in a busy room). Frames without a
+   * marker are decoded only when they may be error frames; error frames are always decoded.
    */
-  wants?: (raw: string) => boolean;
+  wants?: (raw: string, receipt: Receipt) => boolean;
   /**
    * Read only the marker at the start of a message frame's body from the raw text, without decoding the frame
    * (hot-room subscribers of big, padded messages: JSON.parse of every 64 KB frame would cost the load generator
@@ -198,6 +199,13 @@ export class RoomSocket {
     }
   }
 
+  /** When tick() next has something to do (epoch ms; Infinity: nothing until an event). */
+  nextDueMs(): number {
+    const connecting = this.state === 'connecting' || (this.state === 'closing' && this.attemptPending);
+    if (connecting) return this.attemptStartMs + this.opts.openTimeoutMs + 1;
+    return this.state === 'waiting' && this.retryAtMs !== undefined ? this.retryAtMs : Number.POSITIVE_INFINITY;
+  }
+
   /** Call often (every tick): a connection attempt past the open timeout fails; a due reconnect starts. */
   tick(nowMs = Date.now()): void {
     const connecting = this.state === 'connecting' || (this.state === 'closing' && this.attemptPending);
@@ -323,11 +331,10 @@ export class RoomSocket {
 
   private onMessage(data: unknown): void {
     if (typeof data !== 'string') return;
-    if (this.opts.digest) {
-      const r = receiptInFrame(data);
-      if (r) this.opts.digest.record(r.key, r.seq);
-    }
-    if (this.h.wants && !data.includes('"error"') && !this.h.wants(data)) return;
+    // the marker's stream and seq, found once per frame, serve the digest and the pre-filter alike
+    const r = this.opts.digest || this.h.wants ? receiptInFrame(data) : undefined;
+    if (r && this.opts.digest) this.opts.digest.record(r.key, r.seq);
+    if (this.h.wants && !(r ? this.h.wants(data, r) : data.includes('"error"'))) return;
     if (this.h.markerOnly && !data.includes('"error"')) {
       const at = data.indexOf('"body":"');
       const parsed = at >= 0 ? parseBody(data.slice(at + 8, at + 8 + 200)) : undefined;
@@ -427,6 +434,13 @@ export class MessageSender {
   /** Whether a raw frame may be this sender's echo (contains the in-flight marker). */
   mayBeEcho(raw: string): boolean {
     return this.inFlight !== undefined && raw.includes(this.inFlight.id);
+  }
+
+  /** When tick() next has something to do (epoch ms; Infinity: nothing in flight). */
+  nextDueMs(): number {
+    const f = this.inFlight;
+    if (!f) return Number.POSITIVE_INFINITY;
+    return this.retryAtMs ?? f.attemptSendMs + this.o.ackTimeoutMs;
   }
 
   get busy(): boolean {

@@ -1,6 +1,6 @@
 /**
  * One tiny real `npm run bench` (run it under the heavy-run lock): REST runs of 2 s and one socket step of 50
- * sockets, with the real k6, wrk and the bench's loopback endpoint. Checks the results file's shape and that its
+ * sockets by each tool (suite, hand-written k6, ws client), with the real k6, wrk and the bench's loopback endpoint. Checks the results file's shape and that its
  * numbers are positive and agree with each other; nothing about speed.
  */
 import { spawn } from 'node:child_process';
@@ -39,7 +39,9 @@ describe('npm run bench, tiny', () => {
   it('exits 0, prints the figures and writes a valid results file with the k6 version and the machine', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/REST \(32 VUs\/connections, 2 s each\)/);
-    expect(stdout).toMatch(/most held steadily: 50/);
+    expect(stdout).toMatch(/most held steadily \(suite\): \d+/);
+    expect(stdout).toMatch(/most held steadily \(hand\): \d+/);
+    expect(stdout).toMatch(/most held steadily \(ws-client\): \d+/);
     expect(results.k6.version).toBe('v1.8.1');
     expect(results.machine.cores).toBeGreaterThan(0);
     expect(results.machine.memoryBytes).toBeGreaterThan(0);
@@ -47,10 +49,10 @@ describe('npm run bench, tiny', () => {
     expect(results.options).toEqual({ durationS: 2, maxSockets: 50, parts: ['rest', 'sockets'] });
   });
 
-  it('REST: three runs with requests, CPU, and ratios that are the quotients of their rates', () => {
+  it('REST: four runs with requests, CPU, and ratios that are the quotients of their rates', () => {
     const r = results.rest!;
     expect(r.vus).toBe(32);
-    for (const run of [r.suite, r.rawK6, r.wrk!]) {
+    for (const run of [r.suite, r.hand, r.rawK6, r.wrk!]) {
       expect(run.requests).toBeGreaterThan(0);
       expect(run.requestsPerS).toBeGreaterThan(0);
       expect(run.cpuCores).toBeGreaterThan(0);
@@ -63,7 +65,11 @@ describe('npm run bench, tiny', () => {
     const perIteration = r.suite.requestsPerS / r.suite.iterationsPerS!;
     expect(perIteration).toBeGreaterThanOrEqual(2);
     expect(perIteration).toBeLessThanOrEqual(3);
+    expect(r.hand.requestsPerS / r.hand.iterationsPerS!).toBeGreaterThanOrEqual(2);
+    expect(r.hand.requestsPerS / r.hand.iterationsPerS!).toBeLessThanOrEqual(3);
     expect(r.rawK6.iterationsPerS).toBeNull();
+    expect(r.ratios.suiteToHand).toBeCloseTo(r.suite.requestsPerS / r.hand.requestsPerS, 6);
+    for (const run of [r.suite, r.hand, r.rawK6, r.wrk!]) expect(run.endpointBound).toBe(run.endpointCpuCores >= 0.9);
     expect(r.ratios.suiteToRawK6).toBeCloseTo(r.suite.requestsPerS / r.rawK6.requestsPerS, 6);
     expect(r.ratios.suiteToWrk).toBeCloseTo(r.suite.requestsPerS / r.wrk!.requestsPerS, 6);
   });
@@ -83,6 +89,26 @@ describe('npm run bench, tiny', () => {
     expect(step.cpuPerSocketMillicores).toBeCloseTo((step.k6CpuCores * 1000) / 50, 6);
     expect(s.maxSteadySockets).toBe(50);
     expect(s.stoppedBecause).toBe('reached the socket cap (--max-sockets 50)');
+  });
+
+  it('sockets: the hand-written k6 script and the ws client ran the same step, judged alike, with their ratios', () => {
+    const s = results.sockets!;
+    for (const t of [s.hand, s.client]) {
+      expect(t.steps).toHaveLength(1);
+      const step = t.steps[0]!;
+      expect(step).toMatchObject({ sockets: 50, openFailed: 0, closedEarly: 0, echoTimeouts: 0 });
+      expect(step.deliveries, t.tool).toBeGreaterThanOrEqual(40);
+      expect(step.k6PeakRssBytes).toBeGreaterThan(t.idleRssBytes);
+      expect(step.memoryPerSocketBytes).toBeCloseTo((step.k6PeakRssBytes - t.idleRssBytes) / 50, 6);
+      expect(step.cpuPerSocketMillicores).toBeCloseTo((step.k6CpuCores * 1000) / 50, 6);
+      expect(step.endpointBound).toBe(step.endpointCpuCores >= 0.9);
+      expect(t.maxSteadySockets).toBe(step.steady ? 50 : 0);
+    }
+    expect(s.hand.tool).toBe('hand');
+    expect(s.hand.idleRssBytes).toBeGreaterThan(0);
+    expect(s.client.tool).toBe('ws-client');
+    if (s.hand.maxSteadySockets > 0) expect(s.ratios.suiteToHand).toBeCloseTo(s.maxSteadySockets / s.hand.maxSteadySockets, 6);
+    if (s.client.maxSteadySockets > 0) expect(s.ratios.suiteToClient).toBeCloseTo(s.maxSteadySockets / s.client.maxSteadySockets, 6);
   });
 
   it('capacity is the measured figures, and the plan reads it from the file', () => {
