@@ -511,7 +511,7 @@ export function hotRoomSlowSession(ctx: Ctx, data: SetupData): void {
   if (!data.rooms.hot) return notReady(nSlow, phase());
   const ids = identities(data);
   // as many slow VUs as hot-room VUs, each with the slow share of one hot-room VU's subscribers
-  const vu = exec.vu.idInTest;
+  const vu = vuIdInTest();
   const start = Date.now();
   const intervalMs = h.sendIntervalS * 1000;
   const graceMs = h.graceS * 1000;
