@@ -3,29 +3,37 @@
  * bad input is a UsageError: one line naming the option and what is allowed (exit 2, nothing started or sent).
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseDurationS } from '../lib/duration.js';
-import { UsageError } from '../runner/smoke-config.js';
+import { UsageError } from '../runner/usage-error.js';
+import { helpText, HELP_FLAG, parseCommandLine, type CommandSpec } from '../runner/cli-flags.js';
 
 export { UsageError };
 
 export const DEFAULT_RESULTS_FILE = 'bench/results.json';
 
-export const BENCH_USAGE = `usage: npm run bench [-- --duration 20s] [--max-sockets 16000] [--out ${DEFAULT_RESULTS_FILE}] [--only rest|sockets]
-
-The load generator's capacity on this machine, with the pinned k6 and the suite's bundled scenarios, against a
+export const BENCH_COMMAND: CommandSpec = {
+  invocation: 'npm run bench --',
+  usage: [`[--duration 20s] [--max-sockets 16000] [--out ${DEFAULT_RESULTS_FILE}] [--only rest|sockets]`],
+  about: `The load generator's capacity on this machine, with the pinned k6 and the suite's bundled scenarios, against a
 loopback endpoint the bench starts (capacity/README.md):
   rest     the suite's REST scenario vs a minimal k6 script vs wrk: requests/s, k6 CPU (same VUs and duration)
   sockets  the most room sockets one k6 process holds with steady delivery (steps 250, 500, 1000, …), memory
            and CPU per socket
 Prints the figures and writes them to --out (JSON, with capacity.socketsPerRunner and restIterationsPerS for
-npm run load -- plan --bench <file>). Takes a few minutes; run it alone (heavy-run lock).
-  --duration     each REST run and each socket step (a step lasts at least 10 s): 2s to 120s, default 20s
-  --max-sockets  largest socket step: 50 to 200000, default 16000 (also capped by the open-files limit)
-  --out          the results file, default ${DEFAULT_RESULTS_FILE}
-  --only         run one part: rest or sockets (default both)
-Exit codes: 0 measured, 1 a measurement failed, 2 bad usage (nothing started).`;
+npm run load -- plan --bench <file>). Takes a few minutes; run it alone (heavy-run lock).`,
+  flags: [
+    { name: 'duration', type: 'string', value: '<duration>', help: 'each REST run and each socket step (a step lasts at least 10 s): 2s to 120s', default: '20s' },
+    { name: 'max-sockets', type: 'string', value: '<n>', help: 'largest socket step: 50 to 200000 (also capped by the open-files limit)', default: '16000' },
+    { name: 'out', type: 'string', value: '<file>', help: 'the results file', default: DEFAULT_RESULTS_FILE },
+    { name: 'only', type: 'string', value: '<part>', help: 'run one part: rest or sockets', default: 'both' },
+    HELP_FLAG,
+  ],
+  exitCodes: [[0, 'measured'], [1, 'a measurement failed'], [2, 'bad usage (nothing started)'], [130, 'interrupted by SIGINT'], [143, 'interrupted by SIGTERM']],
+  examples: ['npm run bench', 'npm run bench -- --only sockets --max-sockets 4000', 'npm run bench -- --duration 10s --out /tmp/bench.json'],
+};
+
+export const BENCH_USAGE = helpText(BENCH_COMMAND);
 
 export interface BenchOptions {
   durationS: number;
@@ -62,18 +70,7 @@ const Raw = z.object({
 
 /** `help` when --help was asked for; the options otherwise. Throws UsageError on bad input. */
 export function parseBenchArgs(argv: readonly string[], cwd = process.cwd()): { help: true } | { help: false; options: BenchOptions } {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: { duration: { type: 'string' }, 'max-sockets': { type: 'string' }, out: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    const msg = (err as Error).message.split('\n')[0]!.replace(/\.$/, '');
-    throw new UsageError('argv', `${msg}; allowed: --duration, --max-sockets, --out, --only, --help`);
-  }
+  const values = parseCommandLine(BENCH_COMMAND, argv).values as Record<string, string | boolean | undefined>;
   if (values.help) return { help: true };
   const r = Raw.safeParse(values);
   if (!r.success) {

@@ -6,14 +6,21 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { ProcSample } from './figures.js';
 
-/** Clock ticks per second of /proc/<pid>/stat's utime and stime (`getconf CLK_TCK`, 100 on Linux). */
-export const CLOCK_TICKS_PER_S = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
+let clockTicks: number | undefined;
+/**
+ * Clock ticks per second of /proc/<pid>/stat's utime and stime (`getconf CLK_TCK`, 100 on Linux), asked the first
+ * time a sample needs it: not when the module loads (the bench refuses bad input before it starts anything).
+ */
+export function clockTicksPerS(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
   }
-})();
+  return clockTicks;
+}
 
 /** One sample of the process now, or undefined when it is gone. */
 export function readProcSample(pid: number): ProcSample | undefined {
@@ -23,7 +30,7 @@ export function readProcSample(pid: number): ProcSample | undefined {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
-    return { atMs: Date.now(), cpuS: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S, rssBytes: rssKb * 1024 };
+    return { atMs: Date.now(), cpuS: (Number(f[11]) + Number(f[12])) / clockTicksPerS(), rssBytes: rssKb * 1024 };
   } catch {
     return undefined;
   }
@@ -40,7 +47,7 @@ export function readMachineSample(): ProcSample | undefined {
     const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
     const mem = readFileSync('/proc/meminfo', 'utf8');
     const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(mem)?.[1] ?? 0);
-    return { atMs: Date.now(), cpuS: (total - idle) / CLOCK_TICKS_PER_S, rssBytes: (kb('MemTotal') - kb('MemAvailable')) * 1024 };
+    return { atMs: Date.now(), cpuS: (total - idle) / clockTicksPerS(), rssBytes: (kb('MemTotal') - kb('MemAvailable')) * 1024 };
   } catch {
     return undefined;
   }

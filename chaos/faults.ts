@@ -6,6 +6,7 @@
  * in another process from the ledger entry alone, so `npm run chaos -- heal` can undo what a killed drill left.
  */
 import { z } from 'zod';
+import { parseDurationS as parseDuration } from '../lib/duration.js';
 
 /** Faults on a local process, by signal. */
 export const PROCESS_FAULTS = ['stop', 'kill', 'pause', 'restart'] as const;
@@ -16,13 +17,15 @@ export const DB_LINK_FAULTS = ['db-cut'] as const;
 export const FAULT_KINDS = [...PROCESS_FAULTS, ...NETWORK_FAULTS, ...DB_LINK_FAULTS] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** Parses "20s", "1500ms", "2m", or a bare number of seconds into seconds. */
+/**
+ * Parses a duration into seconds with the suite's one grammar (lib/duration.ts: "20s", "1500ms", "2m", "1m30s",
+ * "1h", or plain seconds), the same for every CLI, drill file and environment variable.
+ */
 export function parseDurationS(text: string | number): number {
   if (typeof text === 'number') return text;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
-  if (!m) throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 20s, 1500ms, 2m)`);
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+  const s = parseDuration(text);
+  if (s === undefined) throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 20s, 1500ms, 2m, 1m30s, 1h or plain seconds)`);
+  return s;
 }
 
 export const Duration = z

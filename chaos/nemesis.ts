@@ -13,7 +13,7 @@ import { DockerDriver } from './drivers/docker.js';
 import { ProcessDriver } from './drivers/process.js';
 import { ToxiproxyDriver } from './drivers/toxiproxy.js';
 import type { FaultStep } from './faults.js';
-import { Ledger, newFaultId, selfAsOwner, type LedgerFault } from './ledger.js';
+import { formatProblem, Ledger, newFaultId, selfAsOwner, type LedgerFault } from './ledger.js';
 import { PidState, pidStatePathFor } from './pid-state.js';
 import { resolve } from 'node:path';
 
@@ -145,11 +145,20 @@ export class Nemesis {
     }
   }
 
-  /** Heals every active fault (of any run), newest first; returns the errors of those that could not be healed. */
+  /**
+   * Heals every active fault (of any run), newest first; returns the errors of those that could not be healed.
+   * A ledger that another user owns or may write is not acted on at all (its lines name commands to run): every
+   * active fault then counts as an error. Invalid lines are the caller's to report (ledger.problems()).
+   */
   async healAll(filter: (f: LedgerFault) => boolean = () => true): Promise<{ healed: Healed[]; errors: string[] }> {
     const healed: Healed[] = [];
     const errors: string[] = [];
     const active = this.ledger.active().filter(filter).reverse();
+    const distrust = this.ledger.problems().find((p) => p.line === undefined);
+    if (distrust) {
+      for (const f of active) errors.push(`${f.inject.fault} on ${f.inject.node} (${f.inject.id}): not healed: ${formatProblem(this.ledger.path, distrust)}`);
+      return { healed, errors };
+    }
     for (const f of active) {
       try {
         healed.push(await this.healFault(f));

@@ -15,6 +15,7 @@
  * Messages undelivered across the failover are the integrity check's `undelivered` (and the WS figures).
  */
 import { Redis } from 'ioredis';
+import { ConnectionRefusedByRule, connectionRefusal } from '../runner/connections.js';
 import type { TargetFile } from '../runner/target-file.js';
 import { judgeResume, resumeFigures, type ResumeFigures, type StoreAck } from './data-tier.js';
 
@@ -27,6 +28,9 @@ export interface SentinelSample {
   primary: string | null;
 }
 
+/** The schemes a sentinel's URL may have. */
+const REDIS_SCHEMES = ['redis', 'rediss', 'tcp'];
+
 export class SentinelWatcher {
   readonly samples: SentinelSample[] = [];
   private readonly clients: Array<{ name: string; r: Redis }>;
@@ -34,6 +38,9 @@ export class SentinelWatcher {
 
   constructor(private readonly s: NonNullable<TargetFile['redisSentinel']>) {
     this.clients = s.sentinels.map((c) => {
+      // the loopback rule at contact time (runner/connections.ts), as for every other connection
+      const why = connectionRefusal(c.url, REDIS_SCHEMES);
+      if (why !== undefined) throw new ConnectionRefusedByRule(`not contacting ${c.name}: ${why}`);
       const r = new Redis(c.url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500, commandTimeout: 500, enableOfflineQueue: false, retryStrategy: () => 200 });
       r.on('error', () => undefined);
       return { name: c.name, r };

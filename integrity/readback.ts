@@ -8,12 +8,13 @@
  */
 import type { TargetFile } from '../runner/target-file.js';
 import type { StoredMessage } from './classify.js';
+import { guardedFetch } from '../runner/connections.js';
 
 const TIMEOUT_MS = 15_000;
 const MAX_PAGES = 100_000;
 
 async function fetchJson(url: string, init: RequestInit): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  const res = await guardedFetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
   const text = await res.text();
   let body: unknown = text;
   try {

@@ -7,6 +7,7 @@
  */
 import * as z from 'zod/mini';
 import { parseDurationS } from './duration.js';
+import { isLoopbackHost, redactUrls, urlParts } from './loopback.js';
 import type { SloOverrides } from './slo.js';
 import { STORM_KINDS, type StormConfig } from './storm-plan.js';
 import { PROFILE_NAMES, type FaultWindow, type ProfileName } from './types.js';
@@ -168,7 +169,8 @@ const windowsShape = z.array(z.tuple([z.number().check(z.gte(0)), z.number().che
 
 function show(name: string, value: string): string {
   if (SECRET.has(name)) return '(hidden)';
-  const v = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+  const plain = redactUrls(value);
+  const v = plain.length > 60 ? `${plain.slice(0, 57)}...` : plain;
   return JSON.stringify(v);
 }
 
@@ -250,18 +252,13 @@ export function parseSloOverrides(raw: string | undefined): SloOverrides | undef
   return r.data as SloOverrides;
 }
 
-const LOOPBACK_HOST = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/i;
-
-/** The host part of an http(s)/ws(s) URL, lower-cased, port stripped. */
+/** The host part of an http(s)/ws(s) URL, lower-cased, port stripped ('' when it is not such a URL). */
 export function urlHost(url: string): string {
-  const m = /^[a-z]+:\/\/([^/?#]+)/i.exec(url);
-  const authority = (m?.[1] ?? '').replace(/^.*@/, '');
-  if (authority.startsWith('[')) return authority.slice(0, authority.indexOf(']') + 1).toLowerCase();
-  return authority.replace(/:\d+$/, '').toLowerCase();
+  return urlParts(url)?.host ?? '';
 }
 
 export function isLoopbackUrl(url: string): boolean {
-  return LOOPBACK_HOST.test(urlHost(url));
+  return isLoopbackHost(urlHost(url));
 }
 
 /**
@@ -303,18 +300,22 @@ export function parseConfig(env: Env, defaultProfile: ProfileName = 'smoke'): Su
   const slow = parseSlowConsumers(env.SLOW_CONSUMERS);
   if (slow && 'error' in slow) fail('SLOW_CONSUMERS', slow.error, env.SLOW_CONSUMERS);
 
-  if (!allowRemote) {
-    for (const [name, url] of [
-      ['CHAT_URL', chatUrl],
-      ['AUTH_URL', authUrl],
-      ['WS_URL', ws],
-      ['SESSION_URL', sessionUrl],
-      ['TENANTHUB_URL', tenanthubUrl],
-      ...(slow ? ([['SLOW_CONSUMERS', slow.wsUrl]] as const) : []),
-    ] as const) {
-      if (url !== undefined && !isLoopbackUrl(url)) {
-        fail(name, 'a loopback URL (127.0.0.0/8, localhost, [::1]) unless ALLOW_REMOTE=1 is set', url);
-      }
+  for (const [name, url] of [
+    ['CHAT_URL', chatUrl],
+    ['AUTH_URL', authUrl],
+    ['WS_URL', ws],
+    ['SESSION_URL', sessionUrl],
+    ['TENANTHUB_URL', tenanthubUrl],
+    ...(slow ? ([['SLOW_CONSUMERS', slow.wsUrl]] as const) : []),
+  ] as const) {
+    if (url === undefined) continue;
+    const parts = urlParts(url);
+    if (!parts) fail(name, 'a URL of the form scheme://host[:port][/path]', url);
+    if (parts.userinfo !== undefined) {
+      throw new ConfigError(name, `${name}: a URL without credentials (user:password@); the login goes in LOGIN_EMAIL and LOGIN_PASSWORD; got ${JSON.stringify(redactUrls(url))}`);
+    }
+    if (!allowRemote && !isLoopbackHost(parts.host)) {
+      fail(name, 'a loopback URL (127.0.0.0/8, localhost, [::1]) unless ALLOW_REMOTE=1 is set', url);
     }
   }
 

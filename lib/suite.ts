@@ -53,6 +53,9 @@ export function defineSuite(scenario: keyof typeof SCENARIO_PARTS, defaultProfil
     thresholds: toK6Thresholds(specs),
     setupTimeout: `${profile.setupTimeoutS}s`,
     summaryTrendStats: SUMMARY_TREND_STATS,
+    // No redirect is followed: the loopback rule (lib/loopback.ts) checked the target's URLs, not where a 3xx
+    // points (a loopback server answering 307 to another host would get the login body sent there).
+    maxRedirects: 0,
   };
   return {
     cfg,

@@ -7,13 +7,15 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { redactUrls } from '../lib/loopback.js';
 import type { GroupStats, ReportModel } from './model.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
+/** HTML-escaped text; a URL's credentials (`scheme://user:pw@`) never reach the page. */
 export function esc(v: unknown): string {
-  return String(v ?? '')
+  return redactUrls(String(v ?? ''))
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -23,7 +25,7 @@ export function esc(v: unknown): string {
 
 /** JSON safe inside a <script> element: no `</script`, no `<!--`, no line separators. */
 export function scriptJson(v: unknown): string {
-  return JSON.stringify(v)
+  return redactUrls(JSON.stringify(v))
     .replace(/</g, '\\u003c')
     .replace(/>/g, '\\u003e')
     .replace(/&/g, '\\u0026')
@@ -41,7 +43,7 @@ export function redact(v: unknown): unknown {
     return out;
   }
   if (typeof v === 'string') {
-    return v
+    return redactUrls(v)
       .replace(/([?&](access_token|token|password)=)[^&\s"]*/gi, '$1[redacted]')
       .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1[redacted]');
   }

@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { redactUrls } from '../lib/loopback.js';
 import { progress, type LogFn } from './log.js';
 
 /** Trend statistics k6 puts in the summary data: every percentile the profiles' thresholds use, and more. */
@@ -74,7 +75,7 @@ export interface K6RunResult {
 
 /**
  * Replaces every occurrence of each secret (and its URL-encoded form) with `***`, and so any token k6 might
- * echo: JWTs (e.g. in a WebSocket URL k6 prints on a failed connect), `access_token=` values and bearer headers.
+ * echo: credentials in any URL (`scheme://user:pw@` → `scheme://***@`), JWTs (e.g. in a WebSocket URL k6 prints on a failed connect), `access_token=` values and bearer headers.
  */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
@@ -82,7 +83,7 @@ export function redact(text: string, secrets: readonly string[]): string {
     if (s.length < 3) continue;
     for (const form of new Set([s, encodeURIComponent(s)])) out = out.split(form).join('***');
   }
-  return out
+  return redactUrls(out)
     .replace(/\beyJ[\w-]*\.[\w-]+\.[\w-]*/g, '***')
     .replace(/\b(access_token=)[^&\s"'\\:,;]+/gi, '$1***')
     .replace(/\b(bearer )[^\s"'\\]+/gi, '$1***');
@@ -130,10 +131,19 @@ export class K6Run extends EventEmitter {
     return this.child?.pid;
   }
 
-  /** Asks k6 to stop (SIGINT: it ends the test and still writes its summary). */
+  /**
+   * Asks k6 to stop (SIGINT: it ends the test and still writes its summary). One SIGINT only: a second would make
+   * k6 abort without its summary, so a repeated stop('SIGINT') is ignored; SIGKILL still goes through.
+   */
   stop(signal: NodeJS.Signals = 'SIGINT'): void {
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (signal === 'SIGINT') {
+      if (this.interruptSent) return;
+      this.interruptSent = true;
+    }
+    this.child.kill(signal);
   }
+  private interruptSent = false;
 
   private async start(resolveStart: (d: Date) => void, rejectStart: (e: Error) => void): Promise<K6RunResult> {
     const { opts, paths } = this;
@@ -151,11 +161,15 @@ export class K6Run extends EventEmitter {
     const logFile = createWriteStream(paths.log);
     logFile.write(`# k6 ${args.join(' ')}\n`);
     const spawnedAt = new Date();
+    // k6 runs in a process group of its own: Ctrl-C in a terminal signals the whole foreground group, and k6
+    // aborts WITHOUT its summary on a second SIGINT. So the terminal's signal reaches the runner only, which
+    // passes exactly one on (stop()); k6 ends the test, runs handleSummary and flushes its raw output.
     const { env: childEnv, dropped } = k6ChildEnv(process.env, { ...opts.env, SUMMARY_PATH: paths.summary, K6_NO_USAGE_REPORT: 'true', K6_NO_COLOR: 'true' });
     for (const d of dropped) log(`${d} ignored: k6 would write request and response bodies (tokens, the tenants list's secret keys) to its output`);
     const child = spawn(opts.k6Path, args, {
       env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     this.child = child;
     let loadStartedAt: Date | undefined;

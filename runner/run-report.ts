@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { redactUrls } from '../lib/loopback.js';
 import { junitXml } from './junit.js';
 import { k6RanToVerdict, K6_LOG_FILE, K6_SUMMARY_FILE, RAW_FILE, type K6RunResult } from './k6-run.js';
 import { pointLatest, writeJson } from './run-dir.js';
@@ -42,13 +43,13 @@ export interface FinishRunInput {
   latest?: boolean;
 }
 
-/** Name and URLs of the target, for reports: never the login. */
+/** Name and URLs of the target, for reports: never the login, and no URL with its credentials (refused at the edge anyway). */
 export function publicTarget(t: TargetFile): RunSummary['target'] {
   return {
     name: t.name,
-    chatUrl: t.chatUrl,
-    authUrl: t.authUrl,
-    wsUrl: t.wsUrl,
+    chatUrl: redactUrls(t.chatUrl),
+    authUrl: redactUrls(t.authUrl),
+    wsUrl: redactUrls(t.wsUrl),
     tenantId: t.tenantId,
     reference: t.reference !== undefined,
     ...(t.reference ? { flaws: t.reference.flaws } : {}),

@@ -6,43 +6,46 @@
  * and what is allowed; the CLI turns it into exit code 2.
  */
 import { existsSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, parseConfig, type SuiteConfig } from '../lib/config.js';
 import { PROFILE_NAMES, type ProfileName } from '../lib/profiles.js';
 import { parseFlaws, type Flaw } from '../reference-target/flaws.js';
-import { readTargetFile, TargetFileError, type TargetFile } from './target-file.js';
+import { isLoopbackHost, refusalOf, urlParts } from '../lib/loopback.js';
+import { readTargetFile, TargetFileError, type Component, type TargetFile } from './target-file.js';
+import { UsageError } from './usage-error.js';
+import { helpText, HELP_FLAG, parseCommandLine, type CommandSpec } from './cli-flags.js';
 
-export class UsageError extends Error {
-  constructor(
-    /** The flag or variable at fault, e.g. `--profile`, `CHAT_URL`, `--target`. */
-    readonly setting: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
-export const SMOKE_USAGE = `usage: npm run smoke -- [--target <file>] [--profile <name>] [--allow-remote] [--help]
+export const SMOKE_COMMAND: CommandSpec = {
+  invocation: 'npm run smoke --',
+  usage: ['[--target <file>] [--profile <name>] [--allow-remote] [--help]'],
+  about: `Provisions k6, builds the scenarios, starts the reference target (unless a target is given), runs the
+smoke load, prints the verdict, writes reports/<run-id>/ and points reports/latest at it. Every input is
+checked before anything starts or is sent. The reference target is stopped on exit, on an error and on
+SIGINT/SIGTERM (k6 then stops once, keeping its summary: exit 130/143); after a SIGKILL of the smoke, stop it
+with: npm run stack -- down.`,
+  flags: [
+    { name: 'target', type: 'string', value: '<file>', help: 'target description file (runner/target-file.ts); instead of it, the environment\nCHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD may describe the target,\nwith SESSION_URL and TENANTHUB_URL for the msa part (without both it does not run, and says so)', default: 'start the reference target' },
+    { name: 'profile', type: 'string', value: '<name>', help: `load profile: ${PROFILE_NAMES.join(', ')}`, default: 'smoke' },
+    { name: 'allow-remote', type: 'boolean', help: 'with a given target: allow hosts outside loopback (127.0.0.0/8, localhost, ::1); URLs with credentials are refused anyway' },
+    HELP_FLAG,
+  ],
+  environment: [
+    'TARGET_FLAWS=a,b   flaws of the reference target (a given target: checked, then ignored with a note)',
+    'SCALE, DURATION, USER_POOL, SLO   the k6 environment (lib/README.md); PROFILE and RUN_ID are set by the smoke (--profile)',
+    'INTEGRITY_SETTLE_MS, INTEGRITY_LATE_LIMIT, INTEGRITY_REORDERED_LIMIT, INTEGRITY_UNDELIVERED_LIMIT, INTEGRITY_SPAN_MS',
+    'INTEGRITY_LOST_TARGET, INTEGRITY_DUPLICATES_TARGET, INTEGRITY_UNDELIVERED_TARGET   the integrity check (integrity/README.md)',
+  ],
+  exitCodes: [[0, 'pass'], [1, 'a threshold failed'], [2, 'bad usage or configuration (nothing sent)'], [130, 'interrupted by SIGINT (report kept)'], [143, 'interrupted by SIGTERM']],
+  examples: ['npm run smoke', 'TARGET_FLAWS=single-endpoint npm run smoke', 'npm run smoke -- --target staging.json --allow-remote --profile baseline'],
+};
 
-Provisions k6, builds the scenarios, starts the reference target (unless a target is given), runs the
-smoke load, prints the verdict, writes reports/<run-id>/ and points reports/latest at it.
+/** The full --help text (kept as a name the CLI and tests use). */
+export const SMOKE_USAGE = helpText(SMOKE_COMMAND);
 
-  --target <file>   target description file (see runner/target-file.ts); instead of it, the environment
-                    CHAT_URL, AUTH_URL, WS_URL, TENANT_ID, LOGIN_EMAIL, LOGIN_PASSWORD may describe the target,
-                    with SESSION_URL and TENANTHUB_URL for the msa part (without both it does not run, and says so)
-  --profile <name>  load profile: ${PROFILE_NAMES.join(', ')} (default smoke)
-  --allow-remote    allow a target outside loopback (127.0.0.0/8, localhost, ::1)
-  --help            this text
-
-Environment: TARGET_FLAWS=a,b (flaws of the reference target), SCALE, DURATION, USER_POOL, SLO (see lib/config.ts);
-the integrity check's INTEGRITY_SETTLE_MS, INTEGRITY_LATE_LIMIT, INTEGRITY_REORDERED_LIMIT, INTEGRITY_UNDELIVERED_LIMIT,
-INTEGRITY_SPAN_MS, INTEGRITY_LOST_TARGET, INTEGRITY_DUPLICATES_TARGET, INTEGRITY_UNDELIVERED_TARGET (integrity/README.md).
-Exit codes: 0 pass, 1 a threshold failed, 2 bad usage or configuration (nothing sent).
-The reference target is stopped on exit, on an error and on SIGINT/SIGTERM; after a SIGKILL of the smoke,
-stop it with: npm run stack -- down --target-file .state/smoke-<pid>-<random>-target.json`;
+/** Variables the smoke sets itself for k6: one given in the environment would be silently replaced, so it is refused. */
+const RUNNER_SET_ENV = { PROFILE: '--profile', RUN_ID: 'the run id the smoke makes', ALLOW_REMOTE: '--allow-remote', SUMMARY_PATH: 'the run folder', FAULT_WINDOWS: 'a drill' } as const;
 
 /** The environment variables that describe a target instead of --target. */
 export const TARGET_ENV = ['CHAT_URL', 'AUTH_URL', 'WS_URL', 'TENANT_ID', 'LOGIN_EMAIL', 'LOGIN_PASSWORD'] as const;
@@ -72,41 +75,52 @@ export interface SmokeConfig {
   target: TargetChoice;
 }
 
-/** True for 127.0.0.0/8, ::1 (also IPv4-mapped ::ffff:127.x), and localhost. Anything else is remote. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase().replace(/\.$/, '');
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.split('.')[0] === '127';
-  if (isIP(h) === 6) {
-    if (h === '::1' || /^(0{1,4}:){7}0{0,3}1$/.test(h) || h === '0:0:0:0:0:0:0:1') return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-    return mapped ? mapped[1]!.split('.')[0] === '127' : false;
-  }
-  return false;
-}
+export { isLoopbackHost };
 
 /** The host of a URL, or undefined when it is not a URL. */
 export function hostOf(url: string): string | undefined {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return undefined;
-  }
+  return urlParts(url)?.host;
 }
 
-/** Throws UsageError naming `setting` when any URL of the target leaves loopback and remote is not allowed. */
-export function checkLoopback(target: Pick<TargetFile, UrlField>, allowRemote: boolean, setting: (field: UrlField) => string): void {
-  if (allowRemote) return;
-  for (const field of ['chatUrl', 'authUrl', 'wsUrl', 'sessionUrl', 'tenanthubUrl'] as const) {
-    const url = target[field];
-    if (url === undefined) continue;
-    const host = hostOf(url);
-    if (host === undefined || !isLoopbackHost(host)) {
-      throw new UsageError(
-        setting(field),
-        `${setting(field)}: host "${host ?? url}" is outside loopback; allowed: 127.0.0.0/8, localhost, ::1, or pass --allow-remote`,
-      );
-    }
+/** Every URL a target file names that the suite may contact, with its key as the user wrote it (`dbmanNodes.0.url`). */
+export function targetUrls(target: Partial<TargetFile>): { key: string; url: string; schemes: readonly string[] }[] {
+  const web = ['http', 'https'] as const;
+  const out: { key: string; url: string; schemes: readonly string[] }[] = [];
+  if (target.chatUrl !== undefined) out.push({ key: 'chatUrl', url: target.chatUrl, schemes: web });
+  if (target.authUrl !== undefined) out.push({ key: 'authUrl', url: target.authUrl, schemes: web });
+  if (target.wsUrl !== undefined) out.push({ key: 'wsUrl', url: target.wsUrl, schemes: ['ws', 'wss'] });
+  if (target.sessionUrl !== undefined) out.push({ key: 'sessionUrl', url: target.sessionUrl, schemes: web });
+  if (target.tenanthubUrl !== undefined) out.push({ key: 'tenanthubUrl', url: target.tenanthubUrl, schemes: web });
+  const component = (key: string, c: Component | undefined, schemes: readonly string[] = web) => {
+    if (!c) return;
+    out.push({ key: `${key}.url`, url: c.url, schemes });
+    if (c.faults?.toxiproxy) out.push({ key: `${key}.faults.toxiproxy.apiUrl`, url: c.faults.toxiproxy.apiUrl, schemes: web });
+    if (c.faults?.dbLink) out.push({ key: `${key}.faults.dbLink.apiUrl`, url: c.faults.dbLink.apiUrl, schemes: web });
+  };
+  (target.dbmanNodes ?? []).forEach((c, i) => component(`dbmanNodes.${i}`, c));
+  (target.chatInstances ?? []).forEach((c, i) => component(`chatInstances.${i}`, c));
+  component('orghub', target.orghub);
+  (target.sessionInstances ?? []).forEach((c, i) => component(`sessionInstances.${i}`, c));
+  (target.tenanthubInstances ?? []).forEach((c, i) => component(`tenanthubInstances.${i}`, c));
+  component('redis', target.redis, ['redis', 'rediss', 'tcp']);
+  component('postgres', target.postgres, ['postgres', 'postgresql', 'tcp']);
+  (target.redisSentinel?.replicas ?? []).forEach((c, i) => component(`redisSentinel.replicas.${i}`, c, ['redis', 'rediss', 'tcp']));
+  (target.redisSentinel?.sentinels ?? []).forEach((c, i) => component(`redisSentinel.sentinels.${i}`, c, ['redis', 'rediss', 'tcp']));
+  (target.loadBalancers ?? []).forEach((b, i) => {
+    component(`loadBalancers.${i}`, b);
+    if (b.statsUrl) out.push({ key: `loadBalancers.${i}.statsUrl`, url: b.statsUrl, schemes: web });
+  });
+  return out;
+}
+
+/**
+ * The loopback rule (lib/loopback.ts) over every URL of the target: each must be a plain URL without
+ * credentials, and on loopback unless remote is allowed. Throws UsageError naming `setting(key)`.
+ */
+export function checkLoopback(target: Partial<TargetFile>, allowRemote: boolean, setting: (key: string) => string): void {
+  for (const { key, url, schemes } of targetUrls(target)) {
+    const why = refusalOf(url, allowRemote, schemes);
+    if (why !== undefined) throw new UsageError(setting(key), `${setting(key)}: ${why}`);
   }
 }
 
@@ -166,25 +180,8 @@ function targetFromEnv(env: NodeJS.ProcessEnv): TargetFile | undefined {
 }
 
 /** Parses argv (without node and script) and the environment. Throws UsageError on any bad input. */
-export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SmokeConfig {
-  let values: Record<string, unknown>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        target: { type: 'string' },
-        profile: { type: 'string' },
-        'allow-remote': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    const msg = (err as Error).message;
-    const flag = /'(-{1,2}[^' ]+)/.exec(msg)?.[1] ?? 'arguments';
-    throw new UsageError(flag, `${flag}: ${msg.split('\n')[0]!.replace(/\.$/, '')}; allowed: --target <file>, --profile <name>, --allow-remote, --help`);
-  }
+export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, opts: { refuseRunnerSetEnv?: boolean } = {}): SmokeConfig {
+  const { values } = parseCommandLine(SMOKE_COMMAND, argv);
   const flags = Flags.safeParse(values);
   if (!flags.success) {
     const issue = flags.error.issues[0]!;
@@ -193,6 +190,9 @@ export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const { target: targetPath, profile: profileRaw, 'allow-remote': allowRemote, help } = flags.data;
   if (help) return { help, profile: 'smoke', allowRemote, target: { kind: 'reference', flaws: [] } };
+  for (const [name, instead] of opts.refuseRunnerSetEnv === false ? [] : Object.entries(RUNNER_SET_ENV)) {
+    if (env[name] !== undefined && env[name] !== '') throw new UsageError(name, `${name}: set by the smoke itself, not read from the environment; allowed: unset it (use ${instead})`);
+  }
 
   const profile = z.enum(PROFILE_NAMES).safeParse(profileRaw);
   if (!profile.success) {
@@ -221,11 +221,12 @@ export function parseSmokeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     const fromEnv = targetFromEnv(env);
     if (fromEnv) {
       target = { kind: 'env', target: fromEnv };
-      const names = { chatUrl: 'CHAT_URL', authUrl: 'AUTH_URL', wsUrl: 'WS_URL', sessionUrl: 'SESSION_URL', tenanthubUrl: 'TENANTHUB_URL' } as const;
+      const names: Record<string, string> = { chatUrl: 'CHAT_URL', authUrl: 'AUTH_URL', wsUrl: 'WS_URL', sessionUrl: 'SESSION_URL', tenanthubUrl: 'TENANTHUB_URL' };
       // URL shape first (lib's parser names the variable), then the loopback rule.
       validateK6Env(k6EnvOf(fromEnv, profile.data, true), env);
-      checkLoopback(fromEnv, allowRemote, (f) => names[f]);
+      checkLoopback(fromEnv, allowRemote, (f) => names[f] ?? f);
     } else {
+      if (allowRemote) throw new UsageError('--allow-remote', '--allow-remote: only with a given target (--target <file> or CHAT_URL, ...); the reference target runs on this machine');
       target = { kind: 'reference', flaws };
     }
   }

@@ -3,7 +3,7 @@
  * reach its parts. `npm run stack -- up` writes it for the reference target; users write one by hand for a
  * real deployment. The smoke, the drills and the chaos CLI read it. Parsed once, here, with zod.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 
 /** One proxy of a toxiproxy-server: its HTTP API and the proxy's name. */
@@ -36,7 +36,7 @@ export type FaultAccess = z.infer<typeof FaultAccess>;
 export const Component = z
   .object({
     /** dbman-1, dbman-2, ... in the order of the app services' endpoint list; chat-1, chat-2; orghub. */
-    name: z.string().regex(/^[a-z][a-z0-9-]*$/),
+    name: z.string().max(64).regex(/^[a-z][a-z0-9-]*$/),
     /** Base URL of the component as the suite reaches it (health checks). */
     url: z.url(),
     faults: FaultAccess.default({}),
@@ -86,14 +86,14 @@ export type ServingProbe = z.infer<typeof ServingProbe>;
 export const DEFAULT_SERVING_PROBE: ServingProbe = { operation: 'tenants/list', body: {} };
 
 /** A user that already exists on the target, to run as (never printed or stored). */
-export const ExistingUser = z.object({ email: z.string().min(1), password: z.string().min(1) }).strict();
+export const ExistingUser = z.object({ email: z.string().min(1).max(512), password: z.string().min(1).max(512) }).strict();
 export type ExistingUser = z.infer<typeof ExistingUser>;
 
 export const TargetFile = z
   .object({
     version: z.literal(1),
     /** Free text shown in reports, e.g. "reference (local)" or "staging". */
-    name: z.string().min(1),
+    name: z.string().min(1).max(200),
     /** chat REST base, without /api/v1 (CHAT_URL). */
     chatUrl: z.url(),
     /** orghub base, without /api/v1 (AUTH_URL). */
@@ -104,8 +104,8 @@ export const TargetFile = z
     sessionUrl: z.url().optional(),
     /** tenanthub base, without /api/v1 (TENANTHUB_URL). */
     tenanthubUrl: z.url().optional(),
-    tenantId: z.string().min(1),
-    login: z.object({ email: z.string().min(1), password: z.string().min(1) }).strict(),
+    tenantId: z.string().min(1).max(512),
+    login: z.object({ email: z.string().min(1).max(512), password: z.string().min(1).max(512) }).strict(),
     /**
      * Users that already exist, for deployments where the suite may not or cannot create users: the scenarios log
      * in as them (spread over the VUs) instead of creating a pool. Never printed or stored.
@@ -115,12 +115,12 @@ export const TargetFile = z
     dbmanClient: DbmanClientSettings.optional(),
     /** The drill's serving probe per dbman node (default tenants/list). */
     servingProbe: ServingProbe.optional(),
-    dbmanNodes: z.array(Component).default([]),
-    chatInstances: z.array(Component).default([]),
+    dbmanNodes: z.array(Component).max(256).default([]),
+    chatInstances: z.array(Component).max(256).default([]),
     orghub: Component.optional(),
     /** The session instances (session, or session-1, session-2 behind a balancer) and the tenanthub ones: fault targets. */
-    sessionInstances: z.array(Component).default([]),
-    tenanthubInstances: z.array(Component).default([]),
+    sessionInstances: z.array(Component).max(256).default([]),
+    tenanthubInstances: z.array(Component).max(256).default([]),
     /**
      * The Redis the chat instances fan out through (`redis://` URL); faults reach it by its process or container
      * (stop, kill, pause, restart) and by a Toxiproxy proxy in front of it (network faults).
@@ -134,10 +134,10 @@ export const TargetFile = z
      * of them is a fault target by its name.
      */
     redisSentinel: z
-      .object({ masterName: z.string().min(1), sentinels: z.array(Component).min(1), replicas: z.array(Component).default([]) })
+      .object({ masterName: z.string().min(1), sentinels: z.array(Component).min(1).max(64), replicas: z.array(Component).max(64).default([]) })
       .strict()
       .optional(),
-    loadBalancers: z.array(LoadBalancer).default([]),
+    loadBalancers: z.array(LoadBalancer).max(64).default([]),
     /** Set by the reference target's launcher only. */
     reference: z
       .object({
@@ -157,13 +157,19 @@ export type TargetFile = z.infer<typeof TargetFile>;
 
 export class TargetFileError extends Error {}
 
+/** The largest target file read: a description of a deployment, not data (a real one is a few KB). */
+export const MAX_TARGET_FILE_BYTES = 1024 * 1024;
+
 /** Reads and validates a target file; throws TargetFileError with a one-line message naming the path and field. */
 export function readTargetFile(path: string): TargetFile {
   let raw: unknown;
   try {
+    const size = statSync(path).size;
+    if (size > MAX_TARGET_FILE_BYTES) throw new TargetFileError(`target file ${path}: ${size} bytes; allowed: at most ${MAX_TARGET_FILE_BYTES} bytes`);
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new TargetFileError(`target file ${path}: ${(err as Error).message}`);
+    if (err instanceof TargetFileError) throw err;
+    throw new TargetFileError(`target file ${path}: ${(err as Error).message.split('\n')[0]}`);
   }
   const parsed = TargetFile.safeParse(raw);
   if (!parsed.success) {

@@ -16,6 +16,7 @@ import { resolveProfile, type ProfileName } from '../lib/profiles.js';
 import { progress } from '../runner/log.js';
 import { writeJson } from '../runner/run-dir.js';
 import type { TargetFile } from '../runner/target-file.js';
+import { guardedFetch } from '../runner/connections.js';
 
 export const ROOMS_FILE = 'rooms.json';
 
@@ -50,7 +51,7 @@ async function createRoom(target: TargetFile, token: string, name: string): Prom
   for (let attempt = 0; attempt < 3; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, 1000));
     try {
-      const res = await fetch(`${target.chatUrl}/api/v1/rooms`, {
+      const res = await guardedFetch(`${target.chatUrl}/api/v1/rooms`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ name, room_type: 'group', member_ids: [] }),

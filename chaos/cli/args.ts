@@ -1,33 +1,26 @@
-/** Shared edge parsing for the chaos and drill CLIs: `--name value` / `--name=value` flags, one-line usage errors. */
-import { parseArgs } from 'node:util';
+/** Shared edge pieces of the chaos and drill CLIs: zod errors as one-line UsageErrors, the exit on an error. */
 import type { z } from 'zod';
+import { isUsageError, UsageError } from '../../runner/usage-error.js';
 
-export class UsageError extends Error {}
+export { UsageError };
 
-export function parseFlags(
-  argv: string[],
-  options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>,
-): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
-  try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
-  } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!);
-  }
-}
-
-/** zod parse that throws a one-line UsageError naming the setting (as `--flag`) and what is allowed. */
-export function parseOrUsage<S extends z.ZodType>(schema: S, input: unknown, prefix = '--'): z.infer<S> {
+/**
+ * zod parse that throws a one-line UsageError naming the setting as the user wrote it: `nameOf(path)` (default
+ * `--<key>`), e.g. `--at` or `drill.yaml: faults.1.node`; an unknown key is named itself.
+ */
+export function parseOrUsage<S extends z.ZodType>(schema: S, input: unknown, prefix: string | ((path: PropertyKey[]) => string) = '--'): z.infer<S> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const where = issue.path.length ? `${prefix}${issue.path.join('.')}` : 'arguments';
-  throw new UsageError(`${where}: ${issue.message.replace(/\s+/g, ' ')}`);
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+  const where = typeof prefix === 'function' ? prefix(path) : path.length ? `${prefix}${path.join('.')}` : `${prefix.replace(/[:\s-]+$/, '') || 'arguments'}`;
+  const message = issue.code === 'unrecognized_keys' ? `unknown key; allowed: the keys of ${issue.path.length ? issue.path.join('.') : 'the document'} as chaos/README.md lists them` : issue.message;
+  throw new UsageError(where, `${where}: ${message}`);
 }
 
 /** Prints a usage error on one line and exits 2; any other error exits 1. */
 export function exitOnError(err: unknown, program: string): never {
-  if (err instanceof UsageError) {
+  if (isUsageError(err)) {
     process.stderr.write(`${program}: ${err.message}\n`);
     process.exit(2);
   }

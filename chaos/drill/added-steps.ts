@@ -30,11 +30,20 @@ export function recordedPidsStep<T extends { target: TargetFile; targetFilePath:
  * fault that would end after it is shortened to fit, with a warning.
  */
 export function faultWindowStep(ctx: RunContext, spec: DrillSpec, target: TargetFile): { spec: DrillSpec; sizing: NonNullable<DrillReport['faultWindowSizing']> } {
-  const cycle = clientCycle(target.dbmanClient, spec.slo.holdS);
+  const r = sizeDrillSpec(spec, target.dbmanClient);
+  for (const l of r.logs) ctx.log(l);
+  for (const w of r.sizing.warnings) ctx.sink(`drill: ${w}`);
+  return { spec: r.spec, sizing: r.sizing };
+}
+
+/** faultWindowStep's sizing, pure: the spec to run, what it was sized from, the warnings and the lines to log. */
+export function sizeDrillSpec(spec: DrillSpec, dbmanClient: TargetFile['dbmanClient']): { spec: DrillSpec; sizing: NonNullable<DrillReport['faultWindowSizing']>; logs: string[] } {
+  const cycle = clientCycle(dbmanClient, spec.slo.holdS);
   const r = sizeFaults(spec.faults, spec.forGiven, cycle);
   const s = cycle.settings;
   const from = `${cycle.source === 'target file' ? "the target file's dbmanClient" : 'the contract defaults (no dbmanClient in the target file)'}: timeout ${s.timeoutMs} ms, threshold ${s.failThreshold}, cooldown ${s.cooldownMs} ms`;
   const warnings = [...r.warnings];
+  const logs: string[] = [];
   const faults = r.faults.map((f, i) => {
     if (spec.forGiven[i] || !(STALL_FAULTS as readonly string[]).includes(f.fault)) return f;
     let len = f.for;
@@ -42,12 +51,11 @@ export function faultWindowStep(ctx: RunContext, spec: DrillSpec, target: Target
       len = Math.max(1, spec.durationS - 1 - f.at);
       warnings.push(`warning: ${f.fault} ${f.node} would need ${f.for}s to show its stall twice more (${from}); --duration ${spec.durationS}s leaves ${len}s`);
     }
-    ctx.log(`${f.fault} ${f.node} lasts ${len}s (sized from ${from}: first stall + 2 relapse cycles of ${cycle.cycleS}s + hold ${spec.slo.holdS}s + 2s)`);
+    logs.push(`${f.fault} ${f.node} lasts ${len}s (sized from ${from}: first stall + 2 relapse cycles of ${cycle.cycleS}s + hold ${spec.slo.holdS}s + 2s)`);
     return { ...f, for: len };
   });
-  for (const w of warnings) ctx.sink(`drill: ${w}`);
   const sized: DrillSpec = { ...spec, faults, durationS: spec.durationGiven ? spec.durationS : defaultDurationS([...faults, ...(spec.storm ? [spec.storm] : [])]) };
-  return { spec: sized, sizing: { settings: s, source: cycle.source, cycleS: cycle.cycleS, neededS: cycle.neededS, warnings } };
+  return { spec: sized, sizing: { settings: s, source: cycle.source, cycleS: cycle.cycleS, neededS: cycle.neededS, warnings }, logs };
 }
 
 /** The serving timelines and the per-service view into the report; their outages judged into `errors`. */

@@ -5,6 +5,7 @@
  */
 import type { Component, LoadBalancer } from '../../runner/target-file.js';
 import { TimelineRecorder, type StatePoint } from './timeline.js';
+import { guardedFetch } from '../../runner/connections.js';
 
 export interface BalancerServer {
   /** Backend (proxy) name and server name, as HAProxy reports them. */
@@ -64,7 +65,7 @@ export class BalancerWatcher {
 
   private async poll(): Promise<void> {
     try {
-      const res = await fetch(`${this.balancer.statsUrl};csv`, { signal: AbortSignal.timeout(Math.max(1000, this.everyMs * 2)) });
+      const res = await guardedFetch(`${this.balancer.statsUrl};csv`, { signal: AbortSignal.timeout(Math.max(1000, this.everyMs * 2)) });
       if (!res.ok) throw new Error(`${res.status} from ${this.balancer.statsUrl};csv`);
       const servers = parseHaproxyCsv(await res.text());
       const at = new Date();

@@ -1,27 +1,29 @@
 /**
- * The drill's edge: every input checked before anything starts or is sent (bad input is a UsageError, exit 2):
- * the integrity settings, --target (read, every fault's node and driver, loopback unless --allow-remote), the
- * flags that only shape the reference target, TARGET_FLAWS.
+ * The drill's edge: every input checked before anything starts or is sent (bad input is a UsageError, exit 2),
+ * by chaos/drill/validate.ts; and the check of a started reference target against the spec.
  */
 import { resolve } from 'node:path';
-import { checkLoopback } from '../../runner/smoke-config.js';
-import { readTargetFile, TargetFileError, type TargetFile } from '../../runner/target-file.js';
-import { parseFlaws } from '../../reference-target/flaws.js';
-import { integrityOptionsFromEnv, type IntegrityOptions } from '../../integrity/index.js';
+import type { TargetFile } from '../../runner/target-file.js';
+import type { IntegrityOptions } from '../../integrity/index.js';
 import { UsageError } from '../cli/args.js';
 import { pickDriver } from '../drivers/driver.js';
 import { findFaultTarget, faultTargets } from '../fault-targets.js';
 import { SLOW_PATH_NODE } from '../slow-path.js';
 import { NETWORK_FAULTS } from '../faults.js';
-import { defaultLedgerPath, Ledger } from '../ledger.js';
+import { Ledger } from '../ledger.js';
 import { defaultDrivers } from '../nemesis.js';
 import type { DrillSpec } from './spec.js';
+import { validateDrill } from './validate.js';
 
 export interface DrillEdgeInput {
   spec: DrillSpec;
   targetPath?: string;
   allowRemote?: boolean;
   ledgerPath?: string;
+  /** The reference target will be started on Docker (its nodes are reached through containers). */
+  docker?: boolean;
+  /** The drill file the spec came from (errors name its keys), when it came from one. */
+  drillFile?: string;
 }
 
 /** Everything the drill's steps need from its input, checked. */
@@ -58,38 +60,14 @@ export function checkSpecAgainstTarget(spec: DrillSpec, t: TargetFile, where: st
   });
 }
 
-const asUsage = <T>(fn: () => T): T => {
-  try {
-    return fn();
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-};
-
-function givenTarget(spec: DrillSpec, path: string, allowRemote: boolean): { target: TargetFile; path: string } {
-  let target: TargetFile;
-  try {
-    target = readTargetFile(path);
-  } catch (err) {
-    if (err instanceof TargetFileError) throw new UsageError(`--target: ${err.message}`);
-    throw err;
-  }
-  checkSpecAgainstTarget(spec, target, path);
-  // the same rule as the smoke: a target outside loopback only with --allow-remote
-  asUsage(() => checkLoopback(target, allowRemote, (field) => `--target ${field}`));
-  return { target, path: resolve(path) };
-}
-
-/** Validates the drill's input (throws UsageError naming the setting); starts and sends nothing. */
+/**
+ * Validates the drill's input (throws UsageError naming the setting the user wrote); starts, creates and sends
+ * nothing. Every check is chaos/drill/validate.ts's: flags and drill file against the target (a target file, or
+ * the reference target's shape), windows against the run's length, overlaps across nodes, the k6 environment,
+ * the ledger path, TARGET_FLAWS, the integrity settings.
+ */
 export function validateDrillInput(o: DrillEdgeInput): DrillInput {
-  const { spec } = o;
-  const integrityOptions = asUsage(() => integrityOptionsFromEnv());
-  if (o.targetPath && (spec.proxy || spec.chatLb || spec.dbmanLb)) {
-    const set = [spec.proxy && '--proxy', spec.chatLb && '--lb', spec.dbmanLb && '--dbman-lb'].filter(Boolean).join(', ');
-    throw new UsageError(`${set}: only without --target (they shape the reference target the drill starts; a target file describes its own proxies and balancers)`);
-  }
-  if (!o.targetPath && o.allowRemote) throw new UsageError('--allow-remote: only with --target <file> (the reference target runs on this machine)');
-  const given = o.targetPath ? givenTarget(spec, o.targetPath, o.allowRemote ?? false) : undefined;
-  const flaws = asUsage(() => parseFlaws(process.env.TARGET_FLAWS));
-  return { spec, given, allowRemote: (o.allowRemote ?? false) && given !== undefined, flaws, integrityOptions, ledger: new Ledger(o.ledgerPath ?? defaultLedgerPath()) };
+  const v = validateDrill({ spec: o.spec, targetPath: o.targetPath, docker: o.docker, allowRemote: o.allowRemote, ledgerPath: o.ledgerPath, drillFile: o.drillFile });
+  const given = v.given && o.targetPath ? { target: v.given, path: resolve(o.targetPath) } : undefined;
+  return { spec: o.spec, given, allowRemote: (o.allowRemote ?? false) && given !== undefined, flaws: v.flaws, integrityOptions: v.integrity, ledger: new Ledger(v.ledgerPath) };
 }

@@ -53,6 +53,8 @@ export interface DrillOptions extends RunIo {
   /** Let a target file name hosts outside loopback (a staging deployment); never needed for the reference target. */
   allowRemote?: boolean;
   ledgerPath?: string;
+  /** The drill file the spec came from (errors name its keys). */
+  drillFile?: string;
   /** Where run dirs go (default reports/). */
   reportsRoot?: string;
 }

@@ -8,6 +8,7 @@
  * Pure functions over the two timelines give the spans where a node was **ready but failing** and the moment it
  * was ready AND serving again (recovery is timed to that, not to readiness alone).
  */
+import { guardedFetch } from '../../runner/connections.js';
 import type { Component, ServingProbe } from '../../runner/target-file.js';
 import { DEFAULT_SERVING_PROBE } from '../../runner/target-file.js';
 import { PollLoop, probeOf, type Probe } from './poll-loop.js';
@@ -123,7 +124,7 @@ export class ServingWatcher {
 
   private async once(p: Probe): Promise<boolean> {
     try {
-      const res = await fetch(p.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: this.body, signal: AbortSignal.timeout(this.timeoutMs) });
+      const res = await guardedFetch(p.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: this.body, signal: AbortSignal.timeout(this.timeoutMs) });
       await res.body?.cancel();
       return res.status < 500;
     } catch {

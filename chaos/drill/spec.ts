@@ -3,7 +3,7 @@
  * Built from CLI flags or from a drill file (JSON or YAML), parsed once here with zod; every error is one line
  * naming the setting (`--at`, `faults.1.node`, ...) and what is allowed.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PROFILE_NAMES } from '../../lib/profiles.js';
@@ -108,11 +108,11 @@ export const RECOVERY_TAIL_S = 12;
 
 export const DrillSpec = z
   .object({
-    name: z.string().min(1).optional(),
+    name: z.string().min(1).max(200).optional(),
     profile: z.enum(PROFILE_NAMES).default('failover'),
     /** Load duration (the profile's steady part); default: last heal + RECOVERY_TAIL_S. */
     duration: Duration.optional(),
-    faults: z.array(DrillFaultStep).default([]),
+    faults: z.array(DrillFaultStep).max(100, 'at most 100 faults').default([]),
     slowConsumers: SlowConsumersSpec.optional(),
     storm: DrillStorm.optional(),
     slo: DrillSlo.default(DrillSlo.parse({})),
@@ -213,12 +213,18 @@ export function needsChatLb(spec: Pick<DrillSpec, 'faults'>): boolean {
   return spec.faults.some((f) => /^(chat|session|tenanthub)-\d+$/.test(f.node));
 }
 
-/** Reads a drill file: YAML (which also reads JSON). Field names as in DrillSpec. */
+/** The largest drill file read. */
+export const MAX_DRILL_FILE_BYTES = 1024 * 1024;
+
+/** Reads a drill file: YAML (which also reads JSON), at most MAX_DRILL_FILE_BYTES. Field names as in DrillSpec. */
 export function readDrillFile(path: string): unknown {
   let text: string;
   try {
+    const size = statSync(path).size;
+    if (size > MAX_DRILL_FILE_BYTES) throw new UsageError('--file', `--file: ${path} is ${size} bytes; allowed: a drill file of at most ${MAX_DRILL_FILE_BYTES} bytes`);
     text = readFileSync(path, 'utf8');
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`--file: cannot read ${path}: ${(err as Error).message}`);
   }
   try {
@@ -256,6 +262,29 @@ export interface DrillFlags {
   maxPromotion?: string;
 }
 
+/** The flag a spec key comes from, so that an error names what the user typed. */
+const FLAG_OF_KEY: Record<string, string> = {
+  duration: '--duration',
+  profile: '--profile',
+  'slo.holdS': '--hold',
+  'slo.p95Ms': '--slo-p95-ms',
+  'slo.errorRate': '--slo-error-rate',
+  'slo.maxFailoverS': '--max-failover',
+  'slo.maxRecoveryS': '--max-recovery',
+  'slo.maxReadyFlipS': '--max-ready-flip',
+  'slo.maxReconnectP95Ms': '--max-reconnect-p95-ms',
+  'slo.maxReadyButFailingS': '--max-ready-but-failing',
+  'slo.maxRelapses': '--max-relapses',
+  'slo.maxRelapseS': '--max-relapse',
+  'slo.maxPromotionS': '--max-promotion',
+};
+const FLAG_OF_PARAM: Record<string, string> = { latencyMs: '--latency-ms', jitterMs: '--jitter-ms', rateKBps: '--rate-kbps' };
+
+function flagOfFaultKey(key: PropertyKey[]): string {
+  if (key[0] === 'params') return FLAG_OF_PARAM[String(key[1])] ?? '--fault';
+  return `--${String(key[0] ?? 'fault')}`;
+}
+
 const num = (v: string | undefined) => (v === undefined ? undefined : /^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
 
 /** Builds the spec from flags (a single fault) or from --file (flags --profile/--duration/--proxy override it). */
@@ -277,7 +306,7 @@ export function specFromFlags(f: DrillFlags): DrillSpec {
   const step = parseOrUsage(
     DrillFaultStep.extend({ params: FaultParams.default(FaultParams.parse({})) }),
     { fault: f.fault, node: f.node, ...(f.at ? { at: num(f.at) } : {}), ...(f.for ? { for: num(f.for) } : {}), params },
-    '--',
+    flagOfFaultKey,
   );
   raw = { faults: [step] };
   const spec = withOverrides(raw, f);
@@ -286,17 +315,18 @@ export function specFromFlags(f: DrillFlags): DrillSpec {
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const path = issue.path;
-    const name = path[0] === 'faults' ? `--${String(path[2] ?? 'fault')}` : `--${path.join('.')}`;
-    throw new UsageError(`${name}: ${issue.message}`);
+    const name = path[0] === 'faults' ? flagOfFaultKey(path.slice(2)) : (FLAG_OF_KEY[path.join('.')] ?? `--${String(path.at(-1) ?? 'arguments')}`);
+    throw new UsageError(name, `${name}: ${issue.message}`);
   }
   return r.data;
 }
 
-function durationOrRaw(v: string): number | string {
+/** A duration flag in the one grammar (lib/duration.ts), or a UsageError naming the flag. */
+function durationFlag(flag: string, v: string): number {
   try {
     return parseDurationS(v);
-  } catch {
-    return v;
+  } catch (err) {
+    throw new UsageError(flag, `${flag}: ${(err as Error).message}`);
   }
 }
 
@@ -312,14 +342,14 @@ function withOverrides(raw: Record<string, unknown>, f: DrillFlags): Record<stri
   if (f.hold !== undefined) slo.holdS = num(f.hold);
   if (f.sloP95Ms !== undefined) slo.p95Ms = num(f.sloP95Ms);
   if (f.sloErrorRate !== undefined) slo.errorRate = num(f.sloErrorRate);
-  if (f.maxFailover !== undefined) slo.maxFailoverS = durationOrRaw(f.maxFailover);
-  if (f.maxRecovery !== undefined) slo.maxRecoveryS = durationOrRaw(f.maxRecovery);
-  if (f.maxReadyFlip !== undefined) slo.maxReadyFlipS = durationOrRaw(f.maxReadyFlip);
+  if (f.maxFailover !== undefined) slo.maxFailoverS = durationFlag('--max-failover', f.maxFailover);
+  if (f.maxRecovery !== undefined) slo.maxRecoveryS = durationFlag('--max-recovery', f.maxRecovery);
+  if (f.maxReadyFlip !== undefined) slo.maxReadyFlipS = durationFlag('--max-ready-flip', f.maxReadyFlip);
   if (f.maxReconnectP95Ms !== undefined) slo.maxReconnectP95Ms = num(f.maxReconnectP95Ms);
-  if (f.maxReadyButFailing !== undefined) slo.maxReadyButFailingS = durationOrRaw(f.maxReadyButFailing);
+  if (f.maxReadyButFailing !== undefined) slo.maxReadyButFailingS = durationFlag('--max-ready-but-failing', f.maxReadyButFailing);
   if (f.maxRelapses !== undefined) slo.maxRelapses = num(f.maxRelapses);
-  if (f.maxRelapse !== undefined) slo.maxRelapseS = durationOrRaw(f.maxRelapse);
-  if (f.maxPromotion !== undefined) slo.maxPromotionS = durationOrRaw(f.maxPromotion);
+  if (f.maxRelapse !== undefined) slo.maxRelapseS = durationFlag('--max-relapse', f.maxRelapse);
+  if (f.maxPromotion !== undefined) slo.maxPromotionS = durationFlag('--max-promotion', f.maxPromotion);
   if (Object.keys(slo).length) out.slo = slo;
   return out;
 }

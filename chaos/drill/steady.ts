@@ -7,6 +7,7 @@
 import type { Component, TargetFile } from '../../runner/target-file.js';
 import { PollLoop, probeOf, type Probe } from './poll-loop.js';
 import { firstAtOrAfter, type StatePoint } from './timeline.js';
+import { guardedFetch, redirectNotFollowed } from '../../runner/connections.js';
 
 export interface Check {
   what: string;
@@ -22,8 +23,9 @@ function describeError(err: unknown, timeoutMs: number): string {
 
 async function get(url: string, timeoutMs: number): Promise<{ status: number; body: string } | { error: string }> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    return { status: res.status, body: (await res.text()).slice(0, 200) };
+    const res = await guardedFetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const text = (await res.text()).slice(0, 200);
+    return { status: res.status, body: redirectNotFollowed(res) ?? text };
   } catch (err) {
     return { error: describeError(err, timeoutMs) };
   }
@@ -50,7 +52,7 @@ export async function steadyState(t: TargetFile, timeoutMs = 3000): Promise<Chec
     (async (): Promise<Check> => {
       const what = 'probe: login';
       try {
-        const res = await fetch(new URL('/api/v1/auth/login', t.authUrl), {
+        const res = await guardedFetch(new URL('/api/v1/auth/login', t.authUrl), {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ tenant_id: t.tenantId, email: t.login.email, password: t.login.password }),
@@ -59,7 +61,7 @@ export async function steadyState(t: TargetFile, timeoutMs = 3000): Promise<Chec
         const body = (await res.json().catch(() => ({}))) as { access_token?: string; error?: string };
         return res.status === 200 && body.access_token
           ? { what, ok: true, detail: '200 with access_token' }
-          : { what, ok: false, detail: `${res.status} ${body.error ?? 'no access_token'}` };
+          : { what, ok: false, detail: `${res.status} ${redirectNotFollowed(res) ?? body.error ?? 'no access_token'}` };
       } catch (err) {
         return { what, ok: false, detail: describeError(err, timeoutMs) };
       }

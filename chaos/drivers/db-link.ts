@@ -19,13 +19,10 @@ import { DB_LINK_FAULTS } from '../faults.js';
 import { ToxiproxyClient } from '../toxiproxy/client.js';
 import type { FaultDriver, HealOutcome } from './driver.js';
 import { FaultUsageError } from './driver.js';
+import type { DbLinkHandle } from '../handles.js';
 import { accessedProxy } from './toxiproxy.js';
 
-export interface DbLinkHandle {
-  node: string;
-  apiUrl: string;
-  proxy: string;
-}
+export type { DbLinkHandle };
 
 export class DbLinkDriver implements FaultDriver<DbLinkHandle> {
   readonly name = 'db-link' as const;

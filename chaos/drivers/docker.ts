@@ -18,18 +18,12 @@ import type { Component } from '../../runner/target-file.js';
 import type { FaultKind, FaultStep } from '../faults.js';
 import type { FaultDriver, HealOutcome } from './driver.js';
 import { FaultUsageError } from './driver.js';
+import { dockerHostRefusal } from '../../runner/connections.js';
 
-export const DOCKER_FAULTS = ['stop', 'kill', 'pause', 'restart', 'partition'] as const satisfies readonly FaultKind[];
+import { DOCKER_FAULTS, type DockerHandle } from '../handles.js';
 
-export interface DockerHandle {
-  node: string;
-  /** Container name or id, as the target file gives it. */
-  container: string;
-  /** Container id at prepare time (for the log). */
-  id: string;
-  /** partition: the networks it was on, with the aliases to restore. */
-  networks?: { name: string; aliases: string[] }[];
-}
+export { DOCKER_FAULTS, type DockerHandle };
+
 
 interface DockerError {
   statusCode?: number;
@@ -51,7 +45,14 @@ export class DockerDriver implements FaultDriver<DockerHandle> {
     return node.faults?.container !== undefined;
   }
 
+  /** The Docker API is a connection like any other: DOCKER_HOST under the loopback rule (runner/connections.ts). */
+  private guard(): void {
+    const why = dockerHostRefusal();
+    if (why !== undefined) throw new FaultUsageError(why);
+  }
+
   private async state(container: string) {
+    this.guard();
     try {
       return await this.docker.getContainer(container).inspect();
     } catch (err) {
@@ -76,6 +77,7 @@ export class DockerDriver implements FaultDriver<DockerHandle> {
   }
 
   async inject(kind: FaultKind, h: DockerHandle): Promise<void> {
+    this.guard();
     const c = this.docker.getContainer(h.container);
     switch (kind) {
       case 'stop':
@@ -130,6 +132,7 @@ export class DockerDriver implements FaultDriver<DockerHandle> {
 
   async inspect(kind: FaultKind, h: DockerHandle): Promise<string> {
     try {
+      this.guard();
       const info = await this.docker.getContainer(h.container).inspect();
       const nets = Object.keys(info.NetworkSettings.Networks ?? {}).join(',') || 'no network';
       return `container ${h.container} ${info.State.Paused ? 'paused' : info.State.Status} on ${nets}${kind === 'partition' ? ` (was on ${(h.networks ?? []).map((n) => n.name).join(',')})` : ''}`;

@@ -24,26 +24,12 @@ import type { FaultKind, FaultStep } from '../faults.js';
 import { PROCESS_FAULTS } from '../faults.js';
 import type { FaultDriver, HealOutcome } from './driver.js';
 import { FaultUsageError } from './driver.js';
+import type { ProcessHandle } from '../handles.js';
 import { liveStat, processTree, readCmdline, readCwd, readEnviron, readIds, readStat, type ProcRef } from './proc.js';
+import { connectionRefusal, guardedFetch } from '../../runner/connections.js';
 import { connect } from 'node:net';
 
-export interface ProcessHandle {
-  node: string;
-  /** The node's base URL: a restarted node counts as up once anything answers there. */
-  url: string;
-  root: ProcRef;
-  /** The root and its descendants at prepare time. */
-  tree: ProcRef[];
-  cmdline: string[];
-  env: Record<string, string>;
-  cwd: string;
-  /** Where a restarted node's output goes. */
-  logDir: string;
-  exitWaitMs: number;
-  /** The process's real uid/gid (PostgreSQL runs as `postgres`): a restart as root switches to them. */
-  uid?: number;
-  gid?: number;
-}
+export type { ProcessHandle };
 
 export interface ProcessDriverOptions {
   /** Folder for restarted nodes' logs (default .state/chaos-logs). */
@@ -73,6 +59,8 @@ function signal(ref: ProcRef, sig: NodeJS.Signals): boolean {
 
 /** True when a TCP connection to the URL's host and port is accepted (redis://, postgres://: no HTTP to ask). */
 function acceptsTcp(url: string, timeoutMs: number): Promise<boolean> {
+  // the loopback rule at contact time (runner/connections.ts): a refused URL is not contacted, it does not answer
+  if (connectionRefusal(url, ['redis', 'rediss', 'postgres', 'postgresql', 'tcp']) !== undefined) return Promise.resolve(false);
   const u = new URL(url);
   return new Promise((resolve) => {
     const sock = connect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) });
@@ -93,7 +81,7 @@ function acceptsTcp(url: string, timeoutMs: number): Promise<boolean> {
 export async function answers(url: string, timeoutMs = 1000): Promise<boolean> {
   if (!/^https?:/.test(url)) return acceptsTcp(url, timeoutMs);
   try {
-    const res = await fetch(new URL('/health/live', url), { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await guardedFetch(new URL('/health/live', url), { signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel();
     return true;
   } catch {

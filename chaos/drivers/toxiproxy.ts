@@ -15,13 +15,9 @@ import { NETWORK_FAULTS } from '../faults.js';
 import { ToxiproxyClient, type ProxyConfig, type Toxic } from '../toxiproxy/client.js';
 import type { FaultDriver, HealOutcome } from './driver.js';
 import { FaultUsageError } from './driver.js';
+import type { ToxiproxyHandle } from '../handles.js';
 
-export interface ToxiproxyHandle {
-  node: string;
-  apiUrl: string;
-  proxy: string;
-  toxic: Toxic;
-}
+export type { ToxiproxyHandle };
 
 export function toxicFor(kind: FaultKind, name: string, p: FaultParams): Toxic {
   const down = p.stream ?? 'downstream';

@@ -2,6 +2,7 @@
  * A small client for Toxiproxy's HTTP API (https://github.com/Shopify/toxiproxy#http-api), with fetch.
  * The official clients are Go and Ruby; the npm ones are thin and unmaintained, and the API is six calls.
  */
+import { guardedFetch } from '../../runner/connections.js';
 
 export interface ProxyConfig {
   name: string;
@@ -40,7 +41,7 @@ export class ToxiproxyClient {
     let res: Response | undefined;
     for (let attempt = 1; !res; attempt++) {
       try {
-        res = await fetch(url, {
+        res = await guardedFetch(url, {
           method,
           headers: body === undefined ? {} : { 'content-type': 'application/json' },
           body: body === undefined ? undefined : JSON.stringify(body),
@@ -60,7 +61,7 @@ export class ToxiproxyClient {
   }
 
   async version(): Promise<string> {
-    const res = await fetch(new URL('/version', this.apiUrl), { signal: AbortSignal.timeout(this.timeoutMs) });
+    const res = await guardedFetch(new URL('/version', this.apiUrl), { signal: AbortSignal.timeout(this.timeoutMs) });
     return (await res.text()).trim();
   }
 

@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { hostPortOf } from '../../chaos/toxiproxy/server.js';
 import { migrate, seed } from '../db/migrate.js';
@@ -25,6 +26,7 @@ import { startOrghub } from './orghub.js';
 import { lbServers, msaInstanceCount, msaTargetFields, startMsaServices } from './msa-services.js';
 import { freePorts } from './ports.js';
 import { COMPONENT_VAR, STACK_ID_VAR, stopProcesses, type ProcRecord } from './procs.js';
+import { unregisterStack } from './registry.js';
 import { processRunner, serviceProcessEnv } from './service.js';
 import { containerRunner } from './service-container.js';
 import { beginStart, serviceEnvOf, startInfra, stopStack, writeAtomic, type RunningStack, type StackOptions } from './stack.js';
@@ -156,12 +158,14 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
       },
     });
     writeAtomic(targetFilePath, `${JSON.stringify(target, null, 2)}\n`);
+    writeAtomic(join(stateDir, 'target.json'), `${JSON.stringify(target, null, 2)}\n`);
     return { target, targetFilePath, down: () => stopStack(targetFilePath) };
   } catch (err) {
     log(`start failed, removing what was started: ${(err as Error).message}`);
     await removeDockerResources(res).catch(() => undefined);
     await stopProcesses(procs);
     rmSync(stateDir, { recursive: true, force: true });
+    unregisterStack(stackId);
     throw err;
   }
 }

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseHaproxyCsv, type BalancerServer } from '../../chaos/drill/balancer.js';
 import { findHaproxy, InfraError } from './infra.js';
 import { isAlive, spawnDetached, type ProcRecord } from './procs.js';
+import { guardedFetch } from '../../runner/connections.js';
 
 /** One backend server: its name (chat-1, dbman-2, ...) and the host:port the balancer sends to. */
 export interface LbServer {
@@ -145,7 +146,7 @@ export type ServerState = BalancerServer;
 
 /** Every backend server's state from a HAProxy stats page (`<statsUrl>;csv`). */
 export async function haproxyServerStates(statsUrl: string): Promise<ServerState[]> {
-  const res = await fetch(`${statsUrl};csv`, { signal: AbortSignal.timeout(2000) });
+  const res = await guardedFetch(`${statsUrl};csv`, { signal: AbortSignal.timeout(2000) });
   if (res.status !== 200) throw new Error(`haproxy stats ${statsUrl}: HTTP ${res.status}`);
   return parseHaproxyCsv(await res.text());
 }

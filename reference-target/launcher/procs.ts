@@ -1,6 +1,7 @@
 /** Detached child processes of the launcher: spawn with a log file, recognise them later by pid + start time, stop them. */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { basename } from 'node:path';
 
 export interface ProcRecord {
   name: string;
@@ -11,6 +12,8 @@ export interface ProcRecord {
   stopSignal?: NodeJS.Signals;
   /** Signal the process group (the process is a group leader) or only the pid. */
   group?: boolean;
+  /** The program started (spawnDetached records it): /proc/<pid>/cmdline must still name it before a signal. */
+  cmd?: string;
 }
 
 /** Field 22 of /proc/<pid>/stat and the state letter, or undefined when the process does not exist. */
@@ -43,6 +46,31 @@ export function isAlive(p: Pick<ProcRecord, 'pid' | 'startTime'>): boolean {
   }
 }
 
+function cmdlineOf(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `p` is still the very process the suite started, so that it may be signalled: it runs, its start time
+ * (from /proc) is the recorded one, and its command line still names the recorded program (a program may
+ * rewrite its title, as redis-server does, but keeps its name first). A record without a start time is never
+ * ours: its pid could be anyone's by now.
+ */
+export function isOurs(p: Pick<ProcRecord, 'pid' | 'startTime' | 'cmd'>): boolean {
+  if (p.startTime === undefined) return false;
+  const st = procStat(p.pid);
+  if (!st || st.state === 'Z' || st.state === 'X' || st.startTime !== p.startTime) return false;
+  if (p.cmd === undefined) return true;
+  const first = cmdlineOf(p.pid)?.[0];
+  if (first === undefined) return false;
+  const name = basename(p.cmd);
+  return first === p.cmd || basename(first.split(' ')[0]!).startsWith(name) || first.startsWith(name);
+}
+
 export interface SpawnOptions {
   env: NodeJS.ProcessEnv;
   logFile: string;
@@ -66,7 +94,7 @@ export function spawnDetached(name: string, cmd: string, args: string[], o: Spaw
     if (child.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
     child.on('error', () => undefined);
     child.unref();
-    return { name, pid: child.pid, startTime: procStartTime(child.pid), group: true };
+    return { name, pid: child.pid, startTime: procStartTime(child.pid), group: true, cmd };
   } finally {
     closeSync(fd);
   }
@@ -86,21 +114,28 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Stops processes: SIGCONT first (a paused process cannot act on SIGTERM), then the stop signal, then SIGKILL to
  * the whole group after `graceMs`. Resolves when none of them runs any more.
  */
-export async function stopProcesses(procs: ProcRecord[], graceMs = 5000): Promise<void> {
-  const live = procs.filter((p) => isAlive(p));
+export async function stopProcesses(procs: ProcRecord[], graceMs = 5000, log: (line: string) => void = () => {}): Promise<void> {
+  for (const p of procs) {
+    if (p.startTime === undefined && isAlive(p)) log(`not stopping ${p.name} (pid ${p.pid}): no start time recorded, it may not be the process the suite started`);
+  }
+  const live = procs.filter((p) => isOurs(p));
   for (const p of live) {
     signal(p, 'SIGCONT', p.group !== false);
     signal(p, p.stopSignal ?? 'SIGTERM', false);
   }
   const deadline = Date.now() + graceMs;
-  while (live.some((p) => isAlive(p)) && Date.now() < deadline) await sleep(50);
+  while (live.some((p) => isOurs(p)) && Date.now() < deadline) await sleep(50);
   for (const p of live) {
-    if (isAlive(p)) signal(p, 'SIGKILL', p.group !== false);
+    if (isOurs(p)) signal(p, 'SIGKILL', p.group !== false);
   }
   const killDeadline = Date.now() + 5000;
-  while (live.some((p) => isAlive(p)) && Date.now() < killDeadline) await sleep(50);
-  // Whatever is left of a process group (e.g. a postgres backend) goes too.
-  for (const p of live) if (p.group !== false) signal(p, 'SIGKILL', true);
+  while (live.some((p) => isOurs(p)) && Date.now() < killDeadline) await sleep(50);
+  // Whatever is left of a process group (e.g. a postgres backend) goes too; not when the leader's pid now
+  // belongs to another process (which could lead a group of its own by that number).
+  for (const p of live) {
+    const now = procStat(p.pid);
+    if (p.group !== false && (!now || now.startTime === p.startTime)) signal(p, 'SIGKILL', true);
+  }
 }
 
 /** Every process the launcher starts carries these in its environment, so a copy restarted by someone else (a chaos driver copies /proc/<pid>/environ) is still found. */

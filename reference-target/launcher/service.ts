@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { bundlePath, type Service } from './build.js';
 import type { StackContext } from './links.js';
 import { isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
+import { guardedFetch } from '../../runner/connections.js';
 
 export interface ServiceSpec {
   /** Component name: dbman-1, chat-2, orghub. */
@@ -46,7 +47,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function httpOk(url: string, timeoutMs = 1000): Promise<boolean> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await guardedFetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     await res.arrayBuffer();
     return res.status === 200;
   } catch {

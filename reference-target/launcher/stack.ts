@@ -22,7 +22,9 @@ import { balancerPorts, dbmanLbUrl, startBalancers, StackLinks, type LinkAddress
 import { startOrghub } from './orghub.js';
 import { lbServers, msaInstanceCount, msaTargetFields, startMsaServices } from './msa-services.js';
 import { freePorts } from './ports.js';
-import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, stopProcesses, type ProcRecord } from './procs.js';
+import { COMPONENT_VAR, STACK_ID_VAR, findMarked, isAlive, isOurs, stopProcesses, type ProcRecord } from './procs.js';
+import { registeredStacks, registerStack, unregisterStack } from './registry.js';
+import { guardedFetch } from '../../runner/connections.js';
 import { processRunner, serviceProcessEnv } from './service.js';
 import { SENTINEL_COUNT, startSentinels } from './sentinel.js';
 import { describeStack, redisComponent, sentinelDescription } from './target-description.js';
@@ -102,6 +104,8 @@ export function beginStart(opts: StackOptions) {
   refuseRunning(targetFilePath);
   const stateDir = mkdtempSync(join(tmpdir(), 'dbman-target-'));
   chmodSync(stateDir, 0o755);
+  // before anything starts: `stack down` finds this stack even when its starter is killed while starting it
+  registerStack({ stackId: basename(stateDir), stateDir, targetFilePath });
   const logsDir = join(stateDir, 'logs');
   mkdirSync(logsDir);
   return { log, flaws, targetFilePath, nDbman: opts.dbmanNodes ?? 3, nChat: opts.chatInstances ?? 2, stateDir, logsDir, stackId: basename(stateDir) };
@@ -141,6 +145,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   const stopAll = async () => {
     await stopInOrder(procs, basename(stateDir));
     rmSync(stateDir, { recursive: true, force: true });
+    unregisterStack(basename(stateDir));
   };
 
   try {
@@ -312,7 +317,9 @@ export async function stopStack(targetFilePath: string): Promise<void> {
   if (!t.reference) throw new Error(`target file ${path}: not a reference stack (no "reference" block), nothing to stop`);
   const procs = recordedProcesses(t);
   const launcherPid = t.reference.launcherPid;
-  if (launcherPid && launcherPid !== process.pid) {
+  const launcherStartTime = t.reference['launcherStartTime'];
+  // the foreground launcher, only when it is still the process that started (pid and start time)
+  if (launcherPid && launcherPid !== process.pid && typeof launcherStartTime === 'number' && isOurs({ pid: launcherPid, startTime: launcherStartTime })) {
     try {
       process.kill(launcherPid, 'SIGTERM');
     } catch {
@@ -324,6 +331,39 @@ export async function stopStack(targetFilePath: string): Promise<void> {
   const stateDir = t.reference.stateDir;
   if (stateDir && /dbman-target-/.test(stateDir)) rmSync(stateDir, { recursive: true, force: true });
   rmSync(path, { force: true });
+  const id = stackIdOf(t);
+  if (id) unregisterStack(id);
+}
+
+/**
+ * Stops every stack this checkout started (registry.ts): from its target file when there is one, else (a starter
+ * killed while starting) every process marked with its stack id; removes its state folder. Returns what it did.
+ */
+export async function stopAllStacks(log: (line: string) => void = () => {}): Promise<string[]> {
+  const done: string[] = [];
+  const { entries, unreadable } = registeredStacks();
+  for (const u of unreadable) log(`skipped ${u}: not a stack registry entry`);
+  for (const e of entries) {
+    const fromFile = [e.targetFilePath, join(e.stateDir, 'target.json')].find((f) => {
+      try {
+        return stackIdOf(readTargetFile(f)) === e.stackId;
+      } catch {
+        return false;
+      }
+    });
+    if (fromFile) {
+      await stopStack(fromFile);
+      if (fromFile !== e.targetFilePath && existsSync(e.targetFilePath)) rmSync(e.targetFilePath, { force: true });
+      done.push(`${e.stackId} (${fromFile})`);
+    } else {
+      // killed while starting, before its target file: its processes are marked with its id
+      await stopInOrder([], e.stackId);
+      rmSync(e.stateDir, { recursive: true, force: true });
+      unregisterStack(e.stackId);
+      done.push(`${e.stackId} (started by pid ${e.startedBy}, no target file: its marked processes)`);
+    }
+  }
+  return done;
 }
 
 export interface ComponentStatus {
@@ -361,7 +401,7 @@ export async function stackStatus(targetFilePath: string): Promise<ComponentStat
     let detail = 'no answer';
     let healthy = false;
     try {
-      const res = await fetch(`${url}${healthPath}`, { signal: AbortSignal.timeout(1500) });
+      const res = await guardedFetch(`${url}${healthPath}`, { signal: AbortSignal.timeout(1500) });
       detail = `${res.status} ${(await res.text()).replace(/\s+/g, ' ').slice(0, 120)}`;
       healthy = res.status === 200;
     } catch (err) {

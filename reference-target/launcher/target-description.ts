@@ -9,7 +9,7 @@ import type { Flaw } from '../flaws.js';
 import type { DockerResources } from './docker-engine.js';
 import type { StartedInfra } from './infra.js';
 import type { LinkAddress, StartedBalancers, TopologyOptions } from './links.js';
-import type { ProcRecord } from './procs.js';
+import { procStartTime, type ProcRecord } from './procs.js';
 import type { StartedSentinels } from './sentinel.js';
 
 /** Extra fields of the `reference` block (passthrough in the schema). */
@@ -46,7 +46,10 @@ export function redisComponent(url: string, link: LinkAddress, pid: number): Com
 
 /** The target file's `postgres`: faults by its process (the postmaster; its backends are its process tree). */
 export function postgresComponent(infra: StartedInfra): Component {
-  return { name: 'postgres', url: infra.url, faults: { pid: infra.proc.pid } };
+  // the host and port only: the fault target is reached by its process and a TCP probe, and no URL of a target
+  // file carries credentials (the loopback rule refuses one); the launcher's own block keeps the full URL
+  const u = new URL(infra.url);
+  return { name: 'postgres', url: `${u.protocol}//${u.host}${u.pathname}`, faults: { pid: infra.proc.pid } };
 }
 
 /** The target file's `redisSentinel`: the master name, the replica and the sentinels, each a fault target by its pid. */
@@ -101,7 +104,7 @@ export function describeStack(d: StackDescription): TargetFile {
     loadBalancers: d.balancers.loadBalancers,
     reference: {
       stateDir: d.stateDir,
-      ...(d.opts.launcherPid ? { launcherPid: d.opts.launcherPid } : {}),
+      ...(d.opts.launcherPid ? { launcherPid: d.opts.launcherPid, launcherStartTime: procStartTime(d.opts.launcherPid) } : {}),
       flaws: d.flaws,
       topology: d.opts.dbmanLb ? 'dbman-lb' : 'client-side',
       postgres: { url: d.postgresInfra.url, pid: d.postgresInfra.proc.pid },

@@ -1,4 +1,5 @@
 /** `npm run smoke -- [--target <file>] [--profile <name>] [--allow-remote] [--help]`; see runner/smoke.ts. */
+import { allowRemoteConnections } from '../connections.js';
 import { runSmoke } from '../smoke.js';
 import { parseSmokeConfig, SMOKE_USAGE, UsageError } from '../smoke-config.js';
 
@@ -9,6 +10,7 @@ try {
     process.stdout.write(SMOKE_USAGE + '\n');
     code = 0;
   } else {
+    allowRemoteConnections(config.allowRemote);
     code = await runSmoke(config);
   }
 } catch (err) {

@@ -37,9 +37,10 @@ describe('npm run bench: options', () => {
     [['--max-sockets', '1e4'], '--max-sockets', /--max-sockets: .*got "1e4"/],
     [['--max-sockets', '300000'], '--max-sockets', /--max-sockets: .*got "300000"/],
     [['--only', 'ws'], '--only', /^bench: --only: rest or sockets; got "ws"$/],
-    [['--out', ''], '--out', /^bench: --out: a file path; got ""$/],
-    [['--fast'], 'argv', /^bench: Unknown option '--fast'; allowed: --duration, --max-sockets, --out, --only, --help$/],
-    [['extra'], 'argv', /^bench: .*extra.*; allowed: /],
+    [['--out', ''], '--out', /^bench: --out: needs a value <file>, got an empty one$/],
+    [['--fast'], '--fast', /^bench: --fast: unknown option; allowed: --duration, --max-sockets, --out, --only, --help$/],
+    [['--durtion', '5s'], '--durtion', /^bench: --durtion: unknown option \(did you mean --duration\?\); allowed: /],
+    [['extra'], 'extra', /^bench: extra: unexpected argument; allowed: /],
   ])('%j: exit 2, one line naming the option, nothing started', (args, setting, line) => {
     expect(() => parseBenchArgs(args)).toThrow(UsageError);
     try {

@@ -11,7 +11,7 @@ import { Ledger, ownerAlive, selfAsOwner, type LedgerLine } from '../../chaos/le
 import { FIXTURES, REPO, tempDir } from './helpers.js';
 
 const inject = (id: string, over: Partial<Extract<LedgerLine, { type: 'inject' }>> = {}): LedgerLine => ({
-  type: 'inject', id, at: Date.now(), fault: 'pause', node: 'dbman-1', driver: 'process', handle: { pid: 1 }, ...over,
+  type: 'inject', id, at: Date.now(), fault: 'pause', node: 'dbman-1', driver: 'docker', handle: { node: over.node ?? 'dbman-1', container: 'c', id: 'x' }, ...over,
 });
 
 describe('ledger', () => {

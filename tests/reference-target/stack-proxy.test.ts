@@ -82,7 +82,9 @@ describe('stack up --proxy', () => {
     const rp = (await (await fetch(`${t.redis!.faults.toxiproxy!.apiUrl}/proxies/redis`)).json()) as { listen: string; upstream: string };
     expect(rp.upstream).toBe(new URL(t.reference!.redis.url).host);
     for (const c of t.chatInstances) expect(environOf(c.faults.pid!)['REDIS_URL']).toBe(`redis://${rp.listen}`);
-    expect(t.postgres).toEqual({ name: 'postgres', url: t.reference!.postgres.url, faults: { pid: t.reference!.postgres.pid } });
+    // the fault target names host and port only (no URL of a target file carries a user): the launcher's block has the full URL
+    const pg = new URL(t.reference!.postgres.url);
+    expect(t.postgres).toEqual({ name: 'postgres', url: `postgres://${pg.host}${pg.pathname}`, faults: { pid: t.reference!.postgres.pid } });
     expect(t.loadBalancers).toEqual([]);
     expect(t.reference!.topology).toBe('client-side');
     // a login goes orghub -> proxy -> dbman

@@ -165,7 +165,7 @@ describe('compare', () => {
       errs.push(r.err);
     }
     expect(errs[1]).toContain('run not found');
-    expect(errs[2]).toContain('--p95-margin must be a non-negative number');
+    expect(errs[2]).toContain('--p95-margin: must be a non-negative number');
     expect(errs[5]).toContain('no k6 raw output');
   });
 });

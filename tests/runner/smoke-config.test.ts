@@ -90,7 +90,7 @@ describe('parseSmokeConfig', () => {
     ['unknown flag', ['--bogus'], {}, '--bogus'],
     ['flag without value', ['--target'], {}, '--target'],
     ['boolean flag with a value', ['--allow-remote=yes'], {}, '--allow-remote'],
-    ['stray argument', ['extra'], {}, 'arguments'],
+    ['stray argument', ['extra'], {}, 'extra'],
     ['missing target file', ['--target', join(dir, 'nope.json')], {}, '--target'],
     ['target file not JSON', ['--target', badJson], {}, '--target'],
     ['target file with a bad URL', ['--target', badUrlFile], {}, '--target'],

@@ -62,7 +62,7 @@ describe('load configuration', () => {
     expect(withTarget.dirs).toEqual(['reports/w1']);
     expect(withTarget.integrity).not.toBe('skip');
     if (withTarget.integrity !== 'skip') expect(withTarget.integrity.options.undeliveredLimit).toBe(3);
-    expect(parseMergeConfig(['a', 'b', '--skip-integrity', '--out', 'o'], {})).toEqual({ cmd: 'merge', dirs: ['a', 'b'], out: 'o', integrity: 'skip' });
+    expect(parseMergeConfig(['a', 'b', '--skip-integrity', '--out', 'o'], {})).toEqual({ cmd: 'merge', dirs: ['a', 'b'], out: 'o', integrity: 'skip', allowRemote: false });
     expect(usage(() => parseMergeConfig(['reports/w1'], {})).message).toMatch(/^--target: missing; .*--skip-integrity/);
     expect(usage(() => parseMergeConfig(['reports/w1', '--skip-integrity'], TARGET_ENV)).setting).toBe('--skip-integrity');
     expect(usage(() => parseMergeConfig(['reports/w1'], { ...TARGET_ENV, CHAT_URL: 'http://10.0.0.1:80' })).message).toMatch(/outside loopback/);
