@@ -18,7 +18,7 @@ import {
   wsFanoutLatency,
   wsMissedMessages,
   wsSessionOk,
-  slowConsumerFate,
+  generatorLag,
   hotRoomEchoCo,
   hotRoomFanoutCo,
   wsSendsSkipped,
@@ -33,7 +33,7 @@ import type { Identity, SetupData } from './setup.js';
 import { MessageSender, RoomSocket } from './ws.js';
 import { withMeta } from './history.js';
 import { judgeDelivery, SubscriberLog } from './fanout.js';
-import { coCorrected, padding, slowFate, slowPerVu } from './slow-consumers.js';
+import { coCorrected, padding, slowPerVu } from './slow-consumers.js';
 import { msaIteration } from './msa.js';
 import { DeliveryDigest, streamKey } from './delivery-digest.js';
 import { RepeatProbe } from './idempotency.js';
@@ -299,16 +299,97 @@ export function wsSession(ctx: Ctx, data: SetupData): void {
 interface Subscriber {
   sock: RoomSocket;
   log: SubscriberLog;
-  /** With slow consumers (SLOW_CONSUMERS): `slow` or `healthy`, tagged on its fan-out samples. */
+  /** With slow consumers (SLOW_CONSUMERS): `slow` (hotRoomSlowSession) or `healthy`, tagged on its fan-out samples. */
   consumer?: 'slow' | 'healthy';
 }
 
 
+/** The options every socket of a hot-room session shares (it reconnects until the planned end of the publishing). */
+function hotSockOpts(ctx: Ctx, phase: (atMs?: number) => Phase, roomId: string, start: number) {
+  const h = ctx.profile.hotRoom!;
+  return (token: string, label: string, wsUrl = ctx.cfg.wsUrl) => ({
+    wsUrl,
+    roomId,
+    token,
+    phase,
+    openTimeoutMs: OPEN_TIMEOUT_MS,
+    label,
+    reconnect: ctx.profile.reconnect,
+    plannedEndMs: start + 5000 + h.messagesPerPublisher * h.sendIntervalS * 1000 + h.graceS * 1000,
+  });
+}
+
+/**
+ * One hot-room subscriber: fan-out latency (and, with slow consumers, corrected for coordinated omission and
+ * tagged `consumer`), duplicates, order, messages missed across reconnects, its delivery digest.
+ */
+function hotSubscriber(o: { ctx: Ctx; phase: (atMs?: number) => Phase; sockOpts: ReturnType<typeof hotSockOpts>; token: string; label: string; ownKey: string; consumer?: 'slow' | 'healthy'; onReceipt?: (recvMs: number) => void }): Subscriber {
+  const { ctx, phase, consumer } = o;
+  const sc = ctx.cfg.slowConsumers;
+  const intervalMs = ctx.profile.hotRoom!.sendIntervalS * 1000;
+  const sub: Subscriber = { sock: undefined as unknown as RoomSocket, log: new SubscriberLog(o.ownKey), ...(consumer ? { consumer } : {}) };
+  const consumerTag: Record<string, string> = consumer ? { consumer } : {};
+  const wsUrl = consumer === 'slow' ? sc!.wsUrl : ctx.cfg.wsUrl;
+  sub.sock = new RoomSocket({ ...o.sockOpts(o.token, o.label, wsUrl), digest: new DeliveryDigest() }, {
+    markerOnly: (sc?.padBytes ?? 0) > 0,
+    onOpen: (_s, reopened) => {
+      if (reopened) sub.log.reconnected();
+    },
+    onMarked: (_s, parsed, _f, recvMs) => {
+      o.onReceipt?.(recvMs);
+      const sendMs = parsed.sendMs;
+      if (sendMs !== undefined) {
+        withMeta({ marker: parsed.id, receiver: o.label }, () => wsFanoutLatency.add(Math.max(0, recvMs - sendMs), { phase: phase(sendMs), ...consumerTag }));
+        if (consumer) {
+          for (const c of coCorrected(Math.max(0, recvMs - sendMs), intervalMs)) hotRoomFanoutCo.add(c.value, { phase: phase(sendMs + c.offsetMs), consumer });
+        }
+      }
+      const r = sub.log.receive(senderKey(parsed.marker), parsed.marker.seq);
+      if (r === 'duplicate') hotRoomDuplicates.add(1, { phase: phase() });
+      else if (r === 'out_of_order') hotRoomOutOfOrder.add(1, { phase: phase() });
+      const missed = sub.log.takeMissed();
+      if (missed > 0) {
+        const gap = sub.sock.gaps[sub.sock.gaps.length - 1];
+        wsMissedMessages.add(missed, { phase: phase(gap?.downMs) });
+      }
+    },
+  });
+  return sub;
+}
+
+/**
+ * With slow consumers, every hot-room VU times how late its tick fires (`generator_lag`, ms, tagged with the phase
+ * the stall began in and the one it ended in): a VU whose event loop falls behind delays its own receipts, and
+ * the drill marks a latency figure taken during such a stall unverified instead of charging it to the server.
+ */
+function lagMeter(ctx: Ctx, phase: (atMs?: number) => Phase): (now: number) => void {
+  if (!ctx.cfg.slowConsumers) return () => {};
+  let prev: number | undefined;
+  return (now) => {
+    if (prev !== undefined) {
+      const lag = Math.max(0, now - prev - TICK_MS);
+      const from = phase(now - lag);
+      const to = phase(now);
+      generatorLag.add(lag, { phase: from });
+      if (to !== from) generatorLag.add(lag, { phase: to });
+    }
+    prev = now;
+  };
+}
+
+/**
+ * One publisher and the healthy subscribers of a hot-room VU. With slow consumers (SLOW_CONSUMERS) the slow share
+ * of the subscribers is not here but on VUs of their own (hotRoomSlowSession): a slow socket's backlog arriving at
+ * once would stall this VU's event loop, and its timings (the healthy fan-out, the echo) would charge the load
+ * generator's stall to the server.
+ */
 export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const phase = clock(ctx, data);
   const h = ctx.profile.hotRoom!;
   if (!data.ready) return stopBeforeLoad(data);
-  if (!data.rooms.hot) return notReady(1 + h.subscribersPerVu, phase());
+  const sc = ctx.cfg.slowConsumers;
+  const nSlow = sc ? slowPerVu(h.subscribersPerVu, sc.share) : 0;
+  if (!data.rooms.hot) return notReady(1 + h.subscribersPerVu - nSlow, phase());
   const ids = identities(data);
   const vu = vuIdInTest();
   const roomId = data.rooms.hot;
@@ -317,53 +398,13 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const intervalMs = h.sendIntervalS * 1000;
   const pubBase = markerBase(ctx, data, 'h', 0);
   const ownKey = senderKey({ ...pubBase, seq: 0 });
+  const sockOpts = hotSockOpts(ctx, phase, roomId, start);
   const subs: Subscriber[] = [];
-  // Every socket of the session reconnects after an unplanned close, until the planned end of the publishing.
-  const sc = ctx.cfg.slowConsumers;
-  const nSlow = sc ? slowPerVu(h.subscribersPerVu, sc.share) : 0;
-  const sockOpts = (token: string, label: string, wsUrl = ctx.cfg.wsUrl) => ({
-    wsUrl,
-    roomId,
-    token,
-    phase,
-    openTimeoutMs: OPEN_TIMEOUT_MS,
-    label,
-    reconnect: ctx.profile.reconnect,
-    plannedEndMs: start + 5000 + h.messagesPerPublisher * intervalMs + h.graceS * 1000,
-  });
-
-  for (let j = 0; j < h.subscribersPerVu; j++) {
-    const sub: Subscriber = { sock: undefined as unknown as RoomSocket, log: new SubscriberLog(ownKey) };
-    if (sc) sub.consumer = j < nSlow ? 'slow' : 'healthy';
-    const consumerTag: Record<string, string> = sub.consumer ? { consumer: sub.consumer } : {};
-    const label = `${ownKey}:sub${j}`;
-    sub.sock = new RoomSocket({ ...sockOpts(pick(ids, vu + 1 + j)!.token, label, sub.consumer === 'slow' ? sc!.wsUrl : ctx.cfg.wsUrl), digest: new DeliveryDigest() }, {
-      markerOnly: (sc?.padBytes ?? 0) > 0,
-      onOpen: (_s, reopened) => {
-        if (reopened) sub.log.reconnected();
-      },
-      onMarked: (_s, parsed, _f, recvMs) => {
-        const sendMs = parsed.sendMs;
-        if (sendMs !== undefined) {
-          withMeta({ marker: parsed.id, receiver: label }, () =>
-            wsFanoutLatency.add(Math.max(0, recvMs - sendMs), { phase: phase(sendMs), ...consumerTag }),
-          );
-          if (sub.consumer) {
-            for (const c of coCorrected(Math.max(0, recvMs - sendMs), intervalMs)) hotRoomFanoutCo.add(c.value, { phase: phase(sendMs + c.offsetMs), consumer: sub.consumer });
-          }
-        }
-        const r = sub.log.receive(senderKey(parsed.marker), parsed.marker.seq);
-        if (r === 'duplicate') hotRoomDuplicates.add(1, { phase: phase() });
-        else if (r === 'out_of_order') hotRoomOutOfOrder.add(1, { phase: phase() });
-        const missed = sub.log.takeMissed();
-        if (missed > 0) {
-          const gap = sub.sock.gaps[sub.sock.gaps.length - 1];
-          wsMissedMessages.add(missed, { phase: phase(gap?.downMs) });
-        }
-      },
-    });
-    subs.push(sub);
+  // subscriber j < nSlow is slow (on its own VU, hotRoomSlowSession); the rest are here
+  for (let j = nSlow; j < h.subscribersPerVu; j++) {
+    subs.push(hotSubscriber({ ctx, phase, sockOpts, token: pick(ids, vu + 1 + j)!.token, label: `${ownKey}:sub${j}`, ownKey, ...(sc ? { consumer: 'healthy' as const } : {}) }));
   }
+  const lag = lagMeter(ctx, phase);
 
   let sender: MessageSender;
   let probe: RepeatProbe;
@@ -392,7 +433,6 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   let pubDeadline = 0;
   let doneAt: number | undefined;
   let judgedUpTo = 0;
-  let fatesReported = false;
   const views = subs.map((sub) => ({ state: sub.sock, log: sub.log }));
   const hardEnd = start + 5000 + h.messagesPerPublisher * intervalMs + ackMs * (h.maxRetries + 1) + h.graceS * 1000 + 15_000;
   const graceMs = h.graceS * 1000;
@@ -421,6 +461,7 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
 
   const timer = setInterval(() => {
     const now = Date.now();
+    lag(now);
     for (const s of all) s.tick(now);
     if (pubStart === undefined) {
       const settled = all.every((s) => s.state !== 'connecting');
@@ -448,21 +489,50 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
     }
     if ((doneAt !== undefined && now >= doneAt + graceMs) || now >= hardEnd) {
       judge(now, true);
-      if (nSlow > 0 && !fatesReported) {
-        fatesReported = true;
-        reportSlowFates(subs, sender.outcomes.filter((o) => o.acked).map((o) => o.seq), phase());
-      }
       for (const s of all) s.close();
       if (all.every((s) => s.state === 'closed') || now >= hardEnd + 5000) clearInterval(timer);
     }
   }, TICK_MS);
 }
 
-/** One `slow_consumer_fate` sample per slow subscriber at the end of its session (lib/slow-consumers.ts slowFate). */
-function reportSlowFates(subs: readonly Subscriber[], ackedSeqs: number[], ph: Phase): void {
-  for (const sub of subs) {
-    if (sub.consumer !== 'slow') continue;
-    const fate = slowFate({ opened: sub.sock.openedAtMs !== undefined, closedByPeer: sub.sock.gaps.length, ackedSeqs, received: sub.log.own });
-    withMeta({ socket: sub.sock.opts.label ?? '', missing: ackedSeqs.filter((q) => !sub.log.own.has(q)).length }, () => slowConsumerFate.add(1, { fate, phase: ph }));
+/**
+ * The slow subscribers of one hot-room VU (SLOW_CONSUMERS), on a VU of their own: the same room, through the slow
+ * path, the same figures as before (fan-out latency tagged `consumer: slow`, duplicates, order, the delivery
+ * digest the integrity check judges). Their fate is judged after the run from those digests against every
+ * acknowledged hot-room message (chaos/slow-figures.ts). They stay until the publishing is over and nothing has
+ * arrived for graceS (a slow socket catching up keeps receiving), bounded by the publishers' own deadline + graceS.
+ */
+export function hotRoomSlowSession(ctx: Ctx, data: SetupData): void {
+  const phase = clock(ctx, data);
+  const h = ctx.profile.hotRoom!;
+  const sc = ctx.cfg.slowConsumers;
+  if (!data.ready) return stopBeforeLoad(data);
+  const nSlow = sc ? slowPerVu(h.subscribersPerVu, sc.share) : 0;
+  if (!data.rooms.hot) return notReady(nSlow, phase());
+  const ids = identities(data);
+  // as many slow VUs as hot-room VUs, each with the slow share of one hot-room VU's subscribers
+  const vu = vuIdInTest();
+  const start = Date.now();
+  const intervalMs = h.sendIntervalS * 1000;
+  const graceMs = h.graceS * 1000;
+  const ownKey = senderKey({ ...markerBase(ctx, data, 'h', 0), seq: 0 });
+  const sockOpts = hotSockOpts(ctx, phase, data.rooms.hot, start);
+  let lastReceipt = start;
+  const subs: Subscriber[] = [];
+  for (let j = 0; j < nSlow; j++) {
+    subs.push(hotSubscriber({ ctx, phase, sockOpts, token: pick(ids, vu + 1 + j)!.token, label: `${ownKey}:slow${j}`, ownKey, consumer: 'slow', onReceipt: (t) => (lastReceipt = t) }));
   }
+  // the publishers start once their sockets are open (at most 5 s): until then and while messages arrive, stay
+  const publishEnd = start + h.messagesPerPublisher * intervalMs;
+  const hardEnd = publishEnd + 5000 + h.ackTimeoutS * 1000 * (h.maxRetries + 1) + 2000 + graceMs;
+  const lag = lagMeter(ctx, phase);
+  const timer = setInterval(() => {
+    const now = Date.now();
+    lag(now);
+    for (const s of subs) s.sock.tick(now);
+    if ((now >= publishEnd && now >= lastReceipt + graceMs) || now >= hardEnd) {
+      for (const s of subs) s.sock.close();
+      if (subs.every((s) => s.sock.state === 'closed') || now >= hardEnd + 5000) clearInterval(timer);
+    }
+  }, TICK_MS);
 }

@@ -38,8 +38,8 @@ export const hotRoomMissing = new Counter('hot_room_missing');
 export const hotRoomDuplicates = new Counter('hot_room_duplicates');
 /** a retry answered `duplicate client_msg_id`: the message was stored by an earlier attempt (acknowledged now). */
 export const wsAckViaDuplicate = new Counter('ws_ack_via_duplicate');
-/** hot room, slow consumers: 1 per slow subscriber at its end. Tags: fate (caught-up|dropped|behind|never-opened), phase. */
-export const slowConsumerFate = new Counter('slow_consumer_fate');
+/** ms, hot room with slow consumers: how late a hot-room VU's 100 ms tick fired (the load generator's own stall). Tags: phase. */
+export const generatorLag = new Trend('generator_lag', true);
 /** ms, hot room with slow consumers: ws_fanout_latency corrected for coordinated omission (lib/slow-consumers.ts). Tags: phase, consumer. */
 export const hotRoomFanoutCo = new Trend('hot_room_fanout_co', true);
 /** ms, hot room with slow consumers: first send → echo (or give-up), corrected for coordinated omission. Tags: phase. */

@@ -5,7 +5,14 @@
  * A share of each VU's hot-room subscribers connects through `wsUrl`, a slow path the drill puts in front of chat
  * (a Toxiproxy proxy; during the span a `bandwidth` toxic lets ~1 KB/s through: a phone on a bad network that
  * stops reading). Everything else is unchanged: the healthy subscribers, the publishers and their echo are judged
- * on their own, per phase, against the fan-out SLO; the slow ones are only reported (`slow_consumer_fate`).
+ * on their own, per phase, against the fan-out SLO; the slow ones are only reported (their fate, judged after the
+ * run from their delivery digests: chaos/slow-figures.ts).
+ *
+ * The slow subscribers run on k6 VUs of their own (scenario `hot_room_slow`, lib/load.ts hotRoomSlowSession): when
+ * the throttle ends, megabytes reach each slow socket at once, and a VU draining them falls behind on its timers;
+ * had the healthy subscribers and the publisher shared that VU, the correction below would charge the load
+ * generator's stall to the server. Every hot-room VU still times its own ticks (`generator_lag`): the drill marks a
+ * latency figure of a phase in which a healthy VU lagged past a bound unverified instead of failed.
  *
  * Coordinated omission: a publisher keeps one message in flight, so while the room is stalled it sends nothing,
  * and a stall of 10 s leaves ONE late sample per publisher among hundreds of quick ones: a percentile over the
@@ -21,7 +28,8 @@
  */
 import * as z from 'zod/mini';
 import type { Phase } from './types.js';
-import type { HotRoomPart, Profile } from './profiles.js';
+import { hotRoomDurationS, type HotRoomPart, type Profile } from './profiles.js';
+import { k6Duration } from './duration.js';
 import type { Parts, ThresholdSpec } from './slo.js';
 
 export interface SlowConsumers {
@@ -99,6 +107,14 @@ export function coCorrected(latencyMs: number, intervalMs: number, cap = 600): A
   return out;
 }
 
+/** The k6 scenario of the slow subscribers: one VU per hot-room VU, as long as the hot room (and its deadline). */
+export function slowConsumerScenarios(p: Profile, sc: SlowConsumers | undefined): Record<string, Record<string, unknown>> {
+  const h = p.hotRoom;
+  if (!h || !sc || slowPerVu(h.subscribersPerVu, sc.share) === 0) return {};
+  const maxS = hotRoomDurationS(h) + 5 + h.ackTimeoutS * (h.maxRetries + 1) + 2 + h.graceS + 30;
+  return { hot_room_slow: { executor: 'per-vu-iterations', vus: h.vus, iterations: 1, maxDuration: k6Duration(maxS), gracefulStop: '10s', exec: 'hotRoomSlowSession' } };
+}
+
 /** The filler of a padded hot-room message body. */
 export function padding(padBytes: number): string {
   return padBytes > 0 ? `load test message ${'x'.repeat(padBytes)}` : 'load test message';
@@ -139,10 +155,10 @@ export type SlowFate = 'caught-up' | 'dropped' | 'behind' | 'never-opened';
 
 /**
  * What became of one slow subscriber by the end of its session: `dropped` the server (or the network) closed its
- * socket at least once; `behind` connected throughout but still missing acknowledged messages of its VU's
- * publisher; `caught-up` it got every one of them in the end; `never-opened`.
+ * socket at least once; `behind` connected throughout but still missing acknowledged hot-room messages (those
+ * acknowledged while it was connected); `caught-up` it got every one of them in the end; `never-opened`.
  */
-export function slowFate(s: { opened: boolean; closedByPeer: number; ackedSeqs: readonly number[]; received: ReadonlySet<number> }): SlowFate {
+export function slowFate<T>(s: { opened: boolean; closedByPeer: number; ackedSeqs: readonly T[]; received: ReadonlySet<T> }): SlowFate {
   if (!s.opened) return 'never-opened';
   if (s.closedByPeer > 0) return 'dropped';
   return s.ackedSeqs.every((q) => s.received.has(q)) ? 'caught-up' : 'behind';

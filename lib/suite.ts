@@ -8,10 +8,11 @@ import { figures, k6Scenarios, loadDurationS, partsOf, type Profile } from './pr
 import { stormScenarios } from './storm-plan.js';
 import { stormRequest, stormWitness } from './storm.js';
 import { msaAvailability, planFor, SCENARIO_PARTS } from './plan.js';
+import { slowConsumerScenarios } from './slow-consumers.js';
 import { ConfigError, parseConfig, type SuiteConfig } from './config.js';
 import { thresholdExpression, thresholdKey, toK6Thresholds, type ThresholdSpec } from './slo.js';
 import { publicSetupData, runSetup, type SetupData } from './setup.js';
-import { hotRoomSession, msaSession, restIteration, wsSession } from './load.js';
+import { hotRoomSession, hotRoomSlowSession, msaSession, restIteration, wsSession } from './load.js';
 
 export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];
 
@@ -48,7 +49,7 @@ export function defineSuite(scenario: keyof typeof SCENARIO_PARTS, defaultProfil
   const msaNote = msaAvailability(cfg, keep).note;
   if (!parts.rest && !parts.ws && !parts.hotRoom && !parts.msa) throw new Error(`bad configuration: nothing to run (${msaNote ?? 'no part'})`);
   const options = {
-    scenarios: { ...k6Scenarios(profile), ...(cfg.storm ? stormScenarios(cfg.storm, loadDurationS(profile)) : {}) },
+    scenarios: { ...k6Scenarios(profile), ...slowConsumerScenarios(profile, cfg.slowConsumers), ...(cfg.storm ? stormScenarios(cfg.storm, loadDurationS(profile)) : {}) },
     thresholds: toK6Thresholds(specs),
     setupTimeout: `${profile.setupTimeoutS}s`,
     summaryTrendStats: SUMMARY_TREND_STATS,
@@ -122,6 +123,7 @@ export function vuFunctions(suite: Suite): {
   restIteration: (data: SetupData) => void;
   wsSession: (data: SetupData) => void;
   hotRoomSession: (data: SetupData) => void;
+  hotRoomSlowSession: (data: SetupData) => void;
   msaIteration: (data: SetupData) => void;
   stormRequest: (data: SetupData) => void;
   stormWitness: (data: SetupData) => void;
@@ -130,6 +132,7 @@ export function vuFunctions(suite: Suite): {
     restIteration: (data) => restIteration(suite, data),
     wsSession: (data) => wsSession(suite, data),
     hotRoomSession: (data) => hotRoomSession(suite, data),
+    hotRoomSlowSession: (data) => hotRoomSlowSession(suite, data),
     msaIteration: (data) => msaSession(suite, data),
     stormRequest: (data) => stormRequest(suite, data),
     stormWitness: (data) => stormWitness(suite, data),

@@ -30,6 +30,7 @@ function attrs(a: Record<string, string | number>): string {
 
 export function thresholdMessage(t: ThresholdResult): string {
   const limit = `${t.operator} ${formatValue(t.limit, t)}`;
+  if (t.result === 'unverified') return `unverified: ${t.reason ?? 'the figure cannot be trusted'} (observed ${t.aggregation} = ${formatValue(t.observed, t)}, limit ${limit})`;
   if (t.result === 'no-samples') return `no samples: ${t.metric} got no data, so ${t.expression} measured nothing (limit ${limit})`;
   return `observed ${t.aggregation} = ${formatValue(t.observed, t)}, limit ${limit}`;
 }
@@ -44,7 +45,7 @@ export function junitXml(summary: Pick<RunSummary, 'runId' | 'kind' | 'profile' 
     } else {
       failures += 1;
       const msg = thresholdMessage(t);
-      cases.push(`${head}>\n      <failure${attrs({ message: msg, type: t.result === 'fail' ? 'threshold-breached' : 'no-samples' })}>${escapeXml(`${t.name}\n${msg}\nsamples: ${t.samples}`)}</failure>\n    </testcase>`);
+      cases.push(`${head}>\n      <failure${attrs({ message: msg, type: t.result === 'fail' ? 'threshold-breached' : t.result })}>${escapeXml(`${t.name}\n${msg}\nsamples: ${t.samples}`)}</failure>\n    </testcase>`);
     }
   }
   for (const e of summary.errors) {

@@ -37,6 +37,8 @@ export interface FinishRunInput {
   files?: Record<string, string>;
   /** Judgements made outside k6 (e.g. the integrity check's), appended to k6's thresholds in the verdict. */
   extraThresholds?: ThresholdResult[];
+  /** Rewrites k6's judged thresholds before the verdict (e.g. a failed figure taken while the generator lagged → unverified). */
+  amendThresholds?: (thresholds: ThresholdResult[]) => ThresholdResult[];
   /** Point `reports/latest` at this run (default true) — the link lives beside the run dir. */
   latest?: boolean;
 }
@@ -78,6 +80,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
       errors.unshift(stop);
     } else {
       thresholds = await judgeThresholds(data, k6.paths.raw);
+      if (input.amendThresholds) thresholds = input.amendThresholds(thresholds);
       if (data.metrics.storm_answers) storm = await readStormSection(k6.paths.raw);
       if (thresholds.length === 0) errors.push('the run defined no thresholds: nothing was judged');
     }

@@ -43,7 +43,8 @@ export function readK6SummaryData(path: string): K6SummaryData {
   return K6SummaryData.parse(JSON.parse(readFileSync(path, 'utf8')));
 }
 
-export const ThresholdOutcome = z.enum(['pass', 'fail', 'no-samples']);
+/** `unverified`: the figure cannot be trusted (e.g. the load generator lagged meanwhile, `reason`): not a pass. */
+export const ThresholdOutcome = z.enum(['pass', 'fail', 'no-samples', 'unverified']);
 export type ThresholdOutcome = z.infer<typeof ThresholdOutcome>;
 
 export const ThresholdResult = z.object({
@@ -70,6 +71,8 @@ export const ThresholdResult = z.object({
   /** What k6 itself said; k6 passes thresholds of metrics that got no samples, the suite does not. */
   k6Ok: z.boolean(),
   result: ThresholdOutcome,
+  /** Why a result is `unverified` (instead of `fail`). */
+  reason: z.string().optional(),
   /** From the suite's SLO description when the scenario reports it: short id, what it means, whether it aborts the run. */
   id: z.string().optional(),
   meaning: z.string().optional(),

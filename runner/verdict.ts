@@ -159,7 +159,7 @@ export function formatValue(value: number | null, t: Pick<ThresholdResult, 'unit
 export function formatSummary(verdict: 'pass' | 'fail', thresholds: readonly ThresholdResult[], errors: readonly string[] = []): string {
   const breached = thresholds.filter((t) => t.result !== 'pass').length;
   const rows = thresholds.map((t) => [
-    t.result === 'pass' ? 'pass' : t.result === 'fail' ? 'FAIL' : 'NO SAMPLES',
+    t.result === 'pass' ? 'pass' : t.result === 'fail' ? 'FAIL' : t.result === 'unverified' ? 'UNVERIFIED' : 'NO SAMPLES',
     `${t.id ? `${t.id}: ` : ''}${t.metric} ${t.aggregation}`,
     t.result === 'no-samples' ? '— (0 samples)' : formatValue(t.observed, t),
     `${t.operator === '===' ? '==' : t.operator} ${formatValue(t.limit, t)}`,
@@ -171,5 +171,6 @@ export function formatSummary(verdict: 'pass' | 'fail', thresholds: readonly Thr
     verdict === 'pass'
       ? `verdict: PASS (${thresholds.length} thresholds held)`
       : `verdict: FAIL (${breached} of ${thresholds.length} thresholds breached${errors.length ? `; ${errors.join('; ')}` : ''})`;
-  return [head, line(header), ...rows.map(line)].join('\n');
+  const why = thresholds.filter((t) => t.result === 'unverified').map((t) => `  unverified ${t.id ?? t.name}: ${t.reason ?? 'the figure cannot be trusted'}`);
+  return [head, line(header), ...rows.map(line), ...why].join('\n');
 }

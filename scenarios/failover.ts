@@ -9,4 +9,4 @@ const suite = defineSuite('failover', 'failover');
 export const options = suite.options;
 export const setup = suite.setup;
 export const handleSummary = suite.handleSummary;
-export const { restIteration, wsSession, hotRoomSession, msaIteration, stormRequest, stormWitness } = vuFunctions(suite);
+export const { restIteration, wsSession, hotRoomSession, hotRoomSlowSession, msaIteration, stormRequest, stormWitness } = vuFunctions(suite);

@@ -9,4 +9,4 @@ const suite = defineSuite('rest', 'smoke');
 export const options = suite.options;
 export const setup = suite.setup;
 export const handleSummary = suite.handleSummary;
-export const { restIteration, wsSession, hotRoomSession, stormRequest, stormWitness } = vuFunctions(suite);
+export const { restIteration, wsSession, hotRoomSession, hotRoomSlowSession, stormRequest, stormWitness } = vuFunctions(suite);

@@ -118,7 +118,7 @@ export function breachedOf(summary: Pick<RunSummary, 'thresholds' | 'errors'>): 
   return [
     ...summary.thresholds
       .filter((t) => t.result !== 'pass')
-      .map((t) => `${t.name} (${t.observed === null ? 'no samples' : `observed ${Number(t.observed.toPrecision(4))}`})`),
+      .map((t) => `${t.name} (${t.observed === null ? 'no samples' : `observed ${Number(t.observed.toPrecision(4))}`}${t.result === 'unverified' ? `; unverified: ${t.reason ?? 'the figure cannot be trusted'}` : ''})`),
     ...summary.errors,
   ];
 }

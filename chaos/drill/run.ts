@@ -24,6 +24,8 @@ import { faultWindowStep, recordedPidsStep } from './added-steps.js';
 import { DRILL_FILE } from './report.js';
 import { dataTierStep, printDataTier, sentinelUndelivered, sentinelWatchStep, slowPathStep } from './data-tier-steps.js';
 import type { DrillSpec } from './spec.js';
+import type { ThresholdResult } from '../../runner/summary.js';
+import { unverifiedByLag } from '../slow-figures.js';
 import {
   afterCheckStep,
   DRILL_SCENARIO,
@@ -117,6 +119,7 @@ async function drill(ctx: RunContext, edgeInput: DrillInput, reportsRoot: string
     errors: [...run.errors, ...integrity.errors],
     files: { drill: DRILL_FILE, ...integrity.files },
     extraThresholds: integrity.thresholds,
+    ...(report.slowConsumers ? { amendThresholds: (ts: ThresholdResult[]) => unverifiedByLag(ts, report.slowConsumers!) } : {}),
   });
   sentinelUndelivered(report, integrity.report?.counts.undelivered);
   await writeVerdictStep(run, report, summary);

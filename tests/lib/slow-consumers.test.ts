@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../lib/config.js';
 import { planFor, SCENARIO_PARTS } from '../../lib/plan.js';
-import { coCorrected, healthyFanoutOnly, padding, parseSlowConsumers, slowConsumerSpecs, slowFate, slowPerVu, withSlowConsumers } from '../../lib/slow-consumers.js';
+import { coCorrected, healthyFanoutOnly, padding, parseSlowConsumers, slowConsumerScenarios, slowConsumerSpecs, slowFate, slowPerVu, withSlowConsumers } from '../../lib/slow-consumers.js';
 import { getProfile } from '../../lib/profiles.js';
 import { thresholdKey } from '../../lib/slo.js';
 
@@ -116,5 +116,18 @@ describe('slow subscriber fate', () => {
     expect(slowFate({ ...base, received: new Set([0, 2]) })).toBe('behind');
     expect(slowFate({ ...base, closedByPeer: 1, received: new Set([0, 1, 2]) })).toBe('dropped');
     expect(slowFate({ ...base, opened: false, received: new Set() })).toBe('never-opened');
+  });
+});
+
+describe('the slow subscribers on VUs of their own', () => {
+  it('a hot_room_slow scenario beside hot_room, one VU per hot-room VU; none without slow consumers or hot room', () => {
+    const cfg = parseConfig({ ...ENV, PROFILE: 'failover', SLOW_CONSUMERS: SC });
+    const { profile } = planFor(cfg, SCENARIO_PARTS.failover!);
+    const s = slowConsumerScenarios(profile, cfg.slowConsumers);
+    expect(s.hot_room_slow).toMatchObject({ executor: 'per-vu-iterations', vus: profile.hotRoom!.vus, iterations: 1, exec: 'hotRoomSlowSession' });
+    expect(slowConsumerScenarios(profile, undefined)).toEqual({});
+    expect(slowConsumerScenarios({ ...profile, hotRoom: { ...profile.hotRoom!, subscribersPerVu: 1 } }, cfg.slowConsumers)).toEqual({});
+    const { hotRoom: _h, ...noHot } = profile;
+    expect(slowConsumerScenarios(noHot, cfg.slowConsumers)).toEqual({});
   });
 });
