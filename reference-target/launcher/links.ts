@@ -121,13 +121,14 @@ export async function startBalancers(
   const plan: HaproxyPlan = {
     stats: `127.0.0.1:${s.ports.stats}`,
     ...(o.chatLb ? { chat: { binds: [`127.0.0.1:${s.ports.chat}`], servers: s.chatServers } } : {}),
-    ...(o.dbmanLb ? { dbman: { binds: [`${dbmanHost}:${s.ports.dbman}`], servers: s.dbmanServers } } : {}),
+    // in docker mode the containers reach the dbman LB on the network's gateway; the suite on the host uses loopback
+    ...(o.dbmanLb ? { dbman: { binds: [...new Set(['127.0.0.1', dbmanHost])].map((h) => `${h}:${s.ports.dbman}`), servers: s.dbmanServers } } : {}),
     ...(o.chatLb && s.sessionServers?.length ? { session: { binds: [`127.0.0.1:${s.ports.session}`], servers: s.sessionServers } } : {}),
     ...(o.chatLb && s.tenanthubServers?.length ? { tenanthub: { binds: [`127.0.0.1:${s.ports.tenanthub}`], servers: s.tenanthubServers } } : {}),
   };
   const h = await startHaproxy(ctx.stateDir, plan, ctx.log, { ...process.env, ...ctx.mark('haproxy') }, ctx.procs);
   const chat: LoadBalancer | undefined = o.chatLb ? { name: 'chat-lb', url: `http://127.0.0.1:${s.ports.chat}`, fronts: 'chat', statsUrl: h.statsUrl, faults: {} } : undefined;
-  const dbman: LoadBalancer | undefined = o.dbmanLb ? { name: 'dbman-lb', url: dbmanLbUrl(s.ports.dbman, dbmanHost), fronts: 'dbman', statsUrl: h.statsUrl, faults: {} } : undefined;
+  const dbman: LoadBalancer | undefined = o.dbmanLb ? { name: 'dbman-lb', url: dbmanLbUrl(s.ports.dbman), fronts: 'dbman', statsUrl: h.statsUrl, faults: {} } : undefined;
   const app = (name: 'session' | 'tenanthub'): LoadBalancer | undefined =>
     plan[name] ? { name: `${name}-lb`, url: `http://127.0.0.1:${s.ports[name]}`, fronts: name, statsUrl: h.statsUrl, faults: {} } : undefined;
   const session = app('session');

@@ -54,7 +54,12 @@ afterAll(async () => {
 
 describe('docker stack with proxy, chatLb and dbmanLb', () => {
   it('the containers get the dbman LB and the Redis proxy on the gateway; the balancers and proxies bind loopback and the gateway only', async () => {
-    const gw = new URL(lb('dbman').url).hostname;
+    // the target file's dbman LB is the host's (loopback) address; the containers reach the same port on the gateway
+    const inContainer = new URL((await envOf(t.chatInstances[0]!.faults.container!))['DBMAN_ENDPOINTS']!);
+    const gw = inContainer.hostname;
+    expect(new URL(lb('dbman').url).hostname).toBe('127.0.0.1');
+    expect(new URL(lb('dbman').url).port).toBe(inContainer.port);
+    expect(gw).not.toBe('127.0.0.1');
     expect(t.reference!.topology).toBe('dbman-lb');
     expect(new URL(t.chatUrl).hostname).toBe('127.0.0.1');
     expect(t.chatUrl).toBe(lb('chat').url);
@@ -63,7 +68,7 @@ describe('docker stack with proxy, chatLb and dbmanLb', () => {
     for (const c of t.chatInstances) {
       expect(c.faults.container).toBeDefined();
       const env = await envOf(c.faults.container!);
-      expect(env['DBMAN_ENDPOINTS']).toBe(lb('dbman').url);
+      expect(env['DBMAN_ENDPOINTS']).toBe(inContainer.href.replace(/\/$/, ''));
       expect(env['REDIS_URL']).toBe(`redis://${rp.listen}`);
     }
     expect(rp.listen.startsWith(`${gw}:`)).toBe(true);
