@@ -18,6 +18,7 @@ import { freePort } from '../../chaos/toxiproxy/server.js';
 import { readTargetFile } from '../../runner/target-file.js';
 import { startStack, stopStack } from '../../reference-target/launcher/stack.js';
 import { procState, REPO, runDrillCli, tempDir, type DrillRan } from './helpers.js';
+import { pool } from '../cli/helpers.js';
 
 const dir = tempDir('chaos-drill-');
 const ledgerPath = join(dir, 'ledger.jsonl');
@@ -54,7 +55,7 @@ describe('drill usage (nothing started, nothing sent)', () => {
     [['--fault', 'melt', '--node', 'dbman-1'], /^drill: --fault: .*stop.*kill.*pause/],
     [['--fault', 'kill', '--node', 'dbman-1', '--at', 'soon'], /^drill: --at: not a duration/],
     [['--fault', 'kill'], /^drill: --node: required/],
-    [['--fault', 'kill', '--node', 'dbman-1', '--at', '20s', '--for', '20s', '--duration', '30s'], /^drill: --for: the fault ends at 40s, after the load/],
+    // --at 20s --for 20s --duration 30s (the fault outlasting the load): tests/cli/bad-input.test.ts, 'run too short for its window'
     [['--fault', 'kill', '--node', 'dbman-1', '--target', '/nonexistent/target.json'], /^drill: --target: target file .*ENOENT/],
     [['--fault', 'kill', '--node', 'dbman-1', '--profile', 'huge'], /^drill: --profile: /],
     [['--fault', 'kill', '--node', 'dbman-1', '--target', 'REMOTE'], /^drill: --target chatUrl: host "192\.0\.2\.1" is outside loopback; allowed: 127\.0\.0\.0\/8, localhost, ::1, or pass --allow-remote$/],
@@ -62,23 +63,30 @@ describe('drill usage (nothing started, nothing sent)', () => {
     [['--fault', 'kill', '--node', 'dbman-1', '--target', '/nonexistent/target.json', '--dbman-lb', '--lb'], /^drill: --lb, --dbman-lb: only without --target/],
     [['--fault', 'kill', '--node', 'dbman-1', '--docker', '--allow-remote'], /^drill: --allow-remote: only with --target <file>, not with --docker/],
   ];
-  for (const [args, re] of bad) {
+  // refused before anything starts, so three at a time (as tests/cli/bad-input.test.ts runs its cases)
+  let ran: Promise<Ran[]> | undefined;
+  const overlapFile = () => {
+    const file = join(dir, 'overlap.yaml');
+    writeFileSync(file, 'faults:\n  - {fault: kill, node: dbman-1, at: 5s, for: 10s}\n  - {fault: pause, node: dbman-1, at: 8s, for: 5s}\n');
+    return file;
+  };
+  const jobs = [...bad.map(([args]) => () => drill(args.map((a) => (a === 'REMOTE' ? remoteTarget() : a)))), () => drill(['--file', overlapFile()])];
+  const refusals = () => (ran ??= pool(jobs, 3));
+  bad.forEach(([args, re], i) => {
     it(`exits 2 with one line: ${args.join(' ')}`, async () => {
-      const r = await drill(args.map((a) => (a === 'REMOTE' ? remoteTarget() : a)));
+      const r = (await refusals())[i]!;
       expect(r.code).toBe(2);
       const lines = r.stderr.split('\n').filter((l) => l.trim() && !/^npm warn/.test(l));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(re);
-    });
-  }
+    }, 60_000);
+  });
 
   it('a drill file with overlapping faults on one node is refused, naming the fault', async () => {
-    const file = join(dir, 'overlap.yaml');
-    writeFileSync(file, 'faults:\n  - {fault: kill, node: dbman-1, at: 5s, for: 10s}\n  - {fault: pause, node: dbman-1, at: 8s, for: 5s}\n');
-    const r = await drill(['--file', file]);
+    const r = (await refusals())[bad.length]!;
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/faults\.1\.at: overlaps fault 0 on the same node dbman-1/);
-  });
+  }, 60_000);
 
   it('a network fault against a target file without toxiproxy access is refused before anything is sent', async () => {
     const file = join(dir, 'target.json');
@@ -108,14 +116,25 @@ describe('drill usage (nothing started, nothing sent)', () => {
   });
 });
 
+/** One healthy reference stack (stopped in afterAll) for the two interrupted drills: each leaves every node ready. */
+let interrupted: ReturnType<typeof startStack> | undefined;
+function interruptedStack(): { targetFilePath: string; stack: ReturnType<typeof startStack> } {
+  const targetFilePath = join(dir, 'interrupted-target.json');
+  if (!interrupted) {
+    stacks.push(targetFilePath);
+    interrupted = startStack({ targetFilePath, flaws: [] });
+  }
+  return { targetFilePath, stack: interrupted };
+}
+
 /**
- * Starts a reference stack of its own (stopped in afterAll) and a drill against it that pauses `node` at `at` for
- * 14 s of a 20 s load; resolves once the pause is injected.
+ * A drill against the shared interrupted-drills stack that pauses `node` at `at` for 14 s of a 20 s load; resolves
+ * once the pause is injected.
  */
-async function drillUntilPaused(file: string, node: string, at: string) {
-  const targetFilePath = join(dir, file);
-  stacks.push(targetFilePath);
-  const stack = await startStack({ targetFilePath, flaws: [] });
+async function drillUntilPaused(node: string, at: string) {
+  const shared = interruptedStack();
+  const targetFilePath = shared.targetFilePath;
+  const stack = await shared.stack;
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'chaos/cli/drill.ts', '--ledger', ledgerPath, '--target', targetFilePath, '--fault', 'pause', '--node', node, '--at', at, '--for', '14s', '--duration', '20s'],
@@ -234,7 +253,7 @@ describe('drills on the reference target', () => {
   }, 120_000);
 
   it('SIGTERM during a pause: the drill heals before it exits (143), the node answers again', async () => {
-    const { stack, child, exited, stderr } = await drillUntilPaused('sigterm-target.json', 'dbman-3', '3s');
+    const { stack, child, exited, stderr } = await drillUntilPaused('dbman-3', '3s');
     const node = stack.target.dbmanNodes.find((n) => n.name === 'dbman-3')!;
     expect(procState(node.faults.pid!)).toBe('T');
     child.kill('SIGTERM');
@@ -248,7 +267,7 @@ describe('drills on the reference target', () => {
   }, 90_000);
 
   it('kill -9 of a drill while a node is paused, then chaos heal: nothing paused, every node ready', async () => {
-    const { stack, child, exited, targetFilePath } = await drillUntilPaused('killed-target.json', 'dbman-2', '4s');
+    const { stack, child, exited, targetFilePath } = await drillUntilPaused('dbman-2', '4s');
     const k6 = processTree(child.pid!).slice(1);
     child.kill('SIGKILL');
     await exited;
