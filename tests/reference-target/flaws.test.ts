@@ -77,7 +77,7 @@ describe('npm run stack CLI', () => {
     const file = join(dir, 'never.json');
     const r = cli('up', '--flaws', 'bogus', '--target-file', file);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toMatch(/^stack: TARGET_FLAWS: unknown flaw "bogus"/);
+    expect(r.stderr.trim()).toMatch(/^stack: --flaws: unknown flaw "bogus" \(allowed: /);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stdout).not.toMatch(/state folder/);
     expect(existsSync(file)).toBe(false);

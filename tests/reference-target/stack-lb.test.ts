@@ -249,7 +249,7 @@ describe('stack CLI flags', () => {
     for (const [args, msg] of [
       [['status', '--lb'], /--lb: only with "up"/],
       [['down', '--dbman-lb'], /--dbman-lb: only with "up"/],
-      [['up', '--balancer'], /Unknown option '--balancer'/],
+      [['up', '--balancer'], /^stack: --balancer: unknown option; allowed: .*--lb/],
     ] as const) {
       const r = cli(...args, '--target-file', join(dir, 'none.json'));
       expect(r.status, args.join(' ')).toBe(2);
