@@ -1,5 +1,5 @@
 // The bad-request storm (chaos/drills/bad-request-storm.yaml) against real reference stacks and real k6, one
-// drill each (~45 s each, ~1.5 min in all):
+// drill each (~40 s each; both stacks start at once, before the first drill):
 // - validation-500 (dbman answers its validation errors with 500; the client counts them as node failures and,
 //   like the real one, fails at once while every endpoint is in cooldown): the storm sets every endpoint of a
 //   service aside while all three nodes are ready and serving: the drill FAILS naming the service
@@ -12,31 +12,24 @@
 // (storm.<service>.error_rate judges every failed valid request, not only whole failed seconds).
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startStack, stopStack, type RunningStack } from '../../reference-target/launcher/stack.js';
 import type { StormSection } from '../../runner/storm-section.js';
-import { REPO, runDrillCli, tempDir } from './helpers.js';
+import { REPO, runDrillCli, stacksAtOnce, tempDir } from './helpers.js';
 import { readFileSync } from 'node:fs';
 
 const dir = tempDir('chaos-drill-storm-');
 const ledgerPath = join(dir, 'ledger.jsonl');
-const stacks: string[] = [];
-afterAll(async () => {
-  for (const s of stacks) await stopStack(s).catch(() => undefined);
-});
-
-async function stack(name: string, flaws: string[]): Promise<RunningStack> {
-  const targetFilePath = join(dir, `${name}.json`);
-  stacks.push(targetFilePath);
-  return startStack({ targetFilePath, flaws });
-}
+// both stacks start at once, before the first drill; the flawed one is stopped after its drill
+const stacks = stacksAtOnce(dir, [['validation-500'], []]);
+afterAll(() => stacks.stopAll(), 60_000);
 
 const STORM = ['--file', 'chaos/drills/bad-request-storm.yaml'];
 const stormOf = (runId: string) => (JSON.parse(readFileSync(join(REPO, 'reports', runId, 'summary.json'), 'utf8')) as { storm?: StormSection }).storm;
 
 describe('bad-request storm drill', () => {
   it('validation-500: the storm takes a service down while every node serves; the drill fails naming it', async () => {
-    const s = await stack('v500', ['validation-500']);
+    const s = (await stacks.ready)[0]!;
     const r = await runDrillCli(ledgerPath, ['--target', s.targetFilePath, ...STORM]);
+    await stacks.stop(0);
     if (!r.report) console.error(r.stdout, r.stderr.slice(-3000));
     expect(r.code).toBe(1);
     const breached = r.report!.breached.join('\n');
@@ -50,7 +43,7 @@ describe('bad-request storm drill', () => {
   }, 240_000);
 
   it('the healthy target under the same storm: every bad request refused, the valid traffic keeps its SLO', async () => {
-    const s = await stack('ok', []);
+    const s = (await stacks.ready)[1]!;
     const r = await runDrillCli(ledgerPath, ['--target', s.targetFilePath, ...STORM]);
     if (r.code !== 0) console.error(r.stdout, r.stderr.slice(-3000));
     expect(r.code).toBe(0);

@@ -9,6 +9,7 @@ import { freePort } from '../../chaos/toxiproxy/server.js';
 import { processTree, readStat } from '../../chaos/drivers/proc.js';
 import { TargetFile } from '../../runner/target-file.js';
 import type { DrillReport } from '../../chaos/drill/report.js';
+import { startStack, stopStack, type RunningStack } from '../../reference-target/launcher/stack.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -135,4 +136,20 @@ export function runDrillCli(ledgerPath: string, args: string[], env: Record<stri
       resolve({ code, stdout, stderr, report });
     });
   });
+}
+
+/**
+ * Reference stacks (one per flaw list) started at once, so a file with a flawed and a healthy drill waits for one
+ * start instead of two. `stop(i)` stops stack i (e.g. right after its drill, so the next drill runs with no other
+ * stack up); `stopAll` every one still up (afterAll).
+ */
+export function stacksAtOnce(dir: string, flawLists: string[][]): { ready: Promise<RunningStack[]>; stop(i: number): Promise<void>; stopAll(): Promise<void> } {
+  const paths = flawLists.map((_, i) => join(dir, `stack-${i}.json`));
+  const up = new Set<number>();
+  const ready = Promise.all(flawLists.map((flaws, i) => (up.add(i), startStack({ targetFilePath: paths[i]!, flaws }))));
+  ready.catch(() => undefined);
+  const stop = async (i: number) => {
+    if (up.delete(i)) await stopStack(paths[i]!).catch(() => undefined);
+  };
+  return { ready, stop, stopAll: async () => void (await Promise.all([...up].map(stop))) };
 }

@@ -1,14 +1,14 @@
 // Slow consumers in the hot room, on the real reference target with real k6 and a real toxiproxy-server (two
-// drills, ~40 s each on a quiet machine): the healthy target keeps the fan-out SLO at its healthy subscribers
+// drills, ~35 s each on a quiet machine, on two stacks started at once, the flawed drill first): the healthy target keeps the fan-out SLO at its healthy subscribers
 // while two subscribers (on k6 VUs of their own) are throttled to 1 KB/s; the serial-fanout flaw (the contract's fan-out: one socket after
 // another under one lock, 5 s write deadline) fails, naming the fault-phase healthy fan-out threshold. Also the
 // drill file's usage errors (exit 2, nothing started).
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { DrillReport } from '../../chaos/drill/run.js';
 import { DrillSpec } from '../../chaos/drill/spec.js';
 import { Ledger } from '../../chaos/ledger.js';
-import { REPO, runDrillCli, tempDir } from './helpers.js';
+import { REPO, runDrillCli, stacksAtOnce, tempDir } from './helpers.js';
 
 const dir = tempDir('chaos-slow-');
 const ledgerPath = join(dir, 'ledger.jsonl');
@@ -38,8 +38,27 @@ describe('slow-consumer drill spec', () => {
 });
 
 describe('slow consumers on the reference target', () => {
+  // both stacks start at once, before the first drill; the flawed one is stopped after its drill, so the healthy
+  // drill runs with no other stack up
+  const stacks = stacksAtOnce(dir, [['serial-fanout'], []]);
+  afterAll(() => stacks.stopAll(), 60_000);
+
+  it('serial-fanout: one throttled subscriber delays the room; the fault-phase healthy fan-out threshold fails', async () => {
+    const r = await drill(['--file', FILE, '--target', (await stacks.ready)[0]!.targetFilePath]);
+    await stacks.stop(0);
+    expect(r.code, r.stdout + r.stderr.slice(-3000)).toBe(1);
+    const rep = r.report!;
+    expect(rep.breached.join('\n')).toMatch(/hot_room_fanout_co\{phase:fault,consumer:healthy\}: p\(95\)<=500/);
+    // the baseline, before any subscriber is slow, holds: it is the slow subscribers that break the room
+    expect(rep.breached.join('\n')).not.toMatch(/hot_room_fanout_co\{phase:baseline/);
+    // a failure of the server, not of the generator: the healthy VUs did not lag, so nothing is marked unverified
+    expect(rep.breached.join('\n')).not.toMatch(/unverified/);
+    expect(rep.slowConsumers!.phases.fault!.healthyFanoutCoP95Ms!).toBeGreaterThan(1000);
+    healed(rep);
+  }, 180_000);
+
   it('healthy: the healthy subscribers keep the fan-out SLO in every phase; the slow ones catch up', async () => {
-    const r = await drill(['--file', FILE]);
+    const r = await drill(['--file', FILE, '--target', (await stacks.ready)[1]!.targetFilePath]);
     expect(r.code, r.stdout + r.stderr.slice(-3000)).toBe(0);
     const rep = r.report!;
     const sc = rep.slowConsumers!;
@@ -56,19 +75,6 @@ describe('slow consumers on the reference target', () => {
     // the fates come from the slow subscribers' own VUs (scenario hot_room_slow), judged from their digests
     expect(sc.fates).toEqual({ 'caught-up': 2 });
     expect(r.stdout).toMatch(/slow subscribers at their end: 2 caught-up/);
-    healed(rep);
-  }, 180_000);
-
-  it('serial-fanout: one throttled subscriber delays the room; the fault-phase healthy fan-out threshold fails', async () => {
-    const r = await drill(['--file', FILE], { TARGET_FLAWS: 'serial-fanout' });
-    expect(r.code, r.stdout + r.stderr.slice(-3000)).toBe(1);
-    const rep = r.report!;
-    expect(rep.breached.join('\n')).toMatch(/hot_room_fanout_co\{phase:fault,consumer:healthy\}: p\(95\)<=500/);
-    // the baseline, before any subscriber is slow, holds: it is the slow subscribers that break the room
-    expect(rep.breached.join('\n')).not.toMatch(/hot_room_fanout_co\{phase:baseline/);
-    // a failure of the server, not of the generator: the healthy VUs did not lag, so nothing is marked unverified
-    expect(rep.breached.join('\n')).not.toMatch(/unverified/);
-    expect(rep.slowConsumers!.phases.fault!.healthyFanoutCoP95Ms!).toBeGreaterThan(1000);
     healed(rep);
   }, 180_000);
 });
