@@ -75,7 +75,13 @@ describe('integrity catches the flaws', () => {
     // every write reached chat-1 and was acknowledged (none failed), so the writes are the messages judged
     expect(i.indeterminate + i.details.failedNotStored + i.duplicates).toBe(0);
     expect(i.details.messages).toBeGreaterThan(200);
-    expect(i.lost).toBe(Math.floor(i.details.messages / 7));
+    // chat loses every 7th write of the instance, but the msa part's messages (no marker, not judged) share that
+    // counter, so which judged writes are lost depends on the interleaving: about 1 in 7 of them, never exactly
+    // floor(messages / 7). Bound it by the binomial spread (3 sd) instead, which still refuses "none" and "all".
+    const expected = i.details.messages / 7;
+    const spread = 3 * Math.sqrt(i.details.messages * (1 / 7) * (6 / 7));
+    expect(i.lost).toBeGreaterThanOrEqual(Math.floor(expected - spread));
+    expect(i.lost).toBeLessThanOrEqual(Math.ceil(expected + spread));
     expect(i.ok).toBe(i.details.messages - i.lost);
     expect(i.examples.lost).toHaveLength(20);
     expect(i.undelivered).toBeGreaterThan(0);
