@@ -39,7 +39,7 @@ function target(name: string, change: (t: Record<string, unknown>) => void = () 
 }
 const node0 = (t: Record<string, unknown>) => (t.dbmanNodes as Record<string, unknown>[])[0]!;
 const creds = (t: Record<string, unknown>) => (t.chatUrl = listener.url.replace('//', '//admin:pw-secret-7@'));
-const remoteNode = (t: Record<string, unknown>) => (node0(t).url = 'http://10.9.8.7:8080');
+const remoteNode = (t: Record<string, unknown>) => (node0(t).url = 'http://192.0.2.7:8080');
 /** The stand-in process every target file names, and its state (S: sleeping; T would be a pause). */
 let victim: ChildProcess;
 const victimStat = () => {
@@ -68,13 +68,13 @@ const CASES: Case[] = [
   { cli: 'smoke', label: 'target file too large', args: () => ['--target', join(dir, 'huge.json')], setting: '--target', says: /at most 1048576 bytes/ },
   { cli: 'smoke', label: 'URL with credentials', args: () => ['--target', target('creds', creds)], setting: '--target chatUrl', says: /credentials .*login\/users/ },
   { cli: 'smoke', label: 'component URL outside loopback', args: () => ['--target', target('remote-node', remoteNode)], setting: '--target dbmanNodes.0.url', says: /outside loopback/ },
-  { cli: 'smoke', label: 'Toxiproxy API outside loopback', args: () => ['--target', target('remote-tp', (t) => (node0(t).faults = { toxiproxy: { apiUrl: 'http://10.9.8.7:8474', proxy: 'p' } }))], setting: '--target dbmanNodes.0.faults.toxiproxy.apiUrl' },
+  { cli: 'smoke', label: 'Toxiproxy API outside loopback', args: () => ['--target', target('remote-tp', (t) => (node0(t).faults = { toxiproxy: { apiUrl: 'http://192.0.2.7:8474', proxy: 'p' } }))], setting: '--target dbmanNodes.0.faults.toxiproxy.apiUrl' },
   { cli: 'smoke', label: 'PROFILE in the environment', args: () => [], env: () => ({ PROFILE: 'stage3' }), setting: 'PROFILE', says: /use --profile/ },
   { cli: 'smoke', label: '--allow-remote without a target', args: () => ['--allow-remote'], setting: '--allow-remote' },
   { cli: 'smoke', label: 'bad SCALE', args: () => ['--target', target('ok')], env: () => ({ SCALE: 'lots' }), setting: 'SCALE' },
   { cli: 'smoke', label: 'CHAT_URL with credentials', args: () => [], env: () => ({ ...envTarget(), CHAT_URL: listener.url.replace('//', '//u:pw-secret-7@') }), setting: 'CHAT_URL', says: /without credentials/ },
   { cli: 'smoke', label: 'SESSION_URL with credentials', args: () => [], env: () => ({ ...envTarget(), SESSION_URL: listener.url.replace('//', '//u:pw-secret-7@') }), setting: 'SESSION_URL', says: /without credentials/ },
-  { cli: 'smoke', label: 'session instance outside loopback', args: () => ['--target', target('remote-session', (t) => (t.sessionInstances = [{ name: 'session', url: 'http://10.9.8.7:8090', faults: {} }]))], setting: '--target sessionInstances.0.url', says: /outside loopback/ },
+  { cli: 'smoke', label: 'session instance outside loopback', args: () => ['--target', target('remote-session', (t) => (t.sessionInstances = [{ name: 'session', url: 'http://192.0.2.7:8090', faults: {} }]))], setting: '--target sessionInstances.0.url', says: /outside loopback/ },
   { cli: 'smoke', label: 'unknown key in the target file', args: () => ['--target', target('bogus-key', (t) => (t.bogus = 1))], setting: '--target' },
   { cli: 'smoke', label: 'target file not JSON', args: () => ['--target', join(dir, 'not-json.json')], setting: '--target' },
   // npm run drill
@@ -138,7 +138,7 @@ const CASES: Case[] = [
   { cli: 'stack', label: 'up-only flag with down', args: () => ['down', '--flaws', 'x'], setting: '--flaws' },
   { cli: 'stack', label: 'unknown flaw', args: () => ['up', '--flaws', 'wobbly', '--target-file', join(dir, 'st.json')], setting: '--flaws' },
   { cli: 'stack', label: 'unknown flaw in TARGET_FLAWS', args: () => ['up', '--target-file', join(dir, 'st.json')], env: () => ({ TARGET_FLAWS: 'wobbly' }), setting: 'TARGET_FLAWS' },
-  { cli: 'stack', label: 'remote Docker engine', args: () => ['up', '--docker', '--target-file', join(dir, 'st.json')], env: () => ({ DOCKER_HOST: 'tcp://10.9.8.7:2375' }), setting: 'DOCKER_HOST' },
+  { cli: 'stack', label: 'remote Docker engine', args: () => ['up', '--docker', '--target-file', join(dir, 'st.json')], env: () => ({ DOCKER_HOST: 'tcp://192.0.2.7:2375' }), setting: 'DOCKER_HOST' },
   { cli: 'stack', label: 'empty --target-file', args: () => ['status', '--target-file', ''], setting: '--target-file' },
 ];
 

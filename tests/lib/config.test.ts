@@ -74,7 +74,7 @@ describe('parseConfig', () => {
     ['CHAT_URL', { CHAT_URL: undefined }, /CHAT_URL: the chat REST base URL.*not set/],
     ['CHAT_URL', { CHAT_URL: 'ftp://127.0.0.1' }, /CHAT_URL: .*http:\/\/ or https:\/\//],
     ['CHAT_URL', { CHAT_URL: '127.0.0.1:8080' }, /CHAT_URL/],
-    ['CHAT_URL', { CHAT_URL: 'http://10.0.0.5:8080' }, /CHAT_URL: a loopback URL .*ALLOW_REMOTE=1/],
+    ['CHAT_URL', { CHAT_URL: 'http://192.0.2.5:8080' }, /CHAT_URL: a loopback URL .*ALLOW_REMOTE=1/],
     ['AUTH_URL', { AUTH_URL: '' }, /AUTH_URL: .*not set/],
     ['AUTH_URL', { AUTH_URL: 'http://orghub.internal' }, /AUTH_URL: a loopback URL/],
     ['WS_URL', { WS_URL: 'http://127.0.0.1:8080/ws' }, /WS_URL: .*ws:\/\/ or wss:\/\//],

@@ -77,8 +77,8 @@ describe('the msa part', () => {
   });
 
   it('keeps SESSION_URL and TENANTHUB_URL on loopback unless ALLOW_REMOTE', () => {
-    expect(() => parseConfig({ ...MSA_ENV, SESSION_URL: 'http://10.0.0.5:8090' })).toThrow(/SESSION_URL: a loopback URL/);
+    expect(() => parseConfig({ ...MSA_ENV, SESSION_URL: 'http://192.0.2.5:8090' })).toThrow(/SESSION_URL: a loopback URL/);
     expect(() => parseConfig({ ...MSA_ENV, TENANTHUB_URL: 'ftp://x' })).toThrow(/TENANTHUB_URL: the tenanthub base URL/);
-    expect(parseConfig({ ...MSA_ENV, SESSION_URL: 'http://10.0.0.5:8090', ALLOW_REMOTE: '1' }).sessionUrl).toBe('http://10.0.0.5:8090');
+    expect(parseConfig({ ...MSA_ENV, SESSION_URL: 'http://192.0.2.5:8090', ALLOW_REMOTE: '1' }).sessionUrl).toBe('http://192.0.2.5:8090');
   });
 });

@@ -25,7 +25,7 @@ describe('the loopback rule', () => {
     ['http://127.0.0.1:8080@evil.example/', /carries credentials/],
     ['http://user:pw@127.0.0.1:8080/', /carries credentials \(user:password@\); put them in the target file's login\/users/],
     ['ftp://127.0.0.1/', /has scheme ftp/],
-    ['http://10.1.2.3:80', /outside loopback.*--allow-remote/],
+    ['http://192.0.2.3:80', /outside loopback.*--allow-remote/],
   ])('refuses %s', (url, why) => expect(refusalOf(url, false, ['http', 'https'])).toMatch(why));
 
   it('lets remote hosts past only when allowed, never credentials', () => {
@@ -47,7 +47,7 @@ describe('the loopback rule', () => {
     expect(dockerHostRefusal(undefined)).toBeUndefined();
     expect(dockerHostRefusal('unix:///var/run/docker.sock')).toBeUndefined();
     expect(dockerHostRefusal('tcp://127.0.0.1:2375')).toBeUndefined();
-    expect(dockerHostRefusal('tcp://10.0.0.5:2375')).toMatch(/^DOCKER_HOST: host "10.0.0.5" is outside loopback/);
+    expect(dockerHostRefusal('tcp://192.0.2.5:2375')).toMatch(/^DOCKER_HOST: host "192.0.2.5" is outside loopback/);
     expect(dockerHostRefusal('ssh://me@build-host')).toMatch(/^DOCKER_HOST: .*only with --allow-remote/);
     expect(dockerHostRefusal('ssh://me@build-host')).not.toMatch(/me@/);
   });
@@ -106,7 +106,7 @@ describe('no redirect is followed', () => {
   });
 
   it('refuses a host outside loopback before sending anything, unless --allow-remote set the policy', async () => {
-    await expect(guardedFetch('http://10.255.255.1:9/x')).rejects.toThrow(ConnectionRefusedByRule);
+    await expect(guardedFetch('http://192.0.2.255:9/x')).rejects.toThrow(ConnectionRefusedByRule);
     await expect(guardedFetch('http://u:p@127.0.0.1:9/x')).rejects.toThrow(/not contacting http:\/\/\*\*\*@127\.0\.0\.1:9\/x: .*credentials/);
     allowRemoteConnections(true);
     try {

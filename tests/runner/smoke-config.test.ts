@@ -74,15 +74,15 @@ describe('parseSmokeConfig', () => {
       }
       throw new Error('no error');
     };
-    expect(err(() => parseSmokeConfig([], { ...goodEnv, SESSION_URL: 'http://10.0.0.5:8090' })).setting).toBe('SESSION_URL');
-    expect(err(() => parseSmokeConfig(['--target', targetFile('msa-remote', { tenanthubUrl: 'http://10.0.0.5:8092' })], {})).message).toMatch(/^--target tenanthubUrl: host "10\.0\.0\.5" is outside loopback/);
+    expect(err(() => parseSmokeConfig([], { ...goodEnv, SESSION_URL: 'http://192.0.2.5:8090' })).setting).toBe('SESSION_URL');
+    expect(err(() => parseSmokeConfig(['--target', targetFile('msa-remote', { tenanthubUrl: 'http://192.0.2.5:8092' })], {})).message).toMatch(/^--target tenanthubUrl: host "192\.0\.2\.5" is outside loopback/);
   });
 
   it('--help wins', () => {
     expect(parseSmokeConfig(['--help'], {}).help).toBe(true);
   });
 
-  const remoteFile = targetFile('remote2', { authUrl: 'http://10.0.0.5:8091' });
+  const remoteFile = targetFile('remote2', { authUrl: 'http://192.0.2.5:8091' });
   const badUrlFile = targetFile('badurl', { chatUrl: 'not a url' });
   const cases: [string, string[], Record<string, string>, string][] = [
     ['unknown profile', ['--profile', 'huge'], {}, '--profile'],

@@ -54,7 +54,7 @@ describe('load configuration', () => {
     expect(ok.out).toMatch(/reports\/w1\/rooms\.json$/);
     expect(usage(() => parsePrepareConfig(['--profile', 'stage3'], TARGET_ENV)).setting).toBe('--run-id');
     expect(usage(() => parsePrepareConfig(['--profile', 'stage3', '--run-id', 'w1'], {})).message).toMatch(/^--target: missing/);
-    expect(usage(() => parsePrepareConfig(['--profile', 'stage3', '--run-id', 'w1'], { ...TARGET_ENV, CHAT_URL: 'http://10.0.0.1:80' })).message).toMatch(/outside loopback/);
+    expect(usage(() => parsePrepareConfig(['--profile', 'stage3', '--run-id', 'w1'], { ...TARGET_ENV, CHAT_URL: 'http://192.0.2.1:80' })).message).toMatch(/outside loopback/);
   });
 
   it('merge runs the integrity check against a target, or says --skip-integrity; never silently without', () => {
@@ -65,7 +65,7 @@ describe('load configuration', () => {
     expect(parseMergeConfig(['a', 'b', '--skip-integrity', '--out', 'o'], {})).toEqual({ cmd: 'merge', dirs: ['a', 'b'], out: 'o', integrity: 'skip', allowRemote: false });
     expect(usage(() => parseMergeConfig(['reports/w1'], {})).message).toMatch(/^--target: missing; .*--skip-integrity/);
     expect(usage(() => parseMergeConfig(['reports/w1', '--skip-integrity'], TARGET_ENV)).setting).toBe('--skip-integrity');
-    expect(usage(() => parseMergeConfig(['reports/w1'], { ...TARGET_ENV, CHAT_URL: 'http://10.0.0.1:80' })).message).toMatch(/outside loopback/);
+    expect(usage(() => parseMergeConfig(['reports/w1'], { ...TARGET_ENV, CHAT_URL: 'http://192.0.2.1:80' })).message).toMatch(/outside loopback/);
     expect(usage(() => parseMergeConfig(['reports/w1'], { ...TARGET_ENV, INTEGRITY_SPAN_MS: '-1' })).setting).toBe('INTEGRITY_SPAN_MS');
     expect(usage(() => parseMergeConfig([], TARGET_ENV)).message).toMatch(/^merge: no directories/);
     expect(usage(() => parseMergeConfig(['x', '--bogus'], TARGET_ENV)).setting).toBe('--bogus');

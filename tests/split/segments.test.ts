@@ -69,7 +69,7 @@ describe('execution segments', () => {
       expect((err as UsageError).message).not.toContain('\n');
     }
     expect(() => parsePartConfig(['--profile', 'stage3', '--segment', '1/2'], {})).toThrow(/--target: missing/);
-    expect(() => parsePartConfig(['--profile', 'stage3', '--segment', '1/2'], { ...TARGET_ENV, CHAT_URL: 'http://10.0.0.1:80' })).toThrow(/outside loopback/);
+    expect(() => parsePartConfig(['--profile', 'stage3', '--segment', '1/2'], { ...TARGET_ENV, CHAT_URL: 'http://192.0.2.1:80' })).toThrow(/outside loopback/);
     const ok = parsePartConfig(['--profile', 'stage3', '--segment', '1/1', '--scale', '0.01'], TARGET_ENV);
     expect(ok.segment).toEqual({ index: 1, count: 1 });
   });
