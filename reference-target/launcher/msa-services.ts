@@ -1,6 +1,6 @@
 /**
- * session and tenanthub in a reference stack (local and docker), each instance started by its own module
- * (`session.ts`, `tenanthub.ts`) through the stack's runner, with the app services' dbman endpoints and the
+ * session and tenanthub in a reference stack (local and docker), each instance started through the stack's runner
+ * from its bundle (session: status, device login, notes; tenanthub: the tenants list), with the app services' dbman endpoints and the
  * stack's JWT secret; each has its own dbman client. One instance each (`session`, `tenanthub`); with the chat
  * balancer (`chatLb`) two each (`session-1`, `session-2`, ...) behind HAProxy, as the chat instances are. The
  * target file gets `sessionUrl` / `tenanthubUrl` (the balancer's or the one instance's) and `sessionInstances` /
@@ -10,11 +10,32 @@ import type { Component, FaultAccess, LoadBalancer } from '../../runner/target-f
 import { hostPortOf } from '../../chaos/toxiproxy/server.js';
 import type { LbServer } from './haproxy.js';
 import type { ServiceRunner, StartedService } from './service.js';
-import { startSession } from './session.js';
-import { startTenanthub } from './tenanthub.js';
 
 export const MSA_APP_SERVICES = ['session', 'tenanthub'] as const;
 export type MsaAppService = (typeof MSA_APP_SERVICES)[number];
+
+/** The port each listens on inside a container (the service's default port). */
+const CONTAINER_PORT: Record<MsaAppService, number> = { session: 8090, tenanthub: 8092 };
+
+interface AppInstanceOptions {
+  /** Component name: `session` for one instance, `session-1`, `session-2` behind a balancer. */
+  name: string;
+  hostPort: number;
+  dbmanEndpoints: string[];
+  jwtSecret: string;
+}
+
+/** One instance of session or tenanthub: its own dbman client on the app services' endpoints, the stack's JWT secret. */
+function startAppInstance<S extends StartedService>(run: ServiceRunner<S>, service: MsaAppService, o: AppInstanceOptions): Promise<S> {
+  return run({
+    name: o.name,
+    bundle: service,
+    port: CONTAINER_PORT[service],
+    hostPort: o.hostPort,
+    env: { DBMAN_ENDPOINTS: o.dbmanEndpoints.join(','), JWT_SECRET: o.jwtSecret },
+    health: '/health',
+  });
+}
 
 /** How many instances of each: two behind the chat balancer, else one. */
 export function msaInstanceCount(o: { chatLb?: boolean }): number {
@@ -35,8 +56,8 @@ export async function startMsaServices<S extends StartedService>(
 ): Promise<MsaApps<S>> {
   const common = { dbmanEndpoints: o.dbmanEndpoints, jwtSecret: o.jwtSecret };
   const starts = [
-    ...msaInstanceNames('session', o.count).map((name, i) => startSession(run, { ...common, name, hostPort: o.ports[i]! })),
-    ...msaInstanceNames('tenanthub', o.count).map((name, i) => startTenanthub(run, { ...common, name, hostPort: o.ports[o.count + i]! })),
+    ...msaInstanceNames('session', o.count).map((name, i) => startAppInstance(run, 'session', { ...common, name, hostPort: o.ports[i]! })),
+    ...msaInstanceNames('tenanthub', o.count).map((name, i) => startAppInstance(run, 'tenanthub', { ...common, name, hostPort: o.ports[o.count + i]! })),
   ];
   // every start settles before a failure is thrown, so the stack's cleanup never races a service still starting
   const settled = await Promise.allSettled(starts);
