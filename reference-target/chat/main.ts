@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     await app.close();
     await hub.close();
     dbman.close();
-  });
+  }, { app });
 }
 
 runMain('chat', main);

@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   stopOnSignals(async () => {
     await app.close();
     dbman.close();
-  });
+  }, { app });
 }
 
 runMain('orghub', main);

@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   stopOnSignals(async () => {
     await app.close();
     dbman.close();
-  });
+  }, { app });
 }
 
 runMain('session', main);

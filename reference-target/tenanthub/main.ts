@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   stopOnSignals(async () => {
     await app.close();
     dbman.close();
-  });
+  }, { app });
 }
 
 runMain('tenanthub', main);
