@@ -210,10 +210,13 @@ describe('report.html', () => {
 
 describe('in headless Chromium', () => {
   let session: Session;
+  // Chromium is installed here when missing (apt on a fresh machine: over a minute), so not in the test's time
+  beforeAll(async () => {
+    session = await openBrowser();
+  }, 300_000);
   afterAll(async () => session?.close());
 
   it('renders without console errors or requests, draws the charts, and the fault band sits at inject..heal', async () => {
-    session = await openBrowser();
     const page = await session.context.newPage();
     const problems: string[] = [];
     const requests: string[] = [];
@@ -277,5 +280,5 @@ describe('in headless Chromium', () => {
       expect(Math.abs(c.bandStart! - toX(c, inject + 1)), `${c.id} resolution`).toBeGreaterThan(10);
       expect(c.seriesPixels, `${c.id} draws its first series`).toBeGreaterThan(20);
     }
-  });
+  }, 180_000);
 });
