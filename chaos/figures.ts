@@ -173,10 +173,14 @@ export function failoverFigures(series: Series, w: FaultWindow, slo: Slo, holdS:
   const injIdx = Math.max(0, idxOf(w.injectAt));
   const healIdx = Math.min(buckets.length - 1, idxOf(w.healAt));
   const clampS = (x: number) => Math.max(0, Math.round(x * 10) / 10);
+  // The heal's own second counts as the fault's only when most of it lies before the heal: otherwise its
+  // requests are mostly the heal's (a node starting again), which the recovery figures judge, and a bad heal
+  // second would read as "the SLO never held before heal" for a fault that never broke it.
+  const lastFaultIdx = buckets.length && w.healAt - (buckets[0]!.second + healIdx) * 1000 < 500 ? healIdx - 1 : healIdx;
 
   // first bad second at or after inject, before heal
   let firstBad = -1;
-  for (let i = injIdx; i <= healIdx && i < buckets.length; i++) {
+  for (let i = injIdx; i <= lastFaultIdx && i < buckets.length; i++) {
     if (!isGood(buckets[i]!, slo)) {
       firstBad = i;
       break;

@@ -130,6 +130,17 @@ describe('failoverFigures', () => {
     expect(failoverFigures(bucketize(generate(shapes, [10, 25])), win, SLO, 3).failoverS).toBe(1.7);
   });
 
+  it("the heal's own second counts toward the fault only when most of it lies before the heal", () => {
+    const shapes = healthy(40);
+    shapes[25] = { fail: 10 }; // the heal second is bad (a node starting again)
+    const series = bucketize(generate(shapes, [10, 25]));
+    // heal at 25.3 s: the second is mostly after the heal, so the fault never broke the SLO
+    expect(failoverFigures(series, win, SLO, 3)).toMatchObject({ impactSeen: false, failoverS: 0, relapseSeconds: 0 });
+    // heal at 25.7 s: the bad second is the fault's, and the SLO never held again before heal
+    const late = failoverFigures(series, { ...win, healAt: T0 + 25_700 }, SLO, 3);
+    expect(late).toMatchObject({ impactSeen: true, failoverS: null });
+  });
+
   it('recovery waits for the healed node to be ready, and is null when it never is', () => {
     const shapes = healthy(40);
     const series = bucketize(generate(shapes, [10, 25]));
