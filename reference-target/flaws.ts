@@ -11,7 +11,7 @@ export const FLAW_NAMES = [
   'no-cooldown',
   /** For a share of message writes (TARGET_FLAW_DUPLICATE_SHARE, default 0.05) a dbman node commits, then answers 503. */
   'retry-duplicates',
-  /** dbman's /health/ready (and /health) answer 200 even when PostgreSQL does not. */
+  /** dbman's /health/ready (and /health) answer 200 at once, without asking PostgreSQL (so also when it does not answer). */
   'ready-lies',
   /** The dbman client uses the real system's defaults (5000 ms timeout, threshold 3, 10 s cooldown) whatever is configured. */
   'slow-failover',

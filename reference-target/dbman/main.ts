@@ -87,8 +87,11 @@ async function main(): Promise<void> {
   app.get('/health/live', async () => ({ status: 'alive' }));
   const ready = async (_req: unknown, reply: import('fastify').FastifyReply) => {
     if (draining) return reply.code(503).send({ status: 'not_ready', error: 'draining' });
+    // ready-lies answers at once: waiting on a cut database first made HAProxy's 1 s check time out, and the
+    // balancer took the lying node out after all (the docker db-cut test saw it 0.49 s after inject)
+    if (readyLies) return reply.code(200).send({ status: 'ready' });
     const err = await dbAnswers();
-    if (err !== null && !readyLies) return reply.code(503).send({ status: 'not_ready', error: err });
+    if (err !== null) return reply.code(503).send({ status: 'not_ready', error: err });
     return reply.code(200).send({ status: 'ready' });
   };
   app.get('/health/ready', ready);
