@@ -146,12 +146,14 @@ interface DrillOut {
 }
 
 /** `npm run drill` against a docker stack's target file, short: fault at 6 s for 6 s, 18 s of load, 2 good seconds in a row count as failed over (of the 6). */
-function drill(targetFile: string, fault: string, nodeName: string): Promise<DrillOut> {
+const WIDE_PHASE_LATENCY = JSON.stringify({ phases: Object.fromEntries(['baseline', 'fault', 'recovery'].map((p) => [p, { httpP95Ms: 2500, storeP95Ms: 2500, wsDeliveryP95Ms: 2500 }])) });
+
+function drill(targetFile: string, fault: string, nodeName: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<DrillOut> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'chaos/cli/drill.ts', '--target', targetFile, '--fault', fault, '--node', nodeName, '--at', '6s', '--for', '6s', '--duration', '18s', '--hold', '2', '--ledger', join(dir, `drill-${fault}.jsonl`)],
-      { cwd: REPO, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
+      ['--import', 'tsx', 'chaos/cli/drill.ts', '--target', targetFile, '--fault', fault, '--node', nodeName, '--at', '6s', '--for', '6s', '--duration', '18s', '--hold', '2', '--ledger', join(dir, `drill-${fault}.jsonl`), ...extraArgs],
+      { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -170,7 +172,12 @@ function drill(targetFile: string, fault: string, nodeName: string): Promise<Dri
 describe('drills on the docker stack', () => {
   for (const fault of ['stop', 'pause', 'partition'] as const) {
     it(`healthy target: ${fault} of dbman-1 holds the SLO`, async () => {
-      const r = await drill(healthy.targetFilePath, fault, 'dbman-1');
+      // Latency is not what these judge (the single-endpoint case below judges the fault): the docker stack and
+      // k6 on 2 cores sit at 300-370 ms p95 before any fault. A good second is p95 <= 900 ms (default 500, still
+      // below the 1 s client timeout a stall costs): a stop's drain pushed two seconds to 568-615 ms with no error,
+      // and a healthy stop "never held the SLO". The phases' p95 limits are 2.5 s: a container started again by
+      // the heal made the 6 s recovery phase's p95 808 ms in another run, with no error.
+      const r = await drill(healthy.targetFilePath, fault, 'dbman-1', ['--slo-p95-ms', '900'], { SLO: WIDE_PHASE_LATENCY });
       expect(r.drill.faults[0]!.driver).toBe('docker');
       expect(r.drill.errors).toEqual([]);
       expect(r.drill.breached).toEqual([]);
