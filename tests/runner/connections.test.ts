@@ -110,7 +110,7 @@ describe('no redirect is followed', () => {
     await expect(guardedFetch('http://u:p@127.0.0.1:9/x')).rejects.toThrow(/not contacting http:\/\/\*\*\*@127\.0\.0\.1:9\/x: .*credentials/);
     allowRemoteConnections(true);
     try {
-      await expect(guardedFetch('http://u:p@10.255.255.1:9/x')).rejects.toThrow(/credentials/);
+      await expect(guardedFetch('http://u:p@192.0.2.1:9/x')).rejects.toThrow(/credentials/);
     } finally {
       allowRemoteConnections(false);
     }

@@ -83,7 +83,7 @@ describe('bad input: exit 2, one line naming the setting, nothing sent', () => {
     goodFile = join(dir, 'good.json');
     writeFileSync(goodFile, JSON.stringify(file));
     remoteFile = join(dir, 'remote.json');
-    writeFileSync(remoteFile, JSON.stringify({ ...file, wsUrl: 'ws://10.20.30.40:8080/ws' }));
+    writeFileSync(remoteFile, JSON.stringify({ ...file, wsUrl: 'ws://192.0.2.40:8080/ws' }));
   });
   afterAll(async () => {
     await rec.close();

@@ -98,7 +98,7 @@ describe('parseSmokeConfig', () => {
     ['env target incomplete', [], { CHAT_URL: 'http://127.0.0.1:1' }, 'AUTH_URL'],
     ['env target bad scheme', [], { ...goodEnv, CHAT_URL: 'ftp://127.0.0.1:1' }, 'CHAT_URL'],
     ['env WS_URL not ws', [], { ...goodEnv, WS_URL: 'http://127.0.0.1:1/ws' }, 'WS_URL'],
-    ['env target outside loopback', [], { ...goodEnv, CHAT_URL: 'http://192.168.1.20:8080' }, 'CHAT_URL'],
+    ['env target outside loopback', [], { ...goodEnv, CHAT_URL: 'http://192.0.2.20:8080' }, 'CHAT_URL'],
     ['env tenant blank', [], { ...goodEnv, TENANT_ID: ' x ' }, 'TENANT_ID'],
     ['unknown flaw', [], { TARGET_FLAWS: 'wobbly' }, 'TARGET_FLAWS'],
     ['unknown flaw with a given target', [], { ...goodEnv, TARGET_FLAWS: 'wobbly' }, 'TARGET_FLAWS'],
