@@ -17,7 +17,7 @@ import { Ledger } from '../../chaos/ledger.js';
 import { freePort } from '../../chaos/toxiproxy/server.js';
 import { readTargetFile } from '../../runner/target-file.js';
 import { startStack, stopStack } from '../../reference-target/launcher/stack.js';
-import { procState, REPO, runDrillCli, tempDir, type DrillRan } from './helpers.js';
+import { procState, REPO, runDrillCli, tempDir, widePhaseLatency, type DrillRan } from './helpers.js';
 import { pool } from '../cli/helpers.js';
 
 const dir = tempDir('chaos-drill-');
@@ -35,7 +35,7 @@ const SHORT = ['--at', '6s', '--for', '7s', '--duration', '20s'];
 const HEALTHY_PAUSE_ENV = {
   DBMAN_FAIL_THRESHOLD: '1',
   DBMAN_COOLDOWN_MS: '15000',
-  SLO: JSON.stringify({ phases: Object.fromEntries(['baseline', 'fault', 'recovery'].map((p) => [p, { httpP95Ms: 2500, storeP95Ms: 2500, wsDeliveryP95Ms: 2500 }])) }),
+  SLO: JSON.stringify({ phases: widePhaseLatency(2500) }),
 };
 
 function runFaultsHealed(r: DrillReport): void {

@@ -16,6 +16,15 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 const started = new Set<number>();
 
+/**
+ * SLO overrides (the SLO setting's `phases`) that widen every phase's latency limits to `ms`: for tests of healthy
+ * drills on this 2-core machine, where the load alone holds the reference stack near the default limits.
+ */
+export function widePhaseLatency(ms: number): Record<'baseline' | 'fault' | 'recovery', { httpP95Ms: number; storeP95Ms: number; wsDeliveryP95Ms: number }> {
+  const limits = { httpP95Ms: ms, storeP95Ms: ms, wsDeliveryP95Ms: ms };
+  return { baseline: limits, fault: limits, recovery: limits };
+}
+
 export function tempDir(prefix = 'chaos-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

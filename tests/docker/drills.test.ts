@@ -18,7 +18,7 @@ import { Nemesis } from '../../chaos/nemesis.js';
 import { FaultStep } from '../../chaos/faults.js';
 import { startDockerStack } from '../../reference-target/launcher/docker-stack.js';
 import { stopStack, type RunningStack } from '../../reference-target/launcher/stack.js';
-import { REPO, probe } from '../chaos/helpers.js';
+import { REPO, probe, widePhaseLatency } from '../chaos/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'docker-drill-test-'));
 const docker = new Docker();
@@ -146,7 +146,7 @@ interface DrillOut {
 }
 
 /** `npm run drill` against a docker stack's target file, short: fault at 6 s for 6 s, 18 s of load, 2 good seconds in a row count as failed over (of the 6). */
-const WIDE_PHASE_LATENCY = JSON.stringify({ phases: Object.fromEntries(['baseline', 'fault', 'recovery'].map((p) => [p, { httpP95Ms: 2500, storeP95Ms: 2500, wsDeliveryP95Ms: 2500 }])) });
+const WIDE_PHASE_LATENCY = JSON.stringify({ phases: widePhaseLatency(2500) });
 
 function drill(targetFile: string, fault: string, nodeName: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<DrillOut> {
   return new Promise((resolve, reject) => {
