@@ -52,9 +52,30 @@ export function relapsesOf(series: Series, w: { injectAt: number; healAt: number
  * The drill's threshold on relapses: relapses longer than `maxRelapseS` must number at most `maxRelapses`. A relapse
  * of a second or two is a client that pays one short timeout after each cooldown; a long one is the stall back.
  */
-export function judgeRelapses(fault: string, node: string, relapses: readonly Relapse[], limits: { maxRelapses: number; maxRelapseS: number }): string[] {
+export function judgeRelapses(fault: string, node: string, relapses: readonly Relapse[], limits: RelapseLimits, service?: string): string[] {
   const long = relapses.filter((r) => r.seconds > limits.maxRelapseS);
   if (long.length <= limits.maxRelapses) return [];
   const list = long.map((r) => `${r.seconds}s at +${r.startOffsetS}s`).join(', ');
-  return [`relapses{phase:fault,fault:${fault},node:${node}}: <=${limits.maxRelapses} longer than ${limits.maxRelapseS}s (observed ${long.length}: ${list})`];
+  const tags = `phase:fault,fault:${fault},node:${node}${service ? `,service:${service}` : ''}`;
+  return [`relapses{${tags}}: <=${limits.maxRelapses} longer than ${limits.maxRelapseS}s (observed ${long.length}: ${list})`];
+}
+
+export interface RelapseLimits {
+  maxRelapses: number;
+  maxRelapseS: number;
+}
+
+/**
+ * One fault's relapse breaches: each steady service's own relapses (a breach per service, tagged with it), and the
+ * relapses of every request mixed only when no service breached on its own (a service too sparse to be judged
+ * alone still counts there). Judging the mixed series alone let session's and tenanthub's fast requests hide a
+ * 3 s chat stall as one bad second.
+ */
+export function judgeFaultRelapses(
+  f: { fault: string; node: string; relapses?: readonly Relapse[]; services?: Record<string, { relapses?: readonly Relapse[] }> },
+  limits: RelapseLimits,
+): string[] {
+  const perService = Object.entries(f.services ?? {}).flatMap(([svc, s]) => (s.relapses ? judgeRelapses(f.fault, f.node, s.relapses, limits, svc) : []));
+  if (perService.length) return perService;
+  return f.relapses ? judgeRelapses(f.fault, f.node, f.relapses, limits) : [];
 }

@@ -15,6 +15,7 @@
  */
 import { forEachPoint } from '../runner/raw.js';
 import { bucketize, failoverFigures, percentile, type FailoverFigures, type FaultWindow, type Slo } from './figures.js';
+import { relapsesOf, type Relapse } from './relapses.js';
 import type { StatePoint } from './drill/timeline.js';
 
 export interface ServiceSample {
@@ -40,6 +41,11 @@ export interface ServiceFaultStats extends ServiceStats {
   /** As chaos/figures.ts; null also when the service's requests are too sparse to time it (see `note`). */
   failoverS: number | null;
   firstErrorOffsetS: number | null;
+  /**
+   * The relapses in the service's own series (relapses.ts); only for a steady service (no `note`). The mixed series
+   * of every service can hide one service's stall: fast requests of others keep its seconds good.
+   */
+  relapses?: Relapse[];
   /** Set when the failover time is not judged: the service had requests in too few seconds before the fault. */
   note?: string;
 }
@@ -134,6 +140,7 @@ export function serviceFaultFigures(samples: readonly ServiceSample[], w: FaultW
       longestErrorBurst: f.longestErrorBurst,
       failoverS: sparse ? null : f.failoverS,
       firstErrorOffsetS: f.firstErrorOffsetS,
+      ...(sparse ? {} : { relapses: relapsesOf(series, w, slo, holdS) }),
       ...(sparse ? { note: `${before.length === 0 ? 'no requests' : `requests in ${covered} of ${before.length} s`} before the fault: too sparse to time a failover` } : {}),
     };
   }

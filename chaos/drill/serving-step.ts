@@ -6,7 +6,7 @@
  */
 import type { FaultStep } from '../faults.js';
 import type { Series } from '../figures.js';
-import { judgeRelapses, relapsesOf, type Relapse } from '../relapses.js';
+import { judgeFaultRelapses, relapsesOf, type Relapse } from '../relapses.js';
 import { judgeOutages, serviceFaultFigures, serviceFigures, type ServiceFaultStats, type ServiceFigures, type ServiceSample } from '../service-figures.js';
 import { judgeServing, readyAndServingAt, servingFigures, type ReadyButFailingSpan, type ServingPoint } from './serving.js';
 import type { DrillSlo } from './spec.js';
@@ -76,7 +76,7 @@ export function judgeExtras(faults: readonly (FaultExtras & { fault: string; nod
     if (f.readyButFailingAfterHealS !== undefined) {
       out.push(...judgeServing(f.fault, f.node, { spans: f.readyButFailing ?? [], afterHealS: f.readyButFailingAfterHealS, servingAfterHealS: f.servingAfterHealS ?? null }, slo.maxReadyButFailingS));
     }
-    if (f.relapses && f.fault !== 'latency' && f.fault !== 'bandwidth') out.push(...judgeRelapses(f.fault, f.node, f.relapses, slo));
+    if (f.fault !== 'latency' && f.fault !== 'bandwidth') out.push(...judgeFaultRelapses(f, slo));
   }
   if (extras?.services) out.push(...judgeOutages(extras.services.outages));
   return out;
@@ -112,7 +112,8 @@ export function formatFaultExtras(f: FaultExtras): string[] {
 export function formatServiceFault(svc: string, s: ServiceFaultStats): string {
   const burst = s.longestErrorBurst ? `${s.longestErrorBurst.seconds}s (${s.longestErrorBurst.failed} failed)` : 'none';
   const failover = s.note ? `not timed (${s.note})` : s.failoverS === null ? '— (SLO not held before heal)' : `${s.failoverS}s`;
-  return `${svc}: ${s.failed}/${s.requests} failed (${pct(s.errorRate)}), p95 ${ms(s.p95Ms)} max ${ms(s.maxMs)}, longest error burst ${burst}, failover ${failover}`;
+  const relapses = s.relapses?.length ? `, relapses ${s.relapses.map((r) => `${r.seconds}s at +${r.startOffsetS}s`).join(', ')}` : '';
+  return `${svc}: ${s.failed}/${s.requests} failed (${pct(s.errorRate)}), p95 ${ms(s.p95Ms)} max ${ms(s.maxMs)}, longest error burst ${burst}, failover ${failover}${relapses}`;
 }
 
 /** The printout's lines for the whole drill's per-service view. */

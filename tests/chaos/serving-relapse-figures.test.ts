@@ -3,10 +3,10 @@
 // settings (and the warning for a shorter --for); the per-service view and its inferred outages.
 import { describe, expect, it } from 'vitest';
 import { bucketize, type RequestSample } from '../../chaos/figures.js';
-import { judgeRelapses, relapsesOf } from '../../chaos/relapses.js';
+import { judgeFaultRelapses, judgeRelapses, relapsesOf } from '../../chaos/relapses.js';
 import { judgeServing, readyAndServingAt, readyButFailing, servingFigures } from '../../chaos/drill/serving.js';
 import { clientCycle, sizeFaults } from '../../chaos/drill/fault-window.js';
-import { judgeOutages, serviceOutages, servicesBetween, type ServiceSample } from '../../chaos/service-figures.js';
+import { judgeOutages, serviceFaultFigures, serviceOutages, servicesBetween, type ServiceSample } from '../../chaos/service-figures.js';
 import { specFromFlags } from '../../chaos/drill/spec.js';
 import type { StatePoint } from '../../chaos/drill/timeline.js';
 
@@ -78,6 +78,53 @@ describe('relapses', () => {
     ]);
     expect(judgeRelapses('pause', 'dbman-1', r, { maxRelapses: 0, maxRelapseS: 2 })).toEqual([]);
     expect(relapsesOf(series(Array(50).fill(20)), W, SLO, 3)).toEqual([]);
+  });
+});
+
+describe('relapses per service', () => {
+  const W = { fault: 'pause', node: 'dbman-1', injectAt: T0 + 5000, healAt: T0 + 45_000 };
+  const LIMITS = { maxRelapses: 0, maxRelapseS: 2 };
+  /**
+   * A run of 50 s: chat 10 requests a second, session 3 fast ones a second throughout. chat stalls at +0 (the
+   * failover) and again at +15 for 3 s: its requests of those seconds all end at once, a timeout later, in one bad
+   * second. `orghub`: a login every 10 s (sparse).
+   */
+  function mixed(): ServiceSample[] {
+    const out: ServiceSample[] = [];
+    const req = (service: string, atMs: number, durationMs: number) => out.push({ at: atMs, service, phase: 'fault', failed: false }, { at: atMs, service, phase: 'fault', durationMs });
+    for (let s = 0; s < 50; s++) {
+      for (let i = 0; i < 3; i++) req('session', T0 + s * 1000 + i * 300, 15);
+      if (s % 10 === 0) req('orghub', T0 + s * 1000 + 500, 40);
+      const stalled = (s >= 5 && s < 8) || (s >= 20 && s < 23);
+      if (stalled) continue;
+      const ends = s === 8 || s === 23 ? 3000 : 20; // the stalled requests end here, a timeout after they began
+      for (let i = 0; i < 10; i++) req('chat', T0 + s * 1000 + i * 100, ends);
+    }
+    return out;
+  }
+
+  it("a stall of one service hidden in the mixed series (others' fast requests) is a relapse of that service", () => {
+    const samples = mixed();
+    const all = relapsesOf(bucketize(samples), W, SLO, 3);
+    // every service mixed: the stall's seconds hold session's fast requests; only the second its requests end is bad
+    expect(all).toEqual([{ startOffsetS: 18, seconds: 1 }]);
+    expect(judgeRelapses('pause', 'dbman-1', all, LIMITS)).toEqual([]);
+    const services = serviceFaultFigures(samples, W, SLO, 3);
+    expect(services.chat!.relapses).toEqual([{ startOffsetS: 15, seconds: 4 }]);
+    expect(services.session!.relapses).toEqual([]);
+    expect(services.orghub!.relapses).toBeUndefined(); // too sparse to be judged alone
+    expect(judgeFaultRelapses({ fault: 'pause', node: 'dbman-1', relapses: all, services }, LIMITS)).toEqual([
+      'relapses{phase:fault,fault:pause,node:dbman-1,service:chat}: <=0 longer than 2s (observed 1: 4s at +15s)',
+    ]);
+  });
+
+  it('the mixed series still judges when no service breaches alone; a healthy run breaches nothing', () => {
+    const r = [{ startOffsetS: 15, seconds: 5 }];
+    expect(judgeFaultRelapses({ fault: 'pause', node: 'dbman-1', relapses: r, services: { orghub: {} } }, LIMITS)).toEqual([
+      'relapses{phase:fault,fault:pause,node:dbman-1}: <=0 longer than 2s (observed 1: 5s at +15s)',
+    ]);
+    const healthy = mixed().filter((x) => x.service !== 'chat' || x.durationMs === undefined || x.durationMs < 3000);
+    expect(judgeFaultRelapses({ fault: 'pause', node: 'dbman-1', services: serviceFaultFigures(healthy, { ...W, injectAt: T0 + 25_000 }, SLO, 3) }, LIMITS)).toEqual([]);
   });
 });
 
