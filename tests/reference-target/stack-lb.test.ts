@@ -36,7 +36,7 @@ const status = statusOf;
 
 async function loginThrough(target: TargetFile): Promise<string> {
   const r = await call('POST', `${target.authUrl}/api/v1/auth/login`, { body: { tenant_id: target.tenantId, email: target.login.email, password: target.login.password } });
-  expect(r.status).toBe(200);
+  expect(r.status, `login through ${target.authUrl}: ${JSON.stringify(r.body).slice(0, 300)}`).toBe(200);
   return r.body.access_token as string;
 }
 
