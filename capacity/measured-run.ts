@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProcSample, TimeWindow } from './figures.js';
+import { K6_GOGC } from '../runner/k6-run.js';
 import { spawnK6, type K6Process } from './k6-process.js';
 import { readMachineSample, sampleEvery, sampleProcess } from './proc-sampler.js';
 
@@ -15,7 +16,7 @@ export interface MeasuredRunOptions {
   name: string;
   workDir: string;
   env: Record<string, string>;
-  /** Write k6's raw JSON output as a suite runner does (runner/k6-run.ts). */
+  /** Run k6 as a suite runner does (runner/k6-run.ts): its raw JSON output, and GOGC K6_GOGC unless set. */
   rawOutput: boolean;
   /** Planned load seconds (the window). */
   loadS: number;
@@ -57,7 +58,8 @@ export async function measuredRun(o: MeasuredRunOptions): Promise<MeasuredRun> {
     k6Path: o.k6Path,
     script: o.script,
     args: rawPath ? ['--out', `json=${rawPath}`] : [],
-    env: { ...o.env, SUMMARY_PATH: summaryPath },
+    // the suite's GC target as its runner sets it; the hand-written and minimal scripts keep k6's defaults
+    env: { ...(o.rawOutput && process.env.GOGC === undefined ? { GOGC: K6_GOGC } : {}), ...o.env, SUMMARY_PATH: summaryPath },
     logPath,
     timeoutMs: o.timeoutMs,
   });

@@ -33,9 +33,20 @@ export const K6_LOG_FILE = 'k6.log';
 /** k6 settings that make it print request and response bodies: never passed on from the environment. */
 export const BODY_DUMPING_ENV = ['K6_HTTP_DEBUG'] as const;
 
-/** k6's environment: the process environment and the run's own variables, without the body-dumping settings. */
+/**
+ * The Go garbage collector's target for k6 (`GOGC`) unless the environment sets one: a heap may grow to 5× its
+ * live size (Go's default: 2×) before a collection. Measured with `npm run bench` on 2 cores (capacity/README.md):
+ * the suite's REST rate +35 % (2,748 → 3,713 requests/s), one process's steady room sockets 1,000 → 2,000, for
+ * about twice the memory per socket (268 → 585 KiB); k6's GC mark phases were what made delivery latency grow.
+ */
+export const K6_GOGC = '400';
+
+/**
+ * k6's environment: the process environment and the run's own variables, without the body-dumping settings;
+ * GOGC is K6_GOGC unless the environment sets it.
+ */
 export function k6ChildEnv(base: NodeJS.ProcessEnv, own: Record<string, string>): { env: NodeJS.ProcessEnv; dropped: string[] } {
-  const env: NodeJS.ProcessEnv = { ...base, ...own };
+  const env: NodeJS.ProcessEnv = { GOGC: K6_GOGC, ...base, ...own };
   const dropped = BODY_DUMPING_ENV.filter((k) => env[k] !== undefined);
   for (const k of dropped) delete env[k];
   return { env, dropped };

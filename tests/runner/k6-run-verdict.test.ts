@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { forEachPoint } from '../../runner/raw.js';
-import { k6ChildEnv, parseLoadStartMs, parseRunningClock, redact } from '../../runner/k6-run.js';
+import { K6_GOGC, k6ChildEnv, parseLoadStartMs, parseRunningClock, redact } from '../../runner/k6-run.js';
 import { readK6SummaryData, RunSummary } from '../../runner/summary.js';
 import { formatSummary, judgeThresholds, percentile, verdictOf } from '../../runner/verdict.js';
 import { junitXml } from '../../runner/junit.js';
@@ -72,8 +72,14 @@ describe('k6 output parsers (lines as k6 v1.8.1 prints them)', () => {
   it('never passes K6_HTTP_DEBUG on to k6 (it would print response bodies: the tenants list, tokens)', () => {
     const r = k6ChildEnv({ PATH: '/bin', K6_HTTP_DEBUG: 'full', K6_OTHER: '1' }, { CHAT_URL: 'http://127.0.0.1:1' });
     expect(r.dropped).toEqual(['K6_HTTP_DEBUG']);
-    expect(r.env).toEqual({ PATH: '/bin', K6_OTHER: '1', CHAT_URL: 'http://127.0.0.1:1' });
+    expect(r.env).toEqual({ GOGC: K6_GOGC, PATH: '/bin', K6_OTHER: '1', CHAT_URL: 'http://127.0.0.1:1' });
     expect(k6ChildEnv({ PATH: '/bin' }, {}).dropped).toEqual([]);
+  });
+
+  it("sets k6's GC target (GOGC) unless the environment has one", () => {
+    expect(K6_GOGC).toBe('400');
+    expect(k6ChildEnv({ PATH: '/bin' }, {}).env.GOGC).toBe('400');
+    expect(k6ChildEnv({ PATH: '/bin', GOGC: '100' }, {}).env.GOGC).toBe('100');
   });
 
   it('redacts secrets and their URL-encoded form', () => {
