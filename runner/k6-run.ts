@@ -35,9 +35,10 @@ export const BODY_DUMPING_ENV = ['K6_HTTP_DEBUG'] as const;
 
 /**
  * The Go garbage collector's target for k6 (`GOGC`) unless the environment sets one: a heap may grow to 5× its
- * live size (Go's default: 2×) before a collection. Measured with `npm run bench` on 2 cores (capacity/README.md):
- * the suite's REST rate +35 % (2,748 → 3,713 requests/s), one process's steady room sockets 1,000 → 2,000, for
- * about twice the memory per socket (268 → 585 KiB); k6's GC mark phases were what made delivery latency grow.
+ * live size (Go's default: 2×) before a collection. Measured with `npm run bench` on 2 cores (README, "How many
+ * load generators"): the suite's REST rate +35 % (2,748 → 3,713 requests/s) and ~10 % less CPU per room socket,
+ * for about twice the memory per socket (268 → 590 KiB); the sockets one process holds steadily stayed 1,000 in
+ * the full bench run (a socket-only run held 2,000): Go's collector took 16–25 % of k6's CPU in a profile.
  */
 export const K6_GOGC = '400';
 
