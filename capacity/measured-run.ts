@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProcSample, TimeWindow } from './figures.js';
-import { K6_GOGC } from '../runner/k6-run.js';
+import { k6GcTarget } from '../runner/k6-run.js';
 import { spawnK6, type K6Process } from './k6-process.js';
 import { readMachineSample, sampleEvery, sampleProcess } from './proc-sampler.js';
 
@@ -59,7 +59,7 @@ export async function measuredRun(o: MeasuredRunOptions): Promise<MeasuredRun> {
     script: o.script,
     args: rawPath ? ['--out', `json=${rawPath}`] : [],
     // the suite's GC target as its runner sets it; the hand-written and minimal scripts keep k6's defaults
-    env: { ...(o.rawOutput && process.env.GOGC === undefined ? { GOGC: K6_GOGC } : {}), ...o.env, SUMMARY_PATH: summaryPath },
+    env: { ...(o.rawOutput ? k6GcTarget({ ...process.env, ...o.env }) : {}), ...o.env, SUMMARY_PATH: summaryPath },
     logPath,
     timeoutMs: o.timeoutMs,
   });

@@ -69,8 +69,8 @@ function vuIdInTest(): number {
   return (vuId ??= exec.vu.idInTest);
 }
 
-function markerBase(ctx: Ctx, data: SetupData, src: Marker['src'], sock: number): Omit<Marker, 'seq'> {
-  return { run: data.runId, inst: ctx.cfg.instance, src, vu: vuIdInTest(), iter: exec.vu.iterationInScenario, sock };
+function markerBase(ctx: Ctx, data: SetupData, src: Marker['src'], sock: number, iter = exec.vu.iterationInScenario): Omit<Marker, 'seq'> {
+  return { run: data.runId, inst: ctx.cfg.instance, src, vu: vuIdInTest(), iter, sock };
 }
 
 // ------------------------------------------------------------------------------------------------ REST
@@ -88,7 +88,7 @@ export function restIteration(ctx: Ctx, data: SetupData): void {
 
   let posted: { marker: string; at: number } | undefined;
   if (a.post) {
-    const marker: Marker = { run: data.runId, inst: ctx.cfg.instance, src: 'r', vu: vuIdInTest(), iter: restIterations++, sock: 0, seq: 0 };
+    const marker: Marker = { ...markerBase(ctx, data, 'r', 0, restIterations++), seq: 0 };
     const sentAt = Date.now();
     const res = api.postMessage(roomId, messageBody(marker, sentAt));
     const tags = { transport: 'rest', phase: phase(sentAt) };
@@ -122,7 +122,7 @@ export function restIteration(ctx: Ctx, data: SetupData): void {
 let restIterations = 0;
 
 /** This VU's ChatApi clients, one per token, made once (not two objects per iteration). */
-let restApis: { phase: (atMs?: number) => Phase; base: ChatApi; byToken: Map<string, ChatApi>; as(token: string): ChatApi } | undefined;
+let restApis: { phase: (atMs?: number) => Phase; base: ChatApi; as(token: string): ChatApi } | undefined;
 function restApisFor(ctx: Ctx, phase: (atMs?: number) => Phase, timeoutS: number): NonNullable<typeof restApis> {
   if (restApis?.phase === phase) return restApis;
   const base = new ChatApi({ chatUrl: ctx.cfg.chatUrl, authUrl: ctx.cfg.authUrl, timeoutS, phase });
@@ -132,7 +132,7 @@ function restApisFor(ctx: Ctx, phase: (atMs?: number) => Phase, timeoutS: number
     if (!api) byToken.set(token, (api = base.as(token)));
     return api;
   };
-  return (restApis = { phase, base, byToken, as });
+  return (restApis = { phase, base, as });
 }
 
 // ------------------------------------------------------------------------------------------------ msa
@@ -144,14 +144,15 @@ export function msaSession(ctx: Ctx, data: SetupData): void {
   msaIteration(ctx.cfg, ctx.profile.msa!, { token: data.admin.token, roomId: data.rooms.msa }, phase);
 }
 
+/** A page's text with a non-empty next_cursor (readAfterWrite: a busy room's page, not judged, is not decoded). */
+const HAS_CURSOR = /"next_cursor"\s*:\s*"[^"]/;
+
 /**
  * read_after_write_miss: was the message just stored on the list pages read right after? Judged only when the
  * pages could show it: it is there, or the last page read had no next_cursor (the whole room was read); a room
  * longer than the pages read is not judged (order inside pages is not guaranteed). Found: the page's text holds
  * `"body":"<marker> ` (the common case, no decoding); otherwise the pages are decoded and searched item by item.
  */
-const HAS_CURSOR = /"next_cursor"\s*:\s*"[^"]/;
-
 function readAfterWrite(posted: { marker: string; at: number }, room: string, pages: Call<Page<StoredMessage>>[], phase: (atMs?: number) => Phase): void {
   const inText = `"body":"${posted.marker} `;
   let found = pages.some((p) => p.ok && p.text !== undefined && p.text.includes(inText));

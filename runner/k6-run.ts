@@ -42,12 +42,17 @@ export const BODY_DUMPING_ENV = ['K6_HTTP_DEBUG'] as const;
  */
 export const K6_GOGC = '400';
 
+/** `{ GOGC: K6_GOGC }` unless `env` sets GOGC (then nothing: the user's value stands). */
+export function k6GcTarget(env: NodeJS.ProcessEnv): { GOGC?: string } {
+  return env.GOGC === undefined ? { GOGC: K6_GOGC } : {};
+}
+
 /**
  * k6's environment: the process environment and the run's own variables, without the body-dumping settings;
  * GOGC is K6_GOGC unless the environment sets it.
  */
 export function k6ChildEnv(base: NodeJS.ProcessEnv, own: Record<string, string>): { env: NodeJS.ProcessEnv; dropped: string[] } {
-  const env: NodeJS.ProcessEnv = { GOGC: K6_GOGC, ...base, ...own };
+  const env: NodeJS.ProcessEnv = { ...k6GcTarget({ ...base, ...own }), ...base, ...own };
   const dropped = BODY_DUMPING_ENV.filter((k) => env[k] !== undefined);
   for (const k of dropped) delete env[k];
   return { env, dropped };
