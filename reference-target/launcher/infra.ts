@@ -4,10 +4,10 @@
  * what to install.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { spawnDetached, type ProcRecord } from './procs.js';
+import { spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 
 export class InfraError extends Error {}
 
@@ -117,6 +117,16 @@ export interface ListenOptions {
 }
 const LOOPBACK: ListenOptions = { hosts: ['127.0.0.1'] };
 
+/**
+ * The server that answered on `port` is the one just started (its data folder is `ownDir`), not another that took
+ * the port between the stack picking it and this server binding it: else stops the one started and throws.
+ */
+async function ensureOwnServer(proc: ProcRecord, name: string, port: number, answeredDir: string, ownDir: string): Promise<void> {
+  if (answeredDir === realpathSync(ownDir)) return;
+  await stopProcesses([proc]);
+  throw new InfraError(`${name}: port ${port} was taken by another server (data folder ${answeredDir}) before ${name} bound it; start the stack again`);
+}
+
 export async function startPostgres(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}, listen = LOOPBACK): Promise<StartedInfra> {
   const bin = findPostgresBin(log);
   const user = postgresUser();
@@ -160,11 +170,13 @@ export async function startPostgres(stateDir: string, port: number, log: (l: str
     const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
     try {
       await c.connect();
-      await c.query('SELECT 1');
+      const answered = (await c.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!.data_directory;
       await c.end();
+      await ensureOwnServer(proc, 'postgres', port, answered, dataDir);
       break;
     } catch (err) {
       await c.end().catch(() => undefined);
+      if (err instanceof InfraError) throw err;
       if (Date.now() > deadline) throw new InfraError(`postgres did not accept connections on port ${port}: ${(err as Error).message}`);
       await sleep(100);
     }
@@ -202,11 +214,13 @@ export async function startRedis(stateDir: string, port: number, log: (l: string
     r.on('error', () => undefined);
     try {
       await r.connect();
-      await r.ping();
+      const answered = ((await r.config('GET', 'dir')) as string[])[1] ?? '';
       r.disconnect();
+      await ensureOwnServer(proc, role.name, port, answered, dir);
       break;
     } catch (err) {
       r.disconnect();
+      if (err instanceof InfraError) throw err;
       if (Date.now() > deadline) throw new InfraError(`${role.name} did not answer on port ${port}: ${(err as Error).message}`);
       await sleep(100);
     }

@@ -12,6 +12,8 @@ import { bundlePath, type Service } from './build.js';
 import type { StackContext } from './links.js';
 import { isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 import { guardedFetch } from '../../runner/connections.js';
+import { SERVICE_PID_HEADER } from '../shared/http.js';
+import { freePorts } from './ports.js';
 
 export interface ServiceSpec {
   /** Component name: dbman-1, chat-2, orghub. */
@@ -45,13 +47,17 @@ export interface StartedProcess extends StartedService {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function httpOk(url: string, timeoutMs = 1000): Promise<boolean> {
+/** How a health poll went: the started process answered 200, another process answered on its port, or not yet. */
+type HealthAnswer = 'ours' | 'another process' | 'not yet';
+
+async function healthOf(url: string, pid: number, timeoutMs = 1000): Promise<HealthAnswer> {
   try {
     const res = await guardedFetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     await res.arrayBuffer();
-    return res.status === 200;
+    if (res.status !== 200) return 'not yet';
+    return res.headers.get(SERVICE_PID_HEADER) === String(pid) ? 'ours' : 'another process';
   } catch {
-    return false;
+    return 'not yet';
   }
 }
 
@@ -63,10 +69,22 @@ function logTail(file: string, lines = 5): string {
   }
 }
 
-async function waitHealthy(name: string, url: string, proc: ProcRecord, logFile: string, timeoutMs = 30_000): Promise<void> {
+/**
+ * Waits until the started process itself answers 200 on its health path: `ready`, or `port taken` when another
+ * process answers there or the service exited because its port was in use (the port was free when the stack
+ * picked it, and another stack or client took it before the service bound it). Throws on any other failure.
+ */
+async function waitHealthy(name: string, url: string, proc: ProcRecord, logFile: string, timeoutMs = 30_000): Promise<'ready' | 'port taken'> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await httpOk(url))) {
-    if (!isAlive(proc)) throw new Error(`${name} exited while starting: ${logTail(logFile)}`);
+  for (;;) {
+    const answer = await healthOf(url, proc.pid);
+    if (answer === 'ours') return 'ready';
+    if (answer === 'another process') return 'port taken';
+    if (!isAlive(proc)) {
+      const tail = logTail(logFile);
+      if (tail.includes('EADDRINUSE')) return 'port taken';
+      throw new Error(`${name} exited while starting: ${tail}`);
+    }
     if (Date.now() > deadline) throw new Error(`${name} not healthy at ${url} after ${timeoutMs} ms: ${logTail(logFile)}`);
     await sleep(50);
   }
@@ -82,21 +100,35 @@ export function serviceProcessEnv(serviceEnv: Record<string, string>, flaws: rea
   return baseEnv;
 }
 
+/** How many ports a service start tries before it gives up on ports being taken under it. */
+const PORT_ATTEMPTS = 4;
+
 /**
  * Runs each service as a detached process (`node <bundle>`) on 127.0.0.1:<hostPort>, logging to
  * `<logsDir>/<name>.log`, recorded in `ctx.procs` as soon as it is spawned (so a failed start stops it too).
+ * When its port was taken before it bound it, it is started again on a fresh port (its URL says which).
  */
 export function processRunner(ctx: StackContext, baseEnv: NodeJS.ProcessEnv): ServiceRunner<StartedProcess> {
   return async (spec) => {
     const logFile = join(ctx.logsDir, `${spec.name}.log`);
-    const proc = spawnDetached(spec.name, process.execPath, [bundlePath(spec.bundle)], {
-      env: { ...baseEnv, ...spec.env, HOST: '127.0.0.1', PORT: String(spec.hostPort), ...ctx.mark(spec.name) },
-      logFile,
-      cwd: ctx.stateDir,
-    });
-    ctx.procs.push(proc);
-    const url = `http://127.0.0.1:${spec.hostPort}`;
-    await waitHealthy(spec.name, `${url}${spec.health}`, proc, logFile);
-    return { name: spec.name, url, inner: url, proc, logFile, stop: () => stopProcesses([proc]) };
+    let port = spec.hostPort;
+    for (let attempt = 1; ; attempt++) {
+      const proc = spawnDetached(spec.name, process.execPath, [bundlePath(spec.bundle)], {
+        env: { ...baseEnv, ...spec.env, HOST: '127.0.0.1', PORT: String(port), ...ctx.mark(spec.name) },
+        logFile,
+        cwd: ctx.stateDir,
+      });
+      ctx.procs.push(proc);
+      const url = `http://127.0.0.1:${port}`;
+      if ((await waitHealthy(spec.name, `${url}${spec.health}`, proc, logFile)) === 'ready') {
+        return { name: spec.name, url, inner: url, proc, logFile, stop: () => stopProcesses([proc]) };
+      }
+      await stopProcesses([proc]);
+      ctx.procs.splice(ctx.procs.indexOf(proc), 1);
+      if (attempt === PORT_ATTEMPTS) throw new Error(`${spec.name}: port taken by another process on each of ${PORT_ATTEMPTS} tries (last 127.0.0.1:${port})`);
+      const [fresh] = (await freePorts(1)) as [number];
+      ctx.log(`${spec.name}: 127.0.0.1:${port} was taken by another process before it bound it; starting it on ${fresh}`);
+      port = fresh;
+    }
   };
 }

@@ -10,6 +10,12 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * Every health answer names the process that gave it: the launcher's start check (a port it picked may have been
+ * taken meanwhile by another process, whose health answer must not pass for the service it started).
+ */
+export const SERVICE_PID_HEADER = 'x-reference-pid';
+
 export function createServer(): FastifyInstance {
   const app = Fastify({
     logger: false,
@@ -34,6 +40,9 @@ export function createServer(): FastifyInstance {
     return reply.code(status).send({ error: message });
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not found' }));
+  app.addHook('onSend', async (req, reply) => {
+    if (req.url.startsWith('/health')) reply.header(SERVICE_PID_HEADER, String(process.pid));
+  });
   return app;
 }
 

@@ -1,0 +1,97 @@
+/**
+ * A stack picks its ports free, then starts its servers seconds later; meanwhile another stack or client may take
+ * a port. The start must notice (the answer on the port is not its own server's) instead of wiring the stack to a
+ * stranger: an app service starts again on a fresh port, Redis (and PostgreSQL, by the same check) refuses with
+ * the port named. Real processes: the tenanthub bundle, redis-server. About 3 s.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createTcpServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServices } from '../../reference-target/launcher/build.js';
+import { InfraError, startRedis } from '../../reference-target/launcher/infra.js';
+import type { StackContext } from '../../reference-target/launcher/links.js';
+import { freePorts } from '../../reference-target/launcher/ports.js';
+import { isAlive, stopProcesses, type ProcRecord } from '../../reference-target/launcher/procs.js';
+import { processRunner, serviceProcessEnv } from '../../reference-target/launcher/service.js';
+import { SERVICE_PID_HEADER } from '../../reference-target/shared/http.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'port-taken-test-'));
+const procs: ProcRecord[] = [];
+const closers: Array<() => Promise<void>> = [];
+const logged: string[] = [];
+
+function context(name: string): StackContext {
+  const stateDir = join(dir, name);
+  mkdirSync(join(stateDir, 'logs'), { recursive: true });
+  return { stateDir, logsDir: join(stateDir, 'logs'), procs, log: (l) => logged.push(l), mark: () => ({}) };
+}
+
+function listening<S extends Server | ReturnType<typeof createTcpServer>>(server: S, port: number): Promise<S> {
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
+const tenanthubSpec = (hostPort: number) => ({
+  name: 'tenanthub',
+  bundle: 'tenanthub' as const,
+  port: 8092,
+  hostPort,
+  env: { DBMAN_ENDPOINTS: 'http://127.0.0.1:9', JWT_SECRET: 'a-test-secret-of-32-characters!!' },
+  health: '/health',
+});
+
+beforeAll(async () => {
+  await buildServices();
+});
+
+afterAll(async () => {
+  await stopProcesses(procs);
+  for (const close of closers) await close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('an app service whose port was taken before it bound it', () => {
+  it('by another HTTP server answering 200 on the health path: started again on a fresh port, its own pid answering', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    // what another stack's service on that port answers: 200 on /health, 404 on everything else
+    const stranger = await listening(createHttpServer((req, res) => res.writeHead(req.url === '/health' ? 200 : 404).end('{}')), port);
+    closers.push(() => new Promise((r) => stranger.close(() => r())));
+    const ctx = context('http');
+    const started = await processRunner(ctx, serviceProcessEnv({}, []))(tenanthubSpec(port));
+    expect(started.url).not.toBe(`http://127.0.0.1:${port}`);
+    const res = await fetch(`${started.url}/health`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get(SERVICE_PID_HEADER)).toBe(String(started.proc.pid));
+    // the first try is stopped and no longer recorded; the stack's record is the one that runs
+    expect(procs.filter((p) => p.name === 'tenanthub' && isAlive(p))).toEqual([started.proc]);
+    expect(logged.join('\n')).toMatch(new RegExp(`tenanthub: 127\\.0\\.0\\.1:${port} was taken by another process`));
+    await started.stop();
+  });
+
+  it('by a socket that is not HTTP (the service exits with EADDRINUSE): started again on a fresh port', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const holder = await listening(createTcpServer((s) => s.destroy()), port);
+    closers.push(() => new Promise((r) => holder.close(() => r())));
+    const started = await processRunner(context('tcp'), serviceProcessEnv({}, []))(tenanthubSpec(port));
+    expect(started.url).not.toBe(`http://127.0.0.1:${port}`);
+    expect((await fetch(`${started.url}/health`)).headers.get(SERVICE_PID_HEADER)).toBe(String(started.proc.pid));
+    await started.stop();
+  });
+});
+
+describe('Redis whose port another Redis took', () => {
+  it('refuses with the port named and stops the server it started, instead of using the other one', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const first = context('redis-a');
+    const other = await startRedis(first.stateDir, port, () => undefined);
+    procs.push(other.proc);
+    const second = context('redis-b');
+    const err = await startRedis(second.stateDir, port, () => undefined).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InfraError);
+    expect((err as Error).message).toMatch(new RegExp(`redis: port ${port} was taken by another server \\(data folder .*redis-a/redis\\)`));
+    // the one started second (it could not bind) is gone; the other keeps running
+    expect(isAlive(other.proc)).toBe(true);
+  });
+});
