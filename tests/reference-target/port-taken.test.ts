@@ -3,6 +3,7 @@
  * a port. The start must notice (the answer on the port is not its own server's) instead of wiring the stack to a
  * stranger: an app service starts again on a fresh port, Redis (and PostgreSQL, by the same check) refuses with
  * the port named. Real processes: the tenanthub bundle, redis-server. About 3 s.
+ * freePorts keeps a stack's own port-0 binds (its Toxiproxy proxies) off the ports it picked.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServices } from '../../reference-target/launcher/build.js';
 import { InfraError, startRedis } from '../../reference-target/launcher/infra.js';
 import type { StackContext } from '../../reference-target/launcher/links.js';
-import { freePorts } from '../../reference-target/launcher/ports.js';
+import { ephemeralRange, freePorts } from '../../reference-target/launcher/ports.js';
 import { isAlive, stopProcesses, type ProcRecord } from '../../reference-target/launcher/procs.js';
 import { processRunner, serviceProcessEnv } from '../../reference-target/launcher/service.js';
 import { SERVICE_PID_HEADER } from '../../reference-target/shared/http.js';
@@ -50,6 +51,22 @@ afterAll(async () => {
   await stopProcesses(procs);
   for (const close of closers) await close();
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe('freePorts', () => {
+  it('hands out ports below the kernel\'s ephemeral range (where port-0 binds and outgoing connections never land), none twice', async () => {
+    const [low] = ephemeralRange();
+    expect(low).toBeGreaterThan(12_000); // else the pool is too small and the kernel picks: this test needs the pool
+    const calls = await Promise.all([freePorts(40), freePorts(40), freePorts(40)]);
+    const all = calls.flat();
+    expect(new Set(all).size).toBe(120);
+    for (const p of all) expect(p).toBeLessThan(low);
+    // a kernel-picked port (what a Toxiproxy proxy on :0 gets) is never one of them
+    const kernel = createTcpServer();
+    await listening(kernel, 0);
+    expect(low).toBeLessThanOrEqual((kernel.address() as { port: number }).port);
+    await new Promise((r) => kernel.close(r));
+  });
 });
 
 describe('an app service whose port was taken before it bound it', () => {
