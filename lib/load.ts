@@ -26,7 +26,7 @@ import {
 } from './metrics.js';
 import { phaseClock } from './phase.js';
 import type { Phase } from './types.js';
-import type { Profile } from './profiles.js';
+import { hotRoomTailMs, type Profile } from './profiles.js';
 import { pick, restActions } from './rest-plan.js';
 import { ChatApi, decodeCall } from './rest.js';
 import type { Identity, SetupData } from './setup.js';
@@ -459,11 +459,13 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const openWaitUntil = start + 5000;
   let pubStart: number | undefined;
   let nextSendMs = 0;
+  let scheduleEnd = 0;
   let pubDeadline = 0;
   let doneAt: number | undefined;
   let judgedUpTo = 0;
   const views = subs.map((sub) => ({ state: sub.sock, log: sub.log }));
-  const hardEnd = start + 5000 + h.messagesPerPublisher * intervalMs + ackMs * (h.maxRetries + 1) + h.graceS * 1000 + 15_000;
+  const tailMs = hotRoomTailMs(h);
+  const hardEnd = start + 5000 + h.messagesPerPublisher * intervalMs + tailMs + h.graceS * 1000 + 5000;
   const graceMs = h.graceS * 1000;
 
   /**
@@ -497,19 +499,21 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
       if (settled || now >= openWaitUntil) {
         pubStart = now;
         nextSendMs = now;
-        pubDeadline = now + h.messagesPerPublisher * intervalMs + ackMs * (h.maxRetries + 1) + 2000;
+        // no message starts after its schedule's end; the one in flight then gets one ack timeout (hotRoomTailMs)
+        scheduleEnd = now + h.messagesPerPublisher * intervalMs;
+        pubDeadline = scheduleEnd + tailMs;
       }
     }
     judge(now, false);
     if (pubStart !== undefined && doneAt === undefined) {
       sender.tick(now);
       probe.tick(now, !sender.busy);
-      if (sender.seq < h.messagesPerPublisher && now >= nextSendMs && pubSock.state === 'open' && !probe.inFlight) {
+      if (sender.seq < h.messagesPerPublisher && now < scheduleEnd && now >= nextSendMs && pubSock.state === 'open' && !probe.inFlight) {
         if (sender.sendNext(now)) {
           while (nextSendMs <= now) nextSendMs += intervalMs;
         }
       }
-      const allSent = sender.seq >= h.messagesPerPublisher || pubSock.state === 'closed';
+      const allSent = sender.seq >= h.messagesPerPublisher || now >= scheduleEnd || pubSock.state === 'closed';
       if ((allSent && !sender.busy && !probe.busy) || now >= pubDeadline) {
         probe.abandon();
         sender.abandon();
@@ -553,7 +557,7 @@ export function hotRoomSlowSession(ctx: Ctx, data: SetupData): void {
   }
   // the publishers start once their sockets are open (at most 5 s): until then and while messages arrive, stay
   const publishEnd = start + h.messagesPerPublisher * intervalMs;
-  const hardEnd = publishEnd + 5000 + h.ackTimeoutS * 1000 * (h.maxRetries + 1) + 2000 + graceMs;
+  const hardEnd = publishEnd + 5000 + hotRoomTailMs(h) + graceMs;
   const lag = lagMeter(ctx, phase);
   const timer = setInterval(() => {
     const now = Date.now();

@@ -366,6 +366,15 @@ export function hotRoomDurationS(h: HotRoomPart): number {
   return 2 + h.messagesPerPublisher * h.sendIntervalS + h.graceS;
 }
 
+/**
+ * Hot room: how long a publisher stays after its schedule ends (its last message due): the message in flight
+ * gets one ack timeout (a retry it needs then is not waited for: its outcome is unknown, as an interrupted
+ * send's), so a room whose echoes stopped ends its run near the planned end instead of retrying every message.
+ */
+export function hotRoomTailMs(h: HotRoomPart): number {
+  return h.ackTimeoutS * 1000 + 2000;
+}
+
 export function wsDurationS(w: WsPart): number {
   return w.mode === 'hold' ? w.sessionS : sum(w.stages.map((s) => s.durationS));
 }
@@ -493,7 +502,7 @@ export function k6Scenarios(p: Profile): Record<string, K6Scenario> {
       executor: 'per-vu-iterations',
       vus: h.vus,
       iterations: 1,
-      maxDuration: k6Duration(hotRoomDurationS(h) + h.ackTimeoutS * (h.maxRetries + 1) + 30),
+      maxDuration: k6Duration(hotRoomDurationS(h) + hotRoomTailMs(h) / 1000 + 30),
       gracefulStop: '10s',
       exec: SCENARIO_EXEC.hot_room,
     };

@@ -28,7 +28,7 @@
  */
 import * as z from 'zod/mini';
 import type { Phase } from './types.js';
-import { hotRoomDurationS, type HotRoomPart, type Profile } from './profiles.js';
+import { hotRoomDurationS, hotRoomTailMs, type HotRoomPart, type Profile } from './profiles.js';
 import { k6Duration } from './duration.js';
 import type { Parts, ThresholdSpec } from './slo.js';
 
@@ -111,7 +111,7 @@ export function coCorrected(latencyMs: number, intervalMs: number, cap = 600): A
 export function slowConsumerScenarios(p: Profile, sc: SlowConsumers | undefined): Record<string, Record<string, unknown>> {
   const h = p.hotRoom;
   if (!h || !sc || slowPerVu(h.subscribersPerVu, sc.share) === 0) return {};
-  const maxS = hotRoomDurationS(h) + 5 + h.ackTimeoutS * (h.maxRetries + 1) + 2 + h.graceS + 30;
+  const maxS = hotRoomDurationS(h) + 5 + hotRoomTailMs(h) / 1000 + h.graceS + 30;
   return { hot_room_slow: { executor: 'per-vu-iterations', vus: h.vus, iterations: 1, maxDuration: k6Duration(maxS), gracefulStop: '10s', exec: 'hotRoomSlowSession' } };
 }
 

@@ -117,7 +117,7 @@ describe('k6 scenarios', () => {
     expect(k6Scenarios(PROFILES.smoke)).toEqual({
       rest: { executor: 'constant-arrival-rate', rate: 4, timeUnit: '1s', duration: '20s', preAllocatedVUs: 4, maxVUs: 20, exec: 'restIteration', gracefulStop: '15s' },
       ws: { executor: 'per-vu-iterations', vus: 2, iterations: 1, maxDuration: '50s', gracefulStop: '10s', exec: 'wsSession' },
-      hot_room: { executor: 'per-vu-iterations', vus: 2, iterations: 1, maxDuration: '59s', gracefulStop: '10s', exec: 'hotRoomSession' },
+      hot_room: { executor: 'per-vu-iterations', vus: 2, iterations: 1, maxDuration: '56s', gracefulStop: '10s', exec: 'hotRoomSession' },
       msa: { executor: 'constant-vus', vus: 2, duration: '20s', gracefulStop: '35s', exec: 'msaIteration' },
     });
   });
