@@ -1,11 +1,14 @@
 /**
  * The integrity check end to end, through the real CLIs against the real reference target and real k6, one run at
- * a time (~25-35 s each): the healthy target shows 0 lost and 0 duplicates across a kill drill and a pause drill;
+ * a time (~25-35 s each): the healthy target shows 0 lost and 0 duplicates across a drill with a kill and a pause;
  * retry-duplicates yields duplicates with examples and a failing verdict from both `npm run smoke` and a drill;
  * lose-messages is reported as lost with the exact count; drop-fanout (a subscriber's fan-out dropped) shows
  * undelivered messages.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../chaos/helpers.js';
 import { byId, diag, run, type Ran } from './cli-run.js';
 
 const DRILL = ['--at', '6s', '--for', '6s', '--duration', '18s'];
@@ -42,18 +45,18 @@ function duplicated(r: Ran): void {
 }
 
 describe('integrity after drills on the reference target without flaws', () => {
-  it('kill dbman-1: 0 lost, 0 duplicates, every delivery made', async () => {
-    const r = await run('drill', ['--fault', 'kill', '--node', 'dbman-1', ...DRILL], {});
-    expect(r.code, diag(r)).toBe(0);
-    healthy(r);
-  }, 150_000);
-
+  // One drill file, two faults: a kill of dbman-1, then a pause of dbman-2.
   // A paused node keeps the writes in flight; the client times out and stores them again on the next node, and the
   // node commits its copy when resumed. The healthy target's writes are idempotent (chat picks the message id), so
   // that retry stores once; without it this drill showed 10-14 duplicates per run (retry-duplicates shows them).
-  it('pause dbman-2: 0 lost and 0 duplicates although writes are retried off the frozen node', async () => {
-    const r = await run('drill', ['--fault', 'pause', '--node', 'dbman-2', ...DRILL], {});
+  it('kill dbman-1, then pause dbman-2: 0 lost, 0 duplicates although writes are retried off the frozen node, every delivery made', async () => {
+    const file = join(tempDir('integrity-drill-file-'), 'kill-pause.yaml');
+    writeFileSync(file, ['duration: 26s', 'faults:', '  - {fault: kill, node: dbman-1, at: 5s, for: 6s}', '  - {fault: pause, node: dbman-2, at: 15s, for: 6s}', ''].join('\n'));
+    const r = await run('drill', ['--file', file], {});
+    expect(r.code, diag(r)).toBe(0);
     healthy(r);
+    expect(r.stdout).toMatch(/^ {2}kill dbman-1 \(process\) inject /m);
+    expect(r.stdout).toMatch(/^ {2}pause dbman-2 \(process\) inject /m);
   }, 150_000);
 });
 
