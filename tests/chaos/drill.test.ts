@@ -30,7 +30,7 @@ afterAll(async () => {
 type Ran = DrillRan;
 const drill = (args: string[], env: Record<string, string> = {}): Promise<Ran> => runDrillCli(ledgerPath, args, env);
 
-const SHORT = ['--at', '6s', '--for', '7s', '--duration', '20s'];
+const SHORT = ['--at', '5s', '--for', '6s', '--duration', '16s'];
 /** The stack's dbman client made healthy for a pause under the drill's load (threshold 1, cooldown past the fault); phase latency limits widened. */
 const HEALTHY_PAUSE_ENV = {
   DBMAN_FAIL_THRESHOLD: '1',
@@ -246,10 +246,10 @@ describe('drills on the reference target', () => {
     writeFileSync(
       file,
       [
-        'duration: 30s',
+        'duration: 24s',
         'faults:',
-        '  - {fault: partition, node: dbman-1, at: 5s, for: 7s}',
-        '  - {fault: latency, node: dbman-2, at: 17s, for: 7s, params: {latencyMs: 400, jitterMs: 50}}',
+        '  - {fault: partition, node: dbman-1, at: 4s, for: 6s}',
+        '  - {fault: latency, node: dbman-2, at: 13s, for: 6s, params: {latencyMs: 400, jitterMs: 50}}',
         '',
       ].join('\n'),
     );
