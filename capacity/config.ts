@@ -23,7 +23,7 @@ loopback endpoint the bench starts (capacity/README.md):
 Prints the figures and writes them to --out (JSON, with capacity.socketsPerRunner and restIterationsPerS for
 npm run load -- plan --bench <file>). Takes a few minutes; run it alone (heavy-run lock).`,
   flags: [
-    { name: 'duration', type: 'string', value: '<duration>', help: 'each REST run and each socket step (a step lasts at least 10 s): 2s to 120s', default: '20s' },
+    { name: 'duration', type: 'string', value: '<duration>', help: 'each REST run, 2s to 120s, and each socket step (its sessions last this, at least 20 s and at most 60 s)', default: '20s' },
     { name: 'max-sockets', type: 'string', value: '<n>', help: 'largest socket step: 50 to 200000 (also capped by the open-files limit)', default: '16000' },
     { name: 'out', type: 'string', value: '<file>', help: 'the results file', default: DEFAULT_RESULTS_FILE },
     { name: 'only', type: 'string', value: '<part>', help: 'run one part: rest or sockets', default: 'both' },
