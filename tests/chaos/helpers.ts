@@ -149,16 +149,31 @@ export function runDrillCli(ledgerPath: string, args: string[], env: Record<stri
 
 /**
  * Reference stacks (one per flaw list) started at once, so a file with a flawed and a healthy drill waits for one
- * start instead of two. `stop(i)` stops stack i (e.g. right after its drill, so the next drill runs with no other
- * stack up); `stopAll` every one still up (afterAll).
+ * start instead of two. They start when a test first awaits `ready` (not when the file loads: with every test of
+ * the file skipped by -t, vitest runs no hook, and stacks started meanwhile would be left running). `stop(i)` stops
+ * stack i once its start has settled (e.g. right after its drill, so the next drill runs with no other stack up);
+ * `stopAll` every one still up (afterAll).
  */
-export function stacksAtOnce(dir: string, flawLists: string[][]): { ready: Promise<RunningStack[]>; stop(i: number): Promise<void>; stopAll(): Promise<void> } {
+export function stacksAtOnce(dir: string, flawLists: string[][]): { readonly ready: Promise<RunningStack[]>; stop(i: number): Promise<void>; stopAll(): Promise<void> } {
   const paths = flawLists.map((_, i) => join(dir, `stack-${i}.json`));
   const up = new Set<number>();
-  const ready = Promise.all(flawLists.map((flaws, i) => (up.add(i), startStack({ targetFilePath: paths[i]!, flaws }))));
-  ready.catch(() => undefined);
+  let starts: Promise<RunningStack>[] | undefined;
+  let ready: Promise<RunningStack[]> | undefined;
   const stop = async (i: number) => {
-    if (up.delete(i)) await stopStack(paths[i]!).catch(() => undefined);
+    if (!up.delete(i)) return;
+    await starts![i]!.catch(() => undefined);
+    await stopStack(paths[i]!).catch(() => undefined);
   };
-  return { ready, stop, stopAll: async () => void (await Promise.all([...up].map(stop))) };
+  return {
+    get ready() {
+      if (!ready) {
+        starts = flawLists.map((flaws, i) => (up.add(i), startStack({ targetFilePath: paths[i]!, flaws })));
+        ready = Promise.all(starts);
+        ready.catch(() => undefined);
+      }
+      return ready;
+    },
+    stop,
+    stopAll: async () => void (await Promise.all([...up].map(stop))),
+  };
 }
