@@ -51,12 +51,12 @@ describe('integrity after drills on the reference target without flaws', () => {
   // that retry stores once; without it this drill showed 10-14 duplicates per run (retry-duplicates shows them).
   it('kill dbman-1, then pause dbman-2: 0 lost, 0 duplicates although writes are retried off the frozen node, every delivery made', async () => {
     const file = join(tempDir('integrity-drill-file-'), 'kill-pause.yaml');
-    // the pause: ~3 s of client timeouts before the node is set aside, up to 2 bad seconds after, then 3 good
-    // seconds before heal (10 s; 6 s failed once on 2 cores, 8 s had no margin); a good second's p95 900 ms as in
-    // tests/chaos/drill.test.ts (still below a stall's 1 s client timeout): this is about integrity, the SLO
-    // figures are drill.test's
-    writeFileSync(file, ['duration: 32s', 'slo: {p95Ms: 900}', 'faults:', '  - {fault: kill, node: dbman-1, at: 5s, for: 6s}', '  - {fault: pause, node: dbman-2, at: 15s, for: 10s}', ''].join('\n'));
-    const r = await run('drill', ['--file', file], {});
+    // The stack's own client (threshold 3, cooldown 3 s) takes ~3 s to set the frozen node aside and lets the
+    // stall come back every ~5 s: relapses the drill rightly fails on (tests/chaos/drill.test.ts), not what this
+    // test judges. A client that sets it aside at its first timeout still retries the writes in flight off it.
+    // A good second's p95 900 ms as in drill.test (below a stall's 1 s client timeout).
+    writeFileSync(file, ['duration: 28s', 'slo: {p95Ms: 900}', 'faults:', '  - {fault: kill, node: dbman-1, at: 5s, for: 6s}', '  - {fault: pause, node: dbman-2, at: 15s, for: 8s}', ''].join('\n'));
+    const r = await run('drill', ['--file', file], { DBMAN_FAIL_THRESHOLD: '1', DBMAN_COOLDOWN_MS: '15000' });
     expect(r.code, diag(r)).toBe(0);
     healthy(r);
     expect(r.stdout).toMatch(/^ {2}kill dbman-1 \(process\) inject /m);
