@@ -122,7 +122,15 @@ const LOOPBACK: ListenOptions = { hosts: ['127.0.0.1'] };
  * the port between the stack picking it and this server binding it: else stops the one started and throws.
  */
 async function ensureOwnServer(proc: ProcRecord, name: string, port: number, answeredDir: string, ownDir: string): Promise<void> {
-  if (answeredDir === realpathSync(ownDir)) return;
+  // both resolved: PostgreSQL reports the folder as it was given, Redis resolved (a symlinked TMPDIR differs)
+  const real = (dir: string) => {
+    try {
+      return realpathSync(dir);
+    } catch {
+      return dir;
+    }
+  };
+  if (real(answeredDir) === real(ownDir)) return;
   await stopProcesses([proc]);
   throw new InfraError(`${name}: port ${port} was taken by another server (data folder ${answeredDir}) before ${name} bound it; start the stack again`);
 }

@@ -6,13 +6,13 @@
  * freePorts keeps a stack's own port-0 binds (its Toxiproxy proxies) off the ports it picked.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServices } from '../../reference-target/launcher/build.js';
-import { InfraError, startRedis } from '../../reference-target/launcher/infra.js';
+import { InfraError, startPostgres, startRedis } from '../../reference-target/launcher/infra.js';
 import type { StackContext } from '../../reference-target/launcher/links.js';
 import { ephemeralRange, freePorts } from '../../reference-target/launcher/ports.js';
 import { isAlive, stopProcesses, type ProcRecord } from '../../reference-target/launcher/procs.js';
@@ -95,6 +95,20 @@ describe('an app service whose port was taken before it bound it', () => {
     expect(started.url).not.toBe(`http://127.0.0.1:${port}`);
     expect((await fetch(`${started.url}/health`)).headers.get(SERVICE_PID_HEADER)).toBe(String(started.proc.pid));
     await started.stop();
+  });
+});
+
+describe('PostgreSQL in a stack folder reached through a symlink (a symlinked TMPDIR)', () => {
+  it('is its own server: it reports the folder as given, the check compares both resolved', async () => {
+    const real = context('pg-real');
+    chmodSync(dir, 0o755);
+    chmodSync(real.stateDir, 0o755);
+    const linked = join(dir, 'pg-link');
+    symlinkSync(real.stateDir, linked);
+    const [port] = (await freePorts(1)) as [number];
+    const started = await startPostgres(linked, port, () => undefined);
+    procs.push(started.proc);
+    expect(isAlive(started.proc)).toBe(true);
   });
 });
 
