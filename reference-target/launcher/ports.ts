@@ -3,7 +3,8 @@
  * meanwhile: anything that binds port 0 or connects out (a Toxiproxy proxy, a k6 connection's source port) gets
  * a port from the kernel's ephemeral range, and a later call here could hand the same port out again. So the
  * ports come from below the ephemeral range, each checked free by listening on it, and this process does not hand
- * one out twice within ten minutes. (Another process picking the same port stays possible: the service start checks who answers.)
+ * one out twice within ten minutes. (Another process picking the same port stays possible: a service start checks
+ * who answers, service.ts and infra.ts.)
  */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -40,7 +41,7 @@ function listenOn(port: number, host: string): Promise<net.Server | undefined> {
   });
 }
 
-/** One free port not handed out before: from the pool below the ephemeral range, or the kernel's when the pool is too small. */
+/** One free port not handed out in the last ten minutes: from the pool below the ephemeral range, or the kernel's when the pool is too small. */
 async function onePort(host: string, poolHigh: number): Promise<net.Server> {
   const usePool = poolHigh - POOL_LOW >= MIN_POOL;
   for (let attempt = 0; attempt < 500; attempt++) {
@@ -55,8 +56,9 @@ async function onePort(host: string, poolHigh: number): Promise<net.Server> {
   throw new Error(`no free port on ${host} after 500 tries`);
 }
 
-export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
-  const poolHigh = ephemeralRange()[0] - 1;
+/** `count` free ports on `host`; `range` is the kernel's ephemeral range (read from the kernel unless given). */
+export async function freePorts(count: number, host = '127.0.0.1', range: [number, number] = ephemeralRange()): Promise<number[]> {
+  const poolHigh = range[0] - 1;
   const servers: net.Server[] = [];
   try {
     const ports: number[] = [];

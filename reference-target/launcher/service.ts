@@ -6,7 +6,7 @@
  * service answers 200 on its health path, with a started object that owns its end (`stop`), like
  * testcontainers' started containers.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundlePath, type Service } from './build.js';
 import type { StackContext } from './links.js';
@@ -61,11 +61,20 @@ async function healthOf(url: string, pid: number, timeoutMs = 1000): Promise<Hea
   }
 }
 
-function logTail(file: string, lines = 5): string {
+/** The last lines the log got from byte `from` on (one start attempt's, the log being appended to by each). */
+function logTail(file: string, from = 0, lines = 5): string {
   try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join(' | ');
+    return readFileSync(file).subarray(from).toString('utf8').trim().split('\n').slice(-lines).join(' | ');
   } catch {
     return '';
+  }
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }
 
@@ -74,18 +83,19 @@ function logTail(file: string, lines = 5): string {
  * process answers there or the service exited because its port was in use (the port was free when the stack
  * picked it, and another stack or client took it before the service bound it). Throws on any other failure.
  */
-async function waitHealthy(name: string, url: string, proc: ProcRecord, logFile: string, timeoutMs = 30_000): Promise<'ready' | 'port taken'> {
+async function waitHealthy(name: string, url: string, proc: ProcRecord, log: { file: string; from: number }, timeoutMs = 30_000): Promise<'ready' | 'port taken'> {
   const deadline = Date.now() + timeoutMs;
+  const tailOf = () => logTail(log.file, log.from);
   for (;;) {
     const answer = await healthOf(url, proc.pid);
     if (answer === 'ours') return 'ready';
     if (answer === 'another process') return 'port taken';
     if (!isAlive(proc)) {
-      const tail = logTail(logFile);
+      const tail = tailOf();
       if (tail.includes('EADDRINUSE')) return 'port taken';
       throw new Error(`${name} exited while starting: ${tail}`);
     }
-    if (Date.now() > deadline) throw new Error(`${name} not healthy at ${url} after ${timeoutMs} ms: ${logTail(logFile)}`);
+    if (Date.now() > deadline) throw new Error(`${name} not healthy at ${url} after ${timeoutMs} ms: ${tailOf()}`);
     await sleep(50);
   }
 }
@@ -113,6 +123,7 @@ export function processRunner(ctx: StackContext, baseEnv: NodeJS.ProcessEnv): Se
     const logFile = join(ctx.logsDir, `${spec.name}.log`);
     let port = spec.hostPort;
     for (let attempt = 1; ; attempt++) {
+      const from = sizeOf(logFile);
       const proc = spawnDetached(spec.name, process.execPath, [bundlePath(spec.bundle)], {
         env: { ...baseEnv, ...spec.env, HOST: '127.0.0.1', PORT: String(port), ...ctx.mark(spec.name) },
         logFile,
@@ -120,7 +131,7 @@ export function processRunner(ctx: StackContext, baseEnv: NodeJS.ProcessEnv): Se
       });
       ctx.procs.push(proc);
       const url = `http://127.0.0.1:${port}`;
-      if ((await waitHealthy(spec.name, `${url}${spec.health}`, proc, logFile)) === 'ready') {
+      if ((await waitHealthy(spec.name, `${url}${spec.health}`, proc, { file: logFile, from })) === 'ready') {
         return { name: spec.name, url, inner: url, proc, logFile, stop: () => stopProcesses([proc]) };
       }
       await stopProcesses([proc]);
