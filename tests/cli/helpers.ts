@@ -57,6 +57,9 @@ export function markedPids(marker: string): string[] {
         continue;
       }
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      // an empty command line: the process exited between the two reads (a zombie now: tsx's esbuild service
+      // ending with the CLI, say); a process the CLI started and that lives is read whole on another poll
+      if (cmd === '') continue;
       if (/\/esbuild\b.* --service=/.test(cmd)) continue;
       out.push(`${d} ${cmd}`);
     } catch {
