@@ -178,13 +178,17 @@ const LAG_SENSITIVE = /^slow\.(baseline|fault|recovery)\.(healthy_fanout_p95|ech
  * stalled longer than half the figure's limit becomes `unverified: the load generator lagged N ms`: every receipt
  * after such a stall is late by the stall, and the correction for coordinated omission multiplies it, so the
  * breach may be the generator's, not the server's. Not a pass either: the verdict stays FAIL, naming the generator.
- * A phase without lag samples is not amended (its failure stands).
+ * A phase without lag samples is not amended (its failure stands), nor is a breach the lag cannot explain: a
+ * latency is a receipt minus a send stamped on VUs of the same process, so a stall of L makes it at most 2L too
+ * long (the sender's stall before its write, the receiver's before its read; the correction only adds values below
+ * the sample it corrects); a figure above limit + 2L is the server's even with the generator's worst share removed.
  */
 export function unverifiedByLag(thresholds: readonly ThresholdResult[], f: SlowConsumerFigures): ThresholdResult[] {
   return thresholds.map((t) => {
     const m = t.id ? LAG_SENSITIVE.exec(t.id) : null;
     const lag = m ? f.phases[m[1]!]?.healthyGeneratorLagMaxMs : null;
     if (t.result !== 'fail' || lag === null || lag === undefined || !(lag > t.limit / 2)) return t;
-    return { ...t, result: 'unverified', reason: `the load generator lagged ${Math.round(lag)} ms in the ${m![1]} phase (more than half the ${t.limit} ms limit): the figure may be the generator's, not the server's` };
+    if (t.observed !== null && t.observed > t.limit + 2 * lag) return t;
+    return { ...t, result: 'unverified', reason: `the load generator lagged ${Math.round(lag)} ms in the ${m![1]} phase (more than half the ${t.limit} ms limit, and enough to explain the breach): the figure may be the generator's, not the server's` };
   });
 }

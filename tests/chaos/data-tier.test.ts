@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { judgePgRecovery, judgeResume, pgRecoveryFigures, resumeFigures, type StoreAck } from '../../chaos/data-tier.js';
 import { Ledger } from '../../chaos/ledger.js';
-import { REPO, runDrillCli, stacksAtOnce, tempDir } from './helpers.js';
+import { REPO, runDrillCli, stacksAtOnce, tempDir, widePhaseLatency } from './helpers.js';
 
 const T = 1_000_000;
 const ack = (room: string, at: number, transport = 'ws'): StoreAck => ({ room, at, transport });
@@ -81,7 +81,9 @@ describe('Redis and PostgreSQL restarts on the reference target', () => {
   }, 150_000);
 
   it('healthy: fan-out resumes in every room, every dbman node is ready and serving again, 0 lost', async () => {
-    const r = await drill(['--file', FILE, '--target', (await stacks.ready)[1]!.targetFilePath]);
+    // latency limits widened (a CI run on a loaded machine saw store p95 507 ms in the baseline, 594 ms in the
+    // recovery): this drill judges fan-out resume, PostgreSQL recovery and integrity, not the latency SLO
+    const r = await drill(['--file', FILE, '--target', (await stacks.ready)[1]!.targetFilePath], { SLO: JSON.stringify({ phases: widePhaseLatency(2500) }) });
     // Redis pub/sub keeps nothing for a subscriber that is not subscribed: a message published while a chat
     // instance was still resubscribing after the restart reaches nobody there. The integrity check counts those
     // (undelivered, 0-20 in our runs); that is the finding it exists for, not a failure of the resume check.

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { DrillReport } from '../../chaos/drill/run.js';
 import { DrillSpec } from '../../chaos/drill/spec.js';
 import { Ledger } from '../../chaos/ledger.js';
-import { REPO, runDrillCli, stacksAtOnce, tempDir } from './helpers.js';
+import { REPO, runDrillCli, stacksAtOnce, tempDir, widePhaseLatency } from './helpers.js';
 
 const dir = tempDir('chaos-slow-');
 const ledgerPath = join(dir, 'ledger.jsonl');
@@ -48,17 +48,23 @@ describe('slow consumers on the reference target', () => {
     await stacks.stop(0);
     expect(r.code, r.stdout + r.stderr.slice(-3000)).toBe(1);
     const rep = r.report!;
-    expect(rep.breached.join('\n')).toMatch(/hot_room_fanout_co\{phase:fault,consumer:healthy\}: p\(95\)<=500/);
-    // the baseline, before any subscriber is slow, holds: it is the slow subscribers that break the room
-    expect(rep.breached.join('\n')).not.toMatch(/hot_room_fanout_co\{phase:baseline/);
-    // a failure of the server, not of the generator: the healthy VUs did not lag, so nothing is marked unverified
-    expect(rep.breached.join('\n')).not.toMatch(/unverified/);
+    const fault = rep.breached.filter((b) => /^hot_room_fanout_co\{phase:fault,consumer:healthy\}: p\(95\)<=500/.test(b));
+    expect(fault, rep.breached.join('\n')).toHaveLength(1);
+    // a failure of the server, not of the generator: a breach this far past the limit is more than any lag of the
+    // healthy VUs explains, so it is not marked unverified (also on a loaded machine whose VUs lag)
+    expect(fault[0]).not.toMatch(/unverified/);
+    // the baseline, before any subscriber is slow, holds: it is the slow subscribers that break the room. On a
+    // loaded machine (a CI run saw the healthy VUs lag 444 ms) a baseline figure may be unverified, never failed
+    const baseline = rep.breached.filter((b) => /^hot_room_fanout_co\{phase:baseline/.test(b));
+    for (const b of baseline) expect(b).toMatch(/unverified: the load generator lagged/);
     expect(rep.slowConsumers!.phases.fault!.healthyFanoutCoP95Ms!).toBeGreaterThan(1000);
     healed(rep);
   }, 180_000);
 
   it('healthy: the healthy subscribers keep the fan-out SLO in every phase; the slow ones catch up', async () => {
-    const r = await drill(['--file', FILE, '--target', (await stacks.ready)[1]!.targetFilePath]);
+    // the ordinary rooms' and REST latency limits widened (a CI run on a loaded machine saw store p95 479 ms in the
+    // baseline): this drill judges the hot room's healthy subscribers, whose own thresholds stay as they are
+    const r = await drill(['--file', FILE, '--target', (await stacks.ready)[1]!.targetFilePath], { SLO: JSON.stringify({ phases: widePhaseLatency(2500) }) });
     expect(r.code, r.stdout + r.stderr.slice(-3000)).toBe(0);
     const rep = r.report!;
     const sc = rep.slowConsumers!;

@@ -7,7 +7,7 @@
  * - users that already exist (the target file's `users`): the VUs run as them, no user is created, and neither
  *   their e-mails nor their passwords appear in the output or the run directory.
  * - `compare`: the two healthy smokes above compare clean (both ways), a smoke against `slow-dbman` (every dbman
- *   answer 50 ms later: a message store ~100 ms slower, more than twice a healthy p95) is a regression.
+ *   answer 250 ms later: a message store as much slower, ten times a healthy p95) is a regression.
  * ~2 min (three smokes, two stacks).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -111,13 +111,14 @@ describe('setup apart from the SLO', () => {
     const b = compare(runs[0]!, runs[1]!);
     expect(a.code, a.out).toBe(0);
     expect(b.code, b.out).toBe(0);
-    const slow = await startStack({ flaws: ['slow-dbman'], targetFilePath: join(dir, 'slow.json') });
+    // every dbman answer 250 ms later: a message store as much slower, ten times a healthy p95 and beyond any
+    // noise between two healthy smokes here (a CI run on a loaded machine saw +70 ms, inside COMPARE_MARGINS)
+    const slow = await startStack({ flaws: ['slow-dbman'], targetFilePath: join(dir, 'slow.json'), serviceEnv: { TARGET_FLAW_SLOW_MS: '250' } });
     try {
       const r = await smoke(['--target', slow.targetFilePath]);
-      expect(r.code, r.stdout).toBe(0); // still within the smoke's SLO: only compare sees it
       const slowRun = join(reportsDir, readRunSummary(join(reportsDir, 'latest', 'summary.json')).runId);
       const c = compare(slowRun, runs[0]!);
-      expect(c.code, c.out).toBe(1);
+      expect(c.code, c.out + r.stdout).toBe(1);
       expect(c.out).toMatch(/^REGRESSION: .*p95 message_store \(ms\)/m);
     } finally {
       await stopStack(slow.targetFilePath);
@@ -125,7 +126,14 @@ describe('setup apart from the SLO', () => {
   }, 300_000);
 });
 
+/**
+ * The margins of these comparisons: the defaults' 50 % and a 100 ms floor (default 40 ms). Two healthy smokes of
+ * this file differ by up to +70 ms p95 on a loaded 2-core machine (the first runs on a stack just started); the
+ * defaults come from quiet runs (report/compare.ts) and their own rules are unit-tested (tests/report).
+ */
+const COMPARE_MARGINS = ['--p95-min-ms', '100'];
+
 function compare(run: string, baseline: string): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, [TSX, 'report/cli.ts', 'compare', run, baseline], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [TSX, 'report/cli.ts', 'compare', run, baseline, ...COMPARE_MARGINS], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, out: r.stdout + r.stderr };
 }
