@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countingListener, pool, runCli, type CliName, type CliRun } from './helpers.js';
+import { REPO } from '../chaos/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bad-input-'));
 const registry = join(dir, 'stacks');
@@ -98,6 +99,11 @@ const CASES: Case[] = [
   { cli: 'drill', label: 'misspelt flag', args: () => ['--fualt', 'pause', '--node', 'dbman-1'], setting: '--fualt', says: /did you mean --fault\?/ },
   { cli: 'drill', label: 'unknown session node', args: () => ['--fault', 'kill', '--node', 'session-3'], setting: '--node', says: /nodes: .*session/ },
   { cli: 'drill', label: 'unusable CHAOS_LEDGER', args: () => ['--fault', 'pause', '--node', 'dbman-1'], env: () => ({ CHAOS_LEDGER: join(dir, 'a-file', 'l.jsonl') }), setting: 'CHAOS_LEDGER' },
+  { cli: 'drill', label: 'storm rate not above 0', args: () => ['--file', join(dir, 'storm-rate.yaml')], setting: `${join(dir, 'storm-rate.yaml')}: storm.rate`, says: />0/ },
+  { cli: 'drill', label: 'unknown storm kind', args: () => ['--file', join(dir, 'storm-kind.yaml')], setting: `${join(dir, 'storm-kind.yaml')}: storm.kinds.1`, says: /"not_member"/ },
+  { cli: 'drill', label: 'misspelt storm key', args: () => ['--file', join(dir, 'storm-key.yaml')], setting: `${join(dir, 'storm-key.yaml')}: storm.burts`, says: /unknown key/ },
+  { cli: 'drill', label: 'slow-consumer share of 1 or more', args: () => ['--file', join(dir, 'slow-share.yaml')], setting: `${join(dir, 'slow-share.yaml')}: slowConsumers.share`, says: /<1/ },
+  { cli: 'drill', label: 'Sentinel drill against a target without Sentinel', args: () => ['--file', join(REPO, 'chaos', 'drills', 'sentinel.yaml'), '--target', target('no-sentinel')], setting: 'redisSentinel', says: /has no redisSentinel/ },
   { cli: 'drill', label: 'FAULT_WINDOWS in the environment', args: () => ['--fault', 'pause', '--node', 'dbman-1'], env: () => ({ FAULT_WINDOWS: '[[1,2]]' }), setting: 'FAULT_WINDOWS' },
   // npm run chaos
   { cli: 'chaos', label: 'misspelt command', args: () => ['stauts'], setting: 'stauts', says: /did you mean status\?/ },
@@ -146,6 +152,10 @@ beforeAll(async () => {
   listener = await countingListener();
   victim = spawn('sleep', ['600'], { stdio: 'ignore' });
   writeFileSync(join(dir, 'huge.json'), `{"version":1,"name":"${'x'.repeat(2 * 1024 * 1024)}"}`);
+  writeFileSync(join(dir, 'storm-rate.yaml'), 'storm: { rate: -3 }\n');
+  writeFileSync(join(dir, 'storm-kind.yaml'), 'storm: { rate: 5, kinds: [ws_no_body, nonsense] }\n');
+  writeFileSync(join(dir, 'storm-key.yaml'), 'storm: { rate: 5, burts: 3 }\n');
+  writeFileSync(join(dir, 'slow-share.yaml'), 'slowConsumers: { at: 6, for: 10, share: 1.5 }\n');
   writeFileSync(join(dir, 'overlap.yaml'), 'faults:\n  - {fault: pause, node: dbman-1, at: 10s, for: 20s}\n  - {fault: kill, node: dbman-2, at: 20s, for: 10s}\n');
   writeFileSync(join(dir, 'a-file'), '');
   writeFileSync(join(dir, 'not-json.json'), '{ "version": 1, ');
