@@ -17,7 +17,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, mkdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 /** Content-named bundles not used (built or reused) for this long are removed by the next build of their scenario. */
@@ -72,6 +71,7 @@ export async function buildScenarios(opts = {}) {
   if (names.length === 0) throw new Error(`no scenarios/*.ts in ${srcDir}`);
   await mkdir(outDir, { recursive: true });
   const entryPoints = Object.fromEntries(names.map((n) => [n, join(srcDir, `${n}.ts`)]));
+  const { build } = await import('esbuild'); // loaded when a build runs: the CLIs that import this file start faster
   const result = await build({
     entryPoints,
     outdir: outDir,

@@ -14,7 +14,8 @@
  * not counted); a promotion that the sentinels report but no client can reach is seen only in the fan-out gap.
  * Messages undelivered across the failover are the integrity check's `undelivered` (and the WS figures).
  */
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis as RedisClient } from 'ioredis';
 import { ConnectionRefusedByRule, connectionRefusal } from '../runner/connections.js';
 import type { TargetFile } from '../runner/target-file.js';
 import { judgeResume, resumeFigures, type ResumeFigures, type StoreAck } from './data-tier.js';
@@ -33,10 +34,12 @@ const REDIS_SCHEMES = ['redis', 'rediss', 'tcp'];
 
 export class SentinelWatcher {
   readonly samples: SentinelSample[] = [];
-  private readonly clients: Array<{ name: string; r: Redis }>;
+  private readonly clients: Array<{ name: string; r: RedisClient }>;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly s: NonNullable<TargetFile['redisSentinel']>) {
+    // ioredis loaded here, with a Sentinel drill, not by every drill CLI start
+    const { Redis } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
     this.clients = s.sentinels.map((c) => {
       // the loopback rule at contact time (runner/connections.ts), as for every other connection
       const why = connectionRefusal(c.url, REDIS_SCHEMES);

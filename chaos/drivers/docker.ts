@@ -13,7 +13,8 @@
  * Every heal looks at the container first and only does what is still needed, so it is idempotent and works
  * from the ledger entry alone in another process.
  */
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import type { Component } from '../../runner/target-file.js';
 import type { FaultKind, FaultStep } from '../faults.js';
 import type { FaultDriver, HealOutcome } from './driver.js';
@@ -33,11 +34,17 @@ interface DockerError {
 export class DockerDriver implements FaultDriver<DockerHandle> {
   readonly name = 'docker' as const;
   readonly kinds = DOCKER_FAULTS;
-  private readonly docker: Docker;
+  private client: Docker | undefined;
 
   constructor(opts: { docker?: Docker; stopTimeoutS?: number } = {}) {
-    this.docker = opts.docker ?? new Docker();
+    this.client = opts.docker;
     this.stopTimeoutS = opts.stopTimeoutS ?? 10;
+  }
+
+  /** The Engine API client, made (and dockerode loaded) at the first container call: every drill has this driver. */
+  private get docker(): Docker {
+    this.client ??= new (createRequire(import.meta.url)('dockerode') as typeof Docker)();
+    return this.client;
   }
   private readonly stopTimeoutS: number;
 

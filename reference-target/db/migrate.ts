@@ -6,8 +6,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import bcrypt from 'bcryptjs';
-import pg from 'pg';
+// loaded when a migration or a seed runs, not by every CLI that imports the launcher
+const loadPg = async () => (await import('pg')).default;
+const loadBcrypt = async () => (await import('bcryptjs')).default;
 
 /**
  * Where the SQL files are: MIGRATIONS_DIR, else reference-target/migrations next to the sources (reference-target/db/..), else
@@ -40,7 +41,7 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 /** Applies the pending migrations; returns the names applied now. */
 export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = loadMigrations(dir);
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new (await loadPg()).Client({ connectionString: databaseUrl });
   await client.connect();
   const applied: string[] = [];
   try {
@@ -82,10 +83,10 @@ export const SEED = {
 
 /** Seeds the default tenant, its org unit and the admin login (idempotent). */
 export async function seed(databaseUrl: string, bcryptCost = 10): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new (await loadPg()).Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const hash = await bcrypt.hash(SEED.adminPassword, bcryptCost);
+    const hash = await (await loadBcrypt()).hash(SEED.adminPassword, bcryptCost);
     await client.query('BEGIN');
     await client.query('INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [SEED.tenantId, SEED.tenantName]);
     await client.query('INSERT INTO org_units (id, tenant_id, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [

@@ -1,8 +1,9 @@
 /** Bundles each service into one self-contained ESM file under dist/target/, run with plain `node`. */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { build, version as esbuildVersion, type BuildOptions, type Metafile } from 'esbuild';
+import type { BuildOptions, Metafile } from 'esbuild';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIST_DIR = join(REPO_ROOT, 'dist', 'target');
@@ -43,6 +44,8 @@ interface BuildManifest {
   inputs: Record<string, [number, number]>;
 }
 const MANIFEST = join(DIST_DIR, 'inputs.json');
+// esbuild itself is loaded when a bundle is built (not by every CLI that imports the launcher); its version from its package
+const esbuildVersion = (createRequire(import.meta.url)('esbuild/package.json') as { version: string }).version;
 const manifestKey = JSON.stringify({ esbuildVersion, BUILD_OPTIONS, ENTRIES });
 
 function inputStamp(rel: string): [number, number] | undefined {
@@ -92,6 +95,7 @@ export async function buildServices(): Promise<Record<Bundle, string>> {
   const startedMs = Date.now();
   const metas = await Promise.all(
     (Object.keys(ENTRIES) as Bundle[]).map(async (s) => {
+      const { build } = await import('esbuild');
       const r = await build({ ...BUILD_OPTIONS, entryPoints: [join(REPO_ROOT, ENTRIES[s])], outfile: bundlePath(s) });
       writeAtomically(bundlePath(s), r.outputFiles![0]!.contents);
       return r.metafile as Metafile;

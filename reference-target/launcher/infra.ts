@@ -6,7 +6,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 
 export class InfraError extends Error {}
@@ -174,6 +173,7 @@ export async function startPostgres(stateDir: string, port: number, log: (l: str
   proc.stopSignal = 'SIGINT';
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const deadline = Date.now() + 30_000;
+  const { default: pg } = await import('pg'); // here, not at the top: CLIs that never start PostgreSQL skip it
   for (;;) {
     const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
     try {

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { findRedisSentinel, InfraError, startRedis, type StartedInfra } from './infra.js';
 import { spawnDetached, type ProcRecord } from './procs.js';
 
@@ -60,6 +60,7 @@ async function waitFor(what: string, ms: number, check: () => Promise<boolean>):
 }
 
 async function withClient<T>(url: string, f: (r: Redis) => Promise<T>): Promise<T> {
+  const { Redis } = await import('ioredis'); // loaded with the Sentinel topology, not by every CLI
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   r.on('error', () => undefined);
   try {

@@ -12,7 +12,7 @@ import { bundlePath, type Service } from './build.js';
 import type { StackContext } from './links.js';
 import { isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 import { guardedFetch } from '../../runner/connections.js';
-import { SERVICE_PID_HEADER } from '../shared/http.js';
+import { SERVICE_PID_HEADER } from '../shared/pid-header.js';
 import { freePorts } from './ports.js';
 
 export interface ServiceSpec {

@@ -10,11 +10,9 @@ export class HttpError extends Error {
   }
 }
 
-/**
- * Every health answer names the process that gave it: the launcher's start check (a port it picked may have been
- * taken meanwhile by another process, whose health answer must not pass for the service it started).
- */
-export const SERVICE_PID_HEADER = 'x-reference-pid';
+import { SERVICE_PID_HEADER } from './pid-header.js';
+
+export { SERVICE_PID_HEADER };
 
 export function createServer(): FastifyInstance {
   const app = Fastify({
