@@ -68,8 +68,9 @@ export async function startDockerStack(opts: StackOptions = {}): Promise<Running
     log(`docker network ${stackId} (${subnet}, gateway ${gw}); image ${image}`);
 
     const nMsa = msaInstanceCount(opts);
-    const [pgPort, redisPort, ...appPorts] = (await freePorts(2 + nDbman + nChat + 1 + 2 * nMsa)) as [number, number, ...number[]];
-    const [pg, redis] = await startInfra(stateDir, pgPort, redisPort, log, mark, procs, { hosts: ['127.0.0.1', gw], allowCidr: subnet });
+    const [pickedPg, pickedRedis, ...appPorts] = (await freePorts(2 + nDbman + nChat + 1 + 2 * nMsa)) as [number, number, ...number[]];
+    const [pg, redis] = await startInfra(stateDir, pickedPg, pickedRedis, log, mark, procs, { hosts: ['127.0.0.1', gw], allowCidr: subnet });
+    const [pgPort, redisPort] = [pg.port, redis.port];
     log(`postgres and redis on 127.0.0.1 and ${gw} (ports ${pgPort}, ${redisPort})`);
 
     const serviceEnv = serviceEnvOf(opts);

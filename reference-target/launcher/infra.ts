@@ -4,11 +4,14 @@
  * what to install.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
+import { freePorts } from './ports.js';
+import { isAlive, logTail, sizeOf, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 
 export class InfraError extends Error {}
+/** The port picked for PostgreSQL or Redis was taken before it bound it: another server answered, or the bind failed. */
+export class PortTakenError extends InfraError {}
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 const isDebian = () => existsSync('/etc/debian_version');
@@ -106,6 +109,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface StartedInfra {
   url: string;
+  /** Where it listens: the port asked for, or a fresh one when that was taken before the server bound it. */
+  port: number;
   proc: ProcRecord;
 }
 
@@ -131,13 +136,47 @@ async function ensureOwnServer(proc: ProcRecord, name: string, port: number, ans
   };
   if (real(answeredDir) === real(ownDir)) return;
   await stopProcesses([proc]);
-  throw new InfraError(`${name}: port ${port} was taken by another server (data folder ${answeredDir}) before ${name} bound it; start the stack again`);
+  throw new PortTakenError(`${name}: port ${port} was taken by another server (data folder ${answeredDir}) before ${name} bound it`);
 }
 
-export async function startPostgres(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}, listen = LOOPBACK): Promise<StartedInfra> {
+/** While a server starts: its own exit, with the reason from its log lines of this attempt (a failed bind: PortTakenError). */
+function exitedWhileStarting(name: string, proc: ProcRecord, port: number, log: { file: string; from: number }): InfraError | undefined {
+  if (isAlive(proc)) return undefined;
+  const tail = logTail(log.file, log.from);
+  if (/Address already in use/i.test(tail)) return new PortTakenError(`${name}: port ${port} was taken before ${name} bound it: ${tail}`);
+  return new InfraError(`${name} exited while starting: ${tail}`);
+}
+
+/** How many ports PostgreSQL or Redis tries before it gives up on ports being taken under it. */
+const PORT_ATTEMPTS = 3;
+
+/**
+ * Starts a server on `port`, and when that port was taken before the server bound it (another process picked it
+ * between the stack's pick and the bind), again on a fresh one: the returned `port` says where it listens.
+ */
+async function onFreePort(name: string, port: number, log: (l: string) => void, start: (port: number) => Promise<Omit<StartedInfra, 'port'>>): Promise<StartedInfra> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { ...(await start(port)), port };
+    } catch (err) {
+      if (!(err instanceof PortTakenError)) throw err;
+      if (attempt === PORT_ATTEMPTS) throw new InfraError(`${err.message}; port taken on each of ${PORT_ATTEMPTS} tries, start the stack again`);
+      const [fresh] = (await freePorts(1)) as [number];
+      log(`${err.message}; trying port ${fresh}`);
+      port = fresh;
+    }
+  }
+}
+
+export function startPostgres(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}, listen = LOOPBACK): Promise<StartedInfra> {
+  return onFreePort('postgres', port, log, (p) => startPostgresOn(stateDir, p, log, markEnv, listen));
+}
+
+async function startPostgresOn(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string>, listen: ListenOptions): Promise<Omit<StartedInfra, 'port'>> {
   const bin = findPostgresBin(log);
   const user = postgresUser();
   const dataDir = join(stateDir, 'pg');
+  rmSync(dataDir, { recursive: true, force: true }); // an earlier attempt's, on a port that was taken
   mkdirSync(dataDir, { mode: 0o700 });
   if (user) chownSync(dataDir, user.uid, user.gid);
   try {
@@ -152,6 +191,8 @@ export async function startPostgres(stateDir: string, port: number, log: (l: str
     throw new InfraError(`initdb failed: ${(e.stderr?.toString() ?? String(err)).trim().split('\n').pop()}`);
   }
   if (listen.allowCidr) appendFileSync(join(dataDir, 'pg_hba.conf'), `host all all ${listen.allowCidr} trust\n`);
+  const logFile = join(stateDir, 'logs', 'postgres.log');
+  const from = sizeOf(logFile);
   const proc = spawnDetached(
     'postgres',
     join(bin, 'postgres'),
@@ -168,7 +209,7 @@ export async function startPostgres(stateDir: string, port: number, log: (l: str
       '-c', 'shared_buffers=128MB',
       '-c', 'log_min_messages=warning',
     ],
-    { env: { ...process.env, LC_ALL: 'C', ...markEnv }, logFile: join(stateDir, 'logs', 'postgres.log'), uid: user?.uid, gid: user?.gid },
+    { env: { ...process.env, LC_ALL: 'C', ...markEnv }, logFile, uid: user?.uid, gid: user?.gid },
   );
   proc.stopSignal = 'SIGINT';
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -185,6 +226,8 @@ export async function startPostgres(stateDir: string, port: number, log: (l: str
     } catch (err) {
       await c.end().catch(() => undefined);
       if (err instanceof InfraError) throw err;
+      const exited = exitedWhileStarting('postgres', proc, port, { file: logFile, from });
+      if (exited) throw exited;
       if (Date.now() > deadline) throw new InfraError(`postgres did not accept connections on port ${port}: ${(err as Error).message}`);
       await sleep(100);
     }
@@ -198,10 +241,17 @@ export interface RedisRole {
   args: string[];
 }
 
-export async function startRedis(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}, listen = LOOPBACK, role: RedisRole = { name: 'redis', args: [] }): Promise<StartedInfra> {
+export function startRedis(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}, listen = LOOPBACK, role: RedisRole = { name: 'redis', args: [] }): Promise<StartedInfra> {
+  return onFreePort(role.name, port, log, (p) => startRedisOn(stateDir, p, log, markEnv, listen, role));
+}
+
+async function startRedisOn(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string>, listen: ListenOptions, role: RedisRole): Promise<Omit<StartedInfra, 'port'>> {
   const bin = findRedisServer(log);
   const dir = join(stateDir, role.name);
+  rmSync(dir, { recursive: true, force: true }); // an earlier attempt's, on a port that was taken
   mkdirSync(dir);
+  const logFile = join(stateDir, 'logs', `${role.name}.log`);
+  const from = sizeOf(logFile);
   const proc = spawnDetached(
     role.name,
     bin,
@@ -212,7 +262,7 @@ export async function startRedis(stateDir: string, port: number, log: (l: string
       '--appendonly', 'yes', '--appendfsync', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'no',
       // keep /proc/<pid>/cmdline as started: the chaos process driver restarts a stopped or killed Redis from it
       '--set-proc-title', 'no', ...role.args],
-    { env: { ...process.env, ...markEnv }, logFile: join(stateDir, 'logs', `${role.name}.log`) },
+    { env: { ...process.env, ...markEnv }, logFile },
   );
   const url = `redis://127.0.0.1:${port}`;
   const { Redis } = await import('ioredis');
@@ -229,6 +279,8 @@ export async function startRedis(stateDir: string, port: number, log: (l: string
     } catch (err) {
       r.disconnect();
       if (err instanceof InfraError) throw err;
+      const exited = exitedWhileStarting(role.name, proc, port, { file: logFile, from });
+      if (exited) throw exited;
       if (Date.now() > deadline) throw new InfraError(`${role.name} did not answer on port ${port}: ${(err as Error).message}`);
       await sleep(100);
     }

@@ -1,6 +1,6 @@
 /** Detached child processes of the launcher: spawn with a log file, recognise them later by pid + start time, stop them. */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 
 export interface ProcRecord {
@@ -180,4 +180,22 @@ export function findMarked(stackId: string): MarkedProcess[] {
     }
   }
   return out;
+}
+
+/** The last lines the log got from byte `from` on (one start attempt's, the log being appended to by each). */
+export function logTail(file: string, from = 0, lines = 5): string {
+  try {
+    return readFileSync(file).subarray(from).toString('utf8').trim().split('\n').slice(-lines).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+/** A log's size now: where the next start attempt's lines begin. */
+export function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }

@@ -95,7 +95,7 @@ export async function startSentinels(
     writeFileSync(conf, sentinelConfig({ port, dir, primaryPort }));
     const proc = spawnDetached(name, bin, [conf], { env: { ...process.env, ...mark(name) }, logFile: join(stateDir, 'logs', `${name}.log`) });
     procs.push(proc);
-    sentinels.push({ name, url: `redis://127.0.0.1:${port}`, proc });
+    sentinels.push({ name, url: `redis://127.0.0.1:${port}`, port, proc });
   }
   // sentinels find the replica and each other through the primary (hello messages every 2 s)
   for (const s of sentinels) {

@@ -6,11 +6,10 @@
  * service answers 200 on its health path, with a started object that owns its end (`stop`), like
  * testcontainers' started containers.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundlePath, type Service } from './build.js';
 import type { StackContext } from './links.js';
-import { isAlive, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
+import { isAlive, logTail, sizeOf, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 import { guardedFetch } from '../../runner/connections.js';
 import { SERVICE_PID_HEADER } from '../shared/pid-header.js';
 import { freePorts } from './ports.js';
@@ -58,23 +57,6 @@ async function healthOf(url: string, pid: number, timeoutMs = 1000): Promise<Hea
     return res.headers.get(SERVICE_PID_HEADER) === String(pid) ? 'ours' : 'another process';
   } catch {
     return 'not yet';
-  }
-}
-
-/** The last lines the log got from byte `from` on (one start attempt's, the log being appended to by each). */
-function logTail(file: string, from = 0, lines = 5): string {
-  try {
-    return readFileSync(file).subarray(from).toString('utf8').trim().split('\n').slice(-lines).join(' | ');
-  } catch {
-    return '';
-  }
-}
-
-function sizeOf(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
   }
 }
 

@@ -153,14 +153,16 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     const nMsa = msaInstanceCount(opts);
     const nSentinelPorts = opts.redisSentinel ? 1 + SENTINEL_COUNT : 0;
     const [bundles, ports] = await Promise.all([buildServices(), freePorts(2 + nDbman + nChat + 1 + 2 * nMsa + nSentinelPorts)]);
-    const [pgPort, redisPort, ...appPorts] = ports as [number, number, ...number[]];
+    const [pickedPg, pickedRedis, ...appPorts] = ports as [number, number, ...number[]];
     const sentinelPorts = appPorts.splice(nDbman + nChat + 1 + 2 * nMsa);
     log(`bundled services into ${dirname(bundles.dbman)}`);
 
-    log(`starting postgres on 127.0.0.1:${pgPort} and redis on 127.0.0.1:${redisPort}`);
+    log(`starting postgres on 127.0.0.1:${pickedPg} and redis on 127.0.0.1:${pickedRedis}`);
     // allSettled: when one fails, the other must have recorded its process before we stop everything.
     const mark = (component: string) => ({ [STACK_ID_VAR]: stackId, [COMPONENT_VAR]: component });
-    const [pgInfra, redisInfra] = await startInfra(stateDir, pgPort, redisPort, log, mark, procs);
+    const [pgInfra, redisInfra] = await startInfra(stateDir, pickedPg, pickedRedis, log, mark, procs);
+    // where they listen: a port taken before the server bound it was replaced by a fresh one
+    const [pgPort, redisPort] = [pgInfra.port, redisInfra.port];
     const sentinel = opts.redisSentinel ? await startSentinels(stateDir, redisPort, { replica: sentinelPorts[0]!, sentinels: sentinelPorts.slice(1) }, log, mark, procs) : undefined;
 
     const serviceEnv = serviceEnvOf(opts);

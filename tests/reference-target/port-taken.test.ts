@@ -1,8 +1,8 @@
 /**
  * A stack picks its ports free, then starts its servers seconds later; meanwhile another stack or client may take
  * a port. The start must notice (the answer on the port is not its own server's) instead of wiring the stack to a
- * stranger: an app service starts again on a fresh port, Redis (and PostgreSQL, by the same check) refuses with
- * the port named. Real processes: the tenanthub bundle, redis-server. About 3 s.
+ * stranger: an app service, Redis and PostgreSQL start again on a fresh port (the returned URL or port says
+ * which). Real processes: the tenanthub bundle, redis-server, postgres. About 5 s.
  * freePorts keeps a stack's own port-0 binds (its Toxiproxy proxies) off the ports it picked.
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServices } from '../../reference-target/launcher/build.js';
-import { InfraError, startPostgres, startRedis } from '../../reference-target/launcher/infra.js';
+import { startPostgres, startRedis } from '../../reference-target/launcher/infra.js';
 import type { StackContext } from '../../reference-target/launcher/links.js';
 import { ephemeralRange, freePorts } from '../../reference-target/launcher/ports.js';
 import { isAlive, stopProcesses, type ProcRecord } from '../../reference-target/launcher/procs.js';
@@ -117,17 +117,42 @@ describe('PostgreSQL in a stack folder reached through a symlink (a symlinked TM
   });
 });
 
-describe('Redis whose port another Redis took', () => {
-  it('refuses with the port named and stops the server it started, instead of using the other one', async () => {
+describe('Redis and PostgreSQL whose port was taken', () => {
+  it('Redis, when another Redis answers there: started again on a fresh port, its own server, the other untouched', async () => {
     const [port] = (await freePorts(1)) as [number];
     const first = context('redis-a');
     const other = await startRedis(first.stateDir, port, () => undefined);
     procs.push(other.proc);
     const second = context('redis-b');
-    const err = await startRedis(second.stateDir, port, () => undefined).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(InfraError);
-    expect((err as Error).message).toMatch(new RegExp(`redis: port ${port} was taken by another server \\(data folder .*redis-a/redis\\)`));
-    // the one started second (it could not bind) is gone; the other keeps running
+    const said: string[] = [];
+    const started = await startRedis(second.stateDir, port, (l) => said.push(l));
+    procs.push(started.proc);
+    expect(started.port).not.toBe(port);
+    expect(started.url).toBe(`redis://127.0.0.1:${started.port}`);
+    expect(said.join('\n')).toMatch(new RegExp(`redis: port ${port} was taken by another server \\(data folder .*redis-a/redis\\) before redis bound it; trying port ${started.port}`));
+    const { Redis } = await import('ioredis');
+    const r = new Redis(started.url);
+    try {
+      expect(((await r.config('GET', 'dir')) as string[])[1]).toMatch(/redis-b\/redis$/);
+    } finally {
+      r.disconnect();
+    }
+    // the other keeps running
     expect(isAlive(other.proc)).toBe(true);
+  });
+
+  it('PostgreSQL, when a socket that is not PostgreSQL holds the port (the bind fails): started again on a fresh port', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const holder = await listening(createTcpServer((s) => s.destroy()), port);
+    closers.push(() => new Promise((r) => holder.close(() => r())));
+    const ctx = context('pg-taken');
+    chmodSync(dir, 0o755);
+    chmodSync(ctx.stateDir, 0o755);
+    const said: string[] = [];
+    const started = await startPostgres(ctx.stateDir, port, (l) => said.push(l));
+    procs.push(started.proc);
+    expect(started.port).not.toBe(port);
+    expect(said.join('\n')).toMatch(new RegExp(`postgres: port ${port} was taken before postgres bound it: .*Address already in use.*; trying port ${started.port}`));
+    expect(isAlive(started.proc)).toBe(true);
   });
 });
