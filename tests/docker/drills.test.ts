@@ -204,7 +204,10 @@ describe('drills on the docker stack', () => {
   it('single-endpoint: a stop, a pause and a partition of dbman-1 each fail requests; the drill breaches fault-phase thresholds', async () => {
     const flawed = await startDockerStack({ flaws: ['single-endpoint'], targetFilePath: join(dir, 'single.json') });
     stacks.push(flawed);
-    const r = await drill(flawed.targetFilePath, 'single-endpoint');
+    // the abort thresholds off: with every request failing in two fault windows, a starved machine (30 % CPU
+    // steal in one run) put the whole run's error rate past 50 % before the third fault, k6 stopped early
+    // ("target plainly down") and the partition was never injected; this judges each fault, so all three must run
+    const r = await drill(flawed.targetFilePath, 'single-endpoint', [], { SLO: JSON.stringify({ abort: { storeSuccessMin: 0, errorRateMax: 1, wsSessionOkMin: 0 } }) });
     expect(r.code).toBe(1);
     expect(r.drill.faults.map((f) => f.driver)).toEqual(['docker', 'docker', 'docker']);
     r.drill.faults.forEach((f, i) => expect(f.failedDuringFault, FAULTS[i]).toBeGreaterThan(0));
