@@ -6,12 +6,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePorts } from './ports.js';
+import { onFreePort, PortTakenError } from './ports.js';
 import { isAlive, logTail, sizeOf, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 
 export class InfraError extends Error {}
-/** The port picked for PostgreSQL or Redis was taken before it bound it: another server answered, or the bind failed. */
-export class PortTakenError extends InfraError {}
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 const isDebian = () => existsSync('/etc/debian_version');
@@ -140,7 +138,7 @@ async function ensureOwnServer(proc: ProcRecord, name: string, port: number, ans
 }
 
 /** While a server starts: its own exit, with the reason from its log lines of this attempt (a failed bind: PortTakenError). */
-function exitedWhileStarting(name: string, proc: ProcRecord, port: number, log: { file: string; from: number }): InfraError | undefined {
+function exitedWhileStarting(name: string, proc: ProcRecord, port: number, log: { file: string; from: number }): Error | undefined {
   if (isAlive(proc)) return undefined;
   const tail = logTail(log.file, log.from);
   if (/Address already in use/i.test(tail)) return new PortTakenError(`${name}: port ${port} was taken before ${name} bound it: ${tail}`);
@@ -152,24 +150,21 @@ const PORT_ATTEMPTS = 3;
 
 /**
  * Starts a server on `port`, and when that port was taken before the server bound it (another process picked it
- * between the stack's pick and the bind), again on a fresh one: the returned `port` says where it listens.
+ * between the stack's pick and the bind), again on a fresh one (ports.ts onFreePort, as the app services): the
+ * returned `port` says where it listens.
  */
-async function onFreePort(name: string, port: number, log: (l: string) => void, start: (port: number) => Promise<Omit<StartedInfra, 'port'>>): Promise<StartedInfra> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return { ...(await start(port)), port };
-    } catch (err) {
-      if (!(err instanceof PortTakenError)) throw err;
-      if (attempt === PORT_ATTEMPTS) throw new InfraError(`${err.message}; port taken on each of ${PORT_ATTEMPTS} tries, start the stack again`);
-      const [fresh] = (await freePorts(1)) as [number];
-      log(`${err.message}; trying port ${fresh}`);
-      port = fresh;
-    }
+async function onFreeInfraPort(port: number, log: (l: string) => void, start: (port: number) => Promise<Omit<StartedInfra, 'port'>>): Promise<StartedInfra> {
+  try {
+    const { started, port: bound } = await onFreePort(port, PORT_ATTEMPTS, log, start);
+    return { ...started, port: bound };
+  } catch (err) {
+    if (err instanceof PortTakenError) throw new InfraError(`${err.message}, start the stack again`);
+    throw err;
   }
 }
 
 export function startPostgres(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}, listen = LOOPBACK): Promise<StartedInfra> {
-  return onFreePort('postgres', port, log, (p) => startPostgresOn(stateDir, p, log, markEnv, listen));
+  return onFreeInfraPort(port, log, (p) => startPostgresOn(stateDir, p, log, markEnv, listen));
 }
 
 async function startPostgresOn(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string>, listen: ListenOptions): Promise<Omit<StartedInfra, 'port'>> {
@@ -225,7 +220,7 @@ async function startPostgresOn(stateDir: string, port: number, log: (l: string) 
       break;
     } catch (err) {
       await c.end().catch(() => undefined);
-      if (err instanceof InfraError) throw err;
+      if (err instanceof InfraError || err instanceof PortTakenError) throw err;
       const exited = exitedWhileStarting('postgres', proc, port, { file: logFile, from });
       if (exited) throw exited;
       if (Date.now() > deadline) throw new InfraError(`postgres did not accept connections on port ${port}: ${(err as Error).message}`);
@@ -242,7 +237,7 @@ export interface RedisRole {
 }
 
 export function startRedis(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string> = {}, listen = LOOPBACK, role: RedisRole = { name: 'redis', args: [] }): Promise<StartedInfra> {
-  return onFreePort(role.name, port, log, (p) => startRedisOn(stateDir, p, log, markEnv, listen, role));
+  return onFreeInfraPort(port, log, (p) => startRedisOn(stateDir, p, log, markEnv, listen, role));
 }
 
 async function startRedisOn(stateDir: string, port: number, log: (l: string) => void, markEnv: Record<string, string>, listen: ListenOptions, role: RedisRole): Promise<Omit<StartedInfra, 'port'>> {
@@ -278,7 +273,7 @@ async function startRedisOn(stateDir: string, port: number, log: (l: string) => 
       break;
     } catch (err) {
       r.disconnect();
-      if (err instanceof InfraError) throw err;
+      if (err instanceof InfraError || err instanceof PortTakenError) throw err;
       const exited = exitedWhileStarting(role.name, proc, port, { file: logFile, from });
       if (exited) throw exited;
       if (Date.now() > deadline) throw new InfraError(`${role.name} did not answer on port ${port}: ${(err as Error).message}`);

@@ -74,3 +74,24 @@ export async function freePorts(count: number, host = '127.0.0.1', range: [numbe
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 }
+
+/** A start whose port was taken between the pick and the bind: another server answers there, or the bind failed. */
+export class PortTakenError extends Error {}
+
+/**
+ * Runs `start(port)`, and while it throws PortTakenError, again on a fresh port, `attempts` tries in all; the last
+ * PortTakenError says how many. Returns the started value and the port it listens on.
+ */
+export async function onFreePort<T>(port: number, attempts: number, log: (l: string) => void, start: (port: number) => Promise<T>): Promise<{ started: T; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { started: await start(port), port };
+    } catch (err) {
+      if (!(err instanceof PortTakenError)) throw err;
+      if (attempt === attempts) throw new PortTakenError(`${err.message}; port taken on each of ${attempts} tries`);
+      const [fresh] = (await freePorts(1)) as [number];
+      log(`${err.message}; trying port ${fresh}`);
+      port = fresh;
+    }
+  }
+}

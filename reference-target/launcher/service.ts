@@ -12,7 +12,7 @@ import type { StackContext } from './links.js';
 import { isAlive, logTail, sizeOf, spawnDetached, stopProcesses, type ProcRecord } from './procs.js';
 import { guardedFetch } from '../../runner/connections.js';
 import { SERVICE_PID_HEADER } from '../shared/pid-header.js';
-import { freePorts } from './ports.js';
+import { onFreePort, PortTakenError } from './ports.js';
 
 export interface ServiceSpec {
   /** Component name: dbman-1, chat-2, orghub. */
@@ -103,8 +103,7 @@ const PORT_ATTEMPTS = 4;
 export function processRunner(ctx: StackContext, baseEnv: NodeJS.ProcessEnv): ServiceRunner<StartedProcess> {
   return async (spec) => {
     const logFile = join(ctx.logsDir, `${spec.name}.log`);
-    let port = spec.hostPort;
-    for (let attempt = 1; ; attempt++) {
+    const startOn = async (port: number): Promise<StartedProcess> => {
       const from = sizeOf(logFile);
       const proc = spawnDetached(spec.name, process.execPath, [bundlePath(spec.bundle)], {
         env: { ...baseEnv, ...spec.env, HOST: '127.0.0.1', PORT: String(port), ...ctx.mark(spec.name) },
@@ -118,10 +117,8 @@ export function processRunner(ctx: StackContext, baseEnv: NodeJS.ProcessEnv): Se
       }
       await stopProcesses([proc]);
       ctx.procs.splice(ctx.procs.indexOf(proc), 1);
-      if (attempt === PORT_ATTEMPTS) throw new Error(`${spec.name}: port taken by another process on each of ${PORT_ATTEMPTS} tries (last 127.0.0.1:${port})`);
-      const [fresh] = (await freePorts(1)) as [number];
-      ctx.log(`${spec.name}: 127.0.0.1:${port} was taken by another process before it bound it; starting it on ${fresh}`);
-      port = fresh;
-    }
+      throw new PortTakenError(`${spec.name}: 127.0.0.1:${port} was taken by another process before it bound it`);
+    };
+    return (await onFreePort(spec.hostPort, PORT_ATTEMPTS, ctx.log, startOn)).started;
   };
 }
