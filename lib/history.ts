@@ -24,10 +24,11 @@ let vuMetadata: Record<string, string | number | boolean> | undefined;
 export function withMeta(meta: Meta, emit: () => void): void {
   const md = (vuMetadata ??= exec.vu.metrics.metadata);
   const keys = Object.keys(meta);
-  for (const k of keys) md[k] = meta[k]!;
+  // indexed loops: for...of builds an iterator and a result object per step in k6's runtime (~4x slower)
+  for (let i = 0; i < keys.length; i++) md[keys[i]!] = meta[keys[i]!]!;
   try {
     emit();
   } finally {
-    for (const k of keys) delete md[k];
+    for (let i = 0; i < keys.length; i++) delete md[keys[i]!];
   }
 }

@@ -87,16 +87,30 @@ export function receiptInFrame(raw: string): Receipt | undefined {
   // the marker ends at the space before `t=` or at the body's closing quote
   const space = raw.indexOf(' ', i);
   const quote = raw.indexOf('"', i);
-  const end = space < 0 ? quote : quote < 0 ? space : Math.min(space, quote);
+  const end = space < 0 || (quote >= 0 && quote < space) ? quote : space;
   if (end < 0) return undefined;
-  const text = raw.substring(i + 4, end);
-  const runEnd = text.indexOf(':');
-  const seqStart = text.lastIndexOf(':') + 1;
-  if (runEnd <= 0 || seqStart <= runEnd + 1) return undefined;
-  const seq = Number(text.substring(seqStart));
-  if (!Number.isInteger(seq) || seq < 0) return undefined;
-  // the key is inst:src:vu:iter:sock: exactly four colons (counted without splitting: no array per frame)
+  const runEnd = raw.indexOf(':', i + 4);
+  const seqColon = raw.lastIndexOf(':', end - 1);
+  if (runEnd <= i + 4 || seqColon <= runEnd + 1 || seqColon + 1 >= end) return undefined;
+  const seq = Number(raw.substring(seqColon + 1, end));
+  if (!(seq >= 0) || seq % 1 !== 0) return undefined;
+  const key = raw.substring(runEnd + 1, seqColon);
+  return isStreamKey(key) ? { key, seq } : undefined;
+}
+
+/**
+ * Stream keys already found well formed (exactly four colons: `inst:src:vu:iter:sock`), so a frame of a known
+ * stream costs one lookup instead of a scan. Bounded: past KNOWN_KEYS_MAX keys, new ones are scanned each time.
+ */
+const knownKeys = new Set<string>();
+const KNOWN_KEYS_MAX = 20_000;
+
+function isStreamKey(key: string): boolean {
+  if (knownKeys.has(key)) return true;
   let colons = 0;
-  for (let c = text.indexOf(':', runEnd + 1); c >= 0 && c < seqStart - 1; c = text.indexOf(':', c + 1)) colons += 1;
-  return colons === 4 ? { key: text.substring(runEnd + 1, seqStart - 1), seq } : undefined;
+  for (let c = key.indexOf(':'); c >= 0; c = key.indexOf(':', c + 1)) colons += 1;
+  if (colons !== 4) return false;
+  // a copy of the key: a substring may share the whole frame's text, which would stay in memory with it
+  if (knownKeys.size < KNOWN_KEYS_MAX) knownKeys.add(`${key}!`.slice(0, -1));
+  return true;
 }

@@ -24,6 +24,7 @@ import {
 } from './metrics.js';
 import type { Phase } from './types.js';
 import { withMeta } from './history.js';
+import { phaseTags, storeTags } from './phase.js';
 import { formatGaps, nextStep, sessionOk, type Gap, type ReconnectPolicy } from './reconnect.js';
 
 export interface MessageFrame {
@@ -421,12 +422,12 @@ export class MessageSender {
   /** One message_store_success sample for the in-flight attempt, with its history metadata. */
   private storeSample(ok: boolean, outcome: 'acked' | 'failed' | 'unknown', detail: string, latencyMs?: number): void {
     const f = this.inFlight!;
-    const tags = { transport: 'ws', phase: this.o.phase(f.attemptSendMs) };
+    const tags = storeTags('ws', this.o.phase(f.attemptSendMs));
     withMeta({ marker: f.id, room: this.o.room, sender: this.o.sender, outcome, detail }, () => {
       messageStoreSuccess.add(ok, tags);
       if (latencyMs !== undefined) {
         messageStoreLatency.add(latencyMs, tags);
-        wsDeliveryLatency.add(latencyMs, { phase: tags.phase });
+        wsDeliveryLatency.add(latencyMs, phaseTags(tags.phase));
       }
     });
   }

@@ -76,4 +76,16 @@ describe('receiptInFrame', () => {
     // a marker at the very end of a body (no filler)
     expect(receiptInFrame('{"type":"message","payload":{"body":"k6m:r1:0:w:3:0:1:9"}}')).toEqual({ key: '0:w:3:0:1', seq: 9 });
   });
+  it('rejects malformed markers however often their stream was seen well formed', () => {
+    const body = (b: string) => JSON.stringify({ type: 'message', payload: { body: b } });
+    expect(receiptInFrame(body('k6m:r1:0:w:4:0:1:2 t=5'))).toEqual({ key: '0:w:4:0:1', seq: 2 });
+    expect(receiptInFrame(body('k6m:r1:0:w:4:0:1:3 t=5'))).toEqual({ key: '0:w:4:0:1', seq: 3 }); // a known stream
+    expect(receiptInFrame(body('k6m:r1:0:w:4:0:1: t=5'))).toBeUndefined(); // no seq
+    expect(receiptInFrame(body('k6m:r1:0:w:4:0:1:-1 t=5'))).toBeUndefined();
+    expect(receiptInFrame(body('k6m:r1:0:w:4:0:1:2.5 t=5'))).toBeUndefined();
+    expect(receiptInFrame(body('k6m::0:w:4:0:1:2 t=5'))).toBeUndefined(); // no run id
+    expect(receiptInFrame(body('k6m:r1:0:w:4:0:1:9:2 t=5'))).toBeUndefined(); // a field too many
+    expect(receiptInFrame(body('k6m:r1 t=5'))).toBeUndefined();
+    expect(receiptInFrame('{"type":"message","payload":{"body":"k6m:r1:0:w:4:0:1:7 t=5","x":"a:b"}}')).toEqual({ key: '0:w:4:0:1', seq: 7 });
+  });
 });

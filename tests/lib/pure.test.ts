@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { k6Duration, parseDurationS } from '../../lib/duration.js';
 import { clientMsgId, formatMarker, messageBody, parseBody, senderKey, type Marker } from '../../lib/marker.js';
-import { phaseAt, phaseClock } from '../../lib/phase.js';
+import { phaseAt, phaseClock, phaseTags, storeTags } from '../../lib/phase.js';
+import { pageHasCursor } from '../../lib/page-text.js';
 import { pick, restActions } from '../../lib/rest-plan.js';
 
 describe('phase', () => {
@@ -99,5 +100,29 @@ describe('REST iteration plan', () => {
     expect(pick(['a', 'b', 'c'], 4)).toBe('b');
     expect(pick(['a'], -1)).toBe('a');
     expect(pick([], 3)).toBeUndefined();
+  });
+});
+
+describe('page text', () => {
+  it('finds a non-empty next_cursor in any spelling, and no empty or absent one', () => {
+    const page = (rest: string) => `{"items":[{"id":"m1","body":"k6m:r:0:r:1:0:0:0 t=1 x"}]${rest}}`;
+    expect(pageHasCursor(page(',"next_cursor":"c1"'))).toBe(true);
+    expect(pageHasCursor(page(', "next_cursor" : "c1"'))).toBe(true);
+    expect(pageHasCursor(page(',"next_cursor":""'))).toBe(false);
+    expect(pageHasCursor(page(',"next_cursor":null'))).toBe(false);
+    expect(pageHasCursor(page(''))).toBe(false);
+    // an empty compact one first, a real one later in another spelling
+    expect(pageHasCursor('{"meta":{"next_cursor":""},"next_cursor" :"c2"}')).toBe(true);
+  });
+});
+
+describe('shared tag objects', () => {
+  it('one object per phase (and transport), with the right tags', () => {
+    expect(phaseTags('fault')).toEqual({ phase: 'fault' });
+    expect(phaseTags('fault')).toBe(phaseTags('fault'));
+    expect(phaseTags('baseline')).not.toBe(phaseTags('fault'));
+    expect(storeTags('ws', 'recovery')).toEqual({ transport: 'ws', phase: 'recovery' });
+    expect(storeTags('ws', 'recovery')).toBe(storeTags('ws', 'recovery'));
+    expect(storeTags('rest', 'recovery')).toEqual({ transport: 'rest', phase: 'recovery' });
   });
 });
