@@ -17,9 +17,10 @@ export const BENCH_COMMAND: CommandSpec = {
   usage: [`[--duration 20s] [--max-sockets 16000] [--out ${DEFAULT_RESULTS_FILE}] [--only rest|sockets]`],
   about: `The load generator's capacity on this machine, with the pinned k6 and the suite's bundled scenarios, against a
 loopback endpoint the bench starts (capacity/README.md):
-  rest     the suite's REST scenario vs a minimal k6 script vs wrk: requests/s, k6 CPU (same VUs and duration)
-  sockets  the most room sockets one k6 process holds with steady delivery (steps 250, 500, 1000, …), memory
-           and CPU per socket
+  rest     the suite's REST scenario vs the same requests written by hand vs a minimal k6 script vs wrk:
+           requests/s, k6 CPU (same VUs and duration), suite / hand-written
+  sockets  the most room sockets one k6 process holds with steady delivery (steps 1000, 2000, 4000, …), memory
+           and CPU per socket: the suite, the same work by hand, a minimal non-k6 client; suite / hand-written
 Prints the figures and writes them to --out (JSON, with capacity.socketsPerRunner and restIterationsPerS for
 npm run load -- plan --bench <file>). Takes a few minutes; run it alone (heavy-run lock).`,
   flags: [

@@ -3,11 +3,12 @@
  * each runner needs; `npm run load -- tune [--apply] [--sockets N]` applies them (dry run by default; root only).
  *
  * Per-runner capacity: from the bench JSON (`npm run bench` writes `bench/results.json`; `capacity`) when present,
- * else DEFAULT_CAPACITY, measured by `npm run bench` on the quiet 2-core machine (2026-12-03, k6 v1.8.1, GOGC 400;
- * see README.md, "How many load generators"): one k6 process held 1,000 stage-3 room sockets (a send every 10 s in
- * rooms of 50) with delivery p95 11 ms, and neither 1,500 (134 ms) nor 2,000 (73 ms) in the same run (another run
- * with GOGC 100: 1,000 held, 1,500 70 ms, 2,000 164 ms), at ~0.54 millicores and ~590 KiB per socket, so latency,
- * not memory or CPU, is the limit; the suite's REST scenario ran 1,674 iterations/s (3,650 requests/s).
+ * else DEFAULT_CAPACITY, measured by `npm run bench` on the quiet 2-core machine (2026-12-03 evening, k6 v1.8.1,
+ * GOGC 400, after the cheaper hot paths of lib/; see README.md, "How many load generators"): in two bench runs one
+ * k6 process held 2,000 stage-3 room sockets (a send every 10 s in rooms of 50) with delivery p95 20 and 18 ms, and
+ * not 3,000 (218 and 345 ms), at ~0.37-0.39 millicores and ~570-610 KiB per socket, so latency, not memory or
+ * CPU, is the limit (before that change the same evening: 1,500 held, 2,000 at 105 ms); the suite's REST scenario
+ * ran 2,175 iterations/s (4,742 requests/s) on 1.58 cores.
  * A k6 process is assumed to carry both its sockets and its REST share (the larger process count of the two is
  * taken). One k6 process per runner by default; for a runner of a given size (`--runner-cores C
  * [--runner-memory-gib M]`) as many processes as its cores and memory carry at the measured per-process cost
@@ -20,12 +21,12 @@ import { UsageError } from '../runner/smoke-config.js';
 import { MAX_LOCAL_PARTS } from './segments.js';
 import { peakRestRate, peakSockets, peakVus, resolveProfile, type ProfileName } from '../lib/profiles.js';
 
-export const DEFAULT_CAPACITY = { socketsPerRunner: 1000, restIterationsPerS: 1674, source: 'default (npm run bench, 2 cores, 2026-12-03)' };
+export const DEFAULT_CAPACITY = { socketsPerRunner: 2000, restIterationsPerS: 2175, source: 'default (npm run bench, 2 cores, 2026-12-03)' };
 /**
- * What one k6 process costs at its load (npm run bench, 2 cores, 2026-12-03, GOGC 400): ~0.54 millicores and
- * ~590 KiB per room socket over an idle 68 MiB; the suite's REST code 1.61 cores at 1,674 iterations/s.
+ * What one k6 process costs at its load (npm run bench, 2 cores, 2026-12-03 evening, GOGC 400): ~0.39 millicores
+ * and ~590 KiB per room socket over an idle 68 MiB; the suite's REST code 1.58 cores at 2,175 iterations/s.
  */
-export const DEFAULT_PROCESS_COST = { coresPerSocket: 0.00054, coresPerRestIterationPerS: 1.61 / 1674, idleMiB: 68, miBPerSocket: 590 / 1024 };
+export const DEFAULT_PROCESS_COST = { coresPerSocket: 0.00039, coresPerRestIterationPerS: 1.58 / 2175, idleMiB: 68, miBPerSocket: 590 / 1024 };
 /** Left on a runner for the OS, the Node process that starts the parts and writes their raw output. */
 export const RUNNER_RESERVE = { cores: 0.5, memoryGiB: 1 };
 /** A runner machine's size (`plan --runner-cores C [--runner-memory-gib M]`). */
