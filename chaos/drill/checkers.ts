@@ -113,7 +113,9 @@ export const FAULT_CHECKERS: readonly FaultChecker[] = [failoverChecker, dbCutCh
 
 /**
  * One DrillFault per scheduled fault: planned fields, then (when injected) the ledger's id and driver, every
- * applying checker's figures, and the real inject and heal times; `error: 'not injected'` otherwise.
+ * applying checker's figures, and the real inject and heal times; `error: 'not injected'` otherwise, with the
+ * reason when the load ended before the fault's time (k6 stopped early, e.g. on the "target plainly down" abort
+ * thresholds the verdict then names).
  */
 export function faultEntries(o: {
   faults: readonly FaultStep[];
@@ -124,6 +126,8 @@ export function faultEntries(o: {
   evidence: DrillEvidence;
   checkers?: readonly FaultChecker[];
   now?: number;
+  /** How the load ended: seconds after its start, and k6's exit code (unset: not known). */
+  loadEnd?: { atS: number; exitCode: number | null };
 }): DrillFault[] {
   const checkers = o.checkers ?? FAULT_CHECKERS;
   const now = o.now ?? Date.now();
@@ -131,7 +135,7 @@ export function faultEntries(o: {
   return o.faults.map((step, i) => {
     const lf = o.runFaults.find((x) => x.inject.id === o.injected.get(i));
     const base = plannedFault(step);
-    if (!lf) return { ...base, error: 'not injected' };
+    if (!lf) return { ...base, error: notInjected(step, o.loadEnd) };
     const f: InjectedFault = {
       step,
       injectAt: lf.injectedAt,
@@ -149,4 +153,11 @@ export function faultEntries(o: {
       healAt: new Date(f.healAt).toISOString(),
     };
   });
+}
+
+/** Why a scheduled fault has no entry in the ledger, as far as the drill can tell. */
+function notInjected(step: FaultStep, loadEnd: { atS: number; exitCode: number | null } | undefined): string {
+  if (!loadEnd || step.at < loadEnd.atS) return 'not injected';
+  const exit = loadEnd.exitCode === null ? 'k6 was stopped' : `k6 exit ${loadEnd.exitCode}`;
+  return `not injected: the load ended ${loadEnd.atS.toFixed(1)} s after its start (${exit}), before the fault's time (${step.at} s)`;
 }

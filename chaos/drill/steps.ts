@@ -269,6 +269,7 @@ export async function figuresStep(o: { input: DrillInput; run: DrillRun; target:
     runFaults: input.ledger.faults().filter((f) => f.inject.runId === run.runId),
     injected: run.method.injected,
     evidence: { target: o.target, slo: input.spec.slo, series, wsSamples, readiness: watchers.readiness, balancer: b?.watcher, serving: watchers.serving, serviceSamples },
+    ...(k6.loadStartedAt ? { loadEnd: { atS: (k6.finishedAt.getTime() - k6.loadStartedAt.getTime()) / 1000, exitCode: k6.exitCode } } : {}),
   });
   run.errors.push(...judgeFigures(report.faults, input.spec.slo));
   servingFigures(report, o.target, watchers, serviceSamples, run.errors);

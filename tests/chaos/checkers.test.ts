@@ -103,6 +103,15 @@ describe('per-fault checkers', () => {
     expect(entries[2]).toEqual({ fault: 'kill', node: 'chat-1', plannedAtS: 20, plannedForS: 5, error: 'not injected' });
   });
 
+  it('a fault not injected because the load ended before its time says so, with the load\'s end and k6\'s exit', () => {
+    const entries = faultEntries({ faults, runFaults: runFaults.slice(0, 1), injected: new Map([[0, 'f0']]), evidence: evidence(), loadEnd: { atS: 16.04, exitCode: 99 } });
+    // planned at 14 s, before the load's end: no reason the drill can tell
+    expect(entries[1]!.error).toBe('not injected');
+    expect(entries[2]!.error).toBe("not injected: the load ended 16.0 s after its start (k6 exit 99), before the fault's time (20 s)");
+    const stopped = faultEntries({ faults, runFaults: [], injected: new Map(), evidence: evidence(), loadEnd: { atS: 3, exitCode: null } });
+    expect(stopped[0]!.error).toMatch(/^not injected: the load ended 3\.0 s after its start \(k6 was stopped\), before the fault's time/);
+  });
+
   it('a new checker is an addition: it adds its figures where it applies', () => {
     const probe: FaultChecker = { name: 'probe', appliesTo: (f) => f.step.node === 'dbman-1', figures: () => ({ error: 'probe saw it' }) };
     const entries = faultEntries({ faults, runFaults, injected, evidence: evidence(), checkers: [...FAULT_CHECKERS, probe] });
