@@ -101,13 +101,12 @@ export class ChatApi {
    */
   private readonly paramsCache = new Map<string, RequestParams>();
 
-  private params(base: 'chat' | 'auth', name: string, endpoint: Endpoint, extraTags: Record<string, string>): RequestParams {
+  private params(base: 'chat' | 'auth', root: string, name: string, endpoint: Endpoint, extraTags: Record<string, string>): RequestParams {
     const phase = this.opts.phase();
     const plain = extraTags === NO_TAGS;
-    const key = `${endpoint}|${phase}`;
+    const key = `${endpoint}|${root}${name}|${phase}`;
     const cached = plain ? this.paramsCache.get(key) : undefined;
     if (cached) return cached;
-    const root = base === 'chat' ? this.opts.chatUrl : this.opts.authUrl;
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     const params = {
@@ -130,8 +129,9 @@ export class ChatApi {
     extraTags: Record<string, string> = NO_TAGS,
     decode = true,
   ): Call<T> {
-    const params = this.params(base, name, endpoint, extraTags);
-    const url = `${base === 'chat' ? this.opts.chatUrl : this.opts.authUrl}${path}`;
+    const root = base === 'chat' ? this.opts.chatUrl : this.opts.authUrl;
+    const params = this.params(base, root, name, endpoint, extraTags);
+    const url = `${root}${path}`;
     const res =
       method === 'GET'
         ? http.get(url, params)
