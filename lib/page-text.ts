@@ -13,6 +13,7 @@ const COMPACT_CURSOR = '"next_cursor":"';
  */
 export function pageHasCursor(text: string): boolean {
   const at = text.indexOf(COMPACT_CURSOR);
-  if (at >= 0 && text.charCodeAt(at + COMPACT_CURSOR.length) !== 34) return true;
+  const first = at + COMPACT_CURSOR.length;
+  if (at >= 0 && first < text.length && text.charCodeAt(first) !== 34) return true;
   return text.includes('"next_cursor"') && HAS_CURSOR.test(text);
 }
