@@ -126,7 +126,7 @@ export function faultEntries(o: {
   evidence: DrillEvidence;
   checkers?: readonly FaultChecker[];
   now?: number;
-  /** How the load ended: seconds after its start, and k6's exit code (unset: not known). */
+  /** When k6 ended, in seconds after the load started, and its exit code (unset: not known). */
   loadEnd?: { atS: number; exitCode: number | null };
 }): DrillFault[] {
   const checkers = o.checkers ?? FAULT_CHECKERS;
@@ -158,6 +158,6 @@ export function faultEntries(o: {
 /** Why a scheduled fault has no entry in the ledger, as far as the drill can tell. */
 function notInjected(step: FaultStep, loadEnd: { atS: number; exitCode: number | null } | undefined): string {
   if (!loadEnd || step.at < loadEnd.atS) return 'not injected';
-  const exit = loadEnd.exitCode === null ? 'k6 was stopped' : `k6 exit ${loadEnd.exitCode}`;
-  return `not injected: the load ended ${loadEnd.atS.toFixed(1)} s after its start (${exit}), before the fault's time (${step.at} s)`;
+  const exit = loadEnd.exitCode === null ? 'stopped by a signal' : `exit ${loadEnd.exitCode}`;
+  return `not injected: k6 ended ${loadEnd.atS.toFixed(1)} s after the load started (${exit}), before the fault's time (${step.at} s)`;
 }

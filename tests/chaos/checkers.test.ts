@@ -107,9 +107,9 @@ describe('per-fault checkers', () => {
     const entries = faultEntries({ faults, runFaults: runFaults.slice(0, 1), injected: new Map([[0, 'f0']]), evidence: evidence(), loadEnd: { atS: 16.04, exitCode: 99 } });
     // planned at 14 s, before the load's end: no reason the drill can tell
     expect(entries[1]!.error).toBe('not injected');
-    expect(entries[2]!.error).toBe("not injected: the load ended 16.0 s after its start (k6 exit 99), before the fault's time (20 s)");
+    expect(entries[2]!.error).toBe("not injected: k6 ended 16.0 s after the load started (exit 99), before the fault's time (20 s)");
     const stopped = faultEntries({ faults, runFaults: [], injected: new Map(), evidence: evidence(), loadEnd: { atS: 3, exitCode: null } });
-    expect(stopped[0]!.error).toMatch(/^not injected: the load ended 3\.0 s after its start \(k6 was stopped\), before the fault's time/);
+    expect(stopped[0]!.error).toMatch(/^not injected: k6 ended 3\.0 s after the load started \(stopped by a signal\), before the fault's time/);
   });
 
   it('a new checker is an addition: it adds its figures where it applies', () => {
