@@ -41,7 +41,11 @@ export interface SetupData {
   /** Who the VUs run as, and one line saying so. */
   usersMode: UsersMode;
   usersNote: string;
-  rooms: { rest: string[]; ws: string[]; hot?: string; hotShared?: boolean; msa?: string };
+  /**
+   * `foreign`: with a storm of not_member requests and a user besides the admin, a room only the admin is in (the
+   * storm's existing room its sender is not a member of).
+   */
+  rooms: { rest: string[]; ws: string[]; hot?: string; hotShared?: boolean; msa?: string; foreign?: string };
   /** Counts for the summary (no secrets). */
   created: { users: number; rooms: number; failed: number };
   /** Failed setup calls, grouped by fixture, call, status and error text (no secrets). */
@@ -160,10 +164,20 @@ export function runSetup(cfg: SuiteConfig, profile: Profile, need: { rest: boole
   }
   // the msa part: the owners' script posts as the one login (the admin) into one room of its own
   if (need.msa) data.rooms.msa = makeRooms('msa', 1)[0];
+  if (cfg.storm?.kinds.includes('not_member') && members.length > 0) foreignRoom(asAdmin, runId, data, fail);
   if ((need.rest && data.rooms.rest.length === 0) || (need.ws && data.rooms.ws.length === 0) || (need.hotRoom && !data.rooms.hot) || (need.msa && !data.rooms.msa)) {
     return done(need.hotRoom && cfg.hotRoom !== undefined && !data.rooms.hot ? `joining the shared hot room ${cfg.hotRoom} failed` : 'creating rooms failed');
   }
   return done();
+}
+
+/** The storm's foreign room: made by the admin with no other member (optional: else only missing rooms are named). */
+function foreignRoom(asAdmin: ChatApi, runId: string, data: SetupData, fail: FailFn): void {
+  const r = asAdmin.createRoom(`k6 ${runId} storm foreign`, []);
+  if (r.ok && r.data) {
+    data.rooms.foreign = r.data.id;
+    data.created.rooms += 1;
+  } else fail('storm foreign room', 'POST /api/v1/rooms', r, false, "the storm's not_member requests name only rooms that do not exist");
 }
 
 type FailFn = (fixture: string, call: string, r: Call<unknown>, required: boolean, instead?: string) => void;

@@ -46,9 +46,15 @@ export type StormAnswer = 'refused' | 'server_error' | 'accepted' | 'none';
 
 /** One request of the storm: its kind, the service it reaches, and what exactly to send (lib/storm.ts). */
 export type StormRequest =
-  | { kind: StormKind; service: StormService; via: 'ws_frame'; frame: string }
-  | { kind: StormKind; service: StormService; via: 'ws_open'; room: 'foreign_uuid' | 'foreign_text' }
-  | { kind: StormKind; service: StormService; via: 'http'; method: 'GET' | 'POST'; path: string; name: string; body?: string | Record<string, unknown>; asAdmin?: boolean };
+  | { kind: StormKind; service: StormService; via: 'ws_frame'; frame: string; room?: undefined }
+  | { kind: StormKind; service: StormService; via: 'ws_open'; room: ForeignRoom; roomId: string }
+  | { kind: StormKind; service: StormService; via: 'http'; method: 'GET' | 'POST'; path: string; name: string; body?: string | Record<string, unknown>; asAdmin?: boolean; room?: ForeignRoom };
+
+/**
+ * Which room a `not_member` request names: `existing`, a room setup made that the sender is not in (the check a
+ * server can get wrong while it refuses rooms that do not exist), or `missing`, an id no room has.
+ */
+export type ForeignRoom = 'existing' | 'missing';
 
 /** A room id the caller is not in: a well-formed UUID no room has, or text (the real dbman's uuid column refuses it). */
 export const FOREIGN_ROOM_UUID = '00000000-0000-4000-8000-00000000dead';
@@ -59,9 +65,11 @@ export const BOGUS_CURSOR = 'k6-storm-not-a-cursor';
 /**
  * The n-th request of a storm (n counts every request of the run): kinds taken in turn, and each kind's variants
  * in turn, so wherever a server validates (app service or dbman), some variant of every kind reaches that place.
- * `own` is a room the caller is a member of; `org` an org unit id or undefined; `tag` makes user e-mails unique.
+ * `own` is a room the caller is a member of; `tag` makes user e-mails unique; `foreign` an existing room the
+ * not_member requests' sender is not in (setup's, when the run has a user besides the admin): without it they
+ * name only rooms that do not exist.
  */
-export function stormRequestAt(n: number, kinds: readonly StormKind[], own: string, tag: string): StormRequest {
+export function stormRequestAt(n: number, kinds: readonly StormKind[], own: string, tag: string, foreign?: string): StormRequest {
   const kind = kinds[n % kinds.length]!;
   const v = Math.floor(n / kinds.length);
   const ownPath = `/api/v1/rooms/${encodeURIComponent(own)}`;
@@ -75,12 +83,11 @@ export function stormRequestAt(n: number, kinds: readonly StormKind[], own: stri
       return { kind, service: 'chat', via: 'ws_frame', frame: JSON.stringify(frames[v % frames.length]) };
     }
     case 'not_member': {
-      const variants: StormRequest[] = [
-        { kind, service: 'chat', via: 'http', method: 'POST', path: `/api/v1/rooms/${FOREIGN_ROOM_UUID}/messages`, name: '/api/v1/rooms/:id/messages', body: { body: 'k6-storm not a member' } },
-        { kind, service: 'chat', via: 'ws_open', room: 'foreign_uuid' },
-        { kind, service: 'chat', via: 'http', method: 'POST', path: `/api/v1/rooms/${FOREIGN_ROOM_TEXT}/messages`, name: '/api/v1/rooms/:id/messages', body: { body: 'k6-storm not a member' } },
-        { kind, service: 'chat', via: 'ws_open', room: 'foreign_text' },
-      ];
+      const post = (roomId: string, room: ForeignRoom): StormRequest => ({ kind, service: 'chat', via: 'http', method: 'POST', path: `/api/v1/rooms/${encodeURIComponent(roomId)}/messages`, name: '/api/v1/rooms/:id/messages', body: { body: 'k6-storm not a member' }, room });
+      const open = (roomId: string, room: ForeignRoom): StormRequest => ({ kind, service: 'chat', via: 'ws_open', room, roomId });
+      const missing = [post(FOREIGN_ROOM_UUID, 'missing'), open(FOREIGN_ROOM_UUID, 'missing'), post(FOREIGN_ROOM_TEXT, 'missing'), open(FOREIGN_ROOM_TEXT, 'missing')];
+      // with an existing foreign room, every other not_member request names it (a post and a socket in turn)
+      const variants = foreign === undefined ? missing : missing.flatMap((m, i) => [i % 2 === 0 ? post(foreign, 'existing') : open(foreign, 'existing'), m]);
       return variants[v % variants.length]!;
     }
     case 'malformed_json': {

@@ -15,7 +15,7 @@ import type { SuiteConfig } from './config.js';
 import { ChatApi } from './rest.js';
 import { pick } from './rest-plan.js';
 import type { SetupData } from './setup.js';
-import { classifyStatus, FOREIGN_ROOM_TEXT, FOREIGN_ROOM_UUID, stormRequestAt, stormTags, type StormAnswer, type StormRequest } from './storm-plan.js';
+import { classifyStatus, stormRequestAt, stormTags, type StormAnswer, type StormRequest } from './storm-plan.js';
 
 interface Ctx {
   cfg: SuiteConfig;
@@ -45,7 +45,7 @@ function sendHttp(ctx: Ctx, r: Extract<StormRequest, { via: 'http' }>, token: st
 
 /** A room socket: opened to a foreign room (the upgrade must be refused), or to the caller's room to send a bad frame. */
 function sendWs(ctx: Ctx, r: Extract<StormRequest, { via: 'ws_frame' | 'ws_open' }>, token: string, ownRoom: string): StormAnswer {
-  const room = r.via === 'ws_open' ? (r.room === 'foreign_uuid' ? FOREIGN_ROOM_UUID : FOREIGN_ROOM_TEXT) : ownRoom;
+  const room = r.via === 'ws_open' ? r.roomId : ownRoom;
   const sep = ctx.cfg.wsUrl.includes('?') ? '&' : '?';
   const url = `${ctx.cfg.wsUrl}${sep}room_id=${encodeURIComponent(room)}`;
   let answer: StormAnswer = 'none';
@@ -83,12 +83,18 @@ export function stormRequest(ctx: Ctx, data: SetupData): void {
   const phase = phaseClock(data.loadStartMs, ctx.cfg.faultWindows);
   const n = exec.scenario.iterationInTest;
   const ownRoom = pick(data.rooms.rest.length ? data.rooms.rest : data.rooms.ws, n) ?? '';
-  const who = pick(data.users.length ? data.users : [data.admin], n)!;
-  const r = stormRequestAt(n, ctx.cfg.storm!.kinds, ownRoom, data.runId);
+  const r = stormRequestAt(n, ctx.cfg.storm!.kinds, ownRoom, data.runId, data.rooms.foreign);
+  // a room the sender is not in: setup's foreign room has only the admin in it, so its requests go as another user
+  const outsiders = data.users.filter((u) => u.userId !== data.admin!.userId);
+  const senders = r.room === 'existing' ? outsiders : data.users.length ? data.users : [data.admin];
+  const who = pick(senders, n);
+  if (!who) return;
   const sentAt = Date.now();
   const token = r.via === 'http' && r.asAdmin ? data.admin.token : who.token;
   const answers = r.via === 'http' ? sendHttp(ctx, r, token, ctx.cfg.storm!.burst) : [sendWs(ctx, r, token, ownRoom)];
-  for (const answer of answers) stormAnswers.add(1, { kind: r.kind, service: r.service, answer, phase: phase(sentAt) });
+  const tags: Record<string, string> = { kind: r.kind, service: r.service, phase: phase(sentAt) };
+  if (r.room) tags.room = r.room;
+  for (const answer of answers) stormAnswers.add(1, { ...tags, answer });
 }
 
 /** One valid request to a service the storm hits, in turn: chat (the caller's rooms), orghub (a login). */

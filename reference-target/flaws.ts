@@ -39,6 +39,11 @@ export const FLAW_NAMES = [
    * does above 200: chat asks limit+1, gets fewer, and answers a short page without next_cursor.
    */
   'short-pages',
+  /**
+   * dbman's membership check (`rooms/members/check`) asks only whether the room exists: every user of the tenant
+   * may post to and open a socket on any room, while rooms that do not exist are still refused.
+   */
+  'membership-room-only',
   /** The message list shows a message only TARGET_FLAW_LIST_LAG_MS (default 3000) after it was stored. */
   'list-lag',
   /**

@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     failAfterMessageCommit: duplicates ? () => Math.random() < share : undefined,
     pageCap,
     listLagMs,
+    membershipRoomOnly: flaws.includes('membership-room-only'),
   });
 
   let draining = false;

@@ -4,12 +4,19 @@
 //   like the real one, fails at once while every endpoint is in cooldown): the storm sets every endpoint of a
 //   service aside while all three nodes are ready and serving: the drill FAILS naming the service
 //   (service_outage{service:X} and storm.<service>.error_rate), and the storm's 5xx answers are counted;
+//   The same stack has membership-room-only (dbman's membership check asks only whether the room exists): the
+//   storm's not_member requests to an existing room the sender is not in (setup's foreign room) are accepted and
+//   shown as such, while those to rooms that do not exist are all refused: a storm of missing rooms alone (as
+//   before) would have reported every not_member request refused;
 // - the healthy target under the same storm passes: every storm request refused (4xx / error frame), the valid
 //   traffic's SLO held in the storm's window, per service.
 // How a different implementation of the same flaw could slip past, and what covers it: validation only in some
 // operations (the storm's kinds and variants reach chat's room/message lists and orghub's users/create through
 // dbman); a service the load barely uses (orghub: the witnesses log in 2/s); an outage shorter than a whole second
-// (storm.<service>.error_rate judges every failed valid request, not only whole failed seconds).
+// (storm.<service>.error_rate judges every failed valid request, not only whole failed seconds); a membership check
+// broken only on one path (posts or sockets: the foreign room gets both in turn). Not covered: a check broken only
+// for some users or rooms (one foreign room, made by the admin), and a run with one identity (then the printout
+// says only rooms that do not exist were named).
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StormSection } from '../../runner/storm-section.js';
@@ -19,7 +26,7 @@ import { readFileSync } from 'node:fs';
 const dir = tempDir('chaos-drill-storm-');
 const ledgerPath = join(dir, 'ledger.jsonl');
 // both stacks start at once, before the first drill; the flawed one is stopped after its drill
-const stacks = stacksAtOnce(dir, [['validation-500'], []]);
+const stacks = stacksAtOnce(dir, [['validation-500', 'membership-room-only'], []]);
 afterAll(() => stacks.stopAll(), 60_000);
 
 const STORM = ['--file', 'chaos/drills/bad-request-storm.yaml'];
@@ -40,6 +47,11 @@ describe('bad-request storm drill', () => {
     const storm = stormOf(r.report!.runId)!;
     expect(storm.total.server_error).toBeGreaterThan(0);
     expect(r.stdout).toMatch(/^storm: \d+ sent: \d+ refused .*, [1-9]\d* answered 5xx/m);
+    // membership-room-only: an existing room the sender is not in lets it in; rooms that do not exist do not
+    const byRoom = storm.notMemberByRoom!;
+    expect(byRoom.existing.accepted).toBeGreaterThan(0);
+    expect(byRoom.missing.accepted).toBe(0);
+    expect(r.stdout).toMatch(/^ {4}to an existing room the sender is not in: \d+ sent: .*, [1-9]\d* accepted/m);
   }, 240_000);
 
   it('the healthy target under the same storm: every bad request refused, the valid traffic keeps its SLO', async () => {
@@ -52,6 +64,10 @@ describe('bad-request storm drill', () => {
     expect(storm.total.sent).toBeGreaterThan(300);
     expect(storm.total.refused).toBe(storm.total.sent);
     expect(Object.keys(storm.byKind).sort()).toEqual(['bad_cursor', 'malformed_json', 'not_member', 'users_invalid', 'ws_no_body']);
+    // the not_member requests named setup's foreign room (the smoke profile has a user pool) and missing rooms
+    expect(storm.notMemberByRoom!.existing.sent).toBeGreaterThan(10);
+    expect(storm.notMemberByRoom!.existing.refused).toBe(storm.notMemberByRoom!.existing.sent);
+    expect(storm.notMemberByRoom!.missing.sent).toBeGreaterThan(10);
     expect(r.stdout).toMatch(/^ +pass +storm\.chat\.error_rate: /m);
     expect(r.stdout).toMatch(/^ +pass +storm\.orghub\.error_rate: /m);
     expect((r.report!.services as { outages: unknown[] }).outages).toEqual([]);

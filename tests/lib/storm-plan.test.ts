@@ -45,6 +45,28 @@ describe('storm requests', () => {
     expect([0, 1, 2, 3].map((n) => stormRequestAt(n, only, 'r', 't').kind)).toEqual(['bad_cursor', 'bad_cursor', 'bad_cursor', 'bad_cursor']);
   });
 
+  it('not_member: with a foreign room, every other request names it (a post and a socket in turn), the rest rooms that do not exist', () => {
+    const kinds: StormKind[] = ['not_member'];
+    const rooms = (foreign?: string) => [0, 1, 2, 3, 4, 5, 6, 7].map((n) => stormRequestAt(n, kinds, 'own', 'run', foreign));
+    const withForeign = rooms('room-f');
+    expect(withForeign.map((r) => `${r.via}:${r.room}`)).toEqual(['http:existing', 'http:missing', 'ws_open:existing', 'ws_open:missing', 'http:existing', 'http:missing', 'ws_open:existing', 'ws_open:missing']);
+    expect(withForeign[0]).toMatchObject({ path: '/api/v1/rooms/room-f/messages', name: '/api/v1/rooms/:id/messages' });
+    expect(withForeign[2]).toMatchObject({ roomId: 'room-f' });
+    // without one (one identity): only rooms that do not exist, as before
+    const without = rooms();
+    expect(without.every((r) => r.room === 'missing')).toBe(true);
+    expect(without.map((r) => (r.via === 'http' ? r.path : r.via === 'ws_open' ? r.roomId : ''))).toEqual([
+      '/api/v1/rooms/00000000-0000-4000-8000-00000000dead/messages',
+      '00000000-0000-4000-8000-00000000dead',
+      '/api/v1/rooms/k6-storm-no-such-room/messages',
+      'k6-storm-no-such-room',
+      '/api/v1/rooms/00000000-0000-4000-8000-00000000dead/messages',
+      '00000000-0000-4000-8000-00000000dead',
+      '/api/v1/rooms/k6-storm-no-such-room/messages',
+      'k6-storm-no-such-room',
+    ]);
+  });
+
   it('classes answers: 4xx refused, 5xx server_error, 2xx accepted, no answer none', () => {
     expect([400, 403, 499, 500, 503, 200, 201, 101, 0].map(classifyStatus)).toEqual(['refused', 'refused', 'refused', 'server_error', 'server_error', 'accepted', 'accepted', 'accepted', 'none']);
   });
@@ -103,5 +125,22 @@ describe('storm section', () => {
     expect(s.total).toEqual({ sent: 3, refused: 1, server_error: 1, accepted: 0, none: 1 });
     expect(s.byKind.bad_cursor).toEqual({ sent: 2, refused: 1, server_error: 1, accepted: 0, none: 0 });
     expect(formatStorm(s)[0]).toBe("storm: 3 sent: 1 refused (4xx / error frame, as expected), 1 answered 5xx, 0 accepted, 1 unanswered (not counted in the valid traffic's thresholds)");
+    expect(s.notMemberByRoom).toBeUndefined();
+  });
+
+  it('counts not_member answers by the room they named, and says when no existing room was named', () => {
+    const s = stormSectionOf([
+      { kind: 'not_member', answer: 'accepted', room: 'existing' },
+      { kind: 'not_member', answer: 'refused', room: 'missing' },
+      { kind: 'not_member', answer: 'refused' },
+    ])!;
+    expect(s.notMemberByRoom).toEqual({ existing: { sent: 1, refused: 0, server_error: 0, accepted: 1, none: 0 }, missing: { sent: 2, refused: 2, server_error: 0, accepted: 0, none: 0 } });
+    expect(formatStorm(s).slice(1)).toEqual([
+      '  storm not_member: 3 sent: 2 refused (4xx / error frame, as expected), 0 answered 5xx, 1 accepted, 0 unanswered',
+      '    to an existing room the sender is not in: 1 sent: 0 refused (4xx / error frame, as expected), 0 answered 5xx, 1 accepted, 0 unanswered',
+      '    to rooms that do not exist: 2 sent: 2 refused (4xx / error frame, as expected), 0 answered 5xx, 0 accepted, 0 unanswered',
+    ]);
+    const onlyMissing = formatStorm(stormSectionOf([{ kind: 'not_member', answer: 'refused', room: 'missing' }]));
+    expect(onlyMissing[2]).toMatch(/^ {4}only rooms that do not exist were named .*a server that lets any user into an existing room passes this$/);
   });
 });

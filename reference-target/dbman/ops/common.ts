@@ -29,6 +29,8 @@ export interface OpsOptions {
   pageCap?: number | undefined;
   /** list-lag: the message list shows a message only this long after it was stored. */
   listLagMs?: number | undefined;
+  /** membership-room-only: the membership check asks only whether the room exists. */
+  membershipRoomOnly?: boolean;
 }
 
 /** The pool, its two query forms and the node's options, handed to each domain's operations. */

@@ -18,7 +18,11 @@ const In_roomsList = z.object({
 const In_roomsMembers = z.object({ tenant_id: tenant, room_id: uuid, user_id: z.string() });
 const In_roomsMembersCheck = z.object({ tenant_id: tenant, room_id: z.string(), user_id: z.string() });
 
-export function roomOperations({ pool, q, qp }: OpDb): Operations {
+export function roomOperations({ pool, q, qp, opts }: OpDb): Operations {
+  // flaw membership-room-only: the check asks whether the room exists, not whether the user is in it
+  const checkSql = opts.membershipRoomOnly
+    ? 'SELECT 1 FROM rooms WHERE id = $1 AND $2::text IS NOT NULL AND tenant_id = $3'
+    : 'SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2 AND tenant_id = $3';
   return {
     rooms: async (input) => {
       const b = parse(In_rooms, input);
@@ -85,7 +89,7 @@ export function roomOperations({ pool, q, qp }: OpDb): Operations {
     'rooms/members/check': async (input) => {
       const b = parse(In_roomsMembersCheck, input);
       if (!UUID_RE.test(b.room_id) || !UUID_RE.test(b.user_id)) return { status: 200, body: { is_member: false } };
-      const r = await qp('members_check', 'SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2 AND tenant_id = $3', [
+      const r = await qp('members_check', checkSql, [
         b.room_id,
         b.user_id,
         b.tenant_id,
