@@ -22,6 +22,7 @@ import {
   hotRoomEchoCo,
   hotRoomFanoutCo,
   wsSendsSkipped,
+  hotRoomSendsSkipped,
   readAfterWriteMiss,
 } from './metrics.js';
 import { phaseClock, phaseTags, storeTags } from './phase.js';
@@ -38,7 +39,7 @@ import { coCorrected, padding, slowPerVu } from './slow-consumers.js';
 import { msaIteration } from './msa.js';
 import { DeliveryDigest, streamKey } from './delivery-digest.js';
 import { RepeatProbe } from './idempotency.js';
-import { Burst } from './send-pattern.js';
+import { Burst, PublisherSlots } from './send-pattern.js';
 import type { Call, Page, StoredMessage } from './rest.js';
 
 export interface Ctx {
@@ -458,7 +459,7 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
   const all = [pubSock, ...subs.map((s) => s.sock)];
   const openWaitUntil = start + 5000;
   let pubStart: number | undefined;
-  let nextSendMs = 0;
+  let slots: PublisherSlots | undefined;
   let scheduleEnd = 0;
   let pubDeadline = 0;
   let doneAt: number | undefined;
@@ -498,7 +499,7 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
       const settled = all.every((s) => s.state !== 'connecting');
       if (settled || now >= openWaitUntil) {
         pubStart = now;
-        nextSendMs = now;
+        slots = new PublisherSlots(now, intervalMs, h.messagesPerPublisher);
         // no message starts after its schedule's end; the one in flight then gets one ack timeout (hotRoomTailMs)
         scheduleEnd = now + h.messagesPerPublisher * intervalMs;
         pubDeadline = scheduleEnd + tailMs;
@@ -508,10 +509,12 @@ export function hotRoomSession(ctx: Ctx, data: SetupData): void {
     if (pubStart !== undefined && doneAt === undefined) {
       sender.tick(now);
       probe.tick(now, !sender.busy);
-      if (sender.seq < h.messagesPerPublisher && now < scheduleEnd && now >= nextSendMs && pubSock.state === 'open' && !probe.inFlight) {
-        if (sender.sendNext(now)) {
-          while (nextSendMs <= now) nextSendMs += intervalMs;
-        }
+      // a slot is sent, or skipped when its message was due while the publisher still awaited an answer (not
+      // while the socket is down or only the suite's own repeat is in flight: PublisherSlots)
+      slots!.pass(now, (at) => hotRoomSendsSkipped.add(true, phaseTags(phase(at))));
+      if (sender.seq < h.messagesPerPublisher && slots!.due(now) && pubSock.state === 'open' && !probe.inFlight) {
+        if (sender.busy) slots!.waited();
+        else if (sender.sendNext(now)) hotRoomSendsSkipped.add(false, phaseTags(phase(slots!.sent())));
       }
       const allSent = sender.seq >= h.messagesPerPublisher || now >= scheduleEnd || pubSock.state === 'closed';
       if ((allSent && !sender.busy && !probe.busy) || now >= pubDeadline) {

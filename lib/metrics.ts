@@ -52,6 +52,12 @@ export const setupOk = new Rate('suite_setup_ok');
  * offered load unseen. Tags: phase.
  */
 export const wsSendsSkipped = new Rate('ws_sends_skipped');
+/**
+ * hot room: 1 per scheduled publisher slot that was sent or skipped (lib/send-pattern.ts PublisherSlots): 1 = its
+ * message was due while the publisher still awaited the previous one's answer and its window passed, 0 = a message
+ * started in it. Reported (the hot room's offered load), not judged. Tags: phase (of the slot's time).
+ */
+export const hotRoomSendsSkipped = new Rate('hot_room_sends_skipped');
 /** 1 per idempotency repeat (lib/idempotency.ts). Tags: answer (refused|accepted|error|timeout), phase. */
 export const wsRepeatAnswers = new Counter('ws_repeat_answers');
 /**

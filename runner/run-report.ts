@@ -14,6 +14,7 @@ import type { TargetFile } from './target-file.js';
 import { formatSummary, judgeThresholds, verdictOf } from './verdict.js';
 import { formatSetup, setupSectionOf, setupStopError, type SetupSection } from './setup-section.js';
 import { formatStorm, readStormSection, type StormSection } from './storm-section.js';
+import { formatHotRoom, hotRoomSectionOf, type HotRoomSection } from './hot-room-section.js';
 
 export const SUMMARY_FILE = 'summary.json';
 /** k6's exit code when the script called exec.test.abort() (the VUs do when setup was not ready). */
@@ -65,6 +66,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
   let thresholds: ThresholdResult[] = [];
   let setup: SetupSection | undefined;
   let storm: StormSection | undefined;
+  let hotRoom: HotRoomSection | undefined;
   if (!existsSync(k6.paths.summary)) {
     errors.push(`k6 wrote no summary data (${K6_SUMMARY_FILE}): the scenario's handleSummary did not run`);
   } else if (!existsSync(k6.paths.raw)) {
@@ -82,6 +84,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
       thresholds = await judgeThresholds(data, k6.paths.raw);
       if (input.amendThresholds) thresholds = input.amendThresholds(thresholds);
       if (data.metrics.storm_answers) storm = await readStormSection(k6.paths.raw);
+      hotRoom = hotRoomSectionOf(data);
       if (thresholds.length === 0) errors.push('the run defined no thresholds: nothing was judged');
     }
   }
@@ -112,6 +115,7 @@ export async function finishRun(input: FinishRunInput): Promise<RunSummary> {
     thresholds,
     ...(setup ? { setup } : {}),
     ...(storm ? { storm } : {}),
+    ...(hotRoom ? { hotRoom } : {}),
     files,
   });
   await writeJson(join(input.runDir, SUMMARY_FILE), summary);
@@ -130,6 +134,7 @@ export function humanSummary(summary: RunSummary, runDir: string): string {
   return [
     formatSetup(summary.setup),
     ...formatStorm(summary.storm),
+    ...formatHotRoom(summary.hotRoom),
     formatSummary(summary.verdict, summary.thresholds, summary.errors),
     `run: ${summary.runId} (reports/${basename(runDir)}, also reports/latest)`,
   ].join('\n');

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SetupSection } from './setup-section.js';
+import { HotRoomSection } from './hot-room-section.js';
 import { StormSection } from './storm-section.js';
 
 /** One metric (or submetric, e.g. `http_req_duration{endpoint:message_store}`) in k6's summary data. */
@@ -123,6 +124,8 @@ export const RunSummary = z.object({
   setup: SetupSection.optional(),
   /** The bad-request storm's own answers per kind (runs with STORM only; never judged: lib/storm-plan.ts). */
   storm: StormSection.optional(),
+  /** The hot-room publishers' scheduled messages: sent or skipped (runs with the hot room; never judged). */
+  hotRoom: HotRoomSection.optional(),
   /** File names inside the run directory. */
   files: z.record(z.string(), z.string()),
 });

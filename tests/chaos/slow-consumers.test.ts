@@ -8,12 +8,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { DrillReport } from '../../chaos/drill/run.js';
 import { DrillSpec } from '../../chaos/drill/spec.js';
 import { Ledger } from '../../chaos/ledger.js';
+import { readRunSummary } from '../../runner/summary.js';
 import { REPO, runDrillCli, stacksAtOnce, tempDir, widePhaseLatency } from './helpers.js';
 
 const dir = tempDir('chaos-slow-');
 const ledgerPath = join(dir, 'ledger.jsonl');
 const FILE = join(REPO, 'chaos', 'drills', 'slow-consumers.yaml');
 
+const hotRoomOf = (runId: string) => readRunSummary(join(REPO, 'reports', runId, 'summary.json')).hotRoom!;
 const drill = (args: string[], env: Record<string, string> = {}) => runDrillCli(ledgerPath, args, env);
 
 function healed(rep: DrillReport): void {
@@ -58,6 +60,11 @@ describe('slow consumers on the reference target', () => {
     const baseline = rep.breached.filter((b) => /^hot_room_fanout_co\{phase:baseline/.test(b));
     for (const b of baseline) expect(b).toMatch(/unverified: the load generator lagged/);
     expect(rep.slowConsumers!.phases.fault!.healthyFanoutCoP95Ms!).toBeGreaterThan(1000);
+    // the room held up, so did the publishers' echoes: scheduled messages were skipped, and the printout says on
+    // how many sent messages the fan-out figures rest
+    const hot = hotRoomOf(rep.runId);
+    expect(hot.skipped, JSON.stringify(hot)).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(new RegExp(`^hot room: the publishers sent ${hot.sent} of ${hot.scheduled} scheduled messages; ${hot.skipped} slots passed while the publisher awaited`, 'm'));
     healed(rep);
   }, 180_000);
 
@@ -81,6 +88,10 @@ describe('slow consumers on the reference target', () => {
     // the fates come from the slow subscribers' own VUs (scenario hot_room_slow), judged from their digests
     expect(sc.fates).toEqual({ 'caught-up': 2 });
     expect(r.stdout).toMatch(/slow subscribers at their end: 2 caught-up/);
+    // the healthy room answered the publishers in time: (nearly) every scheduled message was sent
+    const hot = hotRoomOf(rep.runId);
+    expect(hot.scheduled).toBeGreaterThan(20);
+    expect(hot.sent / hot.scheduled, JSON.stringify(hot)).toBeGreaterThanOrEqual(0.9);
     healed(rep);
   }, 180_000);
 });
