@@ -7,8 +7,13 @@
  *   (`acked` | `failed` | `unknown`), `detail` (HTTP status or error-frame kind or `timeout`/`closed`);
  * - `ws_ack_via_duplicate` (a retry answered `duplicate client_msg_id`: stored earlier): `marker`, `room`, `sender`,
  *   `outcome: acked`;
- * - `ws_fanout_latency` (every receipt by a hot-room subscriber): `marker`, `receiver` (socket key);
- * - `ws_session_ok` (every socket when it ends): `socket`, `room`, `opened_ms`, `closed_ms`.
+ * - `ws_session_ok` (every socket when it ends): `socket`, `room`, `opened_ms`, `closed_ms`, `gaps`, `digest` (every
+ *   marked frame it received: lib/delivery-digest.ts);
+ * - `ws_repeat_answers` (every idempotency repeat): `marker`, `room`, `sender`, `answer`, `detail`;
+ * - `read_after_write_miss`: `marker`, `room`.
+ *
+ * Only those samples carry it (integrity/history.ts reads no other): the latencies (`message_store_latency`,
+ * `ws_delivery_latency`, `ws_fanout_latency`) do not, as metadata costs k6 time and raw-output bytes per sample.
  */
 import exec from 'k6/execution';
 

@@ -97,10 +97,9 @@ export function restIteration(ctx: Ctx, data: SetupData): void {
     const tags = storeTags('rest', phase(sentAt));
     // No answer (timeout, reset) = unknown: the message may be stored. Any answer but 201 = failed.
     const outcome = res.ok ? 'acked' : res.status === 0 ? 'unknown' : 'failed';
-    withMeta({ marker: id, room: roomId, sender: who.userId, outcome, detail: res.status }, () => {
-      messageStoreSuccess.add(res.ok, tags);
-      if (res.ok) messageStoreLatency.add(res.durationMs, tags);
-    });
+    withMeta({ marker: id, room: roomId, sender: who.userId, outcome, detail: res.status }, () => messageStoreSuccess.add(res.ok, tags));
+    // no metadata on the latency: the integrity check reads a store's facts from message_store_success only
+    if (res.ok) messageStoreLatency.add(res.durationMs, tags);
     if (res.ok) posted = { marker: id, at: sentAt };
   }
   if (a.list) {
@@ -369,7 +368,8 @@ function hotSubscriber(o: { ctx: Ctx; phase: (atMs?: number) => Phase; sockOpts:
       o.onReceipt?.(recvMs);
       const sendMs = parsed.sendMs;
       if (sendMs !== undefined) {
-        withMeta({ marker: parsed.id, receiver: o.label }, () => wsFanoutLatency.add(Math.max(0, recvMs - sendMs), { phase: phase(sendMs), ...consumerTag }));
+        // no metadata: each receipt is recorded in the socket's delivery digest (on ws_session_ok) instead
+        wsFanoutLatency.add(Math.max(0, recvMs - sendMs), { phase: phase(sendMs), ...consumerTag });
         if (consumer) {
           for (const c of coCorrected(Math.max(0, recvMs - sendMs), intervalMs)) hotRoomFanoutCo.add(c.value, { phase: phase(sendMs + c.offsetMs), consumer });
         }

@@ -241,7 +241,7 @@ export class RoomSocket {
       this.reconnects += 1;
       const tags = { phase: this.opts.phase(gap.downMs) };
       wsReconnects.add(1, tags);
-      withMeta({ socket: this.opts.label ?? '', down_ms: gap.downMs }, () => wsReconnectMs.add(now - gap.downMs, tags));
+      wsReconnectMs.add(now - gap.downMs, tags);
     }
     this.h.onOpen?.(this, reopened);
   }
@@ -419,17 +419,16 @@ export class MessageSender {
     private readonly keepOutcomes = false,
   ) {}
 
-  /** One message_store_success sample for the in-flight attempt, with its history metadata. */
+  /** One message_store_success sample for the in-flight attempt, with its history metadata, and its latencies. */
   private storeSample(ok: boolean, outcome: 'acked' | 'failed' | 'unknown', detail: string, latencyMs?: number): void {
     const f = this.inFlight!;
     const tags = storeTags('ws', this.o.phase(f.attemptSendMs));
-    withMeta({ marker: f.id, room: this.o.room, sender: this.o.sender, outcome, detail }, () => {
-      messageStoreSuccess.add(ok, tags);
-      if (latencyMs !== undefined) {
-        messageStoreLatency.add(latencyMs, tags);
-        wsDeliveryLatency.add(latencyMs, phaseTags(tags.phase));
-      }
-    });
+    withMeta({ marker: f.id, room: this.o.room, sender: this.o.sender, outcome, detail }, () => messageStoreSuccess.add(ok, tags));
+    // the latencies carry no metadata: the integrity check and the drills read it from message_store_success only
+    if (latencyMs !== undefined) {
+      messageStoreLatency.add(latencyMs, tags);
+      wsDeliveryLatency.add(latencyMs, phaseTags(tags.phase));
+    }
   }
 
   /** Whether a raw frame may be this sender's echo (contains the in-flight marker). */
