@@ -3,7 +3,9 @@
  *
  *   per phase       hot-room fan-out latency p95 (`ws_fanout_latency`) and delivery ratio (`ws_fanout_delivery`),
  *                   unplanned reconnects (`ws_reconnects`) and messages missed while reconnecting
- *                   (`ws_missed_messages`): baseline vs fault vs recovery (a Redis slowdown shows here)
+ *                   (`ws_missed_messages`): baseline vs fault vs recovery (a Redis slowdown shows here); the
+ *                   hot-room publishers' scheduled messages sent or skipped (`hot_room_sends_skipped`: the fault
+ *                   phase's fan-out figures rest on the messages sent)
  *   per chat fault  from inject to the next fault's inject (or the end of the run): reconnects, reconnect time
  *                   (`ws_reconnect_ms`: unplanned close → the new socket open) p50/p95/max, messages missed
  *
@@ -19,6 +21,7 @@ export const WS_METRICS = {
   reconnects: 'ws_reconnects',
   reconnectMs: 'ws_reconnect_ms',
   missed: 'ws_missed_messages',
+  publisherSlots: 'hot_room_sends_skipped',
 } as const;
 
 export interface WsSample {
@@ -37,6 +40,9 @@ export interface WsPhaseFigures {
   deliveryRatio: number | null;
   reconnects: number;
   missedMessages: number;
+  /** Hot-room publisher slots counted (sent or skipped) and those skipped: the offered load of the phase. */
+  publisherSlots: number;
+  publisherSkipped: number;
 }
 
 export interface ReconnectFigures {
@@ -53,15 +59,19 @@ export interface ReconnectFigures {
 const round1 = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
 
 export function wsByPhase(samples: Iterable<WsSample>): Record<string, WsPhaseFigures> {
-  const acc = new Map<string, { lat: number[]; del: number[]; reconnects: number; missed: number }>();
+  const acc = new Map<string, { lat: number[]; del: number[]; reconnects: number; missed: number; slots: number; skipped: number }>();
   for (const s of samples) {
     const ph = s.phase ?? 'untagged';
     let a = acc.get(ph);
-    if (!a) acc.set(ph, (a = { lat: [], del: [], reconnects: 0, missed: 0 }));
+    if (!a) acc.set(ph, (a = { lat: [], del: [], reconnects: 0, missed: 0, slots: 0, skipped: 0 }));
     if (s.metric === WS_METRICS.fanoutLatency) a.lat.push(s.value);
     else if (s.metric === WS_METRICS.fanoutDelivery) a.del.push(s.value);
     else if (s.metric === WS_METRICS.reconnects) a.reconnects += s.value;
     else if (s.metric === WS_METRICS.missed) a.missed += s.value;
+    else if (s.metric === WS_METRICS.publisherSlots) {
+      a.slots += 1;
+      a.skipped += s.value;
+    }
   }
   const out: Record<string, WsPhaseFigures> = {};
   for (const [ph, a] of acc) {
@@ -72,6 +82,8 @@ export function wsByPhase(samples: Iterable<WsSample>): Record<string, WsPhaseFi
       deliveryRatio: a.del.length ? a.del.filter((v) => v > 0).length / a.del.length : null,
       reconnects: a.reconnects,
       missedMessages: a.missed,
+      publisherSlots: a.slots,
+      publisherSkipped: a.skipped,
     };
   }
   return out;

@@ -81,7 +81,7 @@ export function formatFigures(r: DrillReport & Partial<DrillExtras>): string {
     const w = r.ws[phase];
     lines.push(
       `  phase ${phase}: ${p.requests} requests, ${p.failed} failed, p95 ${fmt(p.p95Ms, ' ms')}, p99 ${fmt(p.p99Ms, ' ms')}` +
-        (w ? `; fan-out p95 ${fmt(w.fanoutP95Ms, ' ms')} (${w.fanoutSamples}), delivery ${w.deliveryRatio === null ? '—' : `${(w.deliveryRatio * 100).toFixed(2)}%`} (${w.deliverySamples}), WS reconnects ${w.reconnects}, missed ${w.missedMessages}` : ''),
+        (w ? `; fan-out p95 ${fmt(w.fanoutP95Ms, ' ms')} (${w.fanoutSamples}), delivery ${w.deliveryRatio === null ? '—' : `${(w.deliveryRatio * 100).toFixed(2)}%`} (${w.deliverySamples}), WS reconnects ${w.reconnects}, missed ${w.missedMessages}${w.publisherSlots ? `, hot-room publishers sent ${w.publisherSlots - w.publisherSkipped} of ${w.publisherSlots} scheduled messages` : ''}` : ''),
     );
   }
   lines.push(...formatServices(r.services));

@@ -129,7 +129,14 @@ describe('WS figures and judgement', () => {
     expect(p.baseline).toMatchObject({ fanoutSamples: 100, fanoutP95Ms: 19, deliveryRatio: 1, reconnects: 0 });
     expect(p.fault).toMatchObject({ fanoutSamples: 100, fanoutP95Ms: 409, deliverySamples: 100, deliveryRatio: 0.98 });
     expect(p.recovery!.fanoutP95Ms).toBe(21);
+    expect(p.fault).toMatchObject({ publisherSlots: 0, publisherSkipped: 0 });
     expect(wsByPhase([]).fault).toBeUndefined();
+    // the hot-room publishers' slots per phase: the fault phase's fan-out figures rest on the messages sent
+    const slots = (phase: string, sent: number, skipped: number): WsSample[] =>
+      [...Array(sent).fill(0), ...Array(skipped).fill(1)].map((value, i) => ({ metric: 'hot_room_sends_skipped', at: T0 + i, value, phase }));
+    const q = wsByPhase([...slots('baseline', 10, 0), ...slots('fault', 4, 6)]);
+    expect(q.baseline).toMatchObject({ publisherSlots: 10, publisherSkipped: 0 });
+    expect(q.fault).toMatchObject({ publisherSlots: 10, publisherSkipped: 6 });
   });
 });
 
