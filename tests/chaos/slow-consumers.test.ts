@@ -66,9 +66,9 @@ describe('slow consumers on the reference target', () => {
     expect(hot.skipped, JSON.stringify(hot)).toBeGreaterThan(0);
     expect(r.stdout).toMatch(new RegExp(`^hot room: the publishers sent ${hot.sent} of ${hot.scheduled} scheduled messages; ${hot.skipped} slots passed while the publisher awaited`, 'm'));
     // and per phase: the fault phase's fan-out figures rest on fewer messages than scheduled
-    const fault = /^ {2}phase fault: .*hot-room publishers sent (\d+) of (\d+) scheduled messages$/m.exec(r.stdout);
-    expect(fault, r.stdout).not.toBeNull();
-    expect(Number(fault![1])).toBeLessThan(Number(fault![2]));
+    const faultPhase = /^ {2}phase fault: .*hot-room publishers sent (\d+) of (\d+) scheduled messages$/m.exec(r.stdout);
+    expect(faultPhase, r.stdout).not.toBeNull();
+    expect(Number(faultPhase![1])).toBeLessThan(Number(faultPhase![2]));
     healed(rep);
   }, 180_000);
 
