@@ -16,10 +16,10 @@ const scripts = await prepareScripts(dir);
 const endpoint = await spawnEndpoint(50);
 const D = Number(process.env.D ?? 12);
 for (let round = 0; round < Number(process.env.ROUNDS ?? 3); round++) {
-  for (const mode of ['gz', 'plain', 'none'] as const) {
-    const raw = mode === 'none' ? undefined : join(dir, `raw-${mode}.json${mode === 'gz' ? '.gz' : ''}`);
+  for (const mode of (process.env.MODES ?? 'gz,tags').split(',')) {
+    const raw = mode === 'none' ? undefined : join(dir, `raw-${mode}.json${mode === 'plain' ? '' : '.gz'}`);
     const summary = join(dir, 'sum.json');
-    const k6 = spawnK6({ k6Path, script: scripts.restSuite, args: raw ? ['--out', `json=${raw}`] : [], env: { ...k6TargetEnv(endpoint), PROFILE: 'stage3', USER_POOL: '0', RUN_ID: 'bench', BENCH_VUS: '32', BENCH_DURATION: `${D}s`, SUMMARY_PATH: summary, GOGC: '400' }, logPath: join(dir, 'k6.log'), timeoutMs: (D + 60) * 1000 });
+    const k6 = spawnK6({ k6Path, script: scripts.restSuite, args: raw ? ['--out', `json=${raw}`] : [], env: { ...k6TargetEnv(endpoint), PROFILE: 'stage3', USER_POOL: '0', RUN_ID: 'bench', BENCH_VUS: '32', BENCH_DURATION: `${D}s`, SUMMARY_PATH: summary, GOGC: '400', ...(mode === 'tags' ? { K6_SYSTEM_TAGS: process.env.TAGS ?? 'status,method,name,group,check,error,error_code,scenario,service,expected_response' } : {}) }, logPath: join(dir, 'k6.log'), timeoutMs: (D + 60) * 1000 });
     const s = sampleProcess(k6.pid);
     const t0 = Date.now();
     await k6.done;

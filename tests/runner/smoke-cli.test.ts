@@ -165,9 +165,12 @@ describe('against the reference target', () => {
     expect(integrity.details.readAfterWrite.judged).toBeGreaterThan(60);
     expect(integrity.bounds.lost.upper95).toBeLessThan(0.013);
     expect(s.thresholds.find((t) => t.id === 'ws_sends_skipped')).toMatchObject({ result: 'pass', observed: 0 });
-    // the hot room's offered load: 2 publishers × 15 scheduled messages, each sent or skipped, and said so
-    expect(s.hotRoom!.scheduled).toBe(30);
-    expect(r.stdout).toMatch(new RegExp(`^hot room: the publishers sent ${s.hotRoom!.sent} of 30 scheduled messages`, 'm'));
+    // the hot room's offered load: 2 publishers × 15 scheduled messages, each sent or skipped (a window a stalled
+    // generator never visited is not counted), and said so
+    expect(s.hotRoom!.scheduled).toBeGreaterThanOrEqual(25);
+    expect(s.hotRoom!.scheduled).toBeLessThanOrEqual(30);
+    expect(s.hotRoom!.sent + s.hotRoom!.skipped).toBe(s.hotRoom!.scheduled);
+    expect(r.stdout).toMatch(new RegExp(`^hot room: the publishers sent ${s.hotRoom!.sent} of ${s.hotRoom!.scheduled} scheduled messages`, 'm'));
     expect(r.stdout).toMatch(/^  lost\s+0  \(limit 0\)  \(of \d+; 95 % bound 1(\.\d+)? %\)$/m);
     for (const k of ['provisionMs', 'buildMs', 'targetStartMs', 'loadMs', 'teardownMs'] as const) expect(s.durations[k]).toBeGreaterThan(0);
     for (const f of Object.values(s.files)) expect(existsSync(join(latest, f))).toBe(true);
