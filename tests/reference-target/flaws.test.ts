@@ -36,7 +36,7 @@ describe('parseFlaws', () => {
 
   it('throws a one-line error naming the setting and the allowed names for an unknown flaw', () => {
     expect(() => parseFlaws('ready-lies,fast-everything')).toThrow(
-      'TARGET_FLAWS: unknown flaw "fast-everything" (allowed: single-endpoint, no-cooldown, retry-duplicates, ready-lies, slow-failover, lose-messages, drop-fanout, validation-500, users-create-500, ready-not-serving, slow-dbman, short-pages, list-lag, sender-only-fanout, reorder-fanout, double-fanout, ignore-client-msg-id, serial-fanout, no-resubscribe, status-ok-on-failure, tenants-page)',
+      'TARGET_FLAWS: unknown flaw "fast-everything" (allowed: single-endpoint, no-cooldown, retry-duplicates, ready-lies, slow-failover, lose-messages, drop-fanout, validation-500, users-create-500, ready-not-serving, slow-dbman, short-pages, membership-room-only, list-lag, sender-only-fanout, reorder-fanout, double-fanout, ignore-client-msg-id, serial-fanout, no-resubscribe, status-ok-on-failure, tenants-page)',
     );
   });
 
