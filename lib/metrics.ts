@@ -68,6 +68,7 @@ export const readAfterWriteMiss = new Rate('read_after_write_miss');
 /**
  * Bad-request storm (lib/storm.ts): 1 per bad request sent. Tags: kind (lib/storm-plan.ts STORM_KINDS), service,
  * answer (refused = 4xx or an error frame, as the contract asks | server_error = 5xx | accepted = 2xx or a socket
- * that opened | none = no answer in time), phase.
+ * that opened | none = no answer in time), phase; not_member requests also room (existing: a room the sender is not
+ * in | missing: a room that does not exist).
  */
 export const stormAnswers = new Counter('storm_answers');
