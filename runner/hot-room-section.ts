@@ -25,6 +25,14 @@ export function hotRoomSectionOf(data: Pick<K6SummaryData, 'metrics'>): HotRoomS
   return { scheduled: skipped + sent, sent, skipped };
 }
 
+/** A split run's section: the parts' counts added (each part's publishers keep their own schedule); undefined when no part had slots. */
+export function mergeHotRoomSections(parts: readonly (HotRoomSection | undefined)[]): HotRoomSection | undefined {
+  const present = parts.filter((s): s is HotRoomSection => s !== undefined);
+  if (present.length === 0) return undefined;
+  const sum = (k: keyof HotRoomSection) => present.reduce((n, s) => n + s[k], 0);
+  return { scheduled: sum('scheduled'), sent: sum('sent'), skipped: sum('skipped') };
+}
+
 /** The printout's hot-room line. */
 export function formatHotRoom(s: HotRoomSection | undefined): string[] {
   if (!s) return [];

@@ -14,6 +14,8 @@
  * - The message integrity check runs once over the history of every part (integrity/), reading the rooms back
  *   from the target; its thresholds (lost, duplicates, undelivered) join the verdict. With --skip-integrity the
  *   merge says it was not run (merge.json, the printed summary) and judges the k6 thresholds only.
+ * - The hot room's offered load (summary.json `hotRoom`, the printout): the parts' scheduled, sent and skipped
+ *   publisher slots added; reported, not judged, as in one run.
  * - One summary.json (kind "load"), junit.xml, merge.json (the parts), integrity.json, report.html; exit 0
  *   pass, 1 fail.
  */
@@ -26,6 +28,7 @@ import { RAW_FILE } from '../runner/k6-run.js';
 import type { IntegrityOptions } from '../integrity/index.js';
 import { integrityStep } from '../integrity/run.js';
 import { countSamples } from '../runner/raw.js';
+import { formatHotRoom, hotRoomSectionOf, mergeHotRoomSections } from '../runner/hot-room-section.js';
 import { JUNIT_FILE, SUMMARY_FILE } from '../runner/run-report.js';
 import { pointLatest, writeJson } from '../runner/run-dir.js';
 import { readK6SummaryData, RunSummary, type K6SummaryData, type ThresholdResult } from '../runner/summary.js';
@@ -299,6 +302,7 @@ export async function mergeParts(opts: MergeOptions): Promise<MergeResult> {
   };
   const exitCodes = [...new Set(parts.map((p) => p.info.k6ExitCode))];
   const loadStartedAt = iso(parts.map((p) => p.info.loadStartedAt), 'min');
+  const hotRoom = mergeHotRoomSections(parts.map((p) => (p.data ? hotRoomSectionOf(p.data) : undefined)));
   const summary = RunSummary.parse({
     runId: first.info.runId,
     kind: 'load',
@@ -314,6 +318,7 @@ export async function mergeParts(opts: MergeOptions): Promise<MergeResult> {
     gitRevision: [...new Set(parts.map((p) => p.info.gitRevision))].join(', '),
     target: first.info.target,
     thresholds,
+    ...(hotRoom ? { hotRoom } : {}),
     files: { summary: SUMMARY_FILE, junit: JUNIT_FILE, k6Raw: RAW_FILE, merge: MERGE_FILE, ...files },
   });
   await writeJson(join(outDir, MERGE_FILE), {
@@ -341,6 +346,7 @@ export async function mergeParts(opts: MergeOptions): Promise<MergeResult> {
   if (opts.latest ?? true) await pointLatest(outDir, dirname(outDir)).catch(() => undefined);
   log(formatSummary(summary.verdict, summary.thresholds, summary.errors));
   if (integrityTable) log(integrityTable);
+  for (const line of formatHotRoom(summary.hotRoom)) log(line);
   log(`merged ${parts.length} parts of ${summary.runId} into ${outDir}${opts.integrity === 'skip' ? ' (integrity NOT checked)' : ''}`);
   return { code: summary.verdict === 'pass' ? 0 : 1, summary, outDir };
 }

@@ -134,11 +134,19 @@ describe('split run', () => {
     const merged = await merge([join(root, 'reports', 'hot3')]);
     expect(merged.code, JSON.stringify([merged.summary.errors, merged.summary.thresholds.filter((t) => t.result !== 'pass')])).toBe(0);
     // one hot room: every part's setup() joined the prepared room, and its receipts cross the parts both ways
+    let scheduled = 0;
     for (const dir of partsOf('hot3')) {
-      const setup = JSON.parse(await readFile(join(dir, 'k6-summary.json'), 'utf8')).setup_data;
-      expect(setup.rooms.hot).toBe(hotRoom);
-      expect(setup.rooms.hotShared).toBe(true);
+      const data = JSON.parse(await readFile(join(dir, 'k6-summary.json'), 'utf8'));
+      expect(data.setup_data.rooms.hot).toBe(hotRoom);
+      expect(data.setup_data.rooms.hotShared).toBe(true);
+      const slots = data.metrics.hot_room_sends_skipped.values;
+      expect(slots.passes + slots.fails, `${dir}: its publisher's slots`).toBeGreaterThan(0);
+      scheduled += slots.passes + slots.fails;
     }
+    // the merged summary's hot-room offered load is every part's publisher slots
+    expect(merged.summary.hotRoom?.scheduled).toBe(scheduled);
+    expect(merged.summary.hotRoom!.sent + merged.summary.hotRoom!.skipped).toBe(scheduled);
+    expect(JSON.parse(await readFile(join(root, 'reports', 'hot3', 'summary.json'), 'utf8')).hotRoom).toEqual(merged.summary.hotRoom);
     const history = await readHistory(partsOf('hot3').map((d) => join(d, 'k6-raw.json.gz')));
     const pairs = new Set<string>();
     // each socket's delivery digest names the sender streams it heard (`inst:src:vu:iter:sock`)
